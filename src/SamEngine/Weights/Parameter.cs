@@ -1,0 +1,57 @@
+namespace SamEngine.Weights;
+
+/// <summary>
+/// One named model weight, kept as IEEE fp16 bits: the single fp16 policy of the engine is that
+/// weights live in memory as fp16 and every backend computes in fp32 (or fp16) over them.
+/// </summary>
+public sealed class Parameter
+{
+    /// <summary>Creates a parameter from fp16 bit patterns in row-major order.</summary>
+    public Parameter(string name, int[] shape, ushort[] halfBits)
+    {
+        long n = ShapeUtil.Count(shape);
+        if (n != halfBits.Length)
+            throw new ArgumentException($"tensor '{name}': shape [{string.Join(", ", shape)}] holds {n} values but {halfBits.Length} were given");
+        Name = name;
+        Shape = shape;
+        HalfBits = halfBits;
+    }
+
+    /// <summary>The official state-dict name, e.g. <c>image_encoder.blocks.3.attn.qkv.weight</c>.</summary>
+    public string Name { get; }
+
+    /// <summary>The tensor shape as in the official state dict.</summary>
+    public int[] Shape { get; }
+
+    /// <summary>Row-major fp16 bit patterns.</summary>
+    public ushort[] HalfBits { get; }
+
+    /// <summary>Number of elements.</summary>
+    public int Length => HalfBits.Length;
+
+    /// <summary>Backend-private prepared forms of this weight (e.g. a packed fp32 copy), keyed by the backend.</summary>
+    internal object? BackendCache { get; set; }
+
+    /// <summary>Upcasts to fp32 (exact: every fp16 value is a float32 value).</summary>
+    public float[] ToFloat()
+    {
+        var r = new float[HalfBits.Length];
+        Fp16.ToFloat(HalfBits, r);
+        return r;
+    }
+}
+
+/// <summary>Shape helpers shared by tensors and parameters.</summary>
+public static class ShapeUtil
+{
+    /// <summary>Product of the dimensions (1 for a scalar).</summary>
+    public static long Count(ReadOnlySpan<int> shape)
+    {
+        long n = 1;
+        foreach (int d in shape) n *= d;
+        return n;
+    }
+
+    /// <summary>Formats a shape as <c>[a, b, c]</c>.</summary>
+    public static string Format(ReadOnlySpan<int> shape) => "[" + string.Join(", ", shape.ToArray()) + "]";
+}
