@@ -29,9 +29,6 @@ public sealed class Parameter
     /// <summary>Number of elements.</summary>
     public int Length => HalfBits.Length;
 
-    /// <summary>Backend-private prepared forms of this weight (e.g. a packed fp32 copy), keyed by the backend.</summary>
-    internal object? BackendCache { get; set; }
-
     /// <summary>Upcasts to fp32 (exact: every fp16 value is a float32 value).</summary>
     public float[] ToFloat()
     {

@@ -1,0 +1,88 @@
+using SamEngine.Weights;
+
+namespace SamEngine.Backends.Cpu;
+
+public sealed partial class CpuBackend
+{
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Parameter, PackedMatrix> _packedConv = new();
+
+    /// <inheritdoc />
+    public Tensor Conv2d(Tensor x, Parameter weight, Parameter? bias, int stride, int padding)
+    {
+        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), cin = x.Dim(3);
+        int cout = weight.Shape[0], kh = weight.Shape[2], kw = weight.Shape[3];
+        if (x.Rank != 4 || weight.Shape[1] != cin) throw new ArgumentException($"conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
+        int ho = (h + 2 * padding - kh) / stride + 1, wo = (w + 2 * padding - kw) / stride + 1;
+        int kdim = kh * kw * cin;
+        // Weight columns ordered (ky, kx, ci) to match the NHWC patches below.
+        var packed = _packedConv.GetValue(weight, p =>
+        {
+            var src = Floats(p);
+            var reordered = new float[cout * kdim];
+            for (int co = 0; co < cout; co++)
+                for (int ci = 0; ci < cin; ci++)
+                    for (int ky = 0; ky < kh; ky++)
+                        for (int kx = 0; kx < kw; kx++)
+                            reordered[co * kdim + (ky * kw + kx) * cin + ci] = src[((co * cin + ci) * kh + ky) * kw + kx];
+            return Gemm.PackTransposed(reordered, cout, kdim);
+        });
+        var xd = Cpu(x).Data;
+        var patches = new float[(long)b * ho * wo * kdim];
+        Parallel.For(0, b * ho, row =>
+        {
+            int bi = row / ho, oy = row % ho;
+            for (int ox = 0; ox < wo; ox++)
+            {
+                int dst = ((row * wo) + ox) * kdim;
+                for (int ky = 0; ky < kh; ky++)
+                {
+                    int iy = oy * stride - padding + ky;
+                    for (int kx = 0; kx < kw; kx++)
+                    {
+                        int ix = ox * stride - padding + kx, d = dst + (ky * kw + kx) * cin;
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= w) Array.Clear(patches, d, cin);
+                        else Array.Copy(xd, ((bi * h + iy) * w + ix) * cin, patches, d, cin);
+                    }
+                }
+            }
+        });
+        var y = new CpuTensor(b, ho, wo, cout);
+        Gemm.Multiply(b * ho * wo, patches, 0, packed, y.Data, 0, bias is null ? null : Floats(bias));
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias)
+    {
+        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), cin = x.Dim(3), cout = weight.Shape[1];
+        if (x.Rank != 4 || weight.Shape[0] != cin || weight.Shape[2] != 2 || weight.Shape[3] != 2)
+            throw new ArgumentException($"transposed conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
+        // As a GEMM: [pixels, Cin] x [Cin, (dy, dx, co)], then each pixel's 4 outputs are scattered.
+        var packed = _packedConv.GetValue(weight, p =>
+        {
+            var src = Floats(p);
+            var m = new float[cin * 4 * cout];
+            for (int ci = 0; ci < cin; ci++)
+                for (int co = 0; co < cout; co++)
+                    for (int k = 0; k < 4; k++)
+                        m[ci * 4 * cout + k * cout + co] = src[(ci * cout + co) * 4 + k];
+            return Gemm.Pack(m, cin, 4 * cout);
+        });
+        int pixels = b * h * w;
+        var tmp = new float[pixels * 4 * cout];
+        Gemm.Multiply(pixels, Cpu(x).Data, 0, packed, tmp, 0);
+        var bs = Floats(bias);
+        var y = new CpuTensor(b, 2 * h, 2 * w, cout);
+        Parallel.For(0, pixels, pix =>
+        {
+            int bi = pix / (h * w), yy = pix / w % h, xx = pix % w;
+            for (int k = 0; k < 4; k++)
+            {
+                int dy = k / 2, dx = k % 2;
+                int dst = ((bi * 2 * h + 2 * yy + dy) * 2 * w + 2 * xx + dx) * cout, s = (pix * 4 + k) * cout;
+                for (int co = 0; co < cout; co++) y.Data[dst + co] = tmp[s + co] + bs[co];
+            }
+        });
+        return y;
+    }
+}

@@ -1,0 +1,162 @@
+using System.Runtime.CompilerServices;
+using SamEngine.Weights;
+
+namespace SamEngine.Backends.Cpu;
+
+/// <summary>
+/// The managed CPU backend: fp32 compute over fp16 weights, SIMD micro-kernels, all cores.
+/// Weights are converted (and packed for GEMMs) on first use and cached for the model's lifetime.
+/// </summary>
+public sealed partial class CpuBackend : IBackend
+{
+    private readonly ConditionalWeakTable<Parameter, float[]> _floats = new();
+    private readonly ConditionalWeakTable<Parameter, PackedMatrix> _packed = new();
+
+    /// <inheritdoc />
+    public string Name => "cpu";
+
+    /// <inheritdoc />
+    public string Device => $"managed CPU, {Environment.ProcessorCount} threads, {SimdDescription}";
+
+    private static string SimdDescription =>
+        System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "AVX-512"
+        : System.Runtime.Intrinsics.X86.Fma.IsSupported ? "AVX2+FMA"
+        : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "256-bit SIMD" : "scalar";
+
+    internal float[] Floats(Parameter p) => _floats.GetValue(p, q => q.ToFloat());
+
+    /// <summary>The nn.Linear weight [N, K] packed for <see cref="Gemm"/>.</summary>
+    internal PackedMatrix PackedLinear(Parameter w) =>
+        _packed.GetValue(w, q => Gemm.PackTransposed(q.ToFloat(), q.Shape[0], q.Shape[1]));
+
+    private static CpuTensor Cpu(Tensor t) => t as CpuTensor ?? throw new ArgumentException($"{t} does not belong to the CPU backend");
+
+    /// <inheritdoc />
+    public Tensor FromHost(ReadOnlySpan<float> data, params int[] shape)
+    {
+        var t = new CpuTensor(shape);
+        if (data.Length != t.Length) throw new ArgumentException($"{data.Length} values do not fill shape {ShapeUtil.Format(shape)}");
+        data.CopyTo(t.Data);
+        return t;
+    }
+
+    /// <inheritdoc />
+    public Tensor FromParameter(Parameter p) => new CpuTensor(Floats(p), p.Shape);
+
+    /// <inheritdoc />
+    public float[] ToHost(Tensor x) => Cpu(x).Span.ToArray();
+
+    /// <inheritdoc />
+    public Tensor Reshape(Tensor x, params int[] shape)
+    {
+        if (ShapeUtil.Count(shape) != x.Length) throw new ArgumentException($"cannot reshape {x} to {ShapeUtil.Format(shape)}");
+        return new CpuTensor(Cpu(x).Data, shape);
+    }
+
+    /// <inheritdoc />
+    public Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None)
+    {
+        int n = weight.Shape[0], k = weight.Shape[1];
+        if (x.Dim(-1) != k) throw new ArgumentException($"linear '{weight.Name}' expects {k} input features, got {x}");
+        int m = x.Length / k;
+        var shape = (int[])x.Shape.Clone();
+        shape[^1] = n;
+        var y = new CpuTensor(shape);
+        Gemm.Multiply(m, Cpu(x).Data, 0, PackedLinear(weight), y.Data, 0, bias is null ? null : Floats(bias));
+        if (act != Activation.None) Elementwise.Activate(y.Span, act);
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor MatMulTransposed(Tensor a, Tensor b)
+    {
+        int batch = a.Dim(0), m = a.Dim(1), k = a.Dim(2), n = b.Dim(1);
+        if (a.Rank != 3 || b.Rank != 3 || b.Dim(0) != batch || b.Dim(2) != k) throw new ArgumentException($"MatMulTransposed: {a} and {b} do not fit");
+        var y = new CpuTensor(batch, m, n);
+        var ad = Cpu(a).Data;
+        var bd = Cpu(b).Data;
+        for (int i = 0; i < batch; i++)
+        {
+            var packed = Gemm.PackTransposed(bd.AsSpan(i * n * k, n * k), n, k);
+            Gemm.Multiply(m, ad, i * m * k, packed, y.Data, i * m * n);
+        }
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor Add(Tensor a, Tensor b)
+    {
+        if (a.Length % b.Length != 0 || !a.Shape.AsSpan(a.Rank - b.Rank).SequenceEqual(b.Shape))
+            throw new ArgumentException($"cannot add {b} to {a}");
+        var y = new CpuTensor(a.Shape);
+        Elementwise.AddBroadcast(Cpu(a).Span, Cpu(b).Span, y.Span);
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps)
+    {
+        int c = x.Dim(-1);
+        if (weight.Length != c || bias.Length != c) throw new ArgumentException($"LayerNorm '{weight.Name}' has {weight.Length} channels, input {x}");
+        var y = new CpuTensor(x.Shape);
+        Elementwise.LayerNorm(Cpu(x).Data, y.Data, x.Length / c, c, Floats(weight), Floats(bias), eps);
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor Activate(Tensor x, Activation act)
+    {
+        var y = new CpuTensor(x.Shape);
+        Cpu(x).Span.CopyTo(y.Span);
+        Elementwise.Activate(y.Span, act);
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor Transpose(Tensor x)
+    {
+        int batch = x.Dim(0), m = x.Dim(1), n = x.Dim(2);
+        var y = new CpuTensor(batch, n, m);
+        var src = Cpu(x).Data;
+        Parallel.For(0, batch * n, bj =>
+        {
+            int b = bj / n, j = bj % n;
+            int so = b * m * n + j, d = b * m * n + j * m;
+            for (int i = 0; i < m; i++) y.Data[d + i] = src[so + i * n];
+        });
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor SliceRows(Tensor x, int start, int count)
+    {
+        int batch = x.Dim(0), rows = x.Dim(1), c = x.Length / (batch * rows);
+        if (start < 0 || count < 0 || start + count > rows) throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + count}) of {x}");
+        var shape = (int[])x.Shape.Clone();
+        shape[1] = count;
+        var y = new CpuTensor(shape);
+        var src = Cpu(x).Data;
+        for (int b = 0; b < batch; b++)
+            Array.Copy(src, (b * rows + start) * c, y.Data, b * count * c, count * c);
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor ConcatRows(params Tensor[] parts)
+    {
+        int batch = parts[0].Dim(0), c = parts[0].Dim(2), rows = parts.Sum(p => p.Dim(1));
+        if (parts.Any(p => p.Rank != 3 || p.Dim(0) != batch || p.Dim(2) != c)) throw new ArgumentException("ConcatRows: parts differ in batch or channels");
+        var y = new CpuTensor(batch, rows, c);
+        for (int b = 0, dst = 0; b < batch; b++)
+            foreach (var p in parts)
+            {
+                int n = p.Dim(1) * c;
+                Array.Copy(Cpu(p).Data, b * n, y.Data, dst, n);
+                dst += n;
+            }
+        return y;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() { }
+}

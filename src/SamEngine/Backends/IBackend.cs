@@ -1,0 +1,85 @@
+using SamEngine.Weights;
+
+namespace SamEngine.Backends;
+
+/// <summary>Activation applied in a fused epilogue or on its own.</summary>
+public enum Activation
+{
+    /// <summary>Identity.</summary>
+    None,
+    /// <summary>Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), as torch's nn.GELU().</summary>
+    Gelu,
+    /// <summary>max(x, 0).</summary>
+    Relu,
+}
+
+/// <summary>
+/// The ops SAM needs, and nothing else. The model is written once against this interface; each
+/// backend (managed CPU, ILGPU) implements every op. Tensors are float32 and row-major; images are
+/// NHWC inside the engine. Shapes are documented as [B, N, C] etc.; leading dimensions marked "..."
+/// are flattened.
+/// </summary>
+public interface IBackend : IDisposable
+{
+    /// <summary>Short name: <c>cpu</c>, <c>ilgpu-cpu</c>, <c>cuda</c>, <c>opencl</c>.</summary>
+    string Name { get; }
+
+    /// <summary>Human-readable device description.</summary>
+    string Device { get; }
+
+    /// <summary>Copies host data into a new tensor.</summary>
+    Tensor FromHost(ReadOnlySpan<float> data, params int[] shape);
+
+    /// <summary>A tensor holding an fp16 parameter's values (cached per parameter).</summary>
+    Tensor FromParameter(Parameter p);
+
+    /// <summary>Copies a tensor back to the host.</summary>
+    float[] ToHost(Tensor x);
+
+    /// <summary>Same data, new shape (element counts must match).</summary>
+    Tensor Reshape(Tensor x, params int[] shape);
+
+    /// <summary>y = x W^T + b with W [N, K] (nn.Linear layout), x [..., K] → [..., N], then <paramref name="act"/>.</summary>
+    Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None);
+
+    /// <summary>Batched a [B, M, K] times b [B, N, K]^T → [B, M, N].</summary>
+    Tensor MatMulTransposed(Tensor a, Tensor b);
+
+    /// <summary>a + b; b may have fewer leading dimensions than a and is then broadcast over them.</summary>
+    Tensor Add(Tensor a, Tensor b);
+
+    /// <summary>LayerNorm over the last dimension (biased variance, statistics in fp32).</summary>
+    Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps);
+
+    /// <summary>Element-wise activation.</summary>
+    Tensor Activate(Tensor x, Activation act);
+
+    /// <summary>
+    /// 2-D convolution in NHWC: x [B, H, W, Cin], weight [Cout, Cin, kh, kw] (torch layout) → [B, Ho, Wo, Cout].
+    /// </summary>
+    Tensor Conv2d(Tensor x, Parameter weight, Parameter? bias, int stride, int padding);
+
+    /// <summary>Transposed convolution with kernel 2 and stride 2 in NHWC: x [B, H, W, Cin], weight [Cin, Cout, 2, 2] → [B, 2H, 2W, Cout].</summary>
+    Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias);
+
+    /// <summary>
+    /// ViT self-attention core on a packed qkv tensor [1, H, W, 3C] (q, k, v each split into
+    /// <paramref name="heads"/> heads) with the decomposed relative-position bias. With
+    /// <paramref name="windowSize"/> &gt; 0 the grid is zero-padded to a multiple of the window and each
+    /// window attends within itself (padded tokens included as keys, as upstream does: they hold the
+    /// qkv bias); 0 means global attention. Returns [1, H, W, C] before the output projection.
+    /// </summary>
+    Tensor VitAttention(Tensor qkv, int heads, int windowSize, Parameter relPosH, Parameter relPosW, Parameter qkvBias);
+
+    /// <summary>Multi-head attention: q [B, Nq, C], k and v [B, Nk, C] → [B, Nq, C], heads split C.</summary>
+    Tensor Attention(Tensor q, Tensor k, Tensor v, int heads);
+
+    /// <summary>Swaps the last two dimensions: [B, M, N] → [B, N, M].</summary>
+    Tensor Transpose(Tensor x);
+
+    /// <summary>Concatenates along dimension 1: [B, N_i, C] → [B, ΣN_i, C].</summary>
+    Tensor ConcatRows(params Tensor[] parts);
+
+    /// <summary>Rows [start, start + count) of dimension 1: [B, N, C] → [B, count, C].</summary>
+    Tensor SliceRows(Tensor x, int start, int count);
+}

@@ -1,0 +1,99 @@
+using SamEngine.Backends;
+using SamEngine.Config;
+using SamEngine.Weights;
+
+namespace SamEngine.Modeling;
+
+/// <summary>
+/// The ViT image encoder (<c>image_encoder.*</c>): patch embedding, absolute position embedding,
+/// windowed and global blocks with decomposed relative positions, and the conv neck.
+/// Tokens are NHWC [1, g, g, C] throughout; the output is NCHW [1, D, g, g] as upstream returns it.
+/// </summary>
+public sealed class ImageEncoderViT
+{
+    private const float Eps = 1e-6f;
+    private readonly SamArchitecture _arch;
+    private readonly Parameter _patchWeight, _patchBias, _posEmbed;
+    private readonly Block[] _blocks;
+    private readonly Parameter _neckConv1, _neckConv2;
+    private readonly LayerNorm _neckNorm1, _neckNorm2;
+
+    internal ImageEncoderViT(WeightScope vb, SamArchitecture a)
+    {
+        _arch = a;
+        int c = a.EmbedDim, g = a.GridSize, d = a.PromptEmbedDim;
+        _patchWeight = vb.Get("patch_embed.proj.weight", c, 3, a.PatchSize, a.PatchSize);
+        _patchBias = vb.Get("patch_embed.proj.bias", c);
+        _posEmbed = vb.Get("pos_embed", 1, g, g, c);
+        _blocks = new Block[a.Depth];
+        for (int i = 0; i < a.Depth; i++)
+        {
+            int window = a.GlobalAttnIndexes.Contains(i) ? 0 : a.WindowSize;
+            _blocks[i] = new Block(vb.Push("blocks").Push(i), c, a.NumHeads, window, window > 0 ? window : g);
+        }
+        var neck = vb.Push("neck");
+        _neckConv1 = neck.Get("0.weight", d, c, 1, 1);
+        _neckNorm1 = new LayerNorm(neck.Push(1), d, Eps);
+        _neckConv2 = neck.Get("2.weight", d, d, 3, 3);
+        _neckNorm2 = new LayerNorm(neck.Push(3), d, Eps);
+    }
+
+    /// <summary>
+    /// Encodes a normalised, padded image given as NHWC [1, S, S, 3]. <paramref name="tap"/>, when set,
+    /// receives the intermediates under the fixture names (<c>patch_embed</c>, <c>block_i</c>,
+    /// <c>neck_conv1</c>) and <paramref name="progress"/> the number of blocks done.
+    /// </summary>
+    public Tensor Forward(IBackend be, Tensor image, Action<string, Tensor>? tap = null, Action<int, int>? progress = null)
+    {
+        var x = be.Conv2d(image, _patchWeight, _patchBias, stride: _arch.PatchSize, padding: 0);
+        x = be.Add(x, be.FromParameter(_posEmbed));
+        tap?.Invoke("patch_embed", x);
+        for (int i = 0; i < _blocks.Length; i++)
+        {
+            x = _blocks[i].Forward(be, x);
+            tap?.Invoke($"block_{i}", x);
+            progress?.Invoke(i + 1, _blocks.Length);
+        }
+        x = be.Conv2d(x, _neckConv1, null, stride: 1, padding: 0);
+        tap?.Invoke("neck_conv1", x);
+        x = _neckNorm1.Forward(be, x);
+        x = be.Conv2d(x, _neckConv2, null, stride: 1, padding: 1);
+        x = _neckNorm2.Forward(be, x);
+        int g = _arch.GridSize;
+        var nchw = be.Transpose(be.Reshape(x, 1, g * g, _arch.PromptEmbedDim));
+        return be.Reshape(nchw, 1, _arch.PromptEmbedDim, g, g);
+    }
+
+    /// <summary>One ViT block: x + Attn(LN(x)), then x + MLP(LN(x)).</summary>
+    private sealed class Block
+    {
+        private readonly LayerNorm _norm1, _norm2;
+        private readonly Linear _qkv, _proj, _lin1, _lin2;
+        private readonly Parameter _relPosH, _relPosW;
+        private readonly int _heads, _window;
+
+        public Block(WeightScope vb, int dim, int heads, int window, int relSize)
+        {
+            _heads = heads;
+            _window = window;
+            _norm1 = new LayerNorm(vb.Push("norm1"), dim, Eps);
+            _norm2 = new LayerNorm(vb.Push("norm2"), dim, Eps);
+            var attn = vb.Push("attn");
+            _qkv = new Linear(attn.Push("qkv"), dim, 3 * dim);
+            _proj = new Linear(attn.Push("proj"), dim, dim);
+            _relPosH = attn.Get("rel_pos_h", 2 * relSize - 1, dim / heads);
+            _relPosW = attn.Get("rel_pos_w", 2 * relSize - 1, dim / heads);
+            _lin1 = new Linear(vb.Push("mlp").Push("lin1"), dim, 4 * dim);
+            _lin2 = new Linear(vb.Push("mlp").Push("lin2"), 4 * dim, dim);
+        }
+
+        public Tensor Forward(IBackend be, Tensor x)
+        {
+            var qkv = _qkv.Forward(be, _norm1.Forward(be, x));
+            var attn = be.VitAttention(qkv, _heads, _window, _relPosH, _relPosW, _qkv.Bias!);
+            x = be.Add(x, _proj.Forward(be, attn));
+            var h = _lin1.Forward(be, _norm2.Forward(be, x), Activation.Gelu);
+            return be.Add(x, _lin2.Forward(be, h));
+        }
+    }
+}

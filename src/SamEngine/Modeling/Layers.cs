@@ -1,0 +1,48 @@
+using SamEngine.Backends;
+using SamEngine.Weights;
+
+namespace SamEngine.Modeling;
+
+/// <summary>nn.Linear: <c>weight</c> [out, in] and <c>bias</c> [out].</summary>
+internal sealed class Linear(WeightScope vb, int inDim, int outDim, bool bias = true)
+{
+    public Parameter Weight { get; } = vb.Get("weight", outDim, inDim);
+    public Parameter? Bias { get; } = bias ? vb.Get("bias", outDim) : null;
+
+    public Tensor Forward(IBackend be, Tensor x, Activation act = Activation.None) => be.Linear(x, Weight, Bias, act);
+}
+
+/// <summary>nn.LayerNorm over the last dimension (and LayerNorm2d, which normalises channels: the last dimension in NHWC).</summary>
+internal sealed class LayerNorm(WeightScope vb, int dim, float eps)
+{
+    public Parameter Weight { get; } = vb.Get("weight", dim);
+    public Parameter Bias { get; } = vb.Get("bias", dim);
+
+    public Tensor Forward(IBackend be, Tensor x) => be.LayerNorm(x, Weight, Bias, eps);
+}
+
+/// <summary>
+/// The decoder's MLP (<c>layers.{i}</c>): Linear layers with ReLU between them, none after the last.
+/// </summary>
+internal sealed class Mlp
+{
+    private readonly Linear[] _layers;
+
+    public Mlp(WeightScope vb, int inDim, int hiddenDim, int outDim, int numLayers)
+    {
+        var scope = vb.Push("layers");
+        _layers = new Linear[numLayers];
+        for (int i = 0; i < numLayers; i++)
+        {
+            int din = i == 0 ? inDim : hiddenDim, dout = i == numLayers - 1 ? outDim : hiddenDim;
+            _layers[i] = new Linear(scope.Push(i), din, dout);
+        }
+    }
+
+    public Tensor Forward(IBackend be, Tensor x)
+    {
+        for (int i = 0; i < _layers.Length; i++)
+            x = _layers[i].Forward(be, x, i < _layers.Length - 1 ? Activation.Relu : Activation.None);
+        return x;
+    }
+}

@@ -1,0 +1,58 @@
+using SamEngine.Config;
+using SamEngine.Processing;
+
+namespace SamEngine.Modeling;
+
+/// <summary>Thrown for a prompt that cannot be answered: out of the image, malformed, or empty.</summary>
+public sealed class PromptException(string message) : ArgumentException(message);
+
+/// <summary>
+/// Validates a batch of prompts against the image and maps them to model input coordinates
+/// (<c>ResizeLongestSide.apply_coords</c>).
+/// </summary>
+internal sealed record PromptEncoding(float[]? Points, int[]? Labels, int PointsPerPrompt, float[]? Boxes, float[]? MaskInputs)
+{
+    public static PromptEncoding Encode(IReadOnlyList<SamPrompt> prompts, ImageEmbedding emb, SamArchitecture arch)
+    {
+        if (prompts.Count == 0) throw new PromptException("no prompts given");
+        var first = prompts[0];
+        int np = first.Points.Count;
+        bool box = first.Box is not null, mask = first.MaskInput is not null;
+        if (prompts.Any(p => p.Points.Count != np || (p.Box is not null) != box || (p.MaskInput is not null) != mask))
+            throw new PromptException("prompts in one batch must have the same number of points and all or none a box and a mask input");
+        if (np == 0 && !box) throw new PromptException("empty prompt: give at least one point or a box");
+        int h = emb.OriginalHeight, w = emb.OriginalWidth, lr = arch.LowResSize;
+        var points = np > 0 ? new float[prompts.Count * np * 2] : null;
+        var labels = np > 0 ? new int[prompts.Count * np] : null;
+        var boxes = box ? new float[prompts.Count * 4] : null;
+        var masks = mask ? new float[prompts.Count * lr * lr] : null;
+        for (int b = 0; b < prompts.Count; b++)
+        {
+            var p = prompts[b];
+            for (int i = 0; i < np; i++)
+            {
+                var (x, y, label) = p.Points[i];
+                if (!(x >= 0 && x <= w && y >= 0 && y <= h)) throw new PromptException($"point ({x}, {y}) is outside the {w} x {h} image");
+                if (label is not (0 or 1)) throw new PromptException($"point label {label} is not 0 (background) or 1 (foreground)");
+                var c = ResizeLongestSide.ApplyCoords([x, y], h, w, arch.ImgSize);
+                points![(b * np + i) * 2] = c[0];
+                points[(b * np + i) * 2 + 1] = c[1];
+                labels![b * np + i] = label;
+            }
+            if (p.Box is { } bx)
+            {
+                if (bx.Length != 4) throw new PromptException($"a box has 4 numbers (x0, y0, x1, y1), got {bx.Length}");
+                if (!(bx[0] >= 0 && bx[2] <= w && bx[1] >= 0 && bx[3] <= h)) throw new PromptException($"box ({string.Join(", ", bx)}) is outside the {w} x {h} image");
+                if (bx[2] < bx[0] || bx[3] < bx[1]) throw new PromptException($"box ({string.Join(", ", bx)}) has x1 < x0 or y1 < y0");
+                var c = ResizeLongestSide.ApplyCoords(bx, h, w, arch.ImgSize);
+                c.CopyTo(boxes!, b * 4);
+            }
+            if (p.MaskInput is { } mi)
+            {
+                if (mi.Length != lr * lr) throw new PromptException($"mask input has {mi.Length} values; this model needs {lr} x {lr} low-res logits");
+                mi.CopyTo(masks!, b * lr * lr);
+            }
+        }
+        return new PromptEncoding(points, labels, np, boxes, masks);
+    }
+}

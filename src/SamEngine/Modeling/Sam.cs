@@ -1,0 +1,85 @@
+using SamEngine.Backends;
+using SamEngine.Backends.Cpu;
+using SamEngine.Config;
+using SamEngine.IO;
+using SamEngine.Weights;
+
+namespace SamEngine.Modeling;
+
+/// <summary>
+/// A loaded SAM model: the three parts, their architecture, and the backend they run on.
+/// Create one with <see cref="Load(string, SamArchitecture?, IBackend?)"/>, then use a
+/// <see cref="SamPredictor"/> to segment images.
+/// </summary>
+public sealed class SamModel : IDisposable
+{
+    private SamModel(SamArchitecture arch, IBackend backend, WeightScope vb, string description)
+    {
+        Architecture = arch;
+        Backend = backend;
+        ImageEncoder = new ImageEncoderViT(vb.Push("image_encoder"), arch);
+        PromptEncoder = new PromptEncoder(vb.Push("prompt_encoder"), arch);
+        MaskDecoder = new MaskDecoder(vb.Push("mask_decoder"), arch);
+        vb.Finish();
+        Description = description;
+    }
+
+    /// <summary>The architecture, checked against every weight shape.</summary>
+    public SamArchitecture Architecture { get; }
+
+    /// <summary>The backend the model runs on.</summary>
+    public IBackend Backend { get; }
+
+    /// <summary>The ViT image encoder.</summary>
+    public ImageEncoderViT ImageEncoder { get; }
+
+    /// <summary>The prompt encoder.</summary>
+    public PromptEncoder PromptEncoder { get; }
+
+    /// <summary>The mask decoder.</summary>
+    public MaskDecoder MaskDecoder { get; }
+
+    /// <summary>Where the weights came from (a path or <c>generated:preset:seed</c>).</summary>
+    public string Description { get; }
+
+    /// <summary>
+    /// Builds a model over any weight source; every tensor the architecture needs must be there with
+    /// its exact shape, and nothing else (a <see cref="WeightException"/> names each problem).
+    /// </summary>
+    public static SamModel Create(SamArchitecture arch, IWeightSource weights, IBackend? backend = null, string description = "") =>
+        new(arch.Validate(), backend ?? new CpuBackend(), new WeightScope(weights), description);
+
+    /// <summary>
+    /// Loads a model from <paramref name="model"/>: a <c>.safetensors</c> path with the official names,
+    /// or <c>generated:&lt;preset&gt;[:&lt;seed&gt;]</c> for the seeded weights of
+    /// <c>generated-weights.md</c>. The architecture is <paramref name="arch"/> when given, else the
+    /// file's <c>sam_architecture</c> metadata, else inferred from the tensor shapes.
+    /// </summary>
+    public static SamModel Load(string model, SamArchitecture? arch = null, IBackend? backend = null)
+    {
+        if (model.StartsWith("generated:", StringComparison.Ordinal))
+        {
+            var parts = model.Split(':');
+            if (parts.Length is < 2 or > 3 || (parts.Length == 3 && !ulong.TryParse(parts[2], out _)))
+                throw new ArgumentException($"model '{model}': expected generated:<preset>[:<seed>]");
+            var preset = SamArchitecture.FromPreset(parts[1]);
+            ulong seed = parts.Length == 3 ? ulong.Parse(parts[2]) : 0;
+            return Create(arch ?? preset, new GeneratedWeightSource(seed), backend, $"generated:{parts[1]}:{seed}");
+        }
+        if (!File.Exists(model)) throw new FileNotFoundException($"model file '{model}' does not exist");
+        using var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(model));
+        arch ??= ArchitectureOf(source);
+        return Create(arch, source, backend, model);
+    }
+
+    /// <summary>The architecture stored in a file's metadata, or inferred from its shapes.</summary>
+    private static SamArchitecture ArchitectureOf(SafeTensorsWeightSource source)
+    {
+        if (source.File.Metadata.TryGetValue("sam_architecture", out var json)) return SamArchitecture.FromJson(json);
+        return ArchitectureInference.FromShapes(source.File)
+            ?? throw new WeightException($"'{source.File.Path}': cannot tell the architecture from the tensor shapes; pass --arch (a preset name or a JSON file)");
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Backend.Dispose();
+}

@@ -1,0 +1,118 @@
+using SamEngine.Backends;
+using SamEngine.Processing;
+
+namespace SamEngine.Modeling;
+
+/// <summary>A prompt for one prediction, in original-image pixel coordinates.</summary>
+public sealed record SamPrompt
+{
+    /// <summary>Points (x = column, y = row) with labels: 1 foreground, 0 background.</summary>
+    public IReadOnlyList<(float X, float Y, int Label)> Points { get; init; } = [];
+
+    /// <summary>Optional box (x0, y0, x1, y1).</summary>
+    public float[]? Box { get; init; }
+
+    /// <summary>Optional low-res mask logits [S/4 · S/4] from an earlier prediction.</summary>
+    public float[]? MaskInput { get; init; }
+}
+
+/// <summary>
+/// Masks for B prompts: <see cref="Masks"/> [B, M, H, W] (0/1), <see cref="IouPredictions"/> [B, M],
+/// <see cref="LowResLogits"/> [B, M, S/4, S/4]; M = 3 with multimask, else 1.
+/// </summary>
+public sealed record SamPrediction(int Batch, int MaskCount, int Height, int Width, int LowResSize,
+    byte[] Masks, float[] IouPredictions, float[] LowResLogits, float[] MaskLogits);
+
+/// <summary>
+/// The embedding of one image, kept so that any number of prompts can be answered without the encoder.
+/// </summary>
+public sealed record ImageEmbedding(Tensor Tokens, float[] ImageEmbeddings, int OriginalHeight, int OriginalWidth, int InputHeight, int InputWidth);
+
+/// <summary>
+/// SAM's predictor, as the official <c>SamPredictor</c>: <see cref="SetImage"/> once, then
+/// <see cref="Predict"/> any number of prompts.
+/// </summary>
+public sealed class SamPredictor
+{
+    private readonly SamModel _model;
+    private Tensor? _densePe;
+
+    /// <summary>Creates a predictor over a loaded model.</summary>
+    public SamPredictor(SamModel model) => _model = model;
+
+    /// <summary>The current image's embedding (null before <see cref="SetImage"/>).</summary>
+    public ImageEmbedding? Embedding { get; private set; }
+
+    private IBackend Be => _model.Backend;
+
+    /// <summary>The dense positional encoding as tokens [1, g·g, D].</summary>
+    public Tensor DensePe => _densePe ??= Be.FromHost(_model.PromptEncoder.DensePeTokens(), 1, _model.Architecture.GridSize * _model.Architecture.GridSize, _model.Architecture.PromptEmbedDim);
+
+    /// <summary>Resizes, normalises and pads an RGB image (HWC bytes) as the official predictor does.</summary>
+    public (byte[] Resized, int InputH, int InputW, float[] InputNhwc) Preprocess(byte[] rgb, int height, int width)
+    {
+        if (height <= 0 || width <= 0 || rgb.Length != height * width * 3)
+            throw new ArgumentException($"image of {rgb.Length} bytes is not {height} x {width} x 3 RGB");
+        int s = _model.Architecture.ImgSize;
+        var (h, w) = ResizeLongestSide.TargetSize(height, width, s);
+        var resized = PillowResize.Resize(rgb, height, width, h, w);
+        return (resized, h, w, Processing.Preprocess.ToInputTensorNhwc(resized, h, w, s));
+    }
+
+    /// <summary>
+    /// Encodes an RGB image (HWC bytes). <paramref name="tap"/> receives the encoder's intermediates;
+    /// <paramref name="progress"/> the number of encoder blocks done.
+    /// </summary>
+    public void SetImage(byte[] rgb, int height, int width, Action<string, Tensor>? tap = null, Action<int, int>? progress = null)
+    {
+        var (_, h, w, input) = Preprocess(rgb, height, width);
+        int s = _model.Architecture.ImgSize;
+        var embeddings = _model.ImageEncoder.Forward(Be, Be.FromHost(input, 1, s, s, 3), tap, progress); // [1, D, g, g]
+        int d = _model.Architecture.PromptEmbedDim, g = _model.Architecture.GridSize;
+        var tokens = Be.Transpose(Be.Reshape(embeddings, 1, d, g * g));
+        Embedding = new ImageEmbedding(tokens, Be.ToHost(embeddings), height, width, h, w);
+    }
+
+    /// <summary>Uses a saved embedding [1, D, g, g] instead of running the encoder.</summary>
+    public void SetEmbedding(float[] imageEmbeddings, int originalHeight, int originalWidth)
+    {
+        int d = _model.Architecture.PromptEmbedDim, g = _model.Architecture.GridSize;
+        if (imageEmbeddings.Length != d * g * g) throw new ArgumentException($"embedding of {imageEmbeddings.Length} values does not fit this model ([1, {d}, {g}, {g}])");
+        var (h, w) = ResizeLongestSide.TargetSize(originalHeight, originalWidth, _model.Architecture.ImgSize);
+        var tokens = Be.Transpose(Be.FromHost(imageEmbeddings, 1, d, g * g));
+        Embedding = new ImageEmbedding(tokens, imageEmbeddings, originalHeight, originalWidth, h, w);
+    }
+
+    /// <summary>Predicts masks for one prompt.</summary>
+    public SamPrediction Predict(SamPrompt prompt, bool multimask) => PredictBatch([prompt], multimask);
+
+    /// <summary>
+    /// Predicts masks for a batch of prompts that share a form (the same number of points, all or none
+    /// with a box, all or none with a mask input), as one decoder pass.
+    /// </summary>
+    public SamPrediction PredictBatch(IReadOnlyList<SamPrompt> prompts, bool multimask)
+    {
+        var emb = Embedding ?? throw new InvalidOperationException("call SetImage (or SetEmbedding) before Predict");
+        var arch = _model.Architecture;
+        var enc = PromptEncoding.Encode(prompts, emb, arch);
+        int b = prompts.Count;
+        var sparseHost = _model.PromptEncoder.EmbedSparse(b, enc.Points, enc.Labels, enc.PointsPerPrompt, enc.Boxes, out int tokens);
+        var sparse = Be.FromHost(sparseHost, b, tokens, arch.PromptEmbedDim);
+        Tensor? dense = enc.MaskInputs is null ? null
+            : _model.PromptEncoder.EmbedMask(Be, Be.FromHost(enc.MaskInputs, b, arch.LowResSize, arch.LowResSize));
+        LastSparse = sparseHost;
+        LastDense = dense is null ? null : Be.ToHost(dense);
+        var (lowRes, iou) = _model.MaskDecoder.Forward(Be, emb.Tokens, DensePe, sparse, dense, _model.PromptEncoder.NoMaskEmbed, multimask);
+        var lowResHost = Be.ToHost(lowRes);
+        int m = lowRes.Dim(1);
+        var logits = Postprocess.PostprocessMasks(lowResHost, b * m, arch.LowResSize, arch.ImgSize, emb.InputHeight, emb.InputWidth, emb.OriginalHeight, emb.OriginalWidth);
+        return new SamPrediction(b, m, emb.OriginalHeight, emb.OriginalWidth, arch.LowResSize,
+            Postprocess.Threshold(logits), Be.ToHost(iou), lowResHost, logits);
+    }
+
+    /// <summary>The sparse embeddings [B, N, D] of the last prediction (for parity checks).</summary>
+    public float[]? LastSparse { get; private set; }
+
+    /// <summary>The dense embeddings [B, g·g, D] of the last prediction with a mask input, as tokens.</summary>
+    public float[]? LastDense { get; private set; }
+}

@@ -1,0 +1,148 @@
+using SamEngine.Backends;
+using SamEngine.Backends.Cpu;
+using SamEngine.IO;
+using SamEngine.Modeling;
+using SamEngine.Weights;
+
+namespace SamEngine.Parity;
+
+/// <summary>An engine output: float32 values or 0/1 bytes, with the reference's shape.</summary>
+public sealed record EngineTensor(int[] Shape, float[]? Floats, byte[]? Bytes);
+
+/// <summary>
+/// Runs a fixture end to end as the official <c>SamPredictor</c> did (see <c>engine-contracts.md</c>,
+/// "Parity") and compares every tensor the reference holds.
+/// </summary>
+public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Precision precision = Precision.Fp32)
+{
+    /// <summary>The engine's outputs, under the reference names.</summary>
+    public SortedDictionary<string, EngineTensor> Outputs { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Runs the fixture, reporting progress lines to <paramref name="log"/>.</summary>
+    public IReadOnlyList<Comparison> Run(Action<string>? log = null)
+    {
+        var spec = FixtureSpec.Load(Path.Combine(fixtureDir, "cases.json"));
+        string refPath = Path.Combine(fixtureDir, "reference.safetensors");
+        using var reference = SafeTensorsFile.Open(refPath);
+        using var model = LoadModel(spec);
+        log?.Invoke($"model: {model.Description} on {model.Backend.Name} ({model.Backend.Device})");
+
+        var imageInfo = reference.Info("image");
+        int h = imageInfo.Shape[0], w = imageInfo.Shape[1];
+        var image = reference.ReadUInt8("image");
+        var predictor = new SamPredictor(model);
+        var arch = model.Architecture;
+        int g = arch.GridSize, d = arch.PromptEmbedDim, s = arch.ImgSize;
+
+        var (resized, ih, iw, inputNhwc) = predictor.Preprocess(image, h, w);
+        Outputs["input_resized"] = new EngineTensor([ih, iw, 3], null, resized);
+        Outputs["input_tensor"] = new EngineTensor([1, 3, s, s], NhwcToNchw(inputNhwc, s * s, 3), null);
+
+        var be = model.Backend;
+        predictor.SetImage(image, h, w, tap: (name, t) =>
+        {
+            var host = be.ToHost(t);
+            Outputs[name] = name == "neck_conv1"
+                ? new EngineTensor([1, d, g, g], NhwcToNchw(host, g * g, d), null)
+                : new EngineTensor((int[])t.Shape.Clone(), host, null);
+        }, progress: (i, n) => log?.Invoke($"encoder block {i}/{n}"));
+        var emb = predictor.Embedding!;
+        Outputs["image_embeddings"] = new EngineTensor([1, d, g, g], emb.ImageEmbeddings, null);
+        Outputs["dense_pe"] = new EngineTensor([1, d, g, g], NhwcToNchw(model.PromptEncoder.DensePeTokens(), g * g, d), null);
+
+        foreach (var c in spec.Cases) RunCase(c, predictor, reference, arch, h, w);
+        return Compare(reference);
+    }
+
+    private SamModel LoadModel(FixtureSpec spec)
+    {
+        var be = backend ?? new CpuBackend();
+        string shipped = Path.Combine(fixtureDir, spec.ShippedWeights ?? "model.safetensors");
+        if (File.Exists(shipped)) return SamModel.Load(shipped, spec.Architecture, be);
+        return SamModel.Create(spec.Architecture, new GeneratedWeightSource(spec.Seed), be, $"generated (seed {spec.Seed})");
+    }
+
+    private void RunCase(FixtureCase c, SamPredictor predictor, SafeTensorsFile reference, Config.SamArchitecture arch, int h, int w)
+    {
+        int lr = arch.LowResSize, g = arch.GridSize, d = arch.PromptEmbedDim;
+        var prompts = c.Prompts;
+        if (c.MaskFrom is not null)
+        {
+            float[] mask = reference.Contains($"{c.Name}.mask_input")
+                ? reference.ReadFloat32($"{c.Name}.mask_input")
+                : BestLowRes(c.MaskFrom, lr);
+            Outputs[$"{c.Name}.mask_input"] = new EngineTensor([1, lr, lr], mask, null);
+            prompts = [prompts[0] with { MaskInput = mask }];
+        }
+        var p = predictor.PredictBatch(prompts, c.Multimask);
+        int m = p.MaskCount, b = p.Batch;
+        if (c.Batched)
+        {
+            Outputs[$"{c.Name}.masks"] = new EngineTensor([b, m, h, w], null, p.Masks);
+            Outputs[$"{c.Name}.iou_predictions"] = new EngineTensor([b, m], p.IouPredictions, null);
+            Outputs[$"{c.Name}.low_res_logits"] = new EngineTensor([b, m, lr, lr], p.LowResLogits, null);
+            return;
+        }
+        int tokens = predictor.LastSparse!.Length / d;
+        Outputs[$"{c.Name}.sparse"] = new EngineTensor([1, tokens, d], predictor.LastSparse, null);
+        if (predictor.LastDense is { } dense)
+            Outputs[$"{c.Name}.dense"] = new EngineTensor([1, d, g, g], NhwcToNchw(dense, g * g, d), null);
+        Outputs[$"{c.Name}.masks"] = new EngineTensor([m, h, w], null, p.Masks);
+        Outputs[$"{c.Name}.mask_logits"] = new EngineTensor([m, h, w], p.MaskLogits, null);
+        Outputs[$"{c.Name}.iou_predictions"] = new EngineTensor([m], p.IouPredictions, null);
+        Outputs[$"{c.Name}.low_res_logits"] = new EngineTensor([m, lr, lr], p.LowResLogits, null);
+    }
+
+    /// <summary>The low-res logits of the best-scoring mask of an earlier case (upstream's mask_from).</summary>
+    private float[] BestLowRes(string from, int lr)
+    {
+        var iou = Outputs[$"{from}.iou_predictions"].Floats!;
+        int best = 0;
+        for (int i = 1; i < iou.Length; i++) if (iou[i] > iou[best]) best = i;
+        return Outputs[$"{from}.low_res_logits"].Floats!.AsSpan(best * lr * lr, lr * lr).ToArray();
+    }
+
+    private List<Comparison> Compare(SafeTensorsFile reference)
+    {
+        var results = new List<Comparison>();
+        foreach (var (name, info) in reference.Tensors.OrderBy(kv => kv.Key, StringComparer.Ordinal))
+        {
+            if (name == "image" || name.EndsWith(".mask_input", StringComparison.Ordinal)) continue; // inputs
+            if (!Outputs.TryGetValue(name, out var mine))
+            {
+                results.Add(new Comparison(name, "missing", double.NaN, double.NaN, 0, 0, false, "the engine produced no such tensor"));
+                continue;
+            }
+            if (!mine.Shape.SequenceEqual(info.Shape))
+            {
+                results.Add(new Comparison(name, "shape", double.NaN, double.NaN, 0, 0, false,
+                    $"engine shape {ShapeUtil.Format(mine.Shape)}, reference {ShapeUtil.Format(info.Shape)}"));
+                continue;
+            }
+            var engine = mine.Floats ?? mine.Bytes!.Select(x => (float)x).ToArray();
+            results.Add(TensorCompare.Compare(name, engine, reference.ReadFloat32(name), info.DType == SafeTensorDType.F16, precision));
+        }
+        return results;
+    }
+
+    /// <summary>Writes the outputs as safetensors under the reference names (atomically).</summary>
+    public void WriteOutputs(string path)
+    {
+        var writer = new SafeTensorsWriter();
+        foreach (var (name, t) in Outputs)
+        {
+            if (t.Bytes is not null) writer.AddUInt8(name, t.Shape, t.Bytes);
+            else writer.AddFloat32(name, t.Shape, t.Floats!);
+        }
+        writer.Write(path, new Dictionary<string, string> { ["producer"] = "samengine parity" });
+    }
+
+    /// <summary>[pixels, C] → [C, pixels].</summary>
+    private static float[] NhwcToNchw(float[] x, int pixels, int c)
+    {
+        var y = new float[x.Length];
+        for (int p = 0; p < pixels; p++)
+            for (int ch = 0; ch < c; ch++) y[ch * pixels + p] = x[p * c + ch];
+        return y;
+    }
+}

@@ -1,0 +1,72 @@
+namespace SamEngine.Parity;
+
+/// <summary>The result of comparing one engine tensor with its reference.</summary>
+/// <param name="Name">Tensor name.</param>
+/// <param name="Metric">Which limit applies (see <see cref="TensorCompare"/>).</param>
+/// <param name="RelL2">‖engine − reference‖₂ / ‖reference‖₂ in float64.</param>
+/// <param name="MaxAbs">Largest absolute difference.</param>
+/// <param name="EqualShare">Share of exactly equal elements (bytes or mask pixels).</param>
+/// <param name="Limit">The limit of the metric.</param>
+/// <param name="Passed">Whether the metric is within its limit.</param>
+/// <param name="Detail">First mismatches or a shape error.</param>
+public sealed record Comparison(string Name, string Metric, double RelL2, double MaxAbs, double EqualShare, double Limit, bool Passed, string Detail);
+
+/// <summary>Compute precision of a parity run; selects the column of limits.</summary>
+public enum Precision
+{
+    /// <summary>float32 activations.</summary>
+    Fp32,
+    /// <summary>float16 activations.</summary>
+    Fp16,
+}
+
+/// <summary>
+/// The one comparison helper of the project, with the limits of <c>engine-contracts.md</c>:
+/// <list type="bullet">
+/// <item><c>input_resized</c>: at least 99.9% of bytes equal and none off by more than 1;</item>
+/// <item><c>*.masks</c>: at least 99.9% (fp32) / 99.5% (fp16) of pixels equal;</item>
+/// <item><c>*.iou_predictions</c>: max abs ≤ 1e-4 / 1e-2;</item>
+/// <item>tensors the reference stores as float16: rel L2 ≤ 1e-3 / 1e-2;</item>
+/// <item>every other float tensor: rel L2 ≤ 1e-4 / 1e-2.</item>
+/// </list>
+/// </summary>
+public static class TensorCompare
+{
+    /// <summary>Compares <paramref name="engine"/> with <paramref name="reference"/>.</summary>
+    public static Comparison Compare(string name, float[] engine, float[] reference, bool referenceIsFp16, Precision precision)
+    {
+        if (engine.Length != reference.Length)
+            return new Comparison(name, "shape", double.NaN, double.NaN, 0, 0, false, $"engine has {engine.Length} values, reference {reference.Length}");
+        double diff2 = 0, ref2 = 0, maxAbs = 0;
+        long equal = 0;
+        var firstBad = new List<string>();
+        for (int i = 0; i < engine.Length; i++)
+        {
+            double d = (double)engine[i] - reference[i];
+            diff2 += d * d;
+            ref2 += (double)reference[i] * reference[i];
+            double ad = Math.Abs(d);
+            if (ad > maxAbs) maxAbs = ad;
+            if (engine[i] == reference[i]) equal++;
+            else if (firstBad.Count < 3) firstBad.Add($"[{i}] {engine[i]:G7} vs {reference[i]:G7}");
+        }
+        double rel = Math.Sqrt(diff2) / Math.Max(Math.Sqrt(ref2), 1e-30);
+        double share = engine.Length == 0 ? 1 : (double)equal / engine.Length;
+        bool fp32 = precision == Precision.Fp32;
+        string detail = firstBad.Count == 0 ? "" : "first differences: " + string.Join(", ", firstBad);
+        if (name == "input_resized")
+            return new Comparison(name, "bytes equal", rel, maxAbs, share, 0.999, share >= 0.999 && maxAbs <= 1, detail);
+        if (name.EndsWith(".masks", StringComparison.Ordinal))
+        {
+            double limit = fp32 ? 0.999 : 0.995;
+            return new Comparison(name, "pixels equal", rel, maxAbs, share, limit, share >= limit, detail);
+        }
+        if (name.EndsWith(".iou_predictions", StringComparison.Ordinal))
+        {
+            double limit = fp32 ? 1e-4 : 1e-2;
+            return new Comparison(name, "max abs", rel, maxAbs, share, limit, maxAbs <= limit, detail);
+        }
+        double relLimit = fp32 ? (referenceIsFp16 ? 1e-3 : 1e-4) : 1e-2;
+        return new Comparison(name, "rel L2", rel, maxAbs, share, relLimit, rel <= relLimit, detail);
+    }
+}
