@@ -1,0 +1,174 @@
+using System.Buffers.Binary;
+using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+using SamEngine.Weights;
+
+namespace SamEngine.IO;
+
+/// <summary>
+/// A safetensors file, memory-mapped read-only. The header is validated completely at
+/// <see cref="Open"/>; tensor bytes are read from the mapping on demand. Multi-byte values are
+/// little-endian as the format requires (the engine runs on little-endian hosts only).
+/// </summary>
+public sealed unsafe class SafeTensorsFile : IDisposable
+{
+    private readonly MemoryMappedFile _mmf;
+    private readonly MemoryMappedViewAccessor _view;
+    private readonly byte* _data; // start of the data section
+    private readonly Dictionary<string, SafeTensorInfo> _tensors;
+    private bool _disposed;
+
+    private SafeTensorsFile(string path, MemoryMappedFile mmf, MemoryMappedViewAccessor view, byte* data,
+        Dictionary<string, SafeTensorInfo> tensors, Dictionary<string, string> metadata)
+    {
+        Path = path;
+        _mmf = mmf;
+        _view = view;
+        _data = data;
+        _tensors = tensors;
+        Metadata = metadata;
+    }
+
+    /// <summary>The path the file was opened from.</summary>
+    public string Path { get; }
+
+    /// <summary>Every tensor in the file by name.</summary>
+    public IReadOnlyDictionary<string, SafeTensorInfo> Tensors => _tensors;
+
+    /// <summary>The <c>__metadata__</c> string map (empty when the file has none).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
+    /// <summary>Opens and validates <paramref name="path"/>; throws <see cref="SafeTensorsException"/> if malformed.</summary>
+    public static SafeTensorsFile Open(string path)
+    {
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        MemoryMappedFile? mmf = null;
+        MemoryMappedViewAccessor? view = null;
+        bool acquired = false;
+        try
+        {
+            long fileLength = stream.Length;
+            if (fileLength < 8)
+                throw SafeTensorsException.File(path, $"file is {fileLength} bytes, shorter than the 8-byte header length");
+
+            mmf = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read,
+                HandleInheritability.None, leaveOpen: false);
+            view = mmf.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            byte* basePtr = null;
+            view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePtr);
+            acquired = true;
+            basePtr += view.PointerOffset;
+
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(basePtr, 8));
+            if (headerLength > SafeTensorsHeader.MaxHeaderBytes)
+                throw SafeTensorsException.File(path, $"header length {headerLength} is absurd (over {SafeTensorsHeader.MaxHeaderBytes} bytes)");
+            if ((long)headerLength > fileLength - 8)
+                throw SafeTensorsException.File(path, $"header length {headerLength} goes beyond the end of the {fileLength}-byte file");
+
+            var header = new ReadOnlySpan<byte>(basePtr + 8, (int)headerLength);
+            long dataLength = fileLength - 8 - (long)headerLength;
+            var (tensors, metadata) = SafeTensorsHeader.Parse(path, header, dataLength);
+            return new SafeTensorsFile(path, mmf, view, basePtr + 8 + (long)headerLength, tensors, metadata);
+        }
+        catch
+        {
+            if (acquired) view!.SafeMemoryMappedViewHandle.ReleasePointer();
+            view?.Dispose();
+            mmf?.Dispose();
+            stream.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>True when the file holds a tensor called <paramref name="name"/>.</summary>
+    public bool Contains(string name) => _tensors.ContainsKey(name);
+
+    /// <summary>The header entry of <paramref name="name"/>; throws naming the file and tensor if absent.</summary>
+    public SafeTensorInfo Info(string name) =>
+        _tensors.TryGetValue(name, out var info)
+            ? info
+            : throw SafeTensorsException.Tensor(Path, name, "no such tensor in the file");
+
+    /// <summary>The raw little-endian bytes of a tensor, as a view into the mapping (valid until disposal).</summary>
+    public ReadOnlySpan<byte> GetBytes(string name) => Bytes(Info(name));
+
+    /// <summary>The tensor converted to float32 (any numeric dtype; BOOL gives 0 or 1).</summary>
+    public float[] ReadFloat32(string name)
+    {
+        var info = Info(name);
+        var src = Bytes(info);
+        var dst = new float[CheckedCount(info)];
+        switch (info.DType)
+        {
+            case SafeTensorDType.F32: src.CopyTo(MemoryMarshal.AsBytes(dst.AsSpan())); break;
+            case SafeTensorDType.F16: for (int i = 0; i < dst.Length; i++) dst[i] = Fp16.ToFloat(U16(src, i)); break;
+            case SafeTensorDType.BF16: for (int i = 0; i < dst.Length; i++) dst[i] = Fp16.BFloat16ToFloat(U16(src, i)); break;
+            case SafeTensorDType.F64: for (int i = 0; i < dst.Length; i++) dst[i] = (float)BinaryPrimitives.ReadDoubleLittleEndian(src[(8 * i)..]); break;
+            case SafeTensorDType.U8: for (int i = 0; i < dst.Length; i++) dst[i] = src[i]; break;
+            case SafeTensorDType.BOOL: for (int i = 0; i < dst.Length; i++) dst[i] = src[i] != 0 ? 1f : 0f; break;
+            case SafeTensorDType.I8: for (int i = 0; i < dst.Length; i++) dst[i] = (sbyte)src[i]; break;
+            case SafeTensorDType.I32: for (int i = 0; i < dst.Length; i++) dst[i] = BinaryPrimitives.ReadInt32LittleEndian(src[(4 * i)..]); break;
+            case SafeTensorDType.I64: for (int i = 0; i < dst.Length; i++) dst[i] = BinaryPrimitives.ReadInt64LittleEndian(src[(8 * i)..]); break;
+            default: throw new NotSupportedException(info.DType.ToString());
+        }
+        return dst;
+    }
+
+    /// <summary>
+    /// The tensor as fp16 bits: F16 as stored; F32, F64 and BF16 rounded to nearest even.
+    /// Integer and BOOL tensors throw.
+    /// </summary>
+    public ushort[] ReadHalfBits(string name)
+    {
+        var info = Info(name);
+        var src = Bytes(info);
+        var dst = new ushort[CheckedCount(info)];
+        switch (info.DType)
+        {
+            case SafeTensorDType.F16: src.CopyTo(MemoryMarshal.AsBytes(dst.AsSpan())); break;
+            case SafeTensorDType.BF16: for (int i = 0; i < dst.Length; i++) dst[i] = Fp16.FromFloat(Fp16.BFloat16ToFloat(U16(src, i))); break;
+            case SafeTensorDType.F32: for (int i = 0; i < dst.Length; i++) dst[i] = Fp16.FromFloat(BinaryPrimitives.ReadSingleLittleEndian(src[(4 * i)..])); break;
+            // double -> Half directly: going through float would round twice.
+            case SafeTensorDType.F64: for (int i = 0; i < dst.Length; i++) dst[i] = BitConverter.HalfToUInt16Bits((Half)BinaryPrimitives.ReadDoubleLittleEndian(src[(8 * i)..])); break;
+            default: throw SafeTensorsException.Tensor(Path, name, $"dtype {info.DType} cannot be read as float16");
+        }
+        return dst;
+    }
+
+    /// <summary>The bytes of a U8 or BOOL tensor.</summary>
+    public byte[] ReadUInt8(string name)
+    {
+        var info = Info(name);
+        if (info.DType is not (SafeTensorDType.U8 or SafeTensorDType.BOOL))
+            throw SafeTensorsException.Tensor(Path, name, $"dtype {info.DType} cannot be read as uint8 (U8 or BOOL only)");
+        return Bytes(info).ToArray();
+    }
+
+    /// <summary>Unmaps the file; spans from <see cref="GetBytes"/> must not be used afterwards.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _view.SafeMemoryMappedViewHandle.ReleasePointer();
+        _view.Dispose();
+        _mmf.Dispose();
+    }
+
+    private ReadOnlySpan<byte> Bytes(SafeTensorInfo info)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (info.ByteLength > int.MaxValue)
+            throw SafeTensorsException.Tensor(Path, info.Name, $"{info.ByteLength} bytes is too large for one span");
+        return new ReadOnlySpan<byte>(_data + info.Begin, (int)info.ByteLength);
+    }
+
+    private int CheckedCount(SafeTensorInfo info)
+    {
+        long n = info.ElementCount;
+        if (n > Array.MaxLength)
+            throw SafeTensorsException.Tensor(Path, info.Name, $"{n} elements is too many for one array");
+        return (int)n;
+    }
+
+    private static ushort U16(ReadOnlySpan<byte> src, int i) => BinaryPrimitives.ReadUInt16LittleEndian(src[(2 * i)..]);
+}
