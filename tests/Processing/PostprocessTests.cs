@@ -1,0 +1,107 @@
+using System.Text.Json;
+using SamEngine.Processing;
+using Xunit.Abstractions;
+
+namespace SamEngine.Tests.Processing;
+
+public class PostprocessTests(ITestOutputHelper output)
+{
+    public static TheoryData<string, int, string> Cases()
+    {
+        var data = new TheoryData<string, int, string>();
+        foreach (var config in new[] { "tiny", "odd" })
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(FixtureReader.Dir(config), "cases.json")));
+            int imgSize = doc.RootElement.GetProperty("architecture").GetProperty("img_size").GetInt32();
+            foreach (var c in doc.RootElement.GetProperty("cases").EnumerateArray())
+                data.Add(config, imgSize, c.GetProperty("name").GetString()!);
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void MatchesOfficialMasks(string config, int imgSize, string name)
+    {
+        var r = FixtureReader.Open(config);
+        var img = r.Shape("image");
+        int origH = img[0], origW = img[1];
+        var (inputH, inputW) = ResizeLongestSide.TargetSize(origH, origW, imgSize);
+        var lowShape = r.Shape($"{name}.low_res_logits"); // (..., S/4, S/4)
+        int lowRes = lowShape[^1];
+        int planes = lowShape[..^2].Aggregate(1, (a, b) => a * b);
+
+        var logits = Postprocess.PostprocessMasks(r.Floats($"{name}.low_res_logits"), planes, lowRes, imgSize,
+            inputH, inputW, origH, origW);
+        // batched_boxes ships no mask_logits; its masks are still compared.
+        double err = r.Contains($"{name}.mask_logits") ? ProcessingAssert.RelL2(logits, r.Floats($"{name}.mask_logits")) : 0;
+
+        var masks = Postprocess.Threshold(logits);
+        var expected = r.Bytes($"{name}.masks");
+        Assert.Equal(expected.Length, masks.Length);
+        int differing = 0;
+        for (int i = 0; i < masks.Length; i++) if (masks[i] != expected[i]) differing++;
+
+        output.WriteLine($"{config}.{name}: mask_logits rel L2 {err:E2}, masks differing {differing} / {masks.Length}");
+        Assert.True(err <= 1e-3, $"{config}.{name}.mask_logits rel L2 {err:E2}");
+        for (int i = 0, shown = 0; i < masks.Length && shown < 5; i++)
+            if (masks[i] != expected[i]) { output.WriteLine($"  [{i}] expected {expected[i]}, logit {logits[i]:R}"); shown++; }
+        Assert.True(differing <= masks.Length / 1000, $"{config}.{name}.masks: {differing} of {masks.Length} pixels differ");
+    }
+
+    [Fact]
+    public void CroppedUpsampleEqualsFullUpsampleThenCrop()
+    {
+        const int low = 16, size = 64, inH = 43, inW = 64, oH = 50, oW = 75;
+        var rng = new Random(4);
+        var lowRes = Enumerable.Range(0, 2 * low * low).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+        var fast = Postprocess.PostprocessMasks(lowRes, 2, low, size, inH, inW, oH, oW);
+        for (int p = 0; p < 2; p++)
+        {
+            var full = new float[size * size];
+            Postprocess.ResizeBilinear(lowRes.AsSpan(p * low * low, low * low), low, low, full, size, size);
+            var crop = new float[inH * inW];
+            for (int y = 0; y < inH; y++) full.AsSpan(y * size, inW).CopyTo(crop.AsSpan(y * inW));
+            var slow = new float[oH * oW];
+            Postprocess.ResizeBilinear(crop, inH, inW, slow, oH, oW);
+            Assert.Equal(slow, fast.AsSpan(p * oH * oW, oH * oW).ToArray());
+        }
+    }
+
+    [Theory]
+    [InlineData(4, 4, 9, 13)]
+    [InlineData(9, 13, 4, 4)]
+    [InlineData(5, 7, 5, 7)]
+    [InlineData(1, 6, 3, 2)]
+    public void ResizeBilinearMatchesDirectFormula(int h, int w, int outH, int outW)
+    {
+        var rng = new Random(5);
+        var src = Enumerable.Range(0, h * w).Select(_ => (float)rng.NextDouble()).ToArray();
+        var dst = new float[outH * outW];
+        Postprocess.ResizeBilinear(src, h, w, dst, outH, outW);
+        for (int y = 0; y < outH; y++)
+            for (int x = 0; x < outW; x++)
+            {
+                var (y0, y1, ly) = Source(y, h, outH);
+                var (x0, x1, lx) = Source(x, w, outW);
+                // torch: interpolate along x in rows y0 and y1, then along y.
+                float t0 = src[y0 * w + x0] * (1f - lx) + src[y0 * w + x1] * lx;
+                float t1 = src[y1 * w + x0] * (1f - lx) + src[y1 * w + x1] * lx;
+                Assert.Equal(t0 * (1f - ly) + t1 * ly, dst[y * outW + x]);
+            }
+    }
+
+    [Fact]
+    public void ThresholdIsStrictlyAboveZero()
+    {
+        Assert.Equal(new byte[] { 0, 0, 1, 0 }, Postprocess.Threshold([-1f, 0f, 1e-30f, -0f]));
+    }
+
+    static (int I0, int I1, float L1) Source(int dst, int inSize, int outSize)
+    {
+        float scale = (float)inSize / outSize;
+        float s = Math.Max((float)(scale * (dst + 0.5) - 0.5), 0f);
+        int i0 = (int)Math.Floor(s);
+        return (i0, Math.Min(i0 + 1, inSize - 1), s - i0);
+    }
+}

@@ -1,0 +1,33 @@
+namespace SamEngine.Tests.Processing;
+
+/// <summary>Error metrics for the processing tests (rel L2 as defined in fixtures/README.md).</summary>
+internal static class ProcessingAssert
+{
+    /// <summary>||a - r||_2 / ||r||_2, accumulated in double.</summary>
+    public static double RelL2(ReadOnlySpan<float> actual, ReadOnlySpan<float> reference)
+    {
+        Assert.Equal(reference.Length, actual.Length);
+        double num = 0, den = 0;
+        for (int i = 0; i < actual.Length; i++)
+        {
+            double d = (double)actual[i] - reference[i];
+            num += d * d;
+            den += (double)reference[i] * reference[i];
+        }
+        return Math.Sqrt(num) / Math.Max(Math.Sqrt(den), 1e-30);
+    }
+
+    /// <summary>Fails with the tensor name, the first mismatching indices and the mismatch count.</summary>
+    public static void BytesEqual(string name, ReadOnlySpan<byte> expected, ReadOnlySpan<byte> actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        var first = new List<string>();
+        int mismatches = 0;
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (expected[i] == actual[i]) continue;
+            if (mismatches++ < 5) first.Add($"[{i}] expected {expected[i]} got {actual[i]}");
+        }
+        Assert.True(mismatches == 0, $"{name}: {mismatches} of {expected.Length} bytes differ; first: {string.Join(", ", first)}");
+    }
+}
