@@ -1,0 +1,54 @@
+using System.Globalization;
+using SamEngine.Parity;
+
+namespace SamEngine.Cli.Commands;
+
+/// <summary><c>samengine parity</c>: runs a fixture and compares with the official outputs.</summary>
+public static class ParityCommand
+{
+    public const string Help = """
+        usage: samengine parity --fixture DIR [--backend NAME] [--precision fp32|fp16] [--out FILE]
+
+        Runs the fixture in DIR (cases.json, reference.safetensors, model.safetensors when shipped,
+        else generated weights) end to end as the official SamPredictor did, prints for every
+        reference tensor the relative L2 error, the largest absolute error and the share of equal
+        values, and exits 1 when one is beyond the limits of engine-contracts.md.
+
+          --fixture DIR      fixture folder (e.g. ../shared/fixtures/tiny)
+          --backend NAME     cpu | ilgpu-cpu | cuda | opencl | auto (default auto)
+          --precision P      fp32 (default) or fp16
+          --out FILE         write the engine's outputs as safetensors under the reference names
+        """;
+
+    public static int Run(IReadOnlyList<string> argv, TextWriter stdout, TextWriter stderr)
+    {
+        var args = new CliArgs("parity", argv, ["--fixture", "--backend", "--precision", "--out"], []);
+        string dir = args.Required("parity", "--fixture");
+        if (!Directory.Exists(dir)) throw new UsageException($"parity: fixture folder '{dir}' does not exist");
+        foreach (var f in new[] { "cases.json", "reference.safetensors" })
+            if (!File.Exists(Path.Combine(dir, f))) throw new UsageException($"parity: '{dir}' has no {f}");
+        var precision = (args.Value("--precision") ?? "fp32") switch
+        {
+            "fp32" => Precision.Fp32,
+            "fp16" => throw new UsageException("parity: --precision fp16 needs a GPU backend; the cpu backend computes in fp32"),
+            var p => throw new UsageException($"parity: unknown precision '{p}' (fp32 or fp16)"),
+        };
+        var backend = BackendFactory.Create(args.Value("--backend") ?? "auto");
+        var runner = new ParityRunner(dir, backend, precision);
+        var progress = Console.IsErrorRedirected ? null : new Action<string>(s => stderr.Write($"\r{s,-60}"));
+        var results = runner.Run(progress);
+        if (progress is not null) stderr.Write($"\r{"",-60}\r");
+        string? outPath = args.Value("--out");
+        if (outPath is not null) runner.WriteOutputs(outPath);
+
+        var ci = CultureInfo.InvariantCulture;
+        stdout.WriteLine($"{"tensor",-36} {"metric",-12} {"rel L2",10} {"max abs",10} {"equal",8} {"limit",8}  result");
+        foreach (var r in results)
+            stdout.WriteLine(string.Format(ci, "{0,-36} {1,-12} {2,10:E2} {3,10:E2} {4,7:P2} {5,8:G3}  {6}{7}",
+                r.Name, r.Metric, r.RelL2, r.MaxAbs, r.EqualShare, r.Limit, r.Passed ? "ok" : "FAIL",
+                r.Passed || r.Detail.Length == 0 ? "" : "  " + r.Detail));
+        int failed = results.Count(r => !r.Passed);
+        stdout.WriteLine($"parity {dir}: {results.Count - failed} passed, {failed} failed");
+        return failed == 0 ? 0 : 1;
+    }
+}
