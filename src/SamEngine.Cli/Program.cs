@@ -14,6 +14,7 @@ namespace SamEngine.Cli
               segment   masks for points and a box: PNGs, an overlay and a JSON record
               embed     encode an image once and save the embedding
               info      a model's architecture, parameter count, dtype and size
+              convert   an official .pth or safetensors checkpoint to safetensors (fp16 by default)
               parity    run a parity fixture against the official outputs
             """;
 
@@ -32,6 +33,7 @@ namespace SamEngine.Cli
                 "segment" => (SegmentCommand.Help, SegmentCommand.Run),
                 "embed" => (EmbedCommand.Help, EmbedCommand.Run),
                 "info" => (InfoCommand.Help, InfoCommand.Run),
+                "convert" => (ConvertCommand.Help, ConvertCommand.Run),
                 _ => null,
             };
             if (command is null)
