@@ -36,7 +36,7 @@ public static partial class HuggingFaceNames
         else if (n.StartsWith("prompt_encoder.", StringComparison.Ordinal))
         {
             n = n.Replace("shared_embedding.positional_embedding", "pe_layer.positional_encoding_gaussian_matrix")
-                 .Replace("point_embed.", "point_embeddings.")
+                 .Replace("prompt_encoder.point_embed.", "prompt_encoder.point_embeddings.")
                  .Replace("mask_embed.conv1", "mask_downscaling.0").Replace("mask_embed.layer_norm1", "mask_downscaling.1")
                  .Replace("mask_embed.conv2", "mask_downscaling.3").Replace("mask_embed.layer_norm2", "mask_downscaling.4")
                  .Replace("mask_embed.conv3", "mask_downscaling.6");
