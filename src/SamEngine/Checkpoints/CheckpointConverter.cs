@@ -32,12 +32,13 @@ public static class CheckpointConverter
         if (!OutputTypes.Contains(dtype)) throw new ArgumentException($"output dtype {dtype} is not one of F16, BF16, F32");
         using var reader = CheckpointReader.Open(input);
         bool hf = HuggingFaceNames.IsHuggingFace(reader.Tensors.Select(t => t.Name));
+        bool promptEncoderHasCopy = reader.Tensors.Any(t => t.Name == HuggingFaceNames.PromptEncoderPositionalEmbedding);
         var writer = new SafeTensorsWriter();
         var written = new HashSet<string>(StringComparer.Ordinal);
         long values = 0;
         foreach (var t in reader.Tensors)
         {
-            string? name = hf ? HuggingFaceNames.ToOfficial(t.Name) : t.Name;
+            string? name = hf ? HuggingFaceNames.ToOfficial(t.Name, promptEncoderHasCopy) : t.Name;
             if (name is null) continue;
             if (!t.DType.IsFloatingPoint()) throw new CheckpointException($"'{input}': tensor '{t.Name}' has dtype {t.DType}; SAM weights are floating point");
             if (!written.Add(name)) throw new CheckpointException($"'{input}': two tensors map to the official name '{name}'");
