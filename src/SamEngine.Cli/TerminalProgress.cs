@@ -11,6 +11,17 @@ public sealed class TerminalProgress
     public static TerminalProgress? For(TextWriter stderr) =>
         ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected ? new TerminalProgress(stderr) : null;
 
+    /// <summary>
+    /// Runs <paramref name="work"/> with a progress callback that shows "<paramref name="what"/> done/total"
+    /// on a terminal (null when stderr is redirected), and clears the line afterwards, also on failure.
+    /// </summary>
+    public static T Show<T>(TextWriter stderr, string what, Func<Action<int, int>?, T> work)
+    {
+        var p = For(stderr);
+        try { return work(p is null ? null : (done, total) => p.Report(what, done, total)); }
+        finally { p?.Done(); }
+    }
+
     /// <summary>Shows "<paramref name="what"/> done/total".</summary>
     public void Report(string what, int done, int total) => _stderr.Write($"\r{what} {done}/{total}   ");
 

@@ -67,8 +67,10 @@ public class HuggingFaceNamesTests
     [InlineData("mask_decoder.upscale_layer_norm.weight", "mask_decoder.output_upscaling.1.weight")]
     public void MapsNamesBack(string hf, string official) => Assert.Equal(official, HuggingFaceNames.ToOfficial(hf));
 
-    [Fact]
-    public void HuggingFaceNamedFileConvertsToTheShippedFile()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void HuggingFaceNamedFileConvertsToTheShippedFile(bool tiedCopyOnlyAtTopLevel)
     {
         string dir = TestFiles.TempDir();
         string hfPath = Path.Combine(dir, "hf.safetensors");
@@ -78,9 +80,10 @@ public class HuggingFaceNamesTests
             foreach (var (name, info) in tiny.Tensors)
             {
                 // As transformers saves it: fp32, renamed, with the positional matrix shared at the top too.
-                writer.AddFloat32(ToHf(name), info.Shape, tiny.ReadFloat32(name));
-                if (name == "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix")
-                    writer.AddFloat32(HuggingFaceNames.SharedImageEmbedding, info.Shape, tiny.ReadFloat32(name));
+                // save_pretrained may keep only one of two tied tensors: try both forms.
+                bool positional = name == "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix";
+                if (!(positional && tiedCopyOnlyAtTopLevel)) writer.AddFloat32(ToHf(name), info.Shape, tiny.ReadFloat32(name));
+                if (positional) writer.AddFloat32(HuggingFaceNames.SharedImageEmbedding, info.Shape, tiny.ReadFloat32(name));
             }
         }
         writer.Write(hfPath);

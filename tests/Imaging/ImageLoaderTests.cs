@@ -48,6 +48,16 @@ public class ImageLoaderTests
     }
 
     [Fact]
+    public void AnimatedGifGivesItsFirstFrame()
+    {
+        using var image = new Image<Rgb24>(4, 4, new Rgb24(255, 0, 0));
+        using (var second = new Image<Rgb24>(4, 4, new Rgb24(0, 0, 255))) image.Frames.AddFrame(second.Frames.RootFrame);
+        Assert.Equal(2, image.Frames.Count);
+        var loaded = ImageLoader.Load(Save(image, "anim.gif"));
+        Assert.Equal(new byte[] { 255, 0, 0 }, loaded.Pixels[..3]);
+    }
+
+    [Fact]
     public void JpegLoads()
     {
         using var image = new Image<Rgb24>(16, 16, new Rgb24(200, 100, 50));

@@ -36,7 +36,8 @@ public static class ConvertCommand
             var d => throw new UsageException($"convert: --dtype '{d}' is not f16, bf16 or f32"),
         };
         if (Path.GetFullPath(input) == Path.GetFullPath(output)) throw new UsageException("convert: --out must differ from the input");
-        var result = CheckpointConverter.Convert(input, output, dtype, ModelOptions.Architecture(args, "convert"));
+        var arch = ModelOptions.Architecture(args, "convert");
+        var result = TerminalProgress.Show(stderr, "converting: tensor", progress => CheckpointConverter.Convert(input, output, dtype, arch, progress));
         stdout.WriteLine($"convert: {result.TensorCount} tensors, {result.ParameterCount:N0} parameters{(result.HuggingFaceNames ? " (Hugging Face names mapped)" : "")} -> {output} ({dtype})");
         stdout.WriteLine($"architecture {result.Architecture.ToJson()}");
         return 0;

@@ -25,9 +25,7 @@ public static class EmbedCommand
         var image = ImageLoader.Load(imagePath);
         using var model = ModelOptions.Load(args, "embed", stderr);
         var predictor = new SamPredictor(model);
-        var progress = TerminalProgress.For(stderr);
-        predictor.SetImage(image, progress is null ? null : (done, total) => progress.Report("encoding image: block", done, total));
-        progress?.Done();
+        TerminalProgress.Show(stderr, "encoding image: block", progress => { predictor.SetImage(image, progress); return 0; });
         EmbeddingFile.Save(outPath, model, predictor.Embedding!);
         stdout.WriteLine($"embed: {image.Width} x {image.Height} image -> {outPath}");
         return 0;

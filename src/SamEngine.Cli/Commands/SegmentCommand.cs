@@ -49,15 +49,18 @@ public static class SegmentCommand
         using var model = ModelOptions.Load(args, "segment", stderr);
         float[]? maskInput = maskInputArg is null ? null : ReadMaskInput(maskInputArg, model.Architecture.LowResSize);
         var predictor = new SamPredictor(model);
+        var prompt = new SamPrompt { Points = points, Box = box, MaskInput = maskInput };
         if (image is not null)
         {
-            var progress = TerminalProgress.For(stderr);
-            predictor.SetImage(image, progress is null ? null : (done, total) => progress.Report("encoding image: block", done, total));
-            progress?.Done();
+            // Check the prompt against the image before the slow encoder: a decoder pass over a blank
+            // embedding of the image's size applies exactly the library's prompt validation.
+            var a = model.Architecture;
+            predictor.SetEmbedding(new float[a.PromptEmbedDim * a.GridSize * a.GridSize], image.Height, image.Width);
+            predictor.Predict(prompt, multimask);
+            TerminalProgress.Show(stderr, "encoding image: block", progress => { predictor.SetImage(image, progress); return 0; });
         }
         else EmbeddingFile.Load(embeddingPath!, model, predictor);
 
-        var prompt = new SamPrompt { Points = points, Box = box, MaskInput = maskInput };
         var prediction = predictor.Predict(prompt, multimask);
 
         var outputs = new StagedOutputs();

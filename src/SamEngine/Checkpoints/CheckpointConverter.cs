@@ -26,18 +26,23 @@ public static class CheckpointConverter
     /// <summary>
     /// Converts <paramref name="input"/> to <paramref name="output"/>. The architecture is
     /// <paramref name="arch"/>, else the input's <c>sam_architecture</c> metadata, else inferred from the shapes.
+    /// <paramref name="progress"/> receives (tensors done, tensor count).
     /// </summary>
-    public static ConversionResult Convert(string input, string output, SafeTensorDType dtype = SafeTensorDType.F16, SamArchitecture? arch = null)
+    public static ConversionResult Convert(string input, string output, SafeTensorDType dtype = SafeTensorDType.F16,
+        SamArchitecture? arch = null, Action<int, int>? progress = null)
     {
         if (!OutputTypes.Contains(dtype)) throw new ArgumentException($"output dtype {dtype} is not one of F16, BF16, F32");
         using var reader = CheckpointReader.Open(input);
         bool hf = HuggingFaceNames.IsHuggingFace(reader.Tensors.Select(t => t.Name));
+        bool promptEncoderHasCopy = reader.Tensors.Any(t => t.Name == HuggingFaceNames.PromptEncoderPositionalEmbedding);
         var writer = new SafeTensorsWriter();
         var written = new HashSet<string>(StringComparer.Ordinal);
         long values = 0;
+        int done = 0;
         foreach (var t in reader.Tensors)
         {
-            string? name = hf ? HuggingFaceNames.ToOfficial(t.Name) : t.Name;
+            progress?.Invoke(done++, reader.Tensors.Count);
+            string? name = hf ? HuggingFaceNames.ToOfficial(t.Name, promptEncoderHasCopy) : t.Name;
             if (name is null) continue;
             if (!t.DType.IsFloatingPoint()) throw new CheckpointException($"'{input}': tensor '{t.Name}' has dtype {t.DType}; SAM weights are floating point");
             if (!written.Add(name)) throw new CheckpointException($"'{input}': two tensors map to the official name '{name}'");

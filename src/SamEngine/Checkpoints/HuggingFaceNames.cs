@@ -10,20 +10,27 @@ namespace SamEngine.Checkpoints;
 /// </summary>
 public static partial class HuggingFaceNames
 {
-    /// <summary>HF keeps the positional-encoding matrix twice; this copy is dropped.</summary>
+    /// <summary>
+    /// HF keeps the positional-encoding matrix twice (tied); this top-level copy is dropped when the
+    /// prompt encoder's copy is in the file, and used when it is the only one.
+    /// </summary>
     public const string SharedImageEmbedding = "shared_image_embedding.positional_embedding";
+
+    /// <summary>The prompt encoder's own copy of the positional-encoding matrix.</summary>
+    public const string PromptEncoderPositionalEmbedding = "prompt_encoder.shared_embedding.positional_embedding";
 
     /// <summary>Whether the names look like the Hugging Face naming.</summary>
     public static bool IsHuggingFace(IEnumerable<string> names) =>
         names.Any(n => n.StartsWith("vision_encoder.", StringComparison.Ordinal) || n == SharedImageEmbedding);
 
     /// <summary>
-    /// The official name for a Hugging Face name, or null for a tensor the official model does not
-    /// have (the duplicated <see cref="SharedImageEmbedding"/>).
+    /// The official name for a Hugging Face name, or null for the duplicated
+    /// <see cref="SharedImageEmbedding"/> when <paramref name="promptEncoderHasCopy"/>.
     /// </summary>
-    public static string? ToOfficial(string hf)
+    public static string? ToOfficial(string hf, bool promptEncoderHasCopy = true)
     {
-        if (hf == SharedImageEmbedding) return null;
+        if (hf == SharedImageEmbedding)
+            return promptEncoderHasCopy ? null : "prompt_encoder.pe_layer.positional_encoding_gaussian_matrix";
         string n = hf;
         if (n.StartsWith("vision_encoder.", StringComparison.Ordinal))
         {

@@ -15,6 +15,19 @@ public static class ImageLoader
     /// <summary>The default pixel limit: 100 megapixels (e.g. 10000 x 10000).</summary>
     public const long DefaultMaxPixels = 100_000_000;
 
+    /// <summary>Decoders that stop after the first frame, so a many-frame GIF or TIFF cannot blow up memory.</summary>
+    private static readonly Configuration FirstFrameOnly = CreateConfiguration();
+
+    private static Configuration CreateConfiguration()
+    {
+        var c = Configuration.Default.Clone();
+        c.ImageFormatsManager.SetDecoder(SixLabors.ImageSharp.Formats.Gif.GifFormat.Instance,
+            new SixLabors.ImageSharp.Formats.Gif.GifDecoder { DecodingMode = SixLabors.ImageSharp.Metadata.FrameDecodingMode.First });
+        c.ImageFormatsManager.SetDecoder(SixLabors.ImageSharp.Formats.Tiff.TiffFormat.Instance,
+            new SixLabors.ImageSharp.Formats.Tiff.TiffDecoder { DecodingMode = SixLabors.ImageSharp.Metadata.FrameDecodingMode.First });
+        return c;
+    }
+
     /// <summary>Loads <paramref name="path"/> as RGB; throws <see cref="ImageLoadException"/> naming the problem.</summary>
     public static RgbImage Load(string path, long maxPixels = DefaultMaxPixels)
     {
@@ -34,7 +47,7 @@ public static class ImageLoader
         try
         {
             long start = stream.Position;
-            var info = Image.Identify(stream, out var format);
+            var info = Image.Identify(FirstFrameOnly, stream, out var format);
             if (info is null || format is null)
                 throw new ImageLoadException($"image '{name}' is not in a supported format (JPEG, PNG, BMP, GIF, WebP, TIFF)");
             long pixels = (long)info.Width * info.Height;
@@ -42,7 +55,7 @@ public static class ImageLoader
             if (pixels > maxPixels)
                 throw new ImageLoadException($"image '{name}' is {info.Width} x {info.Height} = {pixels} pixels, over the limit of {maxPixels}");
             stream.Position = start;
-            using var image = Image.Load<Rgb24>(stream);
+            using var image = Image.Load<Rgb24>(FirstFrameOnly, stream);
             image.Mutate(x => x.AutoOrient());
             var rgb = new byte[image.Width * image.Height * 3];
             image.Frames.RootFrame.CopyPixelDataTo(rgb);
