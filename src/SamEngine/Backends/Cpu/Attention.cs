@@ -106,7 +106,7 @@ internal static class AttentionCore
             a = new float[q.Length];
             for (int i = 0; i < q.Length; i++) a[i] = q[i] * scale;
         }
-        Gemm.Multiply(nq, a, 0, Gemm.PackTransposed(k, nk, d), scores, 0, parallel: parallel);
+        Gemm.Multiply(nq, a, 0, GemmRhs.Transposed(k, 0, nk, d), scores, 0, parallel: parallel);
         void Row(int i)
         {
             var row = scores.AsSpan(i * nk, nk);
@@ -117,7 +117,7 @@ internal static class AttentionCore
         if (parallel) Parallel.For(0, nq, Row);
         else for (int i = 0; i < nq; i++) Row(i);
         var o = new float[nq * d];
-        Gemm.Multiply(nq, scores, 0, Gemm.Pack(v, nk, d), o, 0, parallel: parallel);
+        Gemm.Multiply(nq, scores, 0, GemmRhs.Plain(v, 0, nk, d), o, 0, parallel: parallel);
         return o;
     }
 

@@ -35,6 +35,14 @@ public static class Elementwise
         }
     }
 
+    /// <summary>y += b, element by element.</summary>
+    public static void AddInPlace(Span<float> y, ReadOnlySpan<float> b)
+    {
+        int vw = Vector<float>.Count, i = 0;
+        for (; i <= y.Length - vw; i += vw) (new Vector<float>(y[i..]) + new Vector<float>(b[i..])).CopyTo(y[i..]);
+        for (; i < y.Length; i++) y[i] += b[i];
+    }
+
     /// <summary>LayerNorm of <paramref name="rows"/> rows of <paramref name="c"/> channels (biased variance).</summary>
     public static void LayerNorm(float[] x, float[] y, int rows, int c, float[] gamma, float[] beta, float eps)
     {
