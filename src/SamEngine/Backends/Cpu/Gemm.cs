@@ -61,17 +61,36 @@ public static class Gemm
             int threads = par ? Environment.ProcessorCount : 1;
             int mc = Math.Min(McMax / mr * mr, RoundUp((m + threads - 1) / threads, mr));
             int blocks = (m + mc - 1) / mc;
-            var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, packedB, c, cOffset, bias, act);
+            var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, k, packedB, 0, k * nr, c, cOffset, n, Accumulate: false, bias, act);
             if (par && blocks > 1) Parallel.For(0, blocks, job.RowBlock);
             else for (int blk = 0; blk < blocks; blk++) job.RowBlock(blk);
         }
         finally { ArrayPool<float>.Shared.Return(packedB); }
     }
 
+    /// <summary>
+    /// Single-threaded C (+)= A · B over an already packed B (panels of <see cref="Panel"/> columns,
+    /// <paramref name="panelStride"/> floats apart, the first at <paramref name="bOffset"/> at the
+    /// reduction index this product starts from), with explicit row strides. For kernels that pack
+    /// their operands once and multiply many blocks of them (attention).
+    /// </summary>
+    internal static void MultiplyPacked(SimdPath path, int m, int n, int k, float[] a, int aOffset, int lda,
+        float[] packedB, int bOffset, int panelStride, float[] c, int cOffset, int ldc, bool accumulate)
+    {
+        var (mr, nr) = GemmKernels.Tile(path);
+        int mc = Math.Min(McMax / mr * mr, RoundUp(m, mr));
+        var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, lda, packedB, bOffset, panelStride, c, cOffset, ldc, accumulate, null, Activation.None);
+        for (int blk = 0; blk * mc < m; blk++) job.RowBlock(blk);
+    }
+
+    /// <summary>Columns per packed B panel on <paramref name="path"/>.</summary>
+    internal static int Panel(SimdPath path) => GemmKernels.Tile(path).Nr;
+
     private static int RoundUp(int x, int to) => (x + to - 1) / to * to;
 
     private sealed record Job(SimdPath Path, int Mr, int Nr, int M, int N, int K, int Mc,
-        float[] A, int AOffset, float[] PackedB, float[] C, int COffset, float[]? Bias, Activation Act)
+        float[] A, int AOffset, int Lda, float[] PackedB, int BOffset, int PanelStride,
+        float[] C, int COffset, int Ldc, bool Accumulate, float[]? Bias, Activation Act)
     {
         public unsafe void RowBlock(int blk)
         {
@@ -84,18 +103,18 @@ public static class Gemm
                 for (int k0 = 0; k0 < K; k0 += Kc)
                 {
                     int kc = Math.Min(Kc, K - k0);
-                    bool first = k0 == 0, last = k0 + kc == K;
+                    bool first = k0 == 0 && !Accumulate, last = k0 + kc == K;
                     PackA(i0, rows, k0, kc, aPack);
                     for (int p = 0; p < panels; p++)
                     {
                         int j0 = p * Nr, w = Math.Min(Nr, N - j0);
-                        float* bp = pb + (long)p * K * Nr + (long)k0 * Nr;
+                        float* bp = pb + BOffset + (long)p * PanelStride + (long)k0 * Nr;
                         for (int rp = 0; rp < rowPanels; rp++)
                         {
                             int r0 = i0 + rp * Mr, h = Math.Min(Mr, M - r0);
                             float* ap = pa + rp * Mr * kc;
-                            float* cTile = pc + COffset + (long)r0 * N + j0;
-                            if (h == Mr && w == Nr) GemmKernels.Run(Path, kc, ap, bp, cTile, N, accumulate: !first);
+                            float* cTile = pc + COffset + (long)r0 * Ldc + j0;
+                            if (h == Mr && w == Nr) GemmKernels.Run(Path, kc, ap, bp, cTile, Ldc, accumulate: !first);
                             else EdgeTile(kc, ap, bp, cTile, h, w, first, edge);
                             if (last) Epilogue(cTile, h, j0, w);
                         }
@@ -114,7 +133,7 @@ public static class Gemm
                 {
                     int row = rp * Mr + r;
                     if (row >= rows) { for (int kk = 0; kk < kc; kk++) panel[kk * Mr + r] = 0; continue; }
-                    var src = A.AsSpan(AOffset + (i0 + row) * K + k0, kc);
+                    var src = A.AsSpan(AOffset + (i0 + row) * Lda + k0, kc);
                     for (int kk = 0; kk < kc; kk++) panel[kk * Mr + r] = src[kk];
                 }
             }
@@ -125,9 +144,9 @@ public static class Gemm
         {
             new Span<float>(edge, Mr * Nr).Clear();
             if (!first)
-                for (int r = 0; r < h; r++) new Span<float>(cTile + (long)r * N, w).CopyTo(new Span<float>(edge + r * Nr, w));
+                for (int r = 0; r < h; r++) new Span<float>(cTile + (long)r * Ldc, w).CopyTo(new Span<float>(edge + r * Nr, w));
             GemmKernels.Run(Path, kc, ap, bp, edge, Nr, accumulate: true);
-            for (int r = 0; r < h; r++) new Span<float>(edge + r * Nr, w).CopyTo(new Span<float>(cTile + (long)r * N, w));
+            for (int r = 0; r < h; r++) new Span<float>(edge + r * Nr, w).CopyTo(new Span<float>(cTile + (long)r * Ldc, w));
         }
 
         private unsafe void Epilogue(float* cTile, int h, int j0, int w)
@@ -135,7 +154,7 @@ public static class Gemm
             if (Bias is null && Act == Activation.None) return;
             for (int r = 0; r < h; r++)
             {
-                var row = new Span<float>(cTile + (long)r * N, w);
+                var row = new Span<float>(cTile + (long)r * Ldc, w);
                 if (Bias is not null) Elementwise.AddInPlace(row, Bias.AsSpan(j0, w));
                 Elementwise.Activate(row, Act);
             }

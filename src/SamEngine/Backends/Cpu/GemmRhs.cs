@@ -58,27 +58,43 @@ public abstract class GemmRhs
         }
     }
 
+    /// <summary>Packs every panel of Xᵀ, X [N, K] float32 at <paramref name="offset"/>: panel p at p·K·width.</summary>
+    internal static void PackAllTransposed(float[] data, int offset, int n, int k, int width, Span<float> dst)
+    {
+        for (int j0 = 0; j0 < n; j0 += width) PackTransposedPanel(data, offset, n, k, j0, width, dst.Slice(j0 * k, k * width));
+    }
+
+    /// <summary>Packs every panel of B [K, N] float32 at <paramref name="offset"/>: panel p at p·K·width.</summary>
+    internal static void PackAllPlain(float[] data, int offset, int k, int n, int width, Span<float> dst)
+    {
+        for (int j0 = 0; j0 < n; j0 += width) PackPlainPanel(data, offset, k, n, j0, width, dst.Slice(j0 * k, k * width));
+    }
+
+    private static void PackTransposedPanel(float[] data, int offset, int n, int k, int j0, int width, Span<float> dst)
+    {
+        dst[..(k * width)].Clear();
+        for (int col = 0; col < width && j0 + col < n; col++)
+            ScatterColumn(data.AsSpan(offset + (j0 + col) * k, k), col, width, dst);
+    }
+
+    private static void PackPlainPanel(float[] data, int offset, int k, int n, int j0, int width, Span<float> dst)
+    {
+        int w = Math.Min(width, n - j0);
+        for (int kk = 0; kk < k; kk++)
+        {
+            var d = dst.Slice(kk * width, width);
+            data.AsSpan(offset + kk * n + j0, w).CopyTo(d);
+            d[w..].Clear();
+        }
+    }
+
     private sealed class TransposedFloatRhs(float[] data, int offset, int n, int k) : GemmRhs(n, k)
     {
-        internal override void PackPanel(int j0, int width, Span<float> dst)
-        {
-            dst[..(K * width)].Clear();
-            for (int col = 0; col < width && j0 + col < N; col++)
-                ScatterColumn(data.AsSpan(offset + (j0 + col) * K, K), col, width, dst);
-        }
+        internal override void PackPanel(int j0, int width, Span<float> dst) => PackTransposedPanel(data, offset, N, K, j0, width, dst);
     }
 
     private sealed class PlainFloatRhs(float[] data, int offset, int k, int n) : GemmRhs(n, k)
     {
-        internal override void PackPanel(int j0, int width, Span<float> dst)
-        {
-            int w = Math.Min(width, N - j0);
-            for (int kk = 0; kk < K; kk++)
-            {
-                var d = dst.Slice(kk * width, width);
-                data.AsSpan(offset + kk * N + j0, w).CopyTo(d);
-                d[w..].Clear();
-            }
-        }
+        internal override void PackPanel(int j0, int width, Span<float> dst) => PackPlainPanel(data, offset, K, N, j0, width, dst);
     }
 }
