@@ -12,6 +12,7 @@ namespace SamEngine.Cli
             usage: samengine <verb> [options]     (samengine <verb> --help for each)
 
               parity    run a parity fixture against the official outputs
+              bench     time loading, the encoder and the decoder; measure the FP32 peak
             """;
 
         public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -26,6 +27,7 @@ namespace SamEngine.Cli
             (string Help, Func<IReadOnlyList<string>, TextWriter, TextWriter, int> Run)? command = verb switch
             {
                 "parity" => (ParityCommand.Help, ParityCommand.Run),
+                "bench" => (BenchCommand.Help, BenchCommand.Run),
                 _ => null,
             };
             if (command is null)
