@@ -182,20 +182,33 @@ public static class Elementwise
         for (; i < y.Length; i++) y[i] += b[i];
     }
 
-    /// <summary>LayerNorm of <paramref name="rows"/> rows of <paramref name="c"/> channels (biased variance).</summary>
+    /// <summary>
+    /// LayerNorm of <paramref name="rows"/> rows of <paramref name="c"/> channels (biased variance),
+    /// vectorised: two passes over the row for the statistics (mean, then the centred sum of
+    /// squares, both accumulated in fp32 lanes), one for the affine output.
+    /// </summary>
     public static void LayerNorm(float[] x, float[] y, int rows, int c, float[] gamma, float[] beta, float eps)
     {
         void Row(int r)
         {
             var xr = x.AsSpan(r * c, c);
             var yr = y.AsSpan(r * c, c);
-            double sum = 0;
-            foreach (float v in xr) sum += v;
-            float mean = (float)(sum / c);
-            double sq = 0;
-            foreach (float v in xr) { double d = v - mean; sq += d * d; }
-            float rstd = (float)(1.0 / Math.Sqrt(sq / c + eps));
-            for (int i = 0; i < c; i++) yr[i] = (xr[i] - mean) * rstd * gamma[i] + beta[i];
+            int vw = Vector<float>.Count, i = 0;
+            var acc = Vector<float>.Zero;
+            for (; i <= c - vw; i += vw) acc += new Vector<float>(xr[i..]);
+            float sum = Vector.Sum(acc);
+            for (; i < c; i++) sum += xr[i];
+            float mean = sum / c;
+            var vm = new Vector<float>(mean);
+            acc = Vector<float>.Zero;
+            for (i = 0; i <= c - vw; i += vw) { var dv = new Vector<float>(xr[i..]) - vm; acc = Vector.FusedMultiplyAdd(dv, dv, acc); }
+            float sq = Vector.Sum(acc);
+            for (; i < c; i++) { float dv = xr[i] - mean; sq += dv * dv; }
+            float rstd = 1f / MathF.Sqrt(sq / c + eps);
+            var vr = new Vector<float>(rstd);
+            for (i = 0; i <= c - vw; i += vw)
+                Vector.FusedMultiplyAdd((new Vector<float>(xr[i..]) - vm) * vr, new Vector<float>(gamma.AsSpan(i)), new Vector<float>(beta.AsSpan(i))).CopyTo(yr[i..]);
+            for (; i < c; i++) yr[i] = (xr[i] - mean) * rstd * gamma[i] + beta[i];
         }
         if (rows * c < 1 << 14) for (int r = 0; r < rows; r++) Row(r);
         else Parallel.For(0, rows, Row);
