@@ -16,6 +16,7 @@ namespace SamEngine.Cli
               info      a model's architecture, parameter count, dtype and size
               convert   an official .pth or safetensors checkpoint to safetensors (fp16 by default)
               parity    run a parity fixture against the official outputs
+              bench     time loading, the encoder and the decoder; measure the FP32 peak
             """;
 
         public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -34,6 +35,7 @@ namespace SamEngine.Cli
                 "embed" => (EmbedCommand.Help, EmbedCommand.Run),
                 "info" => (InfoCommand.Help, InfoCommand.Run),
                 "convert" => (ConvertCommand.Help, ConvertCommand.Run),
+                "bench" => (BenchCommand.Help, BenchCommand.Run),
                 _ => null,
             };
             if (command is null)
