@@ -12,6 +12,7 @@ namespace SamEngine.Cli
             usage: samengine <verb> [options]     (samengine <verb> --help for each)
 
               parity    run a parity fixture against the official outputs
+              amg       segment everything in an image (automatic mask generator)
             """;
 
         public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -26,6 +27,7 @@ namespace SamEngine.Cli
             (string Help, Func<IReadOnlyList<string>, TextWriter, TextWriter, int> Run)? command = verb switch
             {
                 "parity" => (ParityCommand.Help, ParityCommand.Run),
+                "amg" => (AmgCommand.Help, AmgCommand.Run),
                 _ => null,
             };
             if (command is null)

@@ -3,7 +3,10 @@ using SamEngine.Processing;
 
 namespace SamEngine.Amg;
 
-/// <summary>Where a <see cref="AutomaticMaskGenerator.Generate"/> call is: crop (1-based) of crops, batch of batches in that crop.</summary>
+/// <summary>
+/// Where a <see cref="AutomaticMaskGenerator.Generate"/> call is: crop (1-based) of crops, batch of batches done
+/// in that crop (0 while the crop's image is being encoded).
+/// </summary>
 public readonly record struct AmgProgress(int Crop, int Crops, int Batch, int Batches);
 
 /// <summary>
@@ -68,11 +71,11 @@ public sealed class AutomaticMaskGenerator
     {
         int cw = crop.X1 - crop.X0, ch = crop.Y1 - crop.Y0;
         if (cw <= 0 || ch <= 0) return []; // a crop of an image 1 pixel across can be empty; upstream would fail on it
+        int batchSize = Options.PointsPerBatch, batches = (grid.Count + batchSize - 1) / batchSize;
+        progress?.Invoke(0, batches); // batch 0: the image encoder is running
         _predictor.SetImage(CropImage(rgb, width, crop), ch, cw);
 
-        int batchSize = Options.PointsPerBatch, batches = (grid.Count + batchSize - 1) / batchSize;
         var masks = new List<MaskCandidate>();
-        progress?.Invoke(0, batches);
         for (int b = 0; b < batches; b++)
         {
             var points = grid.Skip(b * batchSize).Take(batchSize).Select(p => (X: p.X * cw, Y: p.Y * ch)).ToArray();
