@@ -18,17 +18,17 @@ public readonly record struct AmgProgress(int Crop, int Crops, int Batch, int Ba
 /// </summary>
 public sealed class AutomaticMaskGenerator
 {
+    private const int UpsampleChunk = 16; // planes upsampled at once
+
+    private readonly SamModel _model;
     private readonly SamPredictor _predictor;
     private readonly IReadOnlyList<IReadOnlyList<(double X, double Y)>> _grids;
 
     /// <summary>A generator over a loaded model.</summary>
     public AutomaticMaskGenerator(SamModel model, AutomaticMaskGeneratorOptions? options = null)
-        : this(new SamPredictor(model), options) { }
-
-    /// <summary>A generator that uses (and replaces the image of) an existing predictor.</summary>
-    public AutomaticMaskGenerator(SamPredictor predictor, AutomaticMaskGeneratorOptions? options = null)
     {
-        _predictor = predictor;
+        _model = model;
+        _predictor = new SamPredictor(model);
         Options = options ?? new AutomaticMaskGeneratorOptions();
         _grids = Options.Validate();
     }
@@ -95,25 +95,46 @@ public sealed class AutomaticMaskGenerator
     private List<MaskCandidate> ProcessBatch((double X, double Y)[] points, PixelBox crop, int height, int width)
     {
         var prompts = points.Select(p => new SamPrompt { Points = [((float)p.X, (float)p.Y, 1)] }).ToArray();
-        var prediction = _predictor.PredictBatch(prompts, multimask: true);
-        int ch = prediction.Height, cw = prediction.Width, planeSize = ch * cw, perPoint = prediction.MaskCount;
-        float maskThreshold = Postprocess.MaskThreshold;
-        float iouThreshold = (float)Options.PredIouThresh, stabilityThreshold = (float)Options.StabilityScoreThresh;
+        var (batch, perPoint, lowRes, ious) = _predictor.PredictLowRes(prompts, multimask: true);
 
-        var found = new MaskCandidate?[points.Length * perPoint];
-        Parallel.For(0, found.Length, k =>
+        // Upstream upsamples every mask and then filters by predicted IoU; filtering first and upsampling
+        // only the survivors gives the same logits (each plane is resized on its own) for less work.
+        float iouThreshold = (float)Options.PredIouThresh;
+        int[] kept = Enumerable.Range(0, batch * perPoint).Where(k => !(Options.PredIouThresh > 0) || ious[k] > iouThreshold).ToArray();
+        var emb = _predictor.Embedding!;
+        int ch = emb.OriginalHeight, cw = emb.OriginalWidth, planeSize = ch * cw;
+        float maskThreshold = Postprocess.MaskThreshold, stabilityThreshold = (float)Options.StabilityScoreThresh;
+        var found = new MaskCandidate?[kept.Length];
+        // A few planes at a time keeps the full-size logits of a large batch out of memory.
+        for (int start = 0; start < kept.Length; start += UpsampleChunk)
         {
-            var logits = prediction.MaskLogits.AsSpan(k * planeSize, planeSize);
-            float iou = prediction.IouPredictions[k];
-            if (Options.PredIouThresh > 0 && !(iou > iouThreshold)) return;
-            float stability = MaskScoring.StabilityScore(logits, ch, cw, maskThreshold, Options.StabilityScoreOffset);
-            if (Options.StabilityScoreThresh > 0 && !(stability >= stabilityThreshold)) return;
-            var box = MaskScoring.MaskBox(logits, ch, cw, maskThreshold);
-            if (CropBoxes.IsNearCropEdge(box, crop, height, width)) return;
-            var (x, y) = points[k / perPoint];
-            found[k] = new MaskCandidate(UncroppedRle(logits, crop, height, width, maskThreshold), box, iou, stability, x, y, crop);
-        });
+            int count = Math.Min(UpsampleChunk, kept.Length - start);
+            var logits = Upsample(lowRes, kept.AsSpan(start, count));
+            Parallel.For(0, count, j =>
+            {
+                var plane = logits.AsSpan(j * planeSize, planeSize);
+                float stability = MaskScoring.StabilityScore(plane, ch, cw, maskThreshold, Options.StabilityScoreOffset);
+                if (Options.StabilityScoreThresh > 0 && !(stability >= stabilityThreshold)) return;
+                var box = MaskScoring.MaskBox(plane, ch, cw, maskThreshold);
+                if (CropBoxes.IsNearCropEdge(box, crop, height, width)) return;
+                int k = kept[start + j];
+                var (x, y) = points[k / perPoint];
+                found[start + j] = new MaskCandidate(UncroppedRle(plane, crop, height, width, maskThreshold), box, ious[k], stability, x, y, crop);
+            });
+        }
         return found.OfType<MaskCandidate>().ToList();
+    }
+
+    /// <summary>The chosen planes of low-res logits upsampled to the crop, as <c>Sam.postprocess_masks</c>.</summary>
+    private float[] Upsample(float[] lowRes, ReadOnlySpan<int> planes)
+    {
+        var arch = _model.Architecture;
+        var emb = _predictor.Embedding!;
+        int lowPlane = arch.LowResSize * arch.LowResSize;
+        var selected = new float[planes.Length * lowPlane];
+        for (int j = 0; j < planes.Length; j++) lowRes.AsSpan(planes[j] * lowPlane, lowPlane).CopyTo(selected.AsSpan(j * lowPlane));
+        return Postprocess.PostprocessMasks(selected, planes.Length, arch.LowResSize, arch.ImgSize,
+            emb.InputHeight, emb.InputWidth, emb.OriginalHeight, emb.OriginalWidth);
     }
 
     /// <summary>The RLE, in the image frame, of crop-frame logits above the threshold (<c>uncrop_masks</c> + <c>mask_to_rle</c>).</summary>
