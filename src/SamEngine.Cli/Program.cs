@@ -16,6 +16,8 @@ namespace SamEngine.Cli
               info      a model's architecture, parameter count, dtype and size
               convert   an official .pth or safetensors checkpoint to safetensors (fp16 by default)
               parity    run a parity fixture against the official outputs
+              bench     time loading, the encoder and the decoder; measure the FP32 peak
+              amg       segment everything in an image (automatic mask generator)
             """;
 
         public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
@@ -34,6 +36,8 @@ namespace SamEngine.Cli
                 "embed" => (EmbedCommand.Help, EmbedCommand.Run),
                 "info" => (InfoCommand.Help, InfoCommand.Run),
                 "convert" => (ConvertCommand.Help, ConvertCommand.Run),
+                "bench" => (BenchCommand.Help, BenchCommand.Run),
+                "amg" => (AmgCommand.Help, AmgCommand.Run),
                 _ => null,
             };
             if (command is null)
