@@ -17,8 +17,9 @@ public static class DeviceMath
         uint mant = (uint)h & 0x3FF;
         if (exp == 0)
         {
-            // Zero or subnormal: mant x 2^-24, exact in float32.
-            float f = mant * 5.9604644775390625e-8f;
+            // Zero or subnormal: mant x 2^-24, exact in float32. The int cast matters: an unsigned to
+            // float conversion goes through double in IL, which OpenCL devices without fp64 reject.
+            float f = (int)mant * 5.9604644775390625e-8f;
             return sign != 0 ? -f : f;
         }
         if (exp == 31) return Interop.IntAsFloat(sign | 0x7F800000u | (mant << 13));
