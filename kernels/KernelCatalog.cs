@@ -15,6 +15,7 @@ public static class KernelCatalog
         Explicit("Gemm<DenseRows,DenseRows>", ((Delegate)GemmKernels.Gemm<DenseRows, DenseRows>).Method),
         Explicit("Gemm<ImplicitPatches,HalfConvWeight>", ((Delegate)GemmKernels.Gemm<ImplicitPatches, HalfConvWeight>).Method),
         Explicit(nameof(LayerNormKernels.LayerNorm), typeof(LayerNormKernels)),
+        Implicit(nameof(LayerNormKernels.LayerNormRowPerThread), typeof(LayerNormKernels)),
         Explicit(nameof(AttentionKernels.Attention), typeof(AttentionKernels)),
         Implicit(nameof(ElementwiseKernels.AddBroadcast), typeof(ElementwiseKernels)),
         Implicit(nameof(ElementwiseKernels.Activate), typeof(ElementwiseKernels)),

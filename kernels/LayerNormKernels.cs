@@ -31,6 +31,26 @@ public static class LayerNormKernels
             y[o + i] = (x[o + i] - mean) * rstd * DeviceMath.HalfToFloat(gamma[i]) + DeviceMath.HalfToFloat(beta[i]);
     }
 
+    /// <summary>
+    /// One thread per row, no barriers: the variant for ILGPU's CPU accelerator, where every group
+    /// barrier is an OS-level rendezvous of 32 threads and the group kernel spends its time there.
+    /// </summary>
+    public static void LayerNormRowPerThread(Index1D row, ArrayView<float> x, ArrayView<ushort> gamma, ArrayView<ushort> beta, ArrayView<float> y, int c, float eps)
+    {
+        int o = row * c;
+        float sum = 0f;
+        for (int i = 0; i < c; i++) sum += x[o + i];
+        float mean = sum / c, sq = 0f;
+        for (int i = 0; i < c; i++)
+        {
+            float d = x[o + i] - mean;
+            sq += d * d;
+        }
+        float rstd = ILGPU.Algorithms.XMath.Rsqrt(sq / c + eps);
+        for (int i = 0; i < c; i++)
+            y[o + i] = (x[o + i] - mean) * rstd * DeviceMath.HalfToFloat(gamma[i]) + DeviceMath.HalfToFloat(beta[i]);
+    }
+
     /// <summary>Sum of <paramref name="v"/> over the group; every thread gets the result.</summary>
     private static float Reduce(ArrayView<float> partial, int t, float v)
     {
@@ -47,15 +67,23 @@ public static class LayerNormKernels
     }
 }
 
-/// <summary>Loads the LayerNorm kernel on one accelerator and launches it.</summary>
+/// <summary>Loads the LayerNorm kernels on one accelerator and launches the one that suits it.</summary>
 public sealed class LayerNormLauncher(Accelerator accelerator)
 {
+    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, float>> _rowPerThread =
+        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, float>(LayerNormKernels.LayerNormRowPerThread));
+
+    /// <summary>Whether <see cref="LayerNorm"/> uses the barrier-free variant (on the CPU accelerator).</summary>
+    public bool RowPerThread { get; set; } = accelerator.AcceleratorType == AcceleratorType.CPU;
+
     private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, float>> _kernel =
         new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int, float>(LayerNormKernels.LayerNorm));
 
     /// <summary>y [rows, c] = LayerNorm(x) · gamma + beta.</summary>
     public void LayerNorm(ArrayView<float> x, int rows, int c, ArrayView<ushort> gamma, ArrayView<ushort> beta, float eps, ArrayView<float> y)
     {
-        if (rows > 0) _kernel.Value(new KernelConfig(rows, LayerNormKernels.Threads), x, gamma, beta, y, c, eps);
+        if (rows == 0) return;
+        if (RowPerThread) _rowPerThread.Value(rows, x, gamma, beta, y, c, eps);
+        else _kernel.Value(new KernelConfig(rows, LayerNormKernels.Threads), x, gamma, beta, y, c, eps);
     }
 }

@@ -6,12 +6,17 @@ namespace SamEngine.Tests.Kernels;
 public abstract class LayerNormKernelTests : KernelTestBase
 {
     [AcceleratorFact]
-    public void LayerNormOverTokens()
+    public void LayerNormOverTokensBothVariants()
     {
         var (r, d) = Input(1, 2, 37, 45);
         var g = Param("norm1.weight", 45);
         var b = Param("norm1.bias", 45);
-        AssertClose("layernorm", Reference.LayerNorm(r, g, b, 1e-6f), Device.LayerNorm(d, g, b, 1e-6f));
+        var expected = Reference.LayerNorm(r, g, b, 1e-6f);
+        foreach (bool rowPerThread in new[] { false, true })
+        {
+            Device.Norm.RowPerThread = rowPerThread;
+            AssertClose($"layernorm (row per thread: {rowPerThread})", expected, Device.LayerNorm(d, g, b, 1e-6f));
+        }
     }
 
     [AcceleratorFact]
