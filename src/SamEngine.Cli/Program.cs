@@ -11,6 +11,10 @@ namespace SamEngine.Cli
         private const string Usage = """
             usage: samengine <verb> [options]     (samengine <verb> --help for each)
 
+              segment   masks for points and a box: PNGs, an overlay and a JSON record
+              embed     encode an image once and save the embedding
+              info      a model's architecture, parameter count, dtype and size
+              convert   an official .pth or safetensors checkpoint to safetensors (fp16 by default)
               parity    run a parity fixture against the official outputs
             """;
 
@@ -26,6 +30,10 @@ namespace SamEngine.Cli
             (string Help, Func<IReadOnlyList<string>, TextWriter, TextWriter, int> Run)? command = verb switch
             {
                 "parity" => (ParityCommand.Help, ParityCommand.Run),
+                "segment" => (SegmentCommand.Help, SegmentCommand.Run),
+                "embed" => (EmbedCommand.Help, EmbedCommand.Run),
+                "info" => (InfoCommand.Help, InfoCommand.Run),
+                "convert" => (ConvertCommand.Help, ConvertCommand.Run),
                 _ => null,
             };
             if (command is null)
