@@ -34,6 +34,7 @@ public static class KernelBenchHost
     /// <summary>Entry point for <c>bench kernels</c>.</summary>
     public static int Run(string[] args)
     {
+        Console.WriteLine($"kernel benchmarks on {Backend.Name}: {Backend.Device}{(IsGpu ? "" : " (small shapes: no GPU found)")}");
         var config = ManualConfig.CreateMinimumViable()
             .AddJob(Job.Default.WithToolchain(InProcessEmitToolchain.Instance)
                 .WithWarmupCount(1).WithIterationCount(5).WithInvocationCount(1).WithUnrollFactor(1))
@@ -77,6 +78,6 @@ internal sealed class ThroughputColumn : IColumn
         if (method is null) return "-";
         var (amount, unit) = ((double, string))method.Invoke(null, [shape])!;
         double seconds = report.ResultStatistics.Mean * 1e-9;
-        return $"{amount / seconds / 1e9:F2} G{unit}/s";
+        return $"{amount / seconds / 1e9:G3} G{unit}/s";
     }
 }
