@@ -92,6 +92,21 @@ public sealed class SamPredictor
     /// </summary>
     public SamPrediction PredictBatch(IReadOnlyList<SamPrompt> prompts, bool multimask)
     {
+        var (b, m, lowResHost, iou) = PredictLowRes(prompts, multimask);
+        var emb = Embedding!;
+        var arch = _model.Architecture;
+        var logits = Postprocess.PostprocessMasks(lowResHost, b * m, arch.LowResSize, arch.ImgSize, emb.InputHeight, emb.InputWidth, emb.OriginalHeight, emb.OriginalWidth);
+        return new SamPrediction(b, m, emb.OriginalHeight, emb.OriginalWidth, arch.LowResSize,
+            Postprocess.Threshold(logits), iou, lowResHost, logits);
+    }
+
+    /// <summary>
+    /// As <see cref="PredictBatch"/>, without the upsampling to the image: low-res logits
+    /// [B, M, S/4, S/4] and IoU predictions [B, M], for callers that upsample only some masks
+    /// (<c>Postprocess.PostprocessMasks</c> gives the same logits plane by plane).
+    /// </summary>
+    public (int Batch, int MaskCount, float[] LowResLogits, float[] IouPredictions) PredictLowRes(IReadOnlyList<SamPrompt> prompts, bool multimask)
+    {
         var emb = Embedding ?? throw new InvalidOperationException("call SetImage (or SetEmbedding) before Predict");
         var arch = _model.Architecture;
         var enc = PromptEncoding.Encode(prompts, emb, arch);
@@ -103,11 +118,7 @@ public sealed class SamPredictor
         LastSparse = sparseHost;
         LastDense = dense is null ? null : Be.ToHost(dense);
         var (lowRes, iou) = _model.MaskDecoder.Forward(Be, emb.Tokens, DensePe, sparse, dense, _model.PromptEncoder.NoMaskEmbed, multimask);
-        var lowResHost = Be.ToHost(lowRes);
-        int m = lowRes.Dim(1);
-        var logits = Postprocess.PostprocessMasks(lowResHost, b * m, arch.LowResSize, arch.ImgSize, emb.InputHeight, emb.InputWidth, emb.OriginalHeight, emb.OriginalWidth);
-        return new SamPrediction(b, m, emb.OriginalHeight, emb.OriginalWidth, arch.LowResSize,
-            Postprocess.Threshold(logits), Be.ToHost(iou), lowResHost, logits);
+        return (b, lowRes.Dim(1), Be.ToHost(lowRes), Be.ToHost(iou));
     }
 
     /// <summary>The sparse embeddings [B, N, D] of the last prediction (for parity checks).</summary>

@@ -1,0 +1,179 @@
+using SamEngine.Modeling;
+using SamEngine.Processing;
+
+namespace SamEngine.Amg;
+
+/// <summary>
+/// Where a <see cref="AutomaticMaskGenerator.Generate"/> call is: crop (1-based) of crops, batch of batches done
+/// in that crop (0 while the crop's image is being encoded).
+/// </summary>
+public readonly record struct AmgProgress(int Crop, int Crops, int Batch, int Batches);
+
+/// <summary>
+/// Segments everything in an image, as the official <c>SamAutomaticMaskGenerator</c>: a grid of point
+/// prompts over the image and over zoomed-in crops, decoded in batches with three masks per point;
+/// masks are filtered by predicted IoU and stability score, masks cut off by a crop edge are dropped,
+/// duplicates are removed by box NMS within each crop and then across crops (smaller crops win), and
+/// optionally small holes and islands are removed before a last NMS.
+/// </summary>
+public sealed class AutomaticMaskGenerator
+{
+    private const int UpsampleChunk = 16; // planes upsampled at once
+
+    private readonly SamModel _model;
+    private readonly SamPredictor _predictor;
+    private readonly IReadOnlyList<IReadOnlyList<(double X, double Y)>> _grids;
+
+    /// <summary>A generator over a loaded model.</summary>
+    public AutomaticMaskGenerator(SamModel model, AutomaticMaskGeneratorOptions? options = null)
+    {
+        _model = model;
+        _predictor = new SamPredictor(model);
+        Options = options ?? new AutomaticMaskGeneratorOptions();
+        _grids = Options.Validate();
+    }
+
+    /// <summary>The options in use.</summary>
+    public AutomaticMaskGeneratorOptions Options { get; }
+
+    /// <summary>
+    /// Generates the masks of an RGB image (HWC bytes). Unlike upstream, which fails when several crops
+    /// yield no mask at all, an image without masks gives an empty list.
+    /// </summary>
+    public IReadOnlyList<MaskRecord> Generate(byte[] rgb, int height, int width, Action<AmgProgress>? progress = null)
+    {
+        if (height <= 0 || width <= 0 || rgb.Length != (long)height * width * 3)
+            throw new ArgumentException($"image of {rgb.Length} bytes is not {height} x {width} x 3 RGB");
+        var crops = CropBoxes.Generate(height, width, Options.CropNLayers, Options.CropOverlapRatio);
+        var masks = new List<MaskCandidate>();
+        for (int c = 0; c < crops.Count; c++)
+        {
+            int crop = c + 1;
+            Action<int, int>? batchProgress = progress is null ? null : (b, n) => progress(new AmgProgress(crop, crops.Count, b, n));
+            masks.AddRange(ProcessCrop(rgb, height, width, crops[c].Box, _grids[crops[c].Layer], batchProgress));
+        }
+
+        if (crops.Count > 1)
+        {
+            // Prefer masks from smaller crops: the score is 1 / crop area, in float32 as upstream.
+            var keep = BoxNms.Run(masks.Select(m => m.Box).ToArray(), masks.Select(m => 1f / m.Crop.Area).ToArray(), Options.CropNmsThresh);
+            masks = keep.Select(i => masks[i]).ToList();
+        }
+        if (Options.MinMaskRegionArea > 0)
+            masks = SmallRegionCleanup.Apply(masks, Options.MinMaskRegionArea, Math.Max(Options.BoxNmsThresh, Options.CropNmsThresh));
+
+        return masks.Select(m => new MaskRecord(new MaskSegmentation(Options.OutputMode, m.Rle), m.Rle.Area, m.Box.ToXywh(),
+            m.PredictedIou, [(m.PointX, m.PointY)], m.StabilityScore, m.Crop.ToXywh())).ToArray();
+    }
+
+    /// <summary>Masks of one crop (<c>_process_crop</c>), deduplicated, in the image frame.</summary>
+    private List<MaskCandidate> ProcessCrop(byte[] rgb, int height, int width, PixelBox crop, IReadOnlyList<(double X, double Y)> grid, Action<int, int>? progress)
+    {
+        int cw = crop.X1 - crop.X0, ch = crop.Y1 - crop.Y0;
+        if (cw <= 0 || ch <= 0) return []; // a crop of an image 1 pixel across can be empty; upstream would fail on it
+        int batchSize = Options.PointsPerBatch, batches = (grid.Count + batchSize - 1) / batchSize;
+        progress?.Invoke(0, batches); // batch 0: the image encoder is running
+        _predictor.SetImage(CropImage(rgb, width, crop), ch, cw);
+
+        var masks = new List<MaskCandidate>();
+        for (int b = 0; b < batches; b++)
+        {
+            var points = grid.Skip(b * batchSize).Take(batchSize).Select(p => (X: p.X * cw, Y: p.Y * ch)).ToArray();
+            masks.AddRange(ProcessBatch(points, crop, height, width));
+            progress?.Invoke(b + 1, batches);
+        }
+
+        // Duplicates within the crop, on boxes in the crop frame.
+        var keep = BoxNms.Run(masks.Select(m => m.Box).ToArray(), masks.Select(m => m.PredictedIou).ToArray(), Options.BoxNmsThresh);
+        return keep.Select(i => masks[i].ToImageFrame()).ToList();
+    }
+
+    /// <summary>
+    /// Masks of one batch of points (<c>_process_batch</c>): one decoder pass, three masks per point,
+    /// filtered, boxes in the crop frame, RLEs in the image frame.
+    /// </summary>
+    private List<MaskCandidate> ProcessBatch((double X, double Y)[] points, PixelBox crop, int height, int width)
+    {
+        var prompts = points.Select(p => new SamPrompt { Points = [((float)p.X, (float)p.Y, 1)] }).ToArray();
+        var (batch, perPoint, lowRes, ious) = _predictor.PredictLowRes(prompts, multimask: true);
+
+        // Upstream upsamples every mask and then filters by predicted IoU; filtering first and upsampling
+        // only the survivors gives the same logits (each plane is resized on its own) for less work.
+        float iouThreshold = (float)Options.PredIouThresh;
+        int[] kept = Enumerable.Range(0, batch * perPoint).Where(k => !(Options.PredIouThresh > 0) || ious[k] > iouThreshold).ToArray();
+        var emb = _predictor.Embedding!;
+        int ch = emb.OriginalHeight, cw = emb.OriginalWidth, planeSize = ch * cw;
+        float maskThreshold = Postprocess.MaskThreshold, stabilityThreshold = (float)Options.StabilityScoreThresh;
+        var found = new MaskCandidate?[kept.Length];
+        // A few planes at a time keeps the full-size logits of a large batch out of memory.
+        for (int start = 0; start < kept.Length; start += UpsampleChunk)
+        {
+            int count = Math.Min(UpsampleChunk, kept.Length - start);
+            var logits = Upsample(lowRes, kept.AsSpan(start, count));
+            Parallel.For(0, count, j =>
+            {
+                var plane = logits.AsSpan(j * planeSize, planeSize);
+                float stability = MaskScoring.StabilityScore(plane, ch, cw, maskThreshold, Options.StabilityScoreOffset);
+                if (Options.StabilityScoreThresh > 0 && !(stability >= stabilityThreshold)) return;
+                var box = MaskScoring.MaskBox(plane, ch, cw, maskThreshold);
+                if (CropBoxes.IsNearCropEdge(box, crop, height, width)) return;
+                int k = kept[start + j];
+                var (x, y) = points[k / perPoint];
+                found[start + j] = new MaskCandidate(UncroppedRle(plane, crop, height, width, maskThreshold), box, ious[k], stability, x, y, crop);
+            });
+        }
+        return found.OfType<MaskCandidate>().ToList();
+    }
+
+    /// <summary>The chosen planes of low-res logits upsampled to the crop, as <c>Sam.postprocess_masks</c>.</summary>
+    private float[] Upsample(float[] lowRes, ReadOnlySpan<int> planes)
+    {
+        var arch = _model.Architecture;
+        var emb = _predictor.Embedding!;
+        int lowPlane = arch.LowResSize * arch.LowResSize;
+        var selected = new float[planes.Length * lowPlane];
+        for (int j = 0; j < planes.Length; j++) lowRes.AsSpan(planes[j] * lowPlane, lowPlane).CopyTo(selected.AsSpan(j * lowPlane));
+        return Postprocess.PostprocessMasks(selected, planes.Length, arch.LowResSize, arch.ImgSize,
+            emb.InputHeight, emb.InputWidth, emb.OriginalHeight, emb.OriginalWidth);
+    }
+
+    /// <summary>The RLE, in the image frame, of crop-frame logits above the threshold (<c>uncrop_masks</c> + <c>mask_to_rle</c>).</summary>
+    private static RunLengthEncoding UncroppedRle(ReadOnlySpan<float> logits, PixelBox crop, int height, int width, float threshold)
+    {
+        int cw = crop.X1 - crop.X0, ch = crop.Y1 - crop.Y0;
+        var runs = new RunBuilder();
+        runs.AddRun(false, crop.X0 * height);
+        for (int x = 0; x < cw; x++)
+        {
+            runs.AddRun(false, crop.Y0);
+            for (int y = 0; y < ch; y++) runs.Add(logits[y * cw + x] > threshold);
+            runs.AddRun(false, height - crop.Y1);
+        }
+        runs.AddRun(false, (width - crop.X1) * height);
+        return runs.Finish(height, width);
+    }
+
+    private static byte[] CropImage(byte[] rgb, int width, PixelBox crop)
+    {
+        int cw = crop.X1 - crop.X0, ch = crop.Y1 - crop.Y0;
+        if (cw == width && crop.X0 == 0 && crop.Y0 == 0 && ch * width * 3 == rgb.Length) return rgb;
+        var cropped = new byte[ch * cw * 3];
+        for (int y = 0; y < ch; y++)
+            rgb.AsSpan(((crop.Y0 + y) * width + crop.X0) * 3, cw * 3).CopyTo(cropped.AsSpan(y * cw * 3));
+        return cropped;
+    }
+}
+
+/// <summary>
+/// A mask on its way through the generator (the official <c>MaskData</c> row). <see cref="Box"/> is XYXY with
+/// inclusive bounds, in the crop frame until <see cref="ToImageFrame"/>; <see cref="Rle"/> is always in the image frame.
+/// </summary>
+internal sealed record MaskCandidate(RunLengthEncoding Rle, PixelBox Box, float PredictedIou, float StabilityScore,
+    double PointX, double PointY, PixelBox Crop)
+{
+    /// <summary>The box and point moved from the crop frame to the image frame.</summary>
+    public MaskCandidate ToImageFrame() => this with
+    {
+        Box = Box.Offset(Crop.X0, Crop.Y0), PointX = PointX + Crop.X0, PointY = PointY + Crop.Y0,
+    };
+}
