@@ -52,6 +52,7 @@ public static class BenchCommand
             using var y = model.ImageEncoder.Forward(backend, x);
         }, Progress, "encoder");
 
+        Progress($"peak RSS after the encoder: {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0):F0} MB");
         var predictor = new SamPredictor(model);
         predictor.SetImage(SyntheticImage(s, s), s, s);
         var point = new SamPrompt { Points = [(s * 0.5f, s * 0.4f, 1)] };
