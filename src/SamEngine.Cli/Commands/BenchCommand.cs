@@ -12,7 +12,7 @@ namespace SamEngine.Cli.Commands;
 public static class BenchCommand
 {
     public const string Help = """
-        usage: samengine bench --model M [--backend NAME] [--runs N] [--json]
+        usage: samengine bench --model M [--arch A] [--backend NAME] [--runs N] [--json]
 
         Times, after a warm-up, model loading, the image encoder (1024 x 1024), and the decoder for one
         point, one box and a batch of 64 points with the image-side work already done (masks at the
@@ -20,6 +20,7 @@ public static class BenchCommand
         throughput in the same run and reports the encoder's matmul and conv GFLOP/s against it.
 
           --model M          a .safetensors file or generated:<preset>[:<seed>]
+          --arch A           a preset or JSON file (default: the file's metadata, else its shapes)
           --backend NAME     cpu | ilgpu-cpu | cuda | opencl | auto (default auto)
           --runs N           timed runs per measurement (default 3)
           --json             print one JSON object on stdout and nothing else there
@@ -27,8 +28,9 @@ public static class BenchCommand
 
     public static int Run(IReadOnlyList<string> argv, TextWriter stdout, TextWriter stderr)
     {
-        var args = new CliArgs("bench", argv, ["--model", "--backend", "--runs"], ["--json"]);
+        var args = new CliArgs("bench", argv, ["--model", "--arch", "--backend", "--runs"], ["--json"]);
         string modelSpec = args.Required("bench", "--model");
+        var arch = ModelOptions.Architecture(args, "bench");
         string runsText = args.Value("--runs") ?? "3";
         if (!int.TryParse(runsText, NumberStyles.None, CultureInfo.InvariantCulture, out int runs) || runs < 1)
             throw new UsageException($"bench: --runs expects a positive whole number, got '{runsText}'");
@@ -37,11 +39,11 @@ public static class BenchCommand
         void Progress(string s) => stderr.WriteLine($"bench: {s}");
 
         var loadWatch = Stopwatch.StartNew();
-        using var model = SamModel.Load(modelSpec, backend: backend);
+        using var model = SamModel.Load(modelSpec, arch, backend);
         double loadMs = loadWatch.Elapsed.TotalMilliseconds;
         Progress($"loaded {model.Description} in {loadMs:F0} ms");
 
-        var arch = model.Architecture;
+        arch = model.Architecture;
         int s = arch.ImgSize;
         var input = SyntheticInput(s);
         double encoderMs = Median(runs, () =>
@@ -50,6 +52,7 @@ public static class BenchCommand
             using var y = model.ImageEncoder.Forward(backend, x);
         }, Progress, "encoder");
 
+        Progress($"peak RSS after the encoder: {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0):F0} MB");
         var predictor = new SamPredictor(model);
         predictor.SetImage(SyntheticImage(s, s), s, s);
         var point = new SamPrompt { Points = [(s * 0.5f, s * 0.4f, 1)] };
@@ -86,20 +89,28 @@ public static class BenchCommand
 
     private static double Round(double x) => Math.Round(x, 3);
 
-    /// <summary>One warm-up call, then the median of <paramref name="runs"/> timed calls, in ms.</summary>
+    /// <summary>
+    /// One warm-up call, then the median of <paramref name="runs"/> timed calls, in ms of wall time.
+    /// The process CPU time per call goes to the progress line too: on a shared machine it shows how
+    /// much of the wall time was spent waiting for the cores.
+    /// </summary>
     private static double Median(int runs, Action run, Action<string> progress, string what)
     {
         run();
         var times = new double[runs];
+        var self = Process.GetCurrentProcess();
+        var cpuStart = self.TotalProcessorTime;
         for (int i = 0; i < runs; i++)
         {
             var sw = Stopwatch.StartNew();
             run();
             times[i] = sw.Elapsed.TotalMilliseconds;
         }
+        self.Refresh();
+        double cpuMs = (self.TotalProcessorTime - cpuStart).TotalMilliseconds / runs;
         Array.Sort(times);
         double median = runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
-        progress($"{what}: {median:F1} ms (median of {runs})");
+        progress($"{what}: {median:F1} ms wall (median of {runs}), {cpuMs:F1} ms CPU per run on {Environment.ProcessorCount} cores");
         return median;
     }
 

@@ -1,0 +1,36 @@
+using System.Text.Json;
+
+namespace SamEngine.Tests.Cli;
+
+/// <summary><c>samengine bench</c>: the JSON object of engine-contracts.md, and its usage errors.</summary>
+public sealed class BenchCommandTests
+{
+    [Fact]
+    public void Json_output_is_one_object_with_exactly_the_contract_keys()
+    {
+        string dir = TestFixtures.Local("tiny");
+        var (code, stdout, stderr) = CliRunner.Run("bench", "--model", Path.Combine(dir, "model.safetensors"),
+            "--arch", Path.Combine(dir, "cases.json"), "--runs", "1", "--json");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        string[] keys = ["model", "backend", "device", "load_ms", "encoder_ms", "decoder_point_ms", "decoder_box_ms",
+            "decoder_batch64_ms", "encoder_gflops", "peak_gflops", "peak_rss_mb"];
+        Assert.Equal(keys, doc.RootElement.EnumerateObject().Select(p => p.Name).ToArray());
+        foreach (var k in keys.Skip(3)) Assert.True(doc.RootElement.GetProperty(k).GetDouble() > 0, k);
+        Assert.Equal("cpu", doc.RootElement.GetProperty("backend").GetString());
+    }
+
+    [Theory]
+    [InlineData("--runs", "0")]
+    [InlineData("--runs", "x")]
+    [InlineData("--backend", "nope")]
+    public void Bad_options_are_usage_errors(string option, string value)
+    {
+        var (code, _, stderr) = CliRunner.Run("bench", "--model", "generated:vit_b", option, value);
+        Assert.Equal(2, code);
+        Assert.StartsWith("samengine: error:", stderr);
+    }
+
+    [Fact]
+    public void Missing_model_is_a_usage_error() => Assert.Equal(2, CliRunner.Run("bench").Code);
+}
