@@ -1,17 +1,9 @@
-using SamEngine.Cli;
-
 namespace SamEngine.Tests.Cli;
 
 /// <summary>The parity verb through the CLI entry point: exit codes, one-line errors, the --out file.</summary>
 public sealed class ParityCommandTests
 {
-    private static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliMain.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    private static (int Code, string Out, string Err) Run(params string[] args) => CliRunner.Run(args);
 
     private static void AssertOneLineError(string err, string expected)
     {
