@@ -11,7 +11,12 @@ namespace SamEngine.Cli
         private const string Usage = """
             usage: samengine <verb> [options]     (samengine <verb> --help for each)
 
+              segment   masks for points and a box: PNGs, an overlay and a JSON record
+              embed     encode an image once and save the embedding
+              info      a model's architecture, parameter count, dtype and size
+              convert   an official .pth or safetensors checkpoint to safetensors (fp16 by default)
               parity    run a parity fixture against the official outputs
+              bench     time loading, the encoder and the decoder; measure the FP32 peak
               amg       segment everything in an image (automatic mask generator)
             """;
 
@@ -27,6 +32,11 @@ namespace SamEngine.Cli
             (string Help, Func<IReadOnlyList<string>, TextWriter, TextWriter, int> Run)? command = verb switch
             {
                 "parity" => (ParityCommand.Help, ParityCommand.Run),
+                "segment" => (SegmentCommand.Help, SegmentCommand.Run),
+                "embed" => (EmbedCommand.Help, EmbedCommand.Run),
+                "info" => (InfoCommand.Help, InfoCommand.Run),
+                "convert" => (ConvertCommand.Help, ConvertCommand.Run),
+                "bench" => (BenchCommand.Help, BenchCommand.Run),
                 "amg" => (AmgCommand.Help, AmgCommand.Run),
                 _ => null,
             };

@@ -3,18 +3,11 @@ namespace SamEngine.Tests.Processing;
 /// <summary>Error metrics for the processing tests (rel L2 as defined in fixtures/README.md).</summary>
 internal static class ProcessingAssert
 {
-    /// <summary>||a - r||_2 / ||r||_2, accumulated in double.</summary>
+    /// <summary>||a - r||_2 / ||r||_2 in double, via the project's one comparison helper.</summary>
     public static double RelL2(ReadOnlySpan<float> actual, ReadOnlySpan<float> reference)
     {
         Assert.Equal(reference.Length, actual.Length);
-        double num = 0, den = 0;
-        for (int i = 0; i < actual.Length; i++)
-        {
-            double d = (double)actual[i] - reference[i];
-            num += d * d;
-            den += (double)reference[i] * reference[i];
-        }
-        return Math.Sqrt(num) / Math.Max(Math.Sqrt(den), 1e-30);
+        return SamEngine.Parity.TensorCompare.Compare("", actual.ToArray(), reference.ToArray(), false, SamEngine.Parity.Precision.Fp32).RelL2;
     }
 
     /// <summary>Fails with the tensor name, the first mismatching indices and the mismatch count.</summary>

@@ -19,6 +19,7 @@ public sealed class MaskDecoder
     private readonly LayerNorm _up1;
     private readonly Mlp[] _hypernetworks;
     private readonly Mlp _iouHead;
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Tensor, ImageSide> _imageSides = new();
 
     internal MaskDecoder(WeightScope vb, SamArchitecture a)
     {
@@ -57,10 +58,16 @@ public sealed class MaskDecoder
         var tokens = be.ConcatRows(be.FromHost(output, b, outTokens, d), sparse);
 
         var image = be.Reshape(imageTokens, hw, d);
-        var src = dense is null
-            ? be.Add(be.Add(be.FromHost(new float[b * hw * d], b, hw, d), image), be.Reshape(be.FromParameter(noMaskEmbed), d))
-            : be.Add(dense, image);
-        var (hs, keys) = _transformer.Forward(be, src, be.Reshape(imagePe, hw, d), tokens);
+        var pe = be.Reshape(imagePe, hw, d);
+        Tensor hs, keys;
+        if (dense is null)
+        {
+            // No mask input: the image side is the same for every prompt, and is prepared once per image.
+            var side = _imageSides.GetValue(imageTokens, _ =>
+                _transformer.PrepareImageSide(be, be.Add(image, be.Reshape(be.FromParameter(noMaskEmbed), d)), pe));
+            (hs, keys) = _transformer.Forward(be, side, pe, tokens);
+        }
+        else (hs, keys) = _transformer.Forward(be, be.Add(dense, image), pe, tokens);
 
         var up = be.ConvTranspose2x2(be.Reshape(keys, b, g, g, d), _up0W, _up0B);
         up = be.Activate(_up1.Forward(be, up), Activation.Gelu);

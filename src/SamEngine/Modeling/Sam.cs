@@ -13,15 +13,19 @@ namespace SamEngine.Modeling;
 /// </summary>
 public sealed class SamModel : IDisposable
 {
-    private SamModel(SamArchitecture arch, IBackend backend, WeightScope vb, string description)
+    private SamModel(SamArchitecture arch, IBackend backend, IWeightSource weights, string description)
     {
         Architecture = arch;
         Backend = backend;
+        var hashed = new FingerprintingWeightSource(weights);
+        var vb = new WeightScope(hashed);
         ImageEncoder = new ImageEncoderViT(vb.Push("image_encoder"), arch);
         PromptEncoder = new PromptEncoder(vb.Push("prompt_encoder"), arch);
         MaskDecoder = new MaskDecoder(vb.Push("mask_decoder"), arch);
         vb.Finish();
         Description = description;
+        Fingerprint = hashed.Finish();
+        ParameterCount = hashed.ParameterCount;
     }
 
     /// <summary>The architecture, checked against every weight shape.</summary>
@@ -42,12 +46,18 @@ public sealed class SamModel : IDisposable
     /// <summary>Where the weights came from (a path or <c>generated:preset:seed</c>).</summary>
     public string Description { get; }
 
+    /// <summary>SHA-256 (hex) over every weight's name, shape and fp16 value: tells models apart.</summary>
+    public string Fingerprint { get; }
+
+    /// <summary>Number of weight values.</summary>
+    public long ParameterCount { get; }
+
     /// <summary>
     /// Builds a model over any weight source; every tensor the architecture needs must be there with
     /// its exact shape, and nothing else (a <see cref="WeightException"/> names each problem).
     /// </summary>
     public static SamModel Create(SamArchitecture arch, IWeightSource weights, IBackend? backend = null, string description = "") =>
-        new(arch.Validate(), backend ?? new CpuBackend(), new WeightScope(weights), description);
+        new(arch.Validate(), backend ?? new CpuBackend(), weights, description);
 
     /// <summary>
     /// Loads a model from <paramref name="model"/>: a <c>.safetensors</c> path with the official names,

@@ -4,6 +4,10 @@ namespace SamEngine.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
+    [ThreadStatic] private static float[]? _qProd, _qRaw, _k, _v, _o;
+
+    private static float[] Buffer(ref float[]? b, int n) => b is { } x && x.Length >= n ? x : b = new float[n];
+
     /// <inheritdoc />
     public Tensor VitAttention(Tensor qkv, int heads, int windowSize, Parameter relPosH, Parameter relPosW, Parameter qkvBias)
     {
@@ -16,17 +20,19 @@ public sealed partial class CpuBackend
             throw new ArgumentException($"relative position tables {ShapeUtil.Format(relPosH.Shape)} / {ShapeUtil.Format(relPosW.Shape)} do not fit a {wh}x{ww} window of head dim {hd}");
         var src = Cpu(qkv).Data;
         var bias = Floats(qkvBias);
-        var rh = Floats(relPosH);
-        var rw = Floats(relPosW);
+        var relPos = new RelPos(Floats(relPosH), Floats(relPosW), wh, ww, hd);
         var y = new CpuTensor(1, h, w, c);
-        int problems = nwy * nwx * heads;
-        void Solve(int pIdx, bool parallelInside)
+        var path = Gemm.ActivePath;
+        float scale = 1f / MathF.Sqrt(hd);
+        int t = wh * ww;
+        Parallel.For(0, nwy * nwx * heads, pIdx =>
         {
             int head = pIdx % heads, win = pIdx / heads, wy = win / nwx, wx = win % nwx;
-            int t = wh * ww;
-            var q = new float[t * hd];
-            var k = new float[t * hd];
-            var v = new float[t * hd];
+            var q = Buffer(ref _qRaw, t * hd);
+            var qs = Buffer(ref _qProd, t * hd);
+            var k = Buffer(ref _k, t * hd);
+            var v = Buffer(ref _v, t * hd);
+            var o = Buffer(ref _o, t * hd);
             for (int ty = 0; ty < wh; ty++)
                 for (int tx = 0; tx < ww; tx++)
                 {
@@ -41,8 +47,8 @@ public sealed partial class CpuBackend
                         else Array.Copy(bias, off, dst, ti, hd); // padded token: zero input, so qkv = bias
                     }
                 }
-            var o = AttentionCore.Attend(q, k, v, t, t, hd, 1f / MathF.Sqrt(hd), scaleQueryFirst: true,
-                new RelPos(rh, rw, wh, ww, hd), parallelInside);
+            for (int i = 0; i < t * hd; i++) qs[i] = q[i] * scale; // upstream scales q before the product
+            FlashAttention.Attend(path, qs, q, k, v, t, t, hd, postScale: 1f, relPos, o);
             for (int ty = 0; ty < wh; ty++)
                 for (int tx = 0; tx < ww; tx++)
                 {
@@ -50,9 +56,7 @@ public sealed partial class CpuBackend
                     if (gy >= h || gx >= w) continue;
                     Array.Copy(o, (ty * ww + tx) * hd, y.Data, (gy * w + gx) * c + head * hd, hd);
                 }
-        }
-        if (problems >= Environment.ProcessorCount * 2) Parallel.For(0, problems, p => Solve(p, false));
-        else for (int p = 0; p < problems; p++) Solve(p, true);
+        });
         return y;
     }
 
@@ -66,81 +70,25 @@ public sealed partial class CpuBackend
         var kd = Cpu(k).Data;
         var vd = Cpu(v).Data;
         var y = new CpuTensor(b, nq, c);
-        float[] Gather(float[] src, int bi, int n, int head)
+        var path = Gemm.ActivePath;
+        static void Gather(float[] src, int bi, int n, int c, int head, int hd, float[] dst)
         {
-            var r = new float[n * hd];
-            for (int i = 0; i < n; i++) Array.Copy(src, (bi * n + i) * c + head * hd, r, i * hd, hd);
-            return r;
+            for (int i = 0; i < n; i++) Array.Copy(src, (bi * n + i) * c + head * hd, dst, i * hd, hd);
         }
-        int problems = b * heads;
-        void Solve(int p, bool parallelInside)
+        Parallel.For(0, b * heads, p =>
         {
             int bi = p / heads, head = p % heads;
-            var o = AttentionCore.Attend(Gather(qd, bi, nq, head), Gather(kd, bi, nk, head), Gather(vd, bi, nk, head),
-                nq, nk, hd, 1f / MathF.Sqrt(hd), scaleQueryFirst: false, relPos: null, parallelInside);
+            var qh = Buffer(ref _qRaw, nq * hd);
+            var kh = Buffer(ref _k, nk * hd);
+            var vh = Buffer(ref _v, nk * hd);
+            var o = Buffer(ref _o, nq * hd);
+            Gather(qd, bi, nq, c, head, hd, qh);
+            Gather(kd, bi, nk, c, head, hd, kh);
+            Gather(vd, bi, nk, c, head, hd, vh);
+            // The decoder divides the product by sqrt(d) (upstream's order of rounding).
+            FlashAttention.Attend(path, qh, qh, kh, vh, nq, nk, hd, postScale: 1f / MathF.Sqrt(hd), relPos: null, o);
             for (int i = 0; i < nq; i++) Array.Copy(o, i * hd, y.Data, (bi * nq + i) * c + head * hd, hd);
-        }
-        if (problems >= Environment.ProcessorCount * 2) Parallel.For(0, problems, p => Solve(p, false));
-        else for (int p = 0; p < problems; p++) Solve(p, true);
+        });
         return y;
-    }
-}
-
-/// <summary>Decomposed relative-position tables for a qh x qw grid attending to itself.</summary>
-internal sealed record RelPos(float[] TableH, float[] TableW, int GridH, int GridW, int HeadDim);
-
-/// <summary>Single-head attention on the CPU: softmax(scale · Q Kᵀ + rel-pos bias) V.</summary>
-internal static class AttentionCore
-{
-    /// <summary>
-    /// q [nq, d], k and v [nk, d] → [nq, d]. <paramref name="scaleQueryFirst"/> follows upstream's
-    /// order of rounding: the ViT scales q before the product, the decoder divides the product.
-    /// The relative-position bias (ViT only) uses the unscaled q, as upstream does.
-    /// </summary>
-    public static float[] Attend(float[] q, float[] k, float[] v, int nq, int nk, int d, float scale, bool scaleQueryFirst, RelPos? relPos, bool parallel)
-    {
-        var scores = new float[nq * nk];
-        float[] a = q;
-        if (scaleQueryFirst)
-        {
-            a = new float[q.Length];
-            for (int i = 0; i < q.Length; i++) a[i] = q[i] * scale;
-        }
-        Gemm.Multiply(nq, a, 0, Gemm.PackTransposed(k, nk, d), scores, 0, parallel: parallel);
-        void Row(int i)
-        {
-            var row = scores.AsSpan(i * nk, nk);
-            if (!scaleQueryFirst) for (int j = 0; j < nk; j++) row[j] *= scale;
-            if (relPos is not null) AddRelPos(row, q.AsSpan(i * d, d), i, relPos);
-            Elementwise.SoftmaxRow(row);
-        }
-        if (parallel) Parallel.For(0, nq, Row);
-        else for (int i = 0; i < nq; i++) Row(i);
-        var o = new float[nq * d];
-        Gemm.Multiply(nq, scores, 0, Gemm.Pack(v, nk, d), o, 0, parallel: parallel);
-        return o;
-    }
-
-    // bias[(ky, kx)] = q · Rh[qy - ky + H - 1] + q · Rw[qx - kx + W - 1]
-    private static void AddRelPos(Span<float> row, ReadOnlySpan<float> q, int i, RelPos rp)
-    {
-        int gh = rp.GridH, gw = rp.GridW, d = rp.HeadDim, qy = i / gw, qx = i % gw;
-        Span<float> relH = stackalloc float[gh];
-        Span<float> relW = stackalloc float[gw];
-        for (int ky = 0; ky < gh; ky++) relH[ky] = Dot(q, rp.TableH.AsSpan((qy - ky + gh - 1) * d, d));
-        for (int kx = 0; kx < gw; kx++) relW[kx] = Dot(q, rp.TableW.AsSpan((qx - kx + gw - 1) * d, d));
-        for (int ky = 0; ky < gh; ky++)
-        {
-            var seg = row.Slice(ky * gw, gw);
-            float bh = relH[ky];
-            for (int kx = 0; kx < gw; kx++) seg[kx] += bh + relW[kx];
-        }
-    }
-
-    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        float s = 0;
-        for (int i = 0; i < a.Length; i++) s += a[i] * b[i];
-        return s;
     }
 }

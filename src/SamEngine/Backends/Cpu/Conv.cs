@@ -4,7 +4,7 @@ namespace SamEngine.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Parameter, PackedMatrix> _packedConv = new();
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Parameter, GemmRhs> _convRhs = new();
 
     /// <inheritdoc />
     public Tensor Conv2d(Tensor x, Parameter weight, Parameter? bias, int stride, int padding)
@@ -14,19 +14,27 @@ public sealed partial class CpuBackend
         if (x.Rank != 4 || weight.Shape[1] != cin) throw new ArgumentException($"conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
         int ho = (h + 2 * padding - kh) / stride + 1, wo = (w + 2 * padding - kw) / stride + 1;
         int kdim = kh * kw * cin;
-        // Weight columns ordered (ky, kx, ci) to match the NHWC patches below.
-        var packed = _packedConv.GetValue(weight, p =>
+        // Weight columns ordered (ky, kx, ci) to match the NHWC patches below; kept fp16. A 1x1
+        // kernel is already in that order and is read in place.
+        var rhs = _convRhs.GetValue(weight, p =>
         {
-            var src = Floats(p);
-            var reordered = new float[cout * kdim];
+            if (kh * kw == 1) return GemmRhs.TransposedHalf(p.HalfBits, cout, kdim);
+            var src = p.HalfBits;
+            var reordered = new ushort[cout * kdim];
             for (int co = 0; co < cout; co++)
                 for (int ci = 0; ci < cin; ci++)
                     for (int ky = 0; ky < kh; ky++)
                         for (int kx = 0; kx < kw; kx++)
                             reordered[co * kdim + (ky * kw + kx) * cin + ci] = src[((co * cin + ci) * kh + ky) * kw + kx];
-            return Gemm.PackTransposed(reordered, cout, kdim);
+            return GemmRhs.TransposedHalf(reordered, cout, kdim);
         });
         var xd = Cpu(x).Data;
+        var y = new CpuTensor(b, ho, wo, cout);
+        if (kh * kw == 1 && stride == 1 && padding == 0)
+        {
+            Gemm.Multiply(b * h * w, xd, 0, rhs, y.Data, 0, bias is null ? null : Floats(bias));
+            return y;
+        }
         var patches = new float[(long)b * ho * wo * kdim];
         Parallel.For(0, b * ho, row =>
         {
@@ -46,8 +54,7 @@ public sealed partial class CpuBackend
                 }
             }
         });
-        var y = new CpuTensor(b, ho, wo, cout);
-        Gemm.Multiply(b * ho * wo, patches, 0, packed, y.Data, 0, bias is null ? null : Floats(bias));
+        Gemm.Multiply(b * ho * wo, patches, 0, rhs, y.Data, 0, bias is null ? null : Floats(bias));
         return y;
     }
 
@@ -58,19 +65,19 @@ public sealed partial class CpuBackend
         if (x.Rank != 4 || weight.Shape[0] != cin || weight.Shape[2] != 2 || weight.Shape[3] != 2)
             throw new ArgumentException($"transposed conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
         // As a GEMM: [pixels, Cin] x [Cin, (dy, dx, co)], then each pixel's 4 outputs are scattered.
-        var packed = _packedConv.GetValue(weight, p =>
+        var rhs = _convRhs.GetValue(weight, p =>
         {
-            var src = Floats(p);
+            var src = p.ToFloat(); // small (decoder only): the reordered fp32 copy is the one kept
             var m = new float[cin * 4 * cout];
             for (int ci = 0; ci < cin; ci++)
                 for (int co = 0; co < cout; co++)
                     for (int k = 0; k < 4; k++)
                         m[ci * 4 * cout + k * cout + co] = src[(ci * cout + co) * 4 + k];
-            return Gemm.Pack(m, cin, 4 * cout);
+            return GemmRhs.Plain(m, 0, cin, 4 * cout);
         });
         int pixels = b * h * w;
         var tmp = new float[pixels * 4 * cout];
-        Gemm.Multiply(pixels, Cpu(x).Data, 0, packed, tmp, 0);
+        Gemm.Multiply(pixels, Cpu(x).Data, 0, rhs, tmp, 0);
         var bs = Floats(bias);
         var y = new CpuTensor(b, 2 * h, 2 * w, cout);
         Parallel.For(0, pixels, pix =>

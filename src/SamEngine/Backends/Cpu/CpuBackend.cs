@@ -5,12 +5,12 @@ namespace SamEngine.Backends.Cpu;
 
 /// <summary>
 /// The managed CPU backend: fp32 compute over fp16 weights, SIMD micro-kernels, all cores.
-/// Weights are converted (and packed for GEMMs) on first use and cached for the model's lifetime.
+/// GEMM weights stay fp16 and are converted while the GEMM packs them; small parameters (biases,
+/// norms, position tables) are converted once and cached for the model's lifetime.
 /// </summary>
 public sealed partial class CpuBackend : IBackend
 {
     private readonly ConditionalWeakTable<Parameter, float[]> _floats = new();
-    private readonly ConditionalWeakTable<Parameter, PackedMatrix> _packed = new();
 
     /// <inheritdoc />
     public string Name => "cpu";
@@ -25,9 +25,8 @@ public sealed partial class CpuBackend : IBackend
 
     internal float[] Floats(Parameter p) => _floats.GetValue(p, q => q.ToFloat());
 
-    /// <summary>The nn.Linear weight [N, K] packed for <see cref="Gemm"/>.</summary>
-    internal PackedMatrix PackedLinear(Parameter w) =>
-        _packed.GetValue(w, q => Gemm.PackTransposed(q.ToFloat(), q.Shape[0], q.Shape[1]));
+    /// <summary>The nn.Linear weight [N, K] as a GEMM operand, read as fp16 in place.</summary>
+    internal static GemmRhs LinearRhs(Parameter w) => GemmRhs.TransposedHalf(w.HalfBits, w.Shape[0], w.Shape[1]);
 
     private static CpuTensor Cpu(Tensor t) => t as CpuTensor ?? throw new ArgumentException($"{t} does not belong to the CPU backend");
 
@@ -62,8 +61,7 @@ public sealed partial class CpuBackend : IBackend
         var shape = (int[])x.Shape.Clone();
         shape[^1] = n;
         var y = new CpuTensor(shape);
-        Gemm.Multiply(m, Cpu(x).Data, 0, PackedLinear(weight), y.Data, 0, bias is null ? null : Floats(bias));
-        if (act != Activation.None) Elementwise.Activate(y.Span, act);
+        Gemm.Multiply(m, Cpu(x).Data, 0, LinearRhs(weight), y.Data, 0, bias is null ? null : Floats(bias), act);
         return y;
     }
 
@@ -76,10 +74,7 @@ public sealed partial class CpuBackend : IBackend
         var ad = Cpu(a).Data;
         var bd = Cpu(b).Data;
         for (int i = 0; i < batch; i++)
-        {
-            var packed = Gemm.PackTransposed(bd.AsSpan(i * n * k, n * k), n, k);
-            Gemm.Multiply(m, ad, i * m * k, packed, y.Data, i * m * n);
-        }
+            Gemm.Multiply(m, ad, i * m * k, GemmRhs.Transposed(bd, i * n * k, n, k), y.Data, i * m * n);
         return y;
     }
 

@@ -1,156 +1,163 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
-using System.Runtime.Intrinsics.X86;
+using System.Buffers;
+using System.Numerics;
 
 namespace SamEngine.Backends.Cpu;
 
 /// <summary>
-/// The right-hand matrix of a GEMM packed into column panels of <see cref="Gemm.PanelWidth"/>:
-/// panel p holds columns [16p, 16p + 16) as [K][16], zero-padded past N, so the micro-kernel reads it
-/// sequentially.
-/// </summary>
-public sealed class PackedMatrix
-{
-    internal PackedMatrix(int n, int k, float[] data) { N = n; K = k; Data = data; }
-
-    /// <summary>Number of output columns.</summary>
-    public int N { get; }
-
-    /// <summary>Reduction length.</summary>
-    public int K { get; }
-
-    internal float[] Data { get; }
-}
-
-/// <summary>
-/// C[M, N] = A[M, K] · B + bias, B packed (<see cref="PackedMatrix"/>), A and C row-major. Register
-/// tiled 6 x 16 with FMA; rows are spread over all cores.
+/// C[M, N] = act(A[M, K] · B + bias), A and C row-major float32, B any <see cref="GemmRhs"/>.
+/// Goto-style blocking: B is packed once per call into column panels of the register tile's width
+/// (fp16 converted on the way); each thread takes a block of <c>Mc</c> rows, packs its A block
+/// [Mc, Kc] into row panels (L2-resident) and sweeps the B panels (one [Kc, NR] panel stays in L1
+/// across the row panels) with the micro-kernel. Bias and activation run on each finished tile
+/// while it is still in cache.
 /// </summary>
 public static class Gemm
 {
-    /// <summary>Columns per packed panel.</summary>
-    public const int PanelWidth = 16;
-    private const int RowTile = 6;
+    private const int Kc = 256, McMax = 144;
 
-    /// <summary>Packs B given as [N, K] row-major (nn.Linear weight layout; C = A Bᵀ).</summary>
-    public static PackedMatrix PackTransposed(ReadOnlySpan<float> b, int n, int k)
+    [ThreadStatic] private static SimdPath? _forcedPath;
+    [ThreadStatic] private static float[]? _aPack;
+
+    /// <summary>
+    /// The SIMD path used by GEMMs started on this thread, null for the widest the CPU has. Lets tests
+    /// and benchmarks exercise every path on one machine.
+    /// </summary>
+    internal static SimdPath? ForcedPath
     {
-        int panels = (n + PanelWidth - 1) / PanelWidth;
-        var data = new float[panels * k * PanelWidth];
-        for (int j = 0; j < n; j++)
+        get => _forcedPath;
+        set
         {
-            int p = j / PanelWidth, col = j % PanelWidth;
-            var row = b.Slice(j * k, k);
-            int baseIdx = p * k * PanelWidth + col;
-            for (int kk = 0; kk < k; kk++) data[baseIdx + kk * PanelWidth] = row[kk];
+            if (value is { } p && !GemmKernels.IsSupported(p)) throw new PlatformNotSupportedException($"{p} is not accelerated on this CPU");
+            _forcedPath = value;
         }
-        return new PackedMatrix(n, k, data);
     }
 
-    /// <summary>Packs B given as [K, N] row-major (C = A B).</summary>
-    public static PackedMatrix Pack(ReadOnlySpan<float> b, int k, int n)
+    /// <summary>The path a GEMM started on this thread uses.</summary>
+    internal static SimdPath ActivePath => _forcedPath ?? GemmKernels.Best;
+
+    /// <summary>
+    /// C[m, :] = act(A[m, :] · B + bias) for m in [0, M). A starts at <paramref name="aOffset"/> with
+    /// row stride K; C at <paramref name="cOffset"/> with row stride N. <paramref name="parallel"/>
+    /// spreads row blocks over all cores.
+    /// </summary>
+    public static unsafe void Multiply(int m, float[] a, int aOffset, GemmRhs b, float[] c, int cOffset,
+        float[]? bias = null, Activation act = Activation.None, bool parallel = true)
     {
-        int panels = (n + PanelWidth - 1) / PanelWidth;
-        var data = new float[panels * k * PanelWidth];
-        for (int kk = 0; kk < k; kk++)
+        int n = b.N, k = b.K;
+        if (m <= 0) return;
+        if ((long)aOffset + (long)m * k > a.Length || (long)cOffset + (long)m * n > c.Length)
+            throw new ArgumentException($"GEMM [{m}, {k}] x [{k}, {n}] overruns its buffers");
+        if (bias is not null && bias.Length < n) throw new ArgumentException($"bias of {bias.Length} for {n} columns");
+        var path = ActivePath;
+        var (mr, nr) = GemmKernels.Tile(path);
+        int panels = (n + nr - 1) / nr;
+        bool par = parallel && Environment.ProcessorCount > 1 && (long)m * n * k >= 1 << 20;
+        float[] packedB = ArrayPool<float>.Shared.Rent(panels * k * nr);
+        try
         {
-            var row = b.Slice(kk * n, n);
-            for (int p = 0; p < panels; p++)
-            {
-                int j0 = p * PanelWidth, w = Math.Min(PanelWidth, n - j0);
-                row.Slice(j0, w).CopyTo(data.AsSpan(p * k * PanelWidth + kk * PanelWidth, w));
-            }
+            if (par) Parallel.For(0, panels, p => b.PackPanel(p * nr, nr, packedB.AsSpan(p * k * nr, k * nr)));
+            else for (int p = 0; p < panels; p++) b.PackPanel(p * nr, nr, packedB.AsSpan(p * k * nr, k * nr));
+
+            int threads = par ? Environment.ProcessorCount : 1;
+            int mc = Math.Min(McMax / mr * mr, RoundUp((m + threads - 1) / threads, mr));
+            int blocks = (m + mc - 1) / mc;
+            var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, k, packedB, 0, k * nr, c, cOffset, n, Accumulate: false, bias, act);
+            if (par && blocks > 1) Parallel.For(0, blocks, job.RowBlock);
+            else for (int blk = 0; blk < blocks; blk++) job.RowBlock(blk);
         }
-        return new PackedMatrix(n, k, data);
+        finally { ArrayPool<float>.Shared.Return(packedB); }
     }
 
     /// <summary>
-    /// C[m, :] = A[m, :] · B (+ bias) for m in [0, M). A starts at <paramref name="aOffset"/> with row
-    /// stride K; C at <paramref name="cOffset"/> with row stride N. <paramref name="parallel"/> spreads
-    /// row blocks over the thread pool.
+    /// Single-threaded C (+)= A · B over an already packed B (panels of <see cref="Panel"/> columns,
+    /// <paramref name="panelStride"/> floats apart, the first at <paramref name="bOffset"/> at the
+    /// reduction index this product starts from), with explicit row strides. For kernels that pack
+    /// their operands once and multiply many blocks of them (attention).
     /// </summary>
-    public static void Multiply(int m, float[] a, int aOffset, PackedMatrix b, float[] c, int cOffset, float[]? bias = null, bool parallel = true)
+    internal static void MultiplyPacked(SimdPath path, int m, int n, int k, float[] a, int aOffset, int lda,
+        float[] packedB, int bOffset, int panelStride, float[] c, int cOffset, int ldc, bool accumulate)
     {
-        int blocks = (m + RowTile - 1) / RowTile;
-        if (!parallel || blocks < 2 || (long)m * b.N * b.K < 1 << 16)
-        {
-            for (int blk = 0; blk < blocks; blk++) RowBlock(blk, m, a, aOffset, b, c, cOffset, bias);
-            return;
-        }
-        // A handful of row blocks per task keeps the packed panels warm in cache.
-        int perTask = Math.Max(1, Math.Min(8, blocks / (Environment.ProcessorCount * 4)));
-        int tasks = (blocks + perTask - 1) / perTask;
-        Parallel.For(0, tasks, t =>
-        {
-            int end = Math.Min(blocks, (t + 1) * perTask);
-            for (int blk = t * perTask; blk < end; blk++) RowBlock(blk, m, a, aOffset, b, c, cOffset, bias);
-        });
+        var (mr, nr) = GemmKernels.Tile(path);
+        int mc = Math.Min(McMax / mr * mr, RoundUp(m, mr));
+        var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, lda, packedB, bOffset, panelStride, c, cOffset, ldc, accumulate, null, Activation.None);
+        for (int blk = 0; blk * mc < m; blk++) job.RowBlock(blk);
     }
 
-    private static unsafe void RowBlock(int blk, int m, float[] a, int aOffset, PackedMatrix b, float[] c, int cOffset, float[]? bias)
+    /// <summary>Columns per packed B panel on <paramref name="path"/>.</summary>
+    internal static int Panel(SimdPath path) => GemmKernels.Tile(path).Nr;
+
+    private static int RoundUp(int x, int to) => (x + to - 1) / to * to;
+
+    private sealed record Job(SimdPath Path, int Mr, int Nr, int M, int N, int K, int Mc,
+        float[] A, int AOffset, int Lda, float[] PackedB, int BOffset, int PanelStride,
+        float[] C, int COffset, int Ldc, bool Accumulate, float[]? Bias, Activation Act)
     {
-        int i0 = blk * RowTile, rows = Math.Min(RowTile, m - i0);
-        int n = b.N, k = b.K, panels = (n + PanelWidth - 1) / PanelWidth;
-        float* tile = stackalloc float[RowTile * PanelWidth];
-        fixed (float* pa = a, pb = b.Data, pc = c)
+        public unsafe void RowBlock(int blk)
         {
-            float* aRow = pa + aOffset + (long)i0 * k;
-            for (int p = 0; p < panels; p++)
+            int i0 = blk * Mc, rows = Math.Min(Mc, M - i0), rowPanels = (rows + Mr - 1) / Mr;
+            int panels = (N + Nr - 1) / Nr;
+            var aPack = _aPack is { } buf && buf.Length >= McMax * Kc ? buf : _aPack = new float[McMax * Kc];
+            float* edge = stackalloc float[Mr * Nr];
+            fixed (float* pa = aPack, pb = PackedB, pc = C)
             {
-                float* panel = pb + (long)p * k * PanelWidth;
-                int j0 = p * PanelWidth, w = Math.Min(PanelWidth, n - j0);
-                if (rows == RowTile && Fma.IsSupported) Kernel6x16(k, aRow, panel, tile);
-                else KernelGeneric(rows, k, aRow, panel, tile);
-                for (int r = 0; r < rows; r++)
+                for (int k0 = 0; k0 < K; k0 += Kc)
                 {
-                    float* dst = pc + cOffset + (long)(i0 + r) * n + j0;
-                    float* src = tile + r * PanelWidth;
-                    if (bias is null) for (int j = 0; j < w; j++) dst[j] = src[j];
-                    else for (int j = 0; j < w; j++) dst[j] = src[j] + bias[j0 + j];
+                    int kc = Math.Min(Kc, K - k0);
+                    bool first = k0 == 0 && !Accumulate, last = k0 + kc == K;
+                    PackA(i0, rows, k0, kc, aPack);
+                    for (int p = 0; p < panels; p++)
+                    {
+                        int j0 = p * Nr, w = Math.Min(Nr, N - j0);
+                        float* bp = pb + BOffset + (long)p * PanelStride + (long)k0 * Nr;
+                        for (int rp = 0; rp < rowPanels; rp++)
+                        {
+                            int r0 = i0 + rp * Mr, h = Math.Min(Mr, M - r0);
+                            float* ap = pa + rp * Mr * kc;
+                            float* cTile = pc + COffset + (long)r0 * Ldc + j0;
+                            if (h == Mr && w == Nr) GemmKernels.Run(Path, kc, ap, bp, cTile, Ldc, accumulate: !first);
+                            else EdgeTile(kc, ap, bp, cTile, h, w, first, edge);
+                            if (last) Epilogue(cTile, h, j0, w);
+                        }
+                    }
                 }
             }
         }
-    }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Kernel6x16(int k, float* a, float* panel, float* tile)
-    {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default;
-        Vector256<float> c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        float* a0 = a, a1 = a + k, a2 = a + 2 * k, a3 = a + 3 * k, a4 = a + 4 * k, a5 = a + 5 * k;
-        for (int kk = 0; kk < k; kk++)
+        /// <summary>A[i0 .. i0 + rows, k0 .. k0 + kc] into [panel][kc][Mr], zero rows past M.</summary>
+        private void PackA(int i0, int rows, int k0, int kc, float[] dst)
         {
-            var b0 = Avx.LoadVector256(panel);
-            var b1 = Avx.LoadVector256(panel + 8);
-            panel += PanelWidth;
-            var x = Vector256.Create(a0[kk]); c00 = Fma.MultiplyAdd(x, b0, c00); c01 = Fma.MultiplyAdd(x, b1, c01);
-            x = Vector256.Create(a1[kk]); c10 = Fma.MultiplyAdd(x, b0, c10); c11 = Fma.MultiplyAdd(x, b1, c11);
-            x = Vector256.Create(a2[kk]); c20 = Fma.MultiplyAdd(x, b0, c20); c21 = Fma.MultiplyAdd(x, b1, c21);
-            x = Vector256.Create(a3[kk]); c30 = Fma.MultiplyAdd(x, b0, c30); c31 = Fma.MultiplyAdd(x, b1, c31);
-            x = Vector256.Create(a4[kk]); c40 = Fma.MultiplyAdd(x, b0, c40); c41 = Fma.MultiplyAdd(x, b1, c41);
-            x = Vector256.Create(a5[kk]); c50 = Fma.MultiplyAdd(x, b0, c50); c51 = Fma.MultiplyAdd(x, b1, c51);
-        }
-        c00.Store(tile); c01.Store(tile + 8); c10.Store(tile + 16); c11.Store(tile + 24);
-        c20.Store(tile + 32); c21.Store(tile + 40); c30.Store(tile + 48); c31.Store(tile + 56);
-        c40.Store(tile + 64); c41.Store(tile + 72); c50.Store(tile + 80); c51.Store(tile + 88);
-    }
-
-    private static unsafe void KernelGeneric(int rows, int k, float* a, float* panel, float* tile)
-    {
-        for (int r = 0; r < rows; r++)
-        {
-            var acc0 = Vector256<float>.Zero;
-            var acc1 = Vector256<float>.Zero;
-            float* ar = a + (long)r * k;
-            float* pp = panel;
-            for (int kk = 0; kk < k; kk++, pp += PanelWidth)
+            for (int rp = 0; rp * Mr < rows; rp++)
             {
-                var x = Vector256.Create(ar[kk]);
-                acc0 += x * Vector256.Load(pp);
-                acc1 += x * Vector256.Load(pp + 8);
+                var panel = dst.AsSpan(rp * Mr * kc, Mr * kc);
+                for (int r = 0; r < Mr; r++)
+                {
+                    int row = rp * Mr + r;
+                    if (row >= rows) { for (int kk = 0; kk < kc; kk++) panel[kk * Mr + r] = 0; continue; }
+                    var src = A.AsSpan(AOffset + (i0 + row) * Lda + k0, kc);
+                    for (int kk = 0; kk < kc; kk++) panel[kk * Mr + r] = src[kk];
+                }
             }
-            acc0.Store(tile + r * PanelWidth);
-            acc1.Store(tile + r * PanelWidth + 8);
+        }
+
+        /// <summary>A partial tile: computed in a scratch tile, then the valid h x w part copied.</summary>
+        private unsafe void EdgeTile(int kc, float* ap, float* bp, float* cTile, int h, int w, bool first, float* edge)
+        {
+            new Span<float>(edge, Mr * Nr).Clear();
+            if (!first)
+                for (int r = 0; r < h; r++) new Span<float>(cTile + (long)r * Ldc, w).CopyTo(new Span<float>(edge + r * Nr, w));
+            GemmKernels.Run(Path, kc, ap, bp, edge, Nr, accumulate: true);
+            for (int r = 0; r < h; r++) new Span<float>(edge + r * Nr, w).CopyTo(new Span<float>(cTile + (long)r * Ldc, w));
+        }
+
+        private unsafe void Epilogue(float* cTile, int h, int j0, int w)
+        {
+            if (Bias is null && Act == Activation.None) return;
+            for (int r = 0; r < h; r++)
+            {
+                var row = new Span<float>(cTile + (long)r * Ldc, w);
+                if (Bias is not null) Elementwise.AddInPlace(row, Bias.AsSpan(j0, w));
+                Elementwise.Activate(row, Act);
+            }
         }
     }
 }

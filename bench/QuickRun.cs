@@ -1,0 +1,42 @@
+using System.Diagnostics;
+using SamEngine.Backends.Cpu;
+
+namespace SamEngine.Bench;
+
+/// <summary>A stopwatch smoke run of the kernel benchmarks: median of a few calls, in GFLOP/s.</summary>
+internal static class QuickRun
+{
+    public static int Run(string[] filter)
+    {
+        double peak = PeakFlops.Measure();
+        Console.WriteLine($"peak_fma {peak,10:F1} GFLOP/s ({Environment.ProcessorCount} threads, {PeakFlops.Lanes} lanes)");
+        foreach (var c in GemmCase.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
+        {
+            var b = new GemmBenchmarks { Case = c };
+            b.Setup();
+            Report(c.Name, c.Flops, peak, b.Gemm);
+        }
+        foreach (var c in AttentionCase.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
+        {
+            var b = new AttentionBenchmarks { Case = c };
+            b.Setup();
+            Report(c.Name, c.Flops, peak, () => b.Attention().Dispose());
+        }
+        return 0;
+    }
+
+    private static void Report(string name, double flops, double peak, Action run)
+    {
+        run();
+        var times = new List<double>();
+        for (int i = 0; i < 5; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            run();
+            times.Add(sw.Elapsed.TotalSeconds);
+        }
+        times.Sort();
+        double t = times[times.Count / 2], gf = flops / t / 1e9;
+        Console.WriteLine($"{name,-20} {t * 1e3,9:F2} ms {gf,8:F1} GFLOP/s {100 * gf / peak,5:F1} % of peak");
+    }
+}

@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using SamEngine.Backends;
+using SamEngine.Backends.Cpu;
+using SamEngine.Config;
+using SamEngine.Modeling;
+
+namespace SamEngine.Cli.Commands;
+
+/// <summary><c>samengine bench</c>: whole-model timings as engine-contracts.md specifies them.</summary>
+public static class BenchCommand
+{
+    public const string Help = """
+        usage: samengine bench --model M [--backend NAME] [--runs N] [--json]
+
+        Times, after a warm-up, model loading, the image encoder (1024 x 1024), and the decoder for one
+        point, one box and a batch of 64 points with the image-side work already done (masks at the
+        original size). Times are medians over the runs. Also measures this machine's peak FP32 FMA
+        throughput in the same run and reports the encoder's matmul and conv GFLOP/s against it.
+
+          --model M          a .safetensors file or generated:<preset>[:<seed>]
+          --backend NAME     cpu | ilgpu-cpu | cuda | opencl | auto (default auto)
+          --runs N           timed runs per measurement (default 3)
+          --json             print one JSON object on stdout and nothing else there
+        """;
+
+    public static int Run(IReadOnlyList<string> argv, TextWriter stdout, TextWriter stderr)
+    {
+        var args = new CliArgs("bench", argv, ["--model", "--backend", "--runs"], ["--json"]);
+        string modelSpec = args.Required("bench", "--model");
+        string runsText = args.Value("--runs") ?? "3";
+        if (!int.TryParse(runsText, NumberStyles.None, CultureInfo.InvariantCulture, out int runs) || runs < 1)
+            throw new UsageException($"bench: --runs expects a positive whole number, got '{runsText}'");
+        bool json = args.Flag("--json");
+        var backend = BackendFactory.Create(args.Value("--backend") ?? "auto");
+        void Progress(string s) => stderr.WriteLine($"bench: {s}");
+
+        var loadWatch = Stopwatch.StartNew();
+        using var model = SamModel.Load(modelSpec, backend: backend);
+        double loadMs = loadWatch.Elapsed.TotalMilliseconds;
+        Progress($"loaded {model.Description} in {loadMs:F0} ms");
+
+        var arch = model.Architecture;
+        int s = arch.ImgSize;
+        var input = SyntheticInput(s);
+        double encoderMs = Median(runs, () =>
+        {
+            using var x = backend.FromHost(input, 1, s, s, 3);
+            using var y = model.ImageEncoder.Forward(backend, x);
+        }, Progress, "encoder");
+
+        var predictor = new SamPredictor(model);
+        predictor.SetImage(SyntheticImage(s, s), s, s);
+        var point = new SamPrompt { Points = [(s * 0.5f, s * 0.4f, 1)] };
+        var box = new SamPrompt { Box = [s * 0.2f, s * 0.25f, s * 0.7f, s * 0.8f] };
+        var grid = Enumerable.Range(0, 64).Select(i => new SamPrompt { Points = [((i % 8 + 0.5f) * s / 8, (i / 8 + 0.5f) * s / 8, 1)] }).ToArray();
+        double pointMs = Median(runs, () => predictor.Predict(point, multimask: true), Progress, "decoder point");
+        double boxMs = Median(runs, () => predictor.Predict(box, multimask: false), Progress, "decoder box");
+        double batchMs = Median(runs, () => predictor.PredictBatch(grid, multimask: true), Progress, "decoder batch 64");
+
+        double peak = PeakFlops.Measure();
+        double encoderGflops = EncoderFlops(arch) / (encoderMs * 1e6);
+        double rssMb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+        if (json)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(new
+            {
+                model = model.Description, backend = backend.Name, device = backend.Device,
+                load_ms = Round(loadMs), encoder_ms = Round(encoderMs), decoder_point_ms = Round(pointMs),
+                decoder_box_ms = Round(boxMs), decoder_batch64_ms = Round(batchMs),
+                encoder_gflops = Round(encoderGflops), peak_gflops = Round(peak), peak_rss_mb = Round(rssMb),
+            }));
+            return 0;
+        }
+        var ci = CultureInfo.InvariantCulture;
+        stdout.WriteLine(string.Format(ci, "model {0}, backend {1} ({2})", model.Description, backend.Name, backend.Device));
+        stdout.WriteLine(string.Format(ci, "load                {0,10:F1} ms", loadMs));
+        stdout.WriteLine(string.Format(ci, "encoder             {0,10:F1} ms  {1:F1} GFLOP/s = {2:P1} of peak {3:F1} GFLOP/s", encoderMs, encoderGflops, encoderGflops / peak, peak));
+        stdout.WriteLine(string.Format(ci, "decoder 1 point     {0,10:F1} ms", pointMs));
+        stdout.WriteLine(string.Format(ci, "decoder 1 box       {0,10:F1} ms", boxMs));
+        stdout.WriteLine(string.Format(ci, "decoder 64 points   {0,10:F1} ms", batchMs));
+        stdout.WriteLine(string.Format(ci, "peak RSS            {0,10:F1} MB", rssMb));
+        return 0;
+    }
+
+    private static double Round(double x) => Math.Round(x, 3);
+
+    /// <summary>One warm-up call, then the median of <paramref name="runs"/> timed calls, in ms.</summary>
+    private static double Median(int runs, Action run, Action<string> progress, string what)
+    {
+        run();
+        var times = new double[runs];
+        for (int i = 0; i < runs; i++)
+        {
+            var sw = Stopwatch.StartNew();
+            run();
+            times[i] = sw.Elapsed.TotalMilliseconds;
+        }
+        Array.Sort(times);
+        double median = runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
+        progress($"{what}: {median:F1} ms (median of {runs})");
+        return median;
+    }
+
+    /// <summary>
+    /// The encoder's matmul and conv FLOPs (2 x MAC): patch embedding, per block qkv, projection, MLP
+    /// and the two attention products (windows over the padded grid), and the neck's two convs.
+    /// </summary>
+    internal static double EncoderFlops(SamArchitecture a)
+    {
+        double c = a.EmbedDim, g = a.GridSize, t = g * g, d = a.PromptEmbedDim;
+        double macs = t * 3 * a.PatchSize * a.PatchSize * c;
+        for (int i = 0; i < a.Depth; i++)
+        {
+            macs += t * c * (3 * c + c + 4 * c + 4 * c);
+            if (a.GlobalAttnIndexes.Contains(i)) macs += 2 * t * t * c;
+            else
+            {
+                double windows = Math.Pow(Math.Ceiling(g / a.WindowSize), 2), tw = (double)a.WindowSize * a.WindowSize;
+                macs += windows * 2 * tw * tw * c;
+            }
+        }
+        macs += t * c * d + t * 9 * d * d;
+        return 2 * macs;
+    }
+
+    // A fixed, smooth test image: the encoder's cost does not depend on the pixels.
+    private static byte[] SyntheticImage(int h, int w)
+    {
+        var rgb = new byte[h * w * 3];
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++)
+                for (int ch = 0; ch < 3; ch++) rgb[(y * w + x) * 3 + ch] = (byte)((x * (ch + 1) + y * (3 - ch)) & 0xFF);
+        return rgb;
+    }
+
+    private static float[] SyntheticInput(int s)
+    {
+        var x = new float[s * s * 3];
+        for (int i = 0; i < x.Length; i++) x[i] = MathF.Sin(i * 0.001f);
+        return x;
+    }
+}

@@ -1,0 +1,64 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SamEngine.IO;
+
+namespace SamEngine.Cli.Commands;
+
+/// <summary><c>samengine info</c>: what a model is: architecture, parameter count, dtype, size.</summary>
+public static class InfoCommand
+{
+    public const string Help = """
+        usage: samengine info --model M [--arch A] [--json]
+
+        Loads the model (checking the architecture against every tensor) and prints its architecture,
+        parameter count, the dtypes of its tensors, the file size and the weight fingerprint that
+        embeddings record.
+
+        """ + ModelOptions.Help + """
+          --json             print one JSON object instead
+        """;
+
+    public static int Run(IReadOnlyList<string> argv, TextWriter stdout, TextWriter stderr)
+    {
+        var args = new CliArgs("info", argv, ModelOptions.Names, ["--json"]);
+        using var model = ModelOptions.Load(args, "info", TextWriter.Null);
+        string path = args.Required("info", "--model");
+        string dtype = "F16 (generated)";
+        long? size = null;
+        if (File.Exists(path))
+        {
+            size = new FileInfo(path).Length;
+            using var file = SafeTensorsFile.Open(path);
+            dtype = string.Join(", ", file.Tensors.Values.GroupBy(t => t.DType).OrderByDescending(g => g.Count())
+                .Select(g => $"{g.Key} ({g.Count()} tensors)"));
+        }
+        var a = model.Architecture;
+        var record = new JsonObject
+        {
+            ["model"] = model.Description,
+            ["architecture"] = JsonNode.Parse(a.ToJson()),
+            ["parameters"] = model.ParameterCount,
+            ["dtype"] = dtype,
+            ["file_bytes"] = size,
+            ["fingerprint"] = model.Fingerprint,
+        };
+        if (args.Flag("--json"))
+        {
+            stdout.WriteLine(record.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            return 0;
+        }
+        var ci = CultureInfo.InvariantCulture;
+        stdout.WriteLine($"model        {model.Description}");
+        stdout.WriteLine(string.Format(ci, "encoder      ViT: embed_dim {0}, depth {1}, heads {2}, global blocks [{3}], window {4}, input {5} x {5}, patch {6}",
+            a.EmbedDim, a.Depth, a.NumHeads, string.Join(", ", a.GlobalAttnIndexes), a.WindowSize, a.ImgSize, a.PatchSize));
+        stdout.WriteLine(string.Format(ci, "decoder      prompt_embed_dim {0}, depth {1}, heads {2}, mlp {3}, {4} multimask outputs",
+            a.PromptEmbedDim, a.DecoderDepth, a.DecoderHeads, a.DecoderMlpDim, a.NumMultimaskOutputs));
+        stdout.WriteLine(string.Format(ci, "parameters   {0:N0} ({1:F1} M)", model.ParameterCount, model.ParameterCount / 1e6));
+        stdout.WriteLine($"dtype        {dtype}");
+        stdout.WriteLine(size is null ? "size         -" : string.Format(ci, "size         {0:N0} bytes ({1:F1} MiB)", size, size / 1048576.0));
+        stdout.WriteLine($"fingerprint  {model.Fingerprint}");
+        stdout.WriteLine($"architecture {a.ToJson()}");
+        return 0;
+    }
+}

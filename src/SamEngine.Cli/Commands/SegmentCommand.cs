@@ -1,0 +1,164 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using SamEngine.Imaging;
+using SamEngine.IO;
+using SamEngine.Modeling;
+
+namespace SamEngine.Cli.Commands;
+
+/// <summary><c>samengine segment</c>: masks for points and a box, as PNGs, an overlay and a JSON record.</summary>
+public static class SegmentCommand
+{
+    public const string Help = """
+        usage: samengine segment --model M (--image IMG | --embedding EMB) [--point X,Y[,LABEL]]...
+                                 [--box X0,Y0,X1,Y1] [--mask-input FILE[@NAME]] [--multimask]
+                                 [--arch A] --out DIR [--json]
+
+        Predicts masks for one prompt (points and/or a box, in pixels of the original image) and writes
+        to DIR: mask_<i>.png (white = object), overlay.png (the image with the masks in colour and the
+        prompts marked; a grey background with --embedding), logits.safetensors (each mask's low-res
+        logits, tensors mask_<i>, usable as --mask-input) and result.json (scores and file names).
+
+        """ + ModelOptions.Help + """
+          --image IMG        JPEG, PNG, BMP, GIF, WebP or TIFF photo
+          --embedding EMB    an embedding written by 'samengine embed' with the same model
+          --point X,Y[,L]    a point; L = 1 foreground (default) or 0 background; repeatable
+          --box X0,Y0,X1,Y1  a box
+          --mask-input F     low-res logits from an earlier run: F's only tensor, or F@NAME (e.g. logits.safetensors@mask_0)
+          --multimask        three masks instead of one (best for a single ambiguous point)
+          --out DIR          output folder (created if needed)
+          --json             also print the result record on stdout
+        """;
+
+    public static int Run(IReadOnlyList<string> argv, TextWriter stdout, TextWriter stderr)
+    {
+        var args = new CliArgs("segment", argv,
+            [.. ModelOptions.Names, "--image", "--embedding", "--point", "--box", "--mask-input", "--out"], ["--multimask", "--json"]);
+        string? imagePath = args.Value("--image"), embeddingPath = args.Value("--embedding");
+        if ((imagePath is null) == (embeddingPath is null))
+            throw new UsageException("segment: give exactly one of --image and --embedding");
+        string outDir = args.Required("segment", "--out");
+        var points = args.Values("--point").Select(ParsePoint).ToList();
+        float[]? box = args.Value("--box") is { } b ? ParseNumbers(b, 4, "--box", "X0,Y0,X1,Y1") : null;
+        if (points.Count == 0 && box is null) throw new UsageException("segment: give at least one --point or a --box");
+        bool multimask = args.Flag("--multimask");
+        string? maskInputArg = args.Value("--mask-input");
+
+        var image = imagePath is null ? null : ImageLoader.Load(imagePath);
+        using var model = ModelOptions.Load(args, "segment", stderr);
+        float[]? maskInput = maskInputArg is null ? null : ReadMaskInput(maskInputArg, model.Architecture.LowResSize);
+        var predictor = new SamPredictor(model);
+        var prompt = new SamPrompt { Points = points, Box = box, MaskInput = maskInput };
+        if (image is not null)
+        {
+            // Check the prompt against the image before the slow encoder: a decoder pass over a blank
+            // embedding of the image's size applies exactly the library's prompt validation.
+            var a = model.Architecture;
+            predictor.SetEmbedding(new float[a.PromptEmbedDim * a.GridSize * a.GridSize], image.Height, image.Width);
+            predictor.Predict(prompt, multimask);
+            TerminalProgress.Show(stderr, "encoding image: block", progress => { predictor.SetImage(image, progress); return 0; });
+        }
+        else EmbeddingFile.Load(embeddingPath!, model, predictor);
+
+        var prediction = predictor.Predict(prompt, multimask);
+
+        var outputs = new StagedOutputs();
+        var record = Record(model, imagePath, embeddingPath, maskInputArg, prompt, multimask, prediction, outputs, outDir);
+        var background = image ?? Grey(prediction.Height, prediction.Width);
+        outputs.Add(Path.Combine(outDir, "overlay.png"),
+            MaskRenderer.OverlayPng(background, prediction.Masks, prediction.MaskCount, points, box));
+        string json = record.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        outputs.Add(Path.Combine(outDir, "result.json"), System.Text.Encoding.UTF8.GetBytes(json + "\n"));
+        outputs.Commit();
+        if (args.Flag("--json")) stdout.WriteLine(json);
+        else stdout.WriteLine($"segment: {prediction.MaskCount} mask(s), scores {string.Join(", ", prediction.IouPredictions.Select(s => s.ToString("F3", CultureInfo.InvariantCulture)))} -> {outDir}");
+        return 0;
+    }
+
+    /// <summary>Builds the JSON record and stages the mask PNGs and logits it names.</summary>
+    private static JsonObject Record(SamModel model, string? image, string? embedding, string? maskInput, SamPrompt prompt,
+        bool multimask, SamPrediction p, StagedOutputs outputs, string outDir)
+    {
+        int hw = p.Height * p.Width, lr = p.LowResSize;
+        var masks = new JsonArray();
+        var logits = new SafeTensorsWriter();
+        for (int m = 0; m < p.MaskCount; m++)
+        {
+            var mask = p.Masks.AsSpan(m * hw, hw);
+            string file = $"mask_{m}.png";
+            outputs.Add(Path.Combine(outDir, file), MaskRenderer.MaskPng(mask, p.Height, p.Width));
+            logits.AddFloat32($"mask_{m}", [lr, lr], p.LowResLogits.AsSpan(m * lr * lr, lr * lr).ToArray());
+            masks.Add(new JsonObject
+            {
+                ["index"] = m, ["file"] = file, ["score"] = p.IouPredictions[m], ["area"] = mask.Count((byte)1),
+            });
+        }
+        outputs.Add(Path.Combine(outDir, "logits.safetensors"), temp => logits.Write(temp));
+        int best = Array.IndexOf(p.IouPredictions, p.IouPredictions.Max());
+        return new JsonObject
+        {
+            ["model"] = model.Description,
+            ["image"] = image,
+            ["embedding"] = embedding,
+            ["height"] = p.Height,
+            ["width"] = p.Width,
+            ["points"] = new JsonArray(prompt.Points.Select(q => (JsonNode)new JsonArray(q.X, q.Y, q.Label)).ToArray()),
+            ["box"] = prompt.Box is null ? null : new JsonArray(prompt.Box.Select(v => (JsonNode)v).ToArray()),
+            ["mask_input"] = maskInput,
+            ["multimask"] = multimask,
+            ["masks"] = masks,
+            ["best"] = best,
+            ["overlay"] = "overlay.png",
+            ["logits"] = "logits.safetensors",
+        };
+    }
+
+    private static (float X, float Y, int Label) ParsePoint(string s)
+    {
+        var parts = s.Split(',');
+        if (parts.Length is not (2 or 3)) throw new UsageException($"segment: --point '{s}' is not X,Y or X,Y,LABEL");
+        var xy = ParseNumbers($"{parts[0]},{parts[1]}", 2, "--point", "X,Y[,LABEL]");
+        int label = 1;
+        if (parts.Length == 3 && !int.TryParse(parts[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out label))
+            throw new UsageException($"segment: --point '{s}': label '{parts[2]}' is not 0 (background) or 1 (foreground)");
+        return (xy[0], xy[1], label);
+    }
+
+    private static float[] ParseNumbers(string s, int count, string option, string form)
+    {
+        var parts = s.Split(',');
+        var v = new float[parts.Length];
+        if (parts.Length != count || parts.Where((p, i) => !float.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out v[i]) || !float.IsFinite(v[i])).Any())
+            throw new UsageException($"segment: {option} '{s}' is not {form} (numbers separated by commas)");
+        return v;
+    }
+
+    /// <summary>Reads one S/4 x S/4 logits tensor from <c>FILE</c> or <c>FILE@NAME</c>.</summary>
+    private static float[] ReadMaskInput(string arg, int lowRes)
+    {
+        string path = arg, name = "";
+        int at = arg.LastIndexOf('@');
+        if (!File.Exists(arg) && at > 0) (path, name) = (arg[..at], arg[(at + 1)..]);
+        if (!File.Exists(path)) throw new FileNotFoundException($"mask input '{path}' does not exist");
+        using var file = SafeTensorsFile.Open(path);
+        if (name.Length == 0)
+        {
+            if (file.Tensors.Count != 1)
+                throw new ArgumentException($"mask input '{path}' holds {file.Tensors.Count} tensors; name one as {path}@NAME ({string.Join(", ", file.Tensors.Keys.Take(5))})");
+            name = file.Tensors.Keys.First();
+        }
+        if (!file.Contains(name)) throw new ArgumentException($"mask input '{path}' has no tensor '{name}'");
+        var info = file.Info(name);
+        if (info.Shape.Length < 2 || info.Shape[^1] != lowRes || info.Shape[^2] != lowRes || info.ElementCount != (long)lowRes * lowRes)
+            throw new ArgumentException($"mask input '{name}' has shape {Weights.ShapeUtil.Format(info.Shape)}; this model needs one {lowRes} x {lowRes} low-res mask");
+        return file.ReadFloat32(name);
+    }
+
+    private static RgbImage Grey(int h, int w)
+    {
+        var px = new byte[h * w * 3];
+        Array.Fill(px, (byte)96);
+        return new RgbImage(px, h, w);
+    }
+}

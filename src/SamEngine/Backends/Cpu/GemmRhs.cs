@@ -1,0 +1,100 @@
+using System.Buffers;
+
+namespace SamEngine.Backends.Cpu;
+
+/// <summary>
+/// The right-hand operand B [K, N] of <c>C = A · B</c> as <see cref="Gemm"/> reads it. The GEMM packs
+/// B into column panels of its register tile's width on every call; fp16 sources are converted to
+/// fp32 while packing, so fp16 weights stay fp16 in memory.
+/// </summary>
+public abstract class GemmRhs
+{
+    private protected GemmRhs(int n, int k)
+    {
+        if (n <= 0 || k <= 0) throw new ArgumentException($"GEMM operand of {n} columns and reduction {k}");
+        N = n;
+        K = k;
+    }
+
+    /// <summary>Output columns.</summary>
+    public int N { get; }
+
+    /// <summary>Reduction length.</summary>
+    public int K { get; }
+
+    /// <summary>
+    /// Writes columns [j0, j0 + width) of B for all K rows as [K][width] into <paramref name="dst"/>,
+    /// zero past N.
+    /// </summary>
+    internal abstract void PackPanel(int j0, int width, Span<float> dst);
+
+    /// <summary>B = Wᵀ for an fp16 weight W [N, K] (the nn.Linear layout), read in place.</summary>
+    public static GemmRhs TransposedHalf(ushort[] bits, int n, int k) => new TransposedHalfRhs(bits, n, k);
+
+    /// <summary>B = Xᵀ for a float32 X [N, K] stored at <paramref name="offset"/>.</summary>
+    public static GemmRhs Transposed(float[] data, int offset, int n, int k) => new TransposedFloatRhs(data, offset, n, k);
+
+    /// <summary>B [K, N] row-major float32 at <paramref name="offset"/>.</summary>
+    public static GemmRhs Plain(float[] data, int offset, int k, int n) => new PlainFloatRhs(data, offset, k, n);
+
+    /// <summary>Scatters one source row (a column of B) into a panel column.</summary>
+    private protected static void ScatterColumn(ReadOnlySpan<float> column, int col, int width, Span<float> dst)
+    {
+        for (int kk = 0; kk < column.Length; kk++) dst[kk * width + col] = column[kk];
+    }
+
+    private sealed class TransposedHalfRhs(ushort[] bits, int n, int k) : GemmRhs(n, k)
+    {
+        internal override void PackPanel(int j0, int width, Span<float> dst)
+        {
+            float[] row = ArrayPool<float>.Shared.Rent(K);
+            dst[..(K * width)].Clear();
+            for (int col = 0; col < width && j0 + col < N; col++)
+            {
+                HalfConversion.ToSingle(bits.AsSpan((j0 + col) * K, K), row);
+                ScatterColumn(row.AsSpan(0, K), col, width, dst);
+            }
+            ArrayPool<float>.Shared.Return(row);
+        }
+    }
+
+    /// <summary>Packs every panel of Xᵀ, X [N, K] float32 at <paramref name="offset"/>: panel p at p·K·width.</summary>
+    internal static void PackAllTransposed(float[] data, int offset, int n, int k, int width, Span<float> dst)
+    {
+        for (int j0 = 0; j0 < n; j0 += width) PackTransposedPanel(data, offset, n, k, j0, width, dst.Slice(j0 * k, k * width));
+    }
+
+    /// <summary>Packs every panel of B [K, N] float32 at <paramref name="offset"/>: panel p at p·K·width.</summary>
+    internal static void PackAllPlain(float[] data, int offset, int k, int n, int width, Span<float> dst)
+    {
+        for (int j0 = 0; j0 < n; j0 += width) PackPlainPanel(data, offset, k, n, j0, width, dst.Slice(j0 * k, k * width));
+    }
+
+    private static void PackTransposedPanel(float[] data, int offset, int n, int k, int j0, int width, Span<float> dst)
+    {
+        dst[..(k * width)].Clear();
+        for (int col = 0; col < width && j0 + col < n; col++)
+            ScatterColumn(data.AsSpan(offset + (j0 + col) * k, k), col, width, dst);
+    }
+
+    private static void PackPlainPanel(float[] data, int offset, int k, int n, int j0, int width, Span<float> dst)
+    {
+        int w = Math.Min(width, n - j0);
+        for (int kk = 0; kk < k; kk++)
+        {
+            var d = dst.Slice(kk * width, width);
+            data.AsSpan(offset + kk * n + j0, w).CopyTo(d);
+            d[w..].Clear();
+        }
+    }
+
+    private sealed class TransposedFloatRhs(float[] data, int offset, int n, int k) : GemmRhs(n, k)
+    {
+        internal override void PackPanel(int j0, int width, Span<float> dst) => PackTransposedPanel(data, offset, N, K, j0, width, dst);
+    }
+
+    private sealed class PlainFloatRhs(float[] data, int offset, int k, int n) : GemmRhs(n, k)
+    {
+        internal override void PackPanel(int j0, int width, Span<float> dst) => PackPlainPanel(data, offset, K, N, j0, width, dst);
+    }
+}

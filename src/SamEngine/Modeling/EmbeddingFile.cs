@@ -1,0 +1,64 @@
+using System.Globalization;
+using SamEngine.Config;
+using SamEngine.IO;
+
+namespace SamEngine.Modeling;
+
+/// <summary>
+/// Saves and loads an image embedding as safetensors: the tensor <c>image_embeddings</c> [1, D, g, g]
+/// (float32) with the original and input image sizes, the model's architecture and its weight
+/// fingerprint in the metadata, so that prompts can be answered later without the encoder and an
+/// embedding made by another model is refused.
+/// </summary>
+public static class EmbeddingFile
+{
+    private const string Format = "samengine-embedding-v1";
+
+    /// <summary>Writes the predictor's current embedding to <paramref name="path"/> (atomically).</summary>
+    public static void Save(string path, SamModel model, ImageEmbedding embedding)
+    {
+        var a = model.Architecture;
+        var writer = new SafeTensorsWriter();
+        writer.AddFloat32("image_embeddings", [1, a.PromptEmbedDim, a.GridSize, a.GridSize], embedding.ImageEmbeddings);
+        var ci = CultureInfo.InvariantCulture;
+        writer.Write(path, new Dictionary<string, string>
+        {
+            ["format"] = Format,
+            ["original_height"] = embedding.OriginalHeight.ToString(ci),
+            ["original_width"] = embedding.OriginalWidth.ToString(ci),
+            ["input_height"] = embedding.InputHeight.ToString(ci),
+            ["input_width"] = embedding.InputWidth.ToString(ci),
+            ["sam_architecture"] = a.ToJson(),
+            ["model_fingerprint"] = model.Fingerprint,
+            ["model"] = model.Description,
+        });
+    }
+
+    /// <summary>
+    /// Reads an embedding saved by <see cref="Save"/> and puts it into <paramref name="predictor"/>;
+    /// throws <see cref="ArgumentException"/> when it was made by another model.
+    /// </summary>
+    public static ImageEmbedding Load(string path, SamModel model, SamPredictor predictor)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"embedding '{path}' does not exist");
+        using var file = SafeTensorsFile.Open(path);
+        var meta = file.Metadata;
+        string Meta(string key) => meta.TryGetValue(key, out var v) ? v
+            : throw new ArgumentException($"'{path}' is not a samengine embedding (metadata '{key}' is missing)");
+        if (Meta("format") != Format) throw new ArgumentException($"'{path}' is not a samengine embedding (format '{meta["format"]}')");
+        var arch = SamArchitecture.FromJson(Meta("sam_architecture"));
+        if (!arch.Equals(model.Architecture))
+            throw new ArgumentException($"embedding '{path}' was made by a model of another architecture ({Meta("model")}); it cannot be used with {model.Description}");
+        if (Meta("model_fingerprint") != model.Fingerprint)
+            throw new ArgumentException($"embedding '{path}' was made by another model ({Meta("model")}, other weights); it cannot be used with {model.Description}");
+        int Int(string key) => int.TryParse(Meta(key), NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v
+            : throw new ArgumentException($"embedding '{path}': metadata '{key}' is not a positive integer");
+        int h = Int("original_height"), w = Int("original_width");
+        if (!file.Contains("image_embeddings")) throw new ArgumentException($"embedding '{path}' has no tensor 'image_embeddings'");
+        predictor.SetEmbedding(file.ReadFloat32("image_embeddings"), h, w);
+        var e = predictor.Embedding!;
+        if (e.InputHeight != Int("input_height") || e.InputWidth != Int("input_width"))
+            throw new ArgumentException($"embedding '{path}': input size {Int("input_height")} x {Int("input_width")} does not match the original size {h} x {w}");
+        return e;
+    }
+}

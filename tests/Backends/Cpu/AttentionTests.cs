@@ -1,0 +1,80 @@
+using SamEngine.Backends;
+using SamEngine.Backends.Cpu;
+using SamEngine.Weights;
+
+namespace SamEngine.Tests.Backends.Cpu;
+
+/// <summary>The tiled online-softmax attention against a plain one that materialises every score.</summary>
+public class AttentionTests
+{
+    public static IEnumerable<object[]> Paths() => GemmTests.Paths();
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    internal void WindowedVitAttentionWithPaddingMatchesReference(SimdPath path) =>
+        CheckVit(path, h: 9, w: 10, heads: 2, hd: 8, window: 4);
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    internal void GlobalVitAttentionOverSeveralBlocksMatchesReference(SimdPath path) =>
+        CheckVit(path, h: 13, w: 11, heads: 3, hd: 16, window: 0); // 143 tokens: more than one query and key block
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    internal void DecoderAttentionMatchesReference(SimdPath path)
+    {
+        foreach (var (nq, nk) in new[] { (7, 300), (300, 7), (1, 1), (130, 129) })
+        {
+            int b = 2, heads = 4, hd = 8, c = heads * hd;
+            var rng = new Random(nq * 7 + nk);
+            var q = GemmTests.Random(rng, b * nq * c);
+            var k = GemmTests.Random(rng, b * nk * c);
+            var v = GemmTests.Random(rng, b * nk * c);
+            using var be = new CpuBackend();
+            var got = WithPath(path, () => be.ToHost(be.Attention(be.FromHost(q, b, nq, c), be.FromHost(k, b, nk, c), be.FromHost(v, b, nk, c), heads)));
+            var want = new float[b * nq * c];
+            for (int bi = 0; bi < b; bi++)
+                for (int head = 0; head < heads; head++)
+                {
+                    var o = AttentionReference.Attend(Slice(q, bi, nq, c, head, hd), Slice(k, bi, nk, c, head, hd), Slice(v, bi, nk, c, head, hd),
+                        nq, nk, hd, 1f / MathF.Sqrt(hd), scaleQueryFirst: false, relPos: null);
+                    for (int i = 0; i < nq; i++) Array.Copy(o, i * hd, want, (bi * nq + i) * c + head * hd, hd);
+                }
+            GemmTests.AssertClose(want, got, $"{path} decoder attention {nq}x{nk}", atol: 1e-5f);
+        }
+    }
+
+    private static void CheckVit(SimdPath path, int h, int w, int heads, int hd, int window)
+    {
+        int c = heads * hd, wh = window > 0 ? window : h, ww = window > 0 ? window : w;
+        var rng = new Random(h * 100 + w + window);
+        var qkv = GemmTests.Random(rng, h * w * 3 * c).Select(x => 2 * x).ToArray();
+        var relH = Half(GemmTests.Random(rng, (2 * wh - 1) * hd));
+        var relW = Half(GemmTests.Random(rng, (2 * ww - 1) * hd));
+        var bias = Half(GemmTests.Random(rng, 3 * c));
+        var pH = new Parameter("rel_pos_h", [2 * wh - 1, hd], relH);
+        var pW = new Parameter("rel_pos_w", [2 * ww - 1, hd], relW);
+        var pB = new Parameter("qkv.bias", [3 * c], bias);
+        using var be = new CpuBackend();
+        var got = WithPath(path, () => be.ToHost(be.VitAttention(be.FromHost(qkv, 1, h, w, 3 * c), heads, window, pH, pW, pB)));
+        var want = AttentionReference.Vit(qkv, h, w, heads, window, pH.ToFloat(), pW.ToFloat(), pB.ToFloat());
+        GemmTests.AssertClose(want, got, $"{path} vit attention {h}x{w} window {window}", atol: 1e-5f);
+    }
+
+    private static ushort[] Half(float[] x) => x.Select(Fp16.FromFloat).ToArray();
+
+    private static float[] Slice(float[] src, int bi, int n, int c, int head, int hd)
+    {
+        var r = new float[n * hd];
+        for (int i = 0; i < n; i++) Array.Copy(src, (bi * n + i) * c + head * hd, r, i * hd, hd);
+        return r;
+    }
+
+    private static T WithPath<T>(SimdPath path, Func<T> f)
+    {
+        var saved = Gemm.ForcedPath;
+        Gemm.ForcedPath = path;
+        try { return f(); }
+        finally { Gemm.ForcedPath = saved; }
+    }
+}

@@ -1,0 +1,120 @@
+using SamEngine.Backends;
+using SamEngine.Backends.Cpu;
+using SamEngine.Weights;
+
+namespace SamEngine.Tests.Backends.Cpu;
+
+/// <summary>The packed GEMM against a plain scalar product, on every SIMD path this CPU runs.</summary>
+public class GemmTests
+{
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 1, 1, 1 }, { 1, 37, 5 }, { 7, 1, 9 }, { 13, 33, 17 }, { 12, 32, 256 }, { 25, 47, 300 },
+        { 150, 70, 513 }, { 300, 96, 64 }, { 2, 3000, 3 },
+    };
+
+    public static IEnumerable<object[]> Paths() =>
+        Enum.GetValues<SimdPath>().Where(GemmKernels.IsSupported).Select(p => new object[] { p });
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    internal void HalfWeightsMatchScalarReference(SimdPath path)
+    {
+        foreach (var (m, n, k) in Shapes.Select(r => ((int)r[0], (int)r[1], (int)r[2])))
+        {
+            var rng = new Random(m * 1000 + n * 10 + k);
+            var a = Random(rng, m * k);
+            var wBits = Random(rng, n * k).Select(Fp16.FromFloat).ToArray();
+            var w = wBits.Select(Fp16.ToFloat).ToArray();
+            var bias = Random(rng, n);
+            foreach (var act in new[] { Activation.None, Activation.Gelu, Activation.Relu })
+            {
+                var expected = Reference(m, n, k, a, (i, j) => w[j * k + i], bias, act);
+                var got = Run(path, m, a, GemmRhs.TransposedHalf(wBits, n, k), bias, act);
+                AssertClose(expected, got, $"{path} fp16 [{m}x{k}]x[{k}x{n}] {act}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    internal void FloatOperandsMatchScalarReference(SimdPath path)
+    {
+        foreach (var (m, n, k) in Shapes.Select(r => ((int)r[0], (int)r[1], (int)r[2])))
+        {
+            var rng = new Random(m + n + k);
+            var a = Random(rng, m * k);
+            var bt = Random(rng, 3 + n * k); // [N, K] at offset 3
+            var expectedT = Reference(m, n, k, a, (i, j) => bt[3 + j * k + i], null, Activation.None);
+            AssertClose(expectedT, Run(path, m, a, GemmRhs.Transposed(bt, 3, n, k), null, Activation.None), $"{path} transposed {m},{n},{k}");
+            var b = Random(rng, k * n); // [K, N]
+            var expected = Reference(m, n, k, a, (i, j) => b[i * n + j], null, Activation.None);
+            AssertClose(expected, Run(path, m, a, GemmRhs.Plain(b, 0, k, n), null, Activation.None), $"{path} plain {m},{n},{k}");
+        }
+    }
+
+    [Fact]
+    public void LargeParallelProductMatchesReference()
+    {
+        int m = 333, n = 200, k = 700;
+        var rng = new Random(5);
+        var a = Random(rng, m * k);
+        var b = Random(rng, n * k);
+        var expected = Reference(m, n, k, a, (i, j) => b[j * k + i], null, Activation.None);
+        var c = new float[m * n];
+        Gemm.Multiply(m, a, 0, GemmRhs.Transposed(b, 0, n, k), c, 0, parallel: true);
+        AssertClose(expected, c, "parallel");
+    }
+
+    [Fact]
+    public void HalfConversionIsExactForEveryBitPattern()
+    {
+        var bits = Enumerable.Range(0, 65536).Select(i => (ushort)i).ToArray();
+        var got = new float[bits.Length];
+        HalfConversion.ToSingle(bits, got);
+        for (int i = 0; i < bits.Length; i++)
+        {
+            float want = (float)BitConverter.UInt16BitsToHalf(bits[i]);
+            if (float.IsNaN(want)) Assert.True(float.IsNaN(got[i]), $"bits {i:X4}");
+            else Assert.Equal(BitConverter.SingleToInt32Bits(want), BitConverter.SingleToInt32Bits(got[i]));
+        }
+    }
+
+    private static float[] Run(SimdPath path, int m, float[] a, GemmRhs b, float[]? bias, Activation act)
+    {
+        var c = new float[m * b.N + 2];
+        c[^1] = c[^2] = 42; // sentinels past the end must survive
+        var saved = Gemm.ForcedPath;
+        Gemm.ForcedPath = path;
+        try { Gemm.Multiply(m, a, 0, b, c, 0, bias, act, parallel: true); }
+        finally { Gemm.ForcedPath = saved; }
+        Assert.Equal(42f, c[^1]);
+        Assert.Equal(42f, c[^2]);
+        return c[..(m * b.N)];
+    }
+
+    private static float[] Reference(int m, int n, int k, float[] a, Func<int, int, float> b, float[]? bias, Activation act)
+    {
+        var c = new float[m * n];
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                double s = bias?[j] ?? 0;
+                for (int kk = 0; kk < k; kk++) s += (double)a[i * k + kk] * b(kk, j);
+                float v = (float)s;
+                c[i * n + j] = act switch { Activation.Gelu => MathUtil.Gelu(v), Activation.Relu => Math.Max(v, 0), _ => v };
+            }
+        return c;
+    }
+
+    internal static float[] Random(Random rng, int n) => Enumerable.Range(0, n).Select(_ => (float)(rng.NextDouble() * 2 - 1)).ToArray();
+
+    /// <summary>|got - want| &lt;= atol + rtol |want| per element (fp32 sums of up to ~700 terms).</summary>
+    internal static void AssertClose(float[] want, float[] got, string what, float atol = 1e-4f, float rtol = 1e-4f)
+    {
+        Assert.Equal(want.Length, got.Length);
+        for (int i = 0; i < want.Length; i++)
+            if (!(Math.Abs(got[i] - want[i]) <= atol + rtol * Math.Abs(want[i])))
+                Assert.Fail($"{what}: element {i} is {got[i]}, expected {want[i]}");
+    }
+}

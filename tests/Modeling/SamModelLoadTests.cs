@@ -1,0 +1,80 @@
+using SamEngine.Config;
+using SamEngine.IO;
+using SamEngine.Modeling;
+using SamEngine.Weights;
+
+namespace SamEngine.Tests.Modeling;
+
+/// <summary>Loading checks every tensor against the architecture and names each problem.</summary>
+public sealed class SamModelLoadTests
+{
+    private static string TinyModel => Path.Combine(TestFixtures.Local("tiny"), "model.safetensors");
+    private static SamArchitecture TinyArch => SamArchitecture.FromJson(File.ReadAllText(Path.Combine(TestFixtures.Local("tiny"), "cases.json")));
+
+    /// <summary>Rewrites the tiny model with <paramref name="edit"/> applied to its tensor list.</summary>
+    private static string EditedTiny(Action<Dictionary<string, (int[] Shape, ushort[] Bits)>> edit)
+    {
+        var tensors = new Dictionary<string, (int[], ushort[])>();
+        using (var f = SafeTensorsFile.Open(TinyModel))
+            foreach (var (name, info) in f.Tensors) tensors[name] = (info.Shape, f.ReadHalfBits(name));
+        edit(tensors);
+        var w = new SafeTensorsWriter();
+        foreach (var (name, (shape, bits)) in tensors) w.AddHalf(name, shape, bits);
+        string path = Path.Combine(Path.GetTempPath(), $"edited-{Guid.NewGuid():N}.safetensors");
+        w.Write(path);
+        return path;
+    }
+
+    private static string LoadError(string path, SamArchitecture? arch = null)
+    {
+        try { return Assert.Throws<WeightException>(() => SamModel.Load(path, arch ?? TinyArch)).Message; }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void Missing_tensor_is_named() =>
+        Assert.Contains("missing tensor 'mask_decoder.iou_token.weight'", LoadError(EditedTiny(t => t.Remove("mask_decoder.iou_token.weight"))));
+
+    [Fact]
+    public void Unexpected_tensor_is_named() =>
+        Assert.Contains("unexpected tensor 'extra.weight'", LoadError(EditedTiny(t => t["extra.weight"] = ([2], new ushort[2]))));
+
+    [Fact]
+    public void Misshapen_tensor_is_named() =>
+        Assert.Contains("'image_encoder.pos_embed'", LoadError(EditedTiny(t => t["image_encoder.pos_embed"] = ([1, 8, 32, 32], new ushort[8 * 32 * 32]))));
+
+    [Fact]
+    public void Checkpoint_of_another_architecture_is_refused()
+    {
+        var msg = LoadError(EditedTiny(_ => { }), TinyArch with { Depth = 3 });
+        Assert.Contains("image_encoder.blocks.2", msg);
+    }
+
+    [Fact]
+    public void Preset_is_inferred_when_the_file_has_no_architecture()
+    {
+        // tiny is no preset: without --arch the loader must say it cannot tell.
+        var e = Assert.Throws<WeightException>(() => SamModel.Load(TinyModel));
+        Assert.Contains("cannot tell the architecture", e.Message);
+    }
+
+    [Fact]
+    public void Generated_model_names_match_the_shipped_file_exactly()
+    {
+        var source = new GeneratedWeightSource(0);
+        SamModel.Create(TinyArch, source);
+        using var f = SafeTensorsFile.Open(TinyModel);
+        Assert.Equal(f.Tensors.Keys.OrderBy(k => k, StringComparer.Ordinal), source.Generated.Keys.OrderBy(k => k, StringComparer.Ordinal));
+        foreach (var (name, p) in source.Generated) Assert.Equal(f.ReadHalfBits(name), p.HalfBits);
+    }
+
+    [Theory]
+    [InlineData("generated:vit_q", "unknown architecture preset")]
+    [InlineData("generated:vit_b:x", "expected generated:<preset>[:<seed>]")]
+    public void Bad_generated_spec_is_explained(string spec, string expected) =>
+        Assert.Contains(expected, Assert.ThrowsAny<ArgumentException>(() => SamModel.Load(spec)).Message);
+
+    [Fact]
+    public void Missing_model_file_is_named() =>
+        Assert.Contains("nope.safetensors", Assert.Throws<FileNotFoundException>(() => SamModel.Load("nope.safetensors")).Message);
+}

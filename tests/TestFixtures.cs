@@ -1,0 +1,37 @@
+namespace SamEngine.Tests;
+
+/// <summary>Where the fixtures are: the small ones ship with the tests, the large ones live in ../shared.</summary>
+internal static class TestFixtures
+{
+    /// <summary>A fixture copied next to the test binaries (tiny, odd).</summary>
+    public static string Local(string config) => Path.Combine(AppContext.BaseDirectory, "fixtures", config);
+
+    /// <summary>
+    /// A large fixture in the shared folder beside the project root (vit_b, vit_h), or null when this
+    /// checkout has none. SAMENGINE_FIXTURES overrides the location.
+    /// </summary>
+    public static string? Shared(string config)
+    {
+        var env = Environment.GetEnvironmentVariable("SAMENGINE_FIXTURES");
+        if (!string.IsNullOrEmpty(env)) return Existing(Path.Combine(env, config));
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "SamEngine.sln")))
+                return Existing(Path.Combine(dir.FullName, "..", "shared", "fixtures", config));
+        }
+        return null;
+    }
+
+    private static string? Existing(string dir) => File.Exists(Path.Combine(dir, "reference.safetensors")) ? Path.GetFullPath(dir) : null;
+}
+
+/// <summary>A fact that runs only when a shared (large) fixture is present, and says so when skipped.</summary>
+public sealed class SharedFixtureFactAttribute : FactAttribute
+{
+    /// <summary>Skips unless ../shared/fixtures/<paramref name="config"/> exists.</summary>
+    public SharedFixtureFactAttribute(string config)
+    {
+        if (TestFixtures.Shared(config) is null)
+            Skip = $"fixture '{config}' not found in ../shared/fixtures (or SAMENGINE_FIXTURES)";
+    }
+}
