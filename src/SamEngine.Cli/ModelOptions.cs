@@ -14,7 +14,7 @@ public static class ModelOptions
           --model M          a .safetensors checkpoint (official or converted names) or generated:<preset>[:<seed>]
           --arch A           architecture: a preset (vit_b, vit_l, vit_h) or a JSON file (cases.json accepted);
                              default: the file's sam_architecture metadata, else inferred from the shapes
-          --backend NAME     cpu | auto (default auto)
+          --backend NAME     cpu | ilgpu-cpu | cuda | opencl | auto (default auto)
         """;
 
     /// <summary>Parses <c>--arch</c>: a preset name or a JSON file; null when not given.</summary>

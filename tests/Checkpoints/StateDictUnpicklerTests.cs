@@ -28,6 +28,20 @@ public class StateDictUnpicklerTests
     }
 
     [Fact]
+    public void AcceptsTheMetadataAStateDictCarries()
+    {
+        // model.state_dict() pickles as OrderedDict(), SETITEMS, then BUILD with {'_metadata': {'': {'version': 1}}}.
+        var entries = PickleBuilder.StateDict(("w", p => p.Tensor("0", 1, 0, [1], [1])));
+        var p = new PickleBuilder();
+        foreach (byte b in entries.AsSpan(2, entries.Length - 3)) p.Byte(b); // drop PROTO and STOP
+        p.Op(0x7D).Str("_metadata").Op(0x7D).Str("").Op(0x7D).Str("version").Int(1).Op(0x73).Op(0x73).Op(0x73).Op(0x62).Op(0x2E);
+        string path = TestFiles.TorchZip(TestFiles.TempDir(), p.ToArray(), ("0", BitConverter.GetBytes(2.5f)));
+        using var reader = CheckpointReader.Open(path);
+        Assert.Equal("w", Assert.Single(reader.Tensors).Name);
+        Assert.Equal(2.5f, BitConverter.ToSingle(reader.ReadBytes(reader.Tensors[0])));
+    }
+
+    [Fact]
     public void RefusesAViewOutsideItsStorage()
     {
         var pickle = PickleBuilder.StateDict(("w", p => p.Tensor("0", 4, 2, [2, 2], [2, 1])));

@@ -11,8 +11,7 @@ public static class EmbedCommand
 
         Encodes IMG and writes its embedding (with the image sizes, the architecture and the model's
         fingerprint) so that 'samengine segment --embedding EMB' answers prompts without the encoder.
-
-        """ + ModelOptions.Help + """
+        """ + "\n\n" + ModelOptions.Help + "\n" + """
           --image IMG        JPEG, PNG, BMP, GIF, WebP or TIFF photo
           --out FILE         the embedding (.safetensors)
         """;

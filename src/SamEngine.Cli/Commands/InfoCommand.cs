@@ -14,8 +14,7 @@ public static class InfoCommand
         Loads the model (checking the architecture against every tensor) and prints its architecture,
         parameter count, the dtypes of its tensors, the file size and the weight fingerprint that
         embeddings record.
-
-        """ + ModelOptions.Help + """
+        """ + "\n\n" + ModelOptions.Help + "\n" + """
           --json             print one JSON object instead
         """;
 

@@ -19,8 +19,7 @@ public static class SegmentCommand
         to DIR: mask_<i>.png (white = object), overlay.png (the image with the masks in colour and the
         prompts marked; a grey background with --embedding), logits.safetensors (each mask's low-res
         logits, tensors mask_<i>, usable as --mask-input) and result.json (scores and file names).
-
-        """ + ModelOptions.Help + """
+        """ + "\n\n" + ModelOptions.Help + "\n" + """
           --image IMG        JPEG, PNG, BMP, GIF, WebP or TIFF photo
           --embedding EMB    an embedding written by 'samengine embed' with the same model
           --point X,Y[,L]    a point; L = 1 foreground (default) or 0 background; repeatable
