@@ -1,8 +1,10 @@
 using BenchmarkDotNet.Running;
 using SamEngine.Bench;
 
-// `quick` times every kernel case with a stopwatch (a smoke run, a few seconds); anything else goes to
-// BenchmarkDotNet, e.g. `--filter *Gemm*`.
-if (args.Length > 0 && args[0] == "quick") return QuickRun.Run(args.Skip(1).ToArray());
+// `kernels` runs the ILGPU kernel benchmarks (bench/Kernels) on the best accelerator present;
+// `quick` times every CPU kernel case with a stopwatch (a smoke run, a few seconds); anything else goes
+// to BenchmarkDotNet over the CPU benchmarks (bench/Cpu), e.g. `--filter *Gemm*`.
+if (args is ["kernels", ..]) return SamEngine.Bench.Kernels.KernelBenchHost.Run(args[1..]);
+if (args is ["quick", ..]) return QuickRun.Run(args[1..]);
 BenchmarkSwitcher.FromAssembly(typeof(QuickRun).Assembly).Run(args, new GflopsConfig());
 return 0;

@@ -1,64 +1,78 @@
 using BenchmarkDotNet.Attributes;
 using SamEngine.Backends;
-using SamEngine.Backends.Cpu;
 using SamEngine.Weights;
 
-namespace SamEngine.Bench;
+namespace SamEngine.Bench.Kernels;
 
-/// <summary>A ViT attention layer of SAM: grid, heads, head dim, window (0 = global).</summary>
-public sealed record AttentionCase(string Name, int Grid, int Heads, int HeadDim, int Window)
+/// <summary>The flash-style attention kernel: ViT windowed / global blocks and the decoder's cross attentions.</summary>
+public class AttentionBenchmarks : IShapedBenchmark
 {
-    /// <summary>Q Kᵀ and P V over all windows and heads (padded windows counted as computed), 2 x MAC.</summary>
-    public double Flops
-    {
-        get
-        {
-            int side = Window > 0 ? Window : Grid, windows = Window > 0 ? (int)Math.Pow((Grid + Window - 1) / Window, 2) : 1;
-            double t = (double)side * side;
-            return 2.0 * 2 * t * t * HeadDim * Heads * windows;
-        }
-    }
-
-    /// <inheritdoc />
-    public override string ToString() => Name;
-
-    /// <summary>vit_b's windowed and global blocks, and vit_h's.</summary>
-    public static readonly AttentionCase[] All =
-    [
-        new("window14_attn", 64, 12, 64, 14),
-        new("global_attn_4096", 64, 12, 64, 0),
-        new("vith_global_attn_4096", 64, 16, 80, 0),
-    ];
-}
-
-/// <summary>The tiled online-softmax ViT attention (relative positions included) on the CPU backend.</summary>
-public class AttentionBenchmarks : IFlopCounted
-{
-    private readonly CpuBackend _be = new();
-    private Tensor _qkv = null!;
+    private Tensor _qkv = null!, _q = null!, _k = null!;
     private Parameter _relH = null!, _relW = null!, _bias = null!;
 
-    [ParamsSource(nameof(Cases))]
-    public AttentionCase Case { get; set; } = AttentionCase.All[0];
+    /// <summary>Shape name (see <see cref="KernelShapes"/>).</summary>
+    [Params("window14_attn", "global_attn_4096", "vith_window14_attn", "decoder_token_to_image", "decoder_image_to_token")]
+    public string Shape { get; set; } = "";
 
-    public static IEnumerable<AttentionCase> Cases => AttentionCase.All;
+    private bool IsDecoder => Shape.StartsWith("decoder", StringComparison.Ordinal);
 
     /// <inheritdoc />
-    public double Flops => Case.Flops;
+    public static (double, string) Work(string shape)
+    {
+        bool gpu = KernelBenchHost.IsGpu;
+        if (shape.StartsWith("decoder", StringComparison.Ordinal))
+        {
+            var (b, nq, nk, c, _) = KernelShapes.Decoder(shape, gpu);
+            return (4.0 * b * nq * nk * c, "FLOP"); // QKᵀ and PV
+        }
+        var (g, heads, hd, win) = KernelShapes.Vit(shape, gpu);
+        int w = win > 0 ? win : g, windows = (g + w - 1) / w;
+        double tokens = (double)w * w;
+        return (4.0 * windows * windows * heads * tokens * tokens * hd, "FLOP");
+    }
 
+    /// <summary>Uploads inputs once.</summary>
     [GlobalSetup]
     public void Setup()
     {
-        var rng = new Random(2);
-        int c = Case.Heads * Case.HeadDim, side = Case.Window > 0 ? Case.Window : Case.Grid;
-        _qkv = _be.FromHost(Data.Random(rng, Case.Grid * Case.Grid * 3 * c), 1, Case.Grid, Case.Grid, 3 * c);
-        Parameter Half(string name, params int[] shape) =>
-            new(name, shape, Data.Random(rng, (int)ShapeUtil.Count(shape)).Select(x => Fp16.FromFloat(0.1f * x)).ToArray());
-        _relH = Half("rel_pos_h", 2 * side - 1, Case.HeadDim);
-        _relW = Half("rel_pos_w", 2 * side - 1, Case.HeadDim);
-        _bias = Half("qkv.bias", 3 * c);
+        var be = KernelBenchHost.Backend;
+        bool gpu = KernelBenchHost.IsGpu;
+        if (IsDecoder)
+        {
+            var (b, nq, nk, c, _) = KernelShapes.Decoder(Shape, gpu);
+            _q = be.FromHost(new float[b * nq * c], b, nq, c);
+            _k = be.FromHost(new float[b * nk * c], b, nk, c);
+        }
+        else
+        {
+            var (g, heads, hd, win) = KernelShapes.Vit(Shape, gpu);
+            int w = win > 0 ? win : g, c = heads * hd;
+            _qkv = be.FromHost(new float[g * g * 3 * c], 1, g, g, 3 * c);
+            _relH = Param("rel_pos_h", 2 * w - 1, hd);
+            _relW = Param("rel_pos_w", 2 * w - 1, hd);
+            _bias = Param("qkv.bias", 3 * c);
+        }
+        Run().Dispose();
     }
 
+    private static Parameter Param(string name, params int[] shape) => new(name, shape, GeneratedWeights.Generate(name, shape, 0));
+
+    private Tensor Run()
+    {
+        var be = KernelBenchHost.Backend;
+        Tensor y = IsDecoder
+            ? be.Attention(_q, _k, _k, KernelShapes.Decoder(Shape, KernelBenchHost.IsGpu).Heads)
+            : be.VitAttention(_qkv, KernelShapes.Vit(Shape, KernelBenchHost.IsGpu).Heads, KernelShapes.Vit(Shape, KernelBenchHost.IsGpu).Window, _relH, _relW, _bias);
+        be.Synchronize();
+        return y;
+    }
+
+    /// <summary>One attention call, synchronised.</summary>
     [Benchmark]
-    public Tensor Attention() => _be.VitAttention(_qkv, Case.Heads, Case.Window, _relH, _relW, _bias);
+    public Tensor Attention()
+    {
+        var y = Run();
+        y.Dispose();
+        return y;
+    }
 }

@@ -1,58 +1,45 @@
 using BenchmarkDotNet.Attributes;
 using SamEngine.Backends;
-using SamEngine.Backends.Cpu;
 using SamEngine.Weights;
 
-namespace SamEngine.Bench;
+namespace SamEngine.Bench.Kernels;
 
-/// <summary>One GEMM of SAM at its real shape: A [M, K] times an fp16 weight [N, K]ᵀ.</summary>
-public sealed record GemmCase(string Name, int M, int N, int K, Activation Act = Activation.None)
+/// <summary>The tiled GEMM as Linear with bias (and GELU for the MLP), at SAM's linear-layer shapes.</summary>
+public class GemmBenchmarks : IShapedBenchmark
 {
-    /// <summary>FLOP = 2 x MAC.</summary>
-    public double Flops => 2.0 * M * N * K;
+    private Tensor _x = null!;
+    private Parameter _w = null!, _b = null!;
+
+    /// <summary>Shape name (see <see cref="KernelShapes.Gemm"/>).</summary>
+    [Params("vitb_qkv", "vitb_mlp", "vith_mlp", "decoder_mlp")]
+    public string Shape { get; set; } = "";
 
     /// <inheritdoc />
-    public override string ToString() => Name;
+    public static (double, string) Work(string shape)
+    {
+        var (m, k, n) = KernelShapes.Gemm(shape, KernelBenchHost.IsGpu);
+        return (2.0 * m * k * n, "FLOP");
+    }
 
-    /// <summary>The encoder's and decoder's GEMM shapes by name (vit_b unless the name says otherwise).</summary>
-    public static readonly GemmCase[] All =
-    [
-        new("vitb_qkv", 4096, 2304, 768),
-        new("vitb_proj", 4096, 768, 768),
-        new("vitb_mlp_lin1", 4096, 3072, 768, Activation.Gelu),
-        new("vitb_mlp_lin2", 4096, 768, 3072),
-        new("vitb_patch_embed", 4096, 768, 768),
-        new("vitb_neck_conv2", 4096, 256, 2304),
-        new("vith_qkv", 4096, 3840, 1280),
-        new("vith_mlp_lin1", 4096, 5120, 1280, Activation.Gelu),
-        new("decoder_image_kv", 4096, 128, 256),
-    ];
-}
-
-/// <summary>The packed GEMM (fp16 weights converted while packing) at SAM's shapes.</summary>
-public class GemmBenchmarks : IFlopCounted
-{
-    private float[] _a = [], _c = [], _bias = [];
-    private GemmRhs _b = null!;
-
-    [ParamsSource(nameof(Cases))]
-    public GemmCase Case { get; set; } = GemmCase.All[0];
-
-    public static IEnumerable<GemmCase> Cases => GemmCase.All;
-
-    /// <inheritdoc />
-    public double Flops => Case.Flops;
-
+    /// <summary>Uploads inputs and weights once.</summary>
     [GlobalSetup]
     public void Setup()
     {
-        var rng = new Random(1);
-        _a = Data.Random(rng, Case.M * Case.K);
-        _bias = Data.Random(rng, Case.N);
-        _b = GemmRhs.TransposedHalf(Data.Random(rng, Case.N * Case.K).Select(Fp16.FromFloat).ToArray(), Case.N, Case.K);
-        _c = new float[Case.M * Case.N];
+        var (m, k, n) = KernelShapes.Gemm(Shape, KernelBenchHost.IsGpu);
+        _x = KernelBenchHost.Backend.FromHost(new float[m * k], m, k);
+        _w = new Parameter($"{Shape}.weight", [n, k], GeneratedWeights.Generate($"{Shape}.weight", [n, k], 0));
+        _b = new Parameter($"{Shape}.bias", [n], GeneratedWeights.Generate($"{Shape}.bias", [n], 0));
+        KernelBenchHost.Backend.Linear(_x, _w, _b, Activation.Gelu);
+        KernelBenchHost.Backend.Synchronize();
     }
 
+    /// <summary>One Linear + GELU, synchronised.</summary>
     [Benchmark]
-    public void Gemm() => Backends.Cpu.Gemm.Multiply(Case.M, _a, 0, _b, _c, 0, _bias, Case.Act);
+    public Tensor Linear()
+    {
+        var y = KernelBenchHost.Backend.Linear(_x, _w, _b, Activation.Gelu);
+        KernelBenchHost.Backend.Synchronize();
+        y.Dispose();
+        return y;
+    }
 }

@@ -1,0 +1,64 @@
+using BenchmarkDotNet.Attributes;
+using SamEngine.Backends;
+using SamEngine.Backends.Cpu;
+using SamEngine.Weights;
+
+namespace SamEngine.Bench;
+
+/// <summary>A ViT attention layer of SAM: grid, heads, head dim, window (0 = global).</summary>
+public sealed record AttentionCase(string Name, int Grid, int Heads, int HeadDim, int Window)
+{
+    /// <summary>Q Kᵀ and P V over all windows and heads (padded windows counted as computed), 2 x MAC.</summary>
+    public double Flops
+    {
+        get
+        {
+            int side = Window > 0 ? Window : Grid, windows = Window > 0 ? (int)Math.Pow((Grid + Window - 1) / Window, 2) : 1;
+            double t = (double)side * side;
+            return 2.0 * 2 * t * t * HeadDim * Heads * windows;
+        }
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+
+    /// <summary>vit_b's windowed and global blocks, and vit_h's.</summary>
+    public static readonly AttentionCase[] All =
+    [
+        new("window14_attn", 64, 12, 64, 14),
+        new("global_attn_4096", 64, 12, 64, 0),
+        new("vith_global_attn_4096", 64, 16, 80, 0),
+    ];
+}
+
+/// <summary>The tiled online-softmax ViT attention (relative positions included) on the CPU backend.</summary>
+public class AttentionBenchmarks : IFlopCounted
+{
+    private readonly CpuBackend _be = new();
+    private Tensor _qkv = null!;
+    private Parameter _relH = null!, _relW = null!, _bias = null!;
+
+    [ParamsSource(nameof(Cases))]
+    public AttentionCase Case { get; set; } = AttentionCase.All[0];
+
+    public static IEnumerable<AttentionCase> Cases => AttentionCase.All;
+
+    /// <inheritdoc />
+    public double Flops => Case.Flops;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var rng = new Random(2);
+        int c = Case.Heads * Case.HeadDim, side = Case.Window > 0 ? Case.Window : Case.Grid;
+        _qkv = _be.FromHost(Data.Random(rng, Case.Grid * Case.Grid * 3 * c), 1, Case.Grid, Case.Grid, 3 * c);
+        Parameter Half(string name, params int[] shape) =>
+            new(name, shape, Data.Random(rng, (int)ShapeUtil.Count(shape)).Select(x => Fp16.FromFloat(0.1f * x)).ToArray());
+        _relH = Half("rel_pos_h", 2 * side - 1, Case.HeadDim);
+        _relW = Half("rel_pos_w", 2 * side - 1, Case.HeadDim);
+        _bias = Half("qkv.bias", 3 * c);
+    }
+
+    [Benchmark]
+    public Tensor Attention() => _be.VitAttention(_qkv, Case.Heads, Case.Window, _relH, _relW, _bias);
+}

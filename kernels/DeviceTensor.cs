@@ -1,0 +1,109 @@
+using ILGPU;
+using ILGPU.Runtime;
+using SamEngine.Backends;
+
+namespace SamEngine.Kernels;
+
+/// <summary>
+/// Device memory behind one or more tensors (a reshape shares it). It owns no device memory itself:
+/// <see cref="BufferPool"/> holds the buffer and hands it out again once this object is disposed or
+/// collected, so device buffers are never freed by a finaliser racing a reuse.
+/// </summary>
+internal sealed class DeviceStorage(MemoryBuffer1D<float, Stride1D.Dense> buffer)
+{
+    public MemoryBuffer1D<float, Stride1D.Dense> Buffer { get; } = buffer;
+
+    /// <summary>Set once the storage may be reused.</summary>
+    public volatile bool Released;
+}
+
+/// <summary>A float32 activation tensor resident on an ILGPU accelerator.</summary>
+public sealed class DeviceTensor : Tensor
+{
+    internal DeviceTensor(DeviceStorage storage, int[] shape) : base(shape)
+    {
+        if (storage.Buffer.Length < Length) throw new ArgumentException($"device buffer of {storage.Buffer.Length} floats is too small for {this}");
+        Storage = storage;
+    }
+
+    internal DeviceStorage Storage { get; }
+
+    /// <summary>The tensor's elements on the device.</summary>
+    public ArrayView<float> View => Storage.Buffer.View.SubView(0, Length);
+
+    /// <summary>Hands the buffer back to the pool. Reshaped views of the same data must not be used afterwards.</summary>
+    public override void Dispose()
+    {
+        Storage.Released = true;
+        base.Dispose();
+    }
+}
+
+/// <summary>
+/// Reuses device buffers of equal length. A buffer is free again when the tensor storage it was lent
+/// to was disposed or garbage-collected (tracked by a weak reference): the model never frees its
+/// intermediates explicitly, and the pool keeps the steady state of a forward pass allocation-free.
+/// </summary>
+internal sealed class BufferPool(Accelerator accelerator) : IDisposable
+{
+    private sealed record Slot(MemoryBuffer1D<float, Stride1D.Dense> Buffer, WeakReference<DeviceStorage> Owner);
+
+    private readonly Dictionary<long, List<Slot>> _slots = new();
+    private readonly object _lock = new();
+
+    public DeviceStorage Rent(long length)
+    {
+        length = Math.Max(1, length);
+        lock (_lock)
+        {
+            if (!_slots.TryGetValue(length, out var list)) _slots[length] = list = new List<Slot>();
+            for (int i = 0; i < list.Count; i++)
+            {
+                var s = list[i];
+                if (s.Owner.TryGetTarget(out var owner) && !owner.Released) continue;
+                var storage = new DeviceStorage(s.Buffer);
+                list[i] = s with { Owner = new WeakReference<DeviceStorage>(storage) };
+                return storage;
+            }
+            var buffer = Allocate(length);
+            var fresh = new DeviceStorage(buffer);
+            list.Add(new Slot(buffer, new WeakReference<DeviceStorage>(fresh)));
+            return fresh;
+        }
+    }
+
+    private MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length)
+    {
+        try { return accelerator.Allocate1D<float>(length); }
+        catch (Exception e) when (e is OutOfMemoryException or AcceleratorException)
+        {
+            // Intermediates the model dropped become reusable only after a collection.
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            FreeUnused();
+            return accelerator.Allocate1D<float>(length);
+        }
+    }
+
+    /// <summary>Frees every buffer no live tensor uses.</summary>
+    public void FreeUnused()
+    {
+        lock (_lock)
+            foreach (var list in _slots.Values)
+                list.RemoveAll(s =>
+                {
+                    bool free = !s.Owner.TryGetTarget(out var o) || o.Released;
+                    if (free) s.Buffer.Dispose();
+                    return free;
+                });
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            foreach (var s in _slots.Values.SelectMany(l => l)) s.Buffer.Dispose();
+            _slots.Clear();
+        }
+    }
+}

@@ -1,0 +1,38 @@
+using SamEngine.Backends;
+using SamEngine.Kernels;
+
+namespace SamEngine.Tests.Kernels;
+
+/// <summary>The tiled GEMM behind Linear (with its fused epilogues) and MatMulTransposed, on shapes that do not fill a 64 x 64 tile or a 16-deep K step.</summary>
+public abstract class GemmKernelTests : KernelTestBase
+{
+    [AcceleratorFact]
+    public void LinearWithBiasAndEachActivation()
+    {
+        var (r, d) = Input(1, 2, 37, 45);
+        var w = Param("blk.mlp.lin1.weight", 70, 45);
+        var b = Param("blk.mlp.lin1.bias", 70);
+        foreach (var act in new[] { Activation.None, Activation.Gelu, Activation.Relu })
+            AssertClose($"linear {act}", Reference.Linear(r, w, b, act), Device.Linear(d, w, b, act));
+    }
+
+    [AcceleratorFact]
+    public void LinearWithoutBiasOnASingleToken()
+    {
+        var (r, d) = Input(2, 1, 1, 19);
+        var w = Param("proj.weight", 5, 19);
+        AssertClose("linear single token", Reference.Linear(r, w, null), Device.Linear(d, w, null));
+    }
+
+    [AcceleratorFact]
+    public void MatMulTransposedBatched()
+    {
+        var (ra, da) = Input(3, 3, 19, 24);
+        var (rb, db) = Input(4, 3, 70, 24);
+        AssertClose("matmul", Reference.MatMulTransposed(ra, rb), Device.MatMulTransposed(da, db));
+    }
+}
+
+[Accelerator(IlgpuDeviceKind.Cpu), Collection("ilgpu")] public sealed class GemmKernelsOnCpuAccelerator : GemmKernelTests;
+[Accelerator(IlgpuDeviceKind.Cuda), Collection("ilgpu")] public sealed class GemmKernelsOnCuda : GemmKernelTests;
+[Accelerator(IlgpuDeviceKind.OpenCL), Collection("ilgpu")] public sealed class GemmKernelsOnOpenCL : GemmKernelTests;
