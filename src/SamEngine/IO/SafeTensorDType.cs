@@ -3,14 +3,23 @@ namespace SamEngine.IO;
 /// <summary>Element types of the safetensors format that SamEngine reads and writes.</summary>
 public enum SafeTensorDType
 {
+    /// <summary>IEEE half precision.</summary>
     F16,
+    /// <summary>bfloat16.</summary>
     BF16,
+    /// <summary>IEEE single precision.</summary>
     F32,
+    /// <summary>IEEE double precision.</summary>
     F64,
+    /// <summary>unsigned byte.</summary>
     U8,
+    /// <summary>signed byte.</summary>
     I8,
+    /// <summary>32-bit signed integer.</summary>
     I32,
+    /// <summary>64-bit signed integer.</summary>
     I64,
+    /// <summary>boolean stored as one byte.</summary>
     BOOL,
 }
 
