@@ -69,7 +69,13 @@ public sealed partial class CpuBackend
         var qd = Cpu(q).Data;
         var kd = Cpu(k).Data;
         var vd = Cpu(v).Data;
-        var y = new CpuTensor(b, nq, c);
+        var y = CpuTensor.Uninitialized(b, nq, c);
+        if (Math.Min(nq, nk) <= SmallAttention.MaxShortSide)
+        {
+            // The decoder divides the product by sqrt(d) (upstream's order of rounding).
+            SmallAttention.Attend(qd, kd, vd, y.Data, b, nq, nk, c, heads, 1f / MathF.Sqrt(hd));
+            return y;
+        }
         var path = Gemm.ActivePath;
         static void Gather(float[] src, int bi, int n, int c, int head, int hd, float[] dst)
         {

@@ -13,6 +13,10 @@ public sealed class CpuTensor : Tensor
     /// <summary>Allocates a zeroed tensor.</summary>
     public CpuTensor(params int[] shape) : this(new float[checked((int)Weights.ShapeUtil.Count(shape))], shape) { }
 
+    /// <summary>A tensor whose buffer is not zeroed: for op outputs that are written in full.</summary>
+    internal static CpuTensor Uninitialized(params int[] shape) =>
+        new(GC.AllocateUninitializedArray<float>(checked((int)Weights.ShapeUtil.Count(shape))), shape);
+
     /// <summary>Row-major values.</summary>
     public float[] Data { get; }
 
