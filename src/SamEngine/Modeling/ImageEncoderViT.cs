@@ -89,11 +89,26 @@ public sealed class ImageEncoderViT
 
         public Tensor Forward(IBackend be, Tensor x)
         {
-            var qkv = _qkv.Forward(be, _norm1.Forward(be, x));
-            var attn = be.VitAttention(qkv, _heads, _window, _relPosH, _relPosW, _qkv.Bias!);
-            x = be.Add(x, _proj.Forward(be, attn));
-            var h = _lin1.Forward(be, _norm2.Forward(be, x), Activation.Gelu);
-            return be.Add(x, _lin2.Forward(be, h));
+            // Each intermediate is disposed as soon as it is consumed, so the backend can reuse its
+            // buffer for the next one instead of leaving a block's worth of garbage per block.
+            // The block input belongs to the caller (and may be tapped), so it is left alone.
+            Tensor attn;
+            using (var normed = _norm1.Forward(be, x))
+            using (var qkv = _qkv.Forward(be, normed))
+                attn = be.VitAttention(qkv, _heads, _window, _relPosH, _relPosW, _qkv.Bias!);
+            Tensor mid;
+            using (attn)
+            using (var projected = _proj.Forward(be, attn))
+                mid = be.Add(x, projected);
+            using (mid)
+            {
+                Tensor h;
+                using (var normed = _norm2.Forward(be, mid))
+                    h = _lin1.Forward(be, normed, Activation.Gelu);
+                using (h)
+                using (var mlp = _lin2.Forward(be, h))
+                    return be.Add(mid, mlp);
+            }
         }
     }
 }

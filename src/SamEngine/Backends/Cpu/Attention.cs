@@ -21,7 +21,7 @@ public sealed partial class CpuBackend
         var src = Cpu(qkv).Data;
         var bias = Floats(qkvBias);
         var relPos = new RelPos(Floats(relPosH), Floats(relPosW), wh, ww, hd);
-        var y = new CpuTensor(1, h, w, c);
+        var y = CpuTensor.Uninitialized(1, h, w, c);
         var path = Gemm.ActivePath;
         float scale = 1f / MathF.Sqrt(hd);
         int t = wh * ww;

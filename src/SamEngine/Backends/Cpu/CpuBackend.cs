@@ -49,7 +49,7 @@ public sealed partial class CpuBackend : IBackend
     public Tensor Reshape(Tensor x, params int[] shape)
     {
         if (ShapeUtil.Count(shape) != x.Length) throw new ArgumentException($"cannot reshape {x} to {ShapeUtil.Format(shape)}");
-        return new CpuTensor(Cpu(x).Data, shape);
+        return Cpu(x).View(shape);
     }
 
     /// <inheritdoc />
