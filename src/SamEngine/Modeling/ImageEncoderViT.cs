@@ -45,22 +45,31 @@ public sealed class ImageEncoderViT
     /// </summary>
     public Tensor Forward(IBackend be, Tensor image, Action<string, Tensor>? tap = null, Action<int, int>? progress = null)
     {
+        // Each step's input is disposed once consumed (the backend reuses the buffer), except what a
+        // tap has seen, which the tap may keep.
+        Tensor Step(Tensor input, Tensor output)
+        {
+            if (tap is null) input.Dispose();
+            return output;
+        }
         var x = be.Conv2d(image, _patchWeight, _patchBias, stride: _arch.PatchSize, padding: 0);
-        x = be.Add(x, be.FromParameter(_posEmbed));
+        x = Step(x, be.Add(x, be.FromParameter(_posEmbed)));
         tap?.Invoke("patch_embed", x);
         for (int i = 0; i < _blocks.Length; i++)
         {
-            x = _blocks[i].Forward(be, x);
+            x = Step(x, _blocks[i].Forward(be, x));
             tap?.Invoke($"block_{i}", x);
             progress?.Invoke(i + 1, _blocks.Length);
         }
-        x = be.Conv2d(x, _neckConv1, null, stride: 1, padding: 0);
+        x = Step(x, be.Conv2d(x, _neckConv1, null, stride: 1, padding: 0));
         tap?.Invoke("neck_conv1", x);
-        x = _neckNorm1.Forward(be, x);
-        x = be.Conv2d(x, _neckConv2, null, stride: 1, padding: 1);
-        x = _neckNorm2.Forward(be, x);
+        x = Step(x, _neckNorm1.Forward(be, x));
+        x = Step(x, be.Conv2d(x, _neckConv2, null, stride: 1, padding: 1));
+        x = Step(x, _neckNorm2.Forward(be, x));
         int g = _arch.GridSize;
-        var nchw = be.Transpose(be.Reshape(x, 1, g * g, _arch.PromptEmbedDim));
+        Tensor nchw;
+        using (var tokens = be.Reshape(x, 1, g * g, _arch.PromptEmbedDim)) nchw = be.Transpose(tokens);
+        x.Dispose();
         return be.Reshape(nchw, 1, _arch.PromptEmbedDim, g, g);
     }
 
@@ -89,11 +98,26 @@ public sealed class ImageEncoderViT
 
         public Tensor Forward(IBackend be, Tensor x)
         {
-            var qkv = _qkv.Forward(be, _norm1.Forward(be, x));
-            var attn = be.VitAttention(qkv, _heads, _window, _relPosH, _relPosW, _qkv.Bias!);
-            x = be.Add(x, _proj.Forward(be, attn));
-            var h = _lin1.Forward(be, _norm2.Forward(be, x), Activation.Gelu);
-            return be.Add(x, _lin2.Forward(be, h));
+            // Each intermediate is disposed as soon as it is consumed, so the backend can reuse its
+            // buffer for the next one instead of leaving a block's worth of garbage per block.
+            // The block input belongs to the caller (and may be tapped), so it is left alone.
+            Tensor attn;
+            using (var normed = _norm1.Forward(be, x))
+            using (var qkv = _qkv.Forward(be, normed))
+                attn = be.VitAttention(qkv, _heads, _window, _relPosH, _relPosW, _qkv.Bias!);
+            Tensor mid;
+            using (attn)
+            using (var projected = _proj.Forward(be, attn))
+                mid = be.Add(x, projected);
+            using (mid)
+            {
+                Tensor h;
+                using (var normed = _norm2.Forward(be, mid))
+                    h = _lin1.Forward(be, normed, Activation.Gelu);
+                using (h)
+                using (var mlp = _lin2.Forward(be, h))
+                    return be.Add(mid, mlp);
+            }
         }
     }
 }

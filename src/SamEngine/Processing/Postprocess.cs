@@ -48,16 +48,20 @@ public static class Postprocess
         var downY = new Axis(inputH, origH, origH);
         var downX = new Axis(inputW, origW, origW);
 
-        var result = new float[planes * origH * origW];
+        // Resizing to the same size is the identity (weights 1 and 0 on finite logits), so when the
+        // image was not resized the crop is the result.
+        bool identity = inputH == origH && inputW == origW;
         var rowsUp = new float[planes * lowResSize * inputW];   // (planes, lowResSize, inputW)
         var cropped = new float[planes * inputH * inputW];      // (planes, inputH, inputW)
-        var rowsDown = new float[planes * inputH * origW];      // (planes, inputH, origW)
 
         Parallel.For(0, planes * lowResSize, r => HorizontalRow(
             lowRes.AsSpan(r * lowResSize, lowResSize), upX, rowsUp.AsSpan(r * inputW, inputW)));
         Parallel.For(0, planes * inputH, r => VerticalRow(
             rowsUp.AsSpan(r / inputH * lowResSize * inputW, lowResSize * inputW), inputW, upY, r % inputH,
             cropped.AsSpan(r * inputW, inputW)));
+        if (identity) return cropped;
+        var rowsDown = new float[planes * inputH * origW];      // (planes, inputH, origW)
+        var result = new float[planes * origH * origW];
         Parallel.For(0, planes * inputH, r => HorizontalRow(
             cropped.AsSpan(r * inputW, inputW), downX, rowsDown.AsSpan(r * origW, origW)));
         Parallel.For(0, planes * origH, r => VerticalRow(
@@ -66,11 +70,17 @@ public static class Postprocess
         return result;
     }
 
+    private const int ThresholdChunk = 1 << 18;
+
     /// <summary>Binary masks: 1 where the logit is above <see cref="MaskThreshold"/>, else 0.</summary>
     public static byte[] Threshold(float[] logits)
     {
         var masks = new byte[logits.Length];
-        for (int i = 0; i < logits.Length; i++) masks[i] = logits[i] > MaskThreshold ? (byte)1 : (byte)0;
+        Parallel.For(0, (logits.Length + ThresholdChunk - 1) / ThresholdChunk, c =>
+        {
+            int end = Math.Min(logits.Length, (c + 1) * ThresholdChunk);
+            for (int i = c * ThresholdChunk; i < end; i++) masks[i] = logits[i] > MaskThreshold ? (byte)1 : (byte)0;
+        });
         return masks;
     }
 

@@ -21,7 +21,7 @@ public sealed partial class CpuBackend
         var src = Cpu(qkv).Data;
         var bias = Floats(qkvBias);
         var relPos = new RelPos(Floats(relPosH), Floats(relPosW), wh, ww, hd);
-        var y = new CpuTensor(1, h, w, c);
+        var y = CpuTensor.Uninitialized(1, h, w, c);
         var path = Gemm.ActivePath;
         float scale = 1f / MathF.Sqrt(hd);
         int t = wh * ww;
@@ -69,7 +69,13 @@ public sealed partial class CpuBackend
         var qd = Cpu(q).Data;
         var kd = Cpu(k).Data;
         var vd = Cpu(v).Data;
-        var y = new CpuTensor(b, nq, c);
+        var y = CpuTensor.Uninitialized(b, nq, c);
+        if (Math.Min(nq, nk) <= SmallAttention.MaxShortSide)
+        {
+            // The decoder divides the product by sqrt(d) (upstream's order of rounding).
+            SmallAttention.Attend(qd, kd, vd, y.Data, b, nq, nk, c, heads, 1f / MathF.Sqrt(hd));
+            return y;
+        }
         var path = Gemm.ActivePath;
         static void Gather(float[] src, int bi, int n, int c, int head, int hd, float[] dst)
         {

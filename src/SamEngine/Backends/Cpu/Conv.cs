@@ -5,6 +5,7 @@ namespace SamEngine.Backends.Cpu;
 public sealed partial class CpuBackend
 {
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Parameter, GemmRhs> _convRhs = new();
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Parameter, float[]> _convTBias = new(); // bias repeated for the 4 kernel taps
 
     /// <inheritdoc />
     public Tensor Conv2d(Tensor x, Parameter weight, Parameter? bias, int stride, int padding)
@@ -29,7 +30,7 @@ public sealed partial class CpuBackend
             return GemmRhs.TransposedHalf(reordered, cout, kdim);
         });
         var xd = Cpu(x).Data;
-        var y = new CpuTensor(b, ho, wo, cout);
+        var y = CpuTensor.Uninitialized(b, ho, wo, cout);
         if (kh * kw == 1 && stride == 1 && padding == 0)
         {
             Gemm.Multiply(b * h * w, xd, 0, rhs, y.Data, 0, bias is null ? null : Floats(bias));
@@ -76,18 +77,19 @@ public sealed partial class CpuBackend
             return GemmRhs.Plain(m, 0, cin, 4 * cout);
         });
         int pixels = b * h * w;
-        var tmp = new float[pixels * 4 * cout];
-        Gemm.Multiply(pixels, Cpu(x).Data, 0, rhs, tmp, 0);
-        var bs = Floats(bias);
-        var y = new CpuTensor(b, 2 * h, 2 * w, cout);
-        Parallel.For(0, pixels, pix =>
+        var tmp = GC.AllocateUninitializedArray<float>(pixels * 4 * cout);
+        Gemm.Multiply(pixels, Cpu(x).Data, 0, rhs, tmp, 0, _convTBias.GetValue(bias, p => Enumerable.Repeat(p.ToFloat(), 4).SelectMany(v => v).ToArray()));
+        var y = CpuTensor.Uninitialized(b, 2 * h, 2 * w, cout);
+        // A pixel's (dy, 0) and (dy, 1) outputs are adjacent in both tmp and y: one copy of 2·Cout each.
+        Elementwise.ForRanges(b * h, Math.Max(1, Elementwise.ParallelGrain / (8 * w * cout)), (r0, r1) =>
         {
-            int bi = pix / (h * w), yy = pix / w % h, xx = pix % w;
-            for (int k = 0; k < 4; k++)
+            for (int row = r0; row < r1; row++)
             {
-                int dy = k / 2, dx = k % 2;
-                int dst = ((bi * 2 * h + 2 * yy + dy) * 2 * w + 2 * xx + dx) * cout, s = (pix * 4 + k) * cout;
-                for (int co = 0; co < cout; co++) y.Data[dst + co] = tmp[s + co] + bs[co];
+                int bi = row / h, yy = row % h;
+                for (int dy = 0; dy < 2; dy++)
+                    for (int xx = 0; xx < w; xx++)
+                        Array.Copy(tmp, ((row * w + xx) * 4 + 2 * dy) * cout,
+                            y.Data, ((bi * 2 * h + 2 * yy + dy) * 2 * w + 2 * xx) * cout, 2 * cout);
             }
         });
         return y;

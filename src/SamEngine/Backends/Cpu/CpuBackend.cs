@@ -49,7 +49,7 @@ public sealed partial class CpuBackend : IBackend
     public Tensor Reshape(Tensor x, params int[] shape)
     {
         if (ShapeUtil.Count(shape) != x.Length) throw new ArgumentException($"cannot reshape {x} to {ShapeUtil.Format(shape)}");
-        return new CpuTensor(Cpu(x).Data, shape);
+        return Cpu(x).View(shape);
     }
 
     /// <inheritdoc />
@@ -60,7 +60,7 @@ public sealed partial class CpuBackend : IBackend
         int m = x.Length / k;
         var shape = (int[])x.Shape.Clone();
         shape[^1] = n;
-        var y = new CpuTensor(shape);
+        var y = CpuTensor.Uninitialized(shape);
         Gemm.Multiply(m, Cpu(x).Data, 0, LinearRhs(weight), y.Data, 0, bias is null ? null : Floats(bias), act);
         return y;
     }
@@ -70,7 +70,7 @@ public sealed partial class CpuBackend : IBackend
     {
         int batch = a.Dim(0), m = a.Dim(1), k = a.Dim(2), n = b.Dim(1);
         if (a.Rank != 3 || b.Rank != 3 || b.Dim(0) != batch || b.Dim(2) != k) throw new ArgumentException($"MatMulTransposed: {a} and {b} do not fit");
-        var y = new CpuTensor(batch, m, n);
+        var y = CpuTensor.Uninitialized(batch, m, n);
         var ad = Cpu(a).Data;
         var bd = Cpu(b).Data;
         for (int i = 0; i < batch; i++)
@@ -83,8 +83,8 @@ public sealed partial class CpuBackend : IBackend
     {
         if (a.Length % b.Length != 0 || !a.Shape.AsSpan(a.Rank - b.Rank).SequenceEqual(b.Shape))
             throw new ArgumentException($"cannot add {b} to {a}");
-        var y = new CpuTensor(a.Shape);
-        Elementwise.AddBroadcast(Cpu(a).Span, Cpu(b).Span, y.Span);
+        var y = CpuTensor.Uninitialized(a.Shape);
+        Elementwise.AddBroadcast(Cpu(a).Data, Cpu(b).Data, b.Length, y.Data, y.Length);
         return y;
     }
 
@@ -93,7 +93,7 @@ public sealed partial class CpuBackend : IBackend
     {
         int c = x.Dim(-1);
         if (weight.Length != c || bias.Length != c) throw new ArgumentException($"LayerNorm '{weight.Name}' has {weight.Length} channels, input {x}");
-        var y = new CpuTensor(x.Shape);
+        var y = CpuTensor.Uninitialized(x.Shape);
         Elementwise.LayerNorm(Cpu(x).Data, y.Data, x.Length / c, c, Floats(weight), Floats(bias), eps);
         return y;
     }
@@ -101,9 +101,8 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc />
     public Tensor Activate(Tensor x, Activation act)
     {
-        var y = new CpuTensor(x.Shape);
-        Cpu(x).Span.CopyTo(y.Span);
-        Elementwise.Activate(y.Span, act);
+        var y = CpuTensor.Uninitialized(x.Shape);
+        Elementwise.Activate(Cpu(x).Data, y.Data, y.Length, act);
         return y;
     }
 
@@ -111,7 +110,7 @@ public sealed partial class CpuBackend : IBackend
     public Tensor Transpose(Tensor x)
     {
         int batch = x.Dim(0), m = x.Dim(1), n = x.Dim(2);
-        var y = new CpuTensor(batch, n, m);
+        var y = CpuTensor.Uninitialized(batch, n, m);
         var src = Cpu(x).Data;
         Parallel.For(0, batch * n, bj =>
         {
@@ -129,7 +128,7 @@ public sealed partial class CpuBackend : IBackend
         if (start < 0 || count < 0 || start + count > rows) throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + count}) of {x}");
         var shape = (int[])x.Shape.Clone();
         shape[1] = count;
-        var y = new CpuTensor(shape);
+        var y = CpuTensor.Uninitialized(shape);
         var src = Cpu(x).Data;
         for (int b = 0; b < batch; b++)
             Array.Copy(src, (b * rows + start) * c, y.Data, b * count * c, count * c);
@@ -141,7 +140,7 @@ public sealed partial class CpuBackend : IBackend
     {
         int batch = parts[0].Dim(0), c = parts[0].Dim(2), rows = parts.Sum(p => p.Dim(1));
         if (parts.Any(p => p.Rank != 3 || p.Dim(0) != batch || p.Dim(2) != c)) throw new ArgumentException("ConcatRows: parts differ in batch or channels");
-        var y = new CpuTensor(batch, rows, c);
+        var y = CpuTensor.Uninitialized(batch, rows, c);
         for (int b = 0, dst = 0; b < batch; b++)
             foreach (var p in parts)
             {

@@ -1,21 +1,56 @@
 namespace SamEngine.Backends.Cpu;
 
-/// <summary>A tensor in managed memory.</summary>
+/// <summary>
+/// A tensor in managed memory. Op outputs take their buffer from the backend's pool; tensors made by
+/// <c>Reshape</c> share it, and the buffer goes back to the pool when the last of them is disposed.
+/// A tensor that is never disposed simply leaves its buffer to the GC.
+/// </summary>
 public sealed class CpuTensor : Tensor
 {
+    private readonly Storage _storage;
+    private int _disposed;
+
     /// <summary>Wraps <paramref name="data"/> (not copied) with the given shape.</summary>
-    public CpuTensor(float[] data, int[] shape) : base(shape)
-    {
-        if (data.Length < Length) throw new ArgumentException($"buffer of {data.Length} floats is too small for shape [{string.Join(", ", shape)}]");
-        Data = data;
-    }
+    public CpuTensor(float[] data, int[] shape) : this(new Storage(data, pooled: false), shape) { }
 
     /// <summary>Allocates a zeroed tensor.</summary>
     public CpuTensor(params int[] shape) : this(new float[checked((int)Weights.ShapeUtil.Count(shape))], shape) { }
 
+    private CpuTensor(Storage storage, int[] shape) : base(shape)
+    {
+        if (storage.Data.Length < Length) throw new ArgumentException($"buffer of {storage.Data.Length} floats is too small for shape [{string.Join(", ", shape)}]");
+        _storage = storage;
+    }
+
+    /// <summary>A pooled tensor whose buffer is not zeroed: for op outputs that are written in full.</summary>
+    internal static CpuTensor Uninitialized(params int[] shape) =>
+        new(new Storage(BufferPool.Rent(checked((int)Weights.ShapeUtil.Count(shape))), pooled: true), shape);
+
+    /// <summary>Another view of the same buffer (which stays alive until both are disposed).</summary>
+    internal CpuTensor View(int[] shape)
+    {
+        Interlocked.Increment(ref _storage.Refs);
+        return new CpuTensor(_storage, shape);
+    }
+
     /// <summary>Row-major values.</summary>
-    public float[] Data { get; }
+    public float[] Data => _storage.Data;
 
     /// <summary>The values as a span of exactly <see cref="Tensor.Length"/> elements.</summary>
     public Span<float> Span => Data.AsSpan(0, Length);
+
+    /// <inheritdoc />
+    public override void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && Interlocked.Decrement(ref _storage.Refs) == 0 && _storage.Pooled)
+            BufferPool.Return(_storage.Data);
+        base.Dispose();
+    }
+
+    private sealed class Storage(float[] data, bool pooled)
+    {
+        public readonly float[] Data = data;
+        public readonly bool Pooled = pooled;
+        public int Refs = 1;
+    }
 }

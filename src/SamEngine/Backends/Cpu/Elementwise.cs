@@ -22,19 +22,47 @@ public static class Elementwise
         }
     }
 
-    /// <summary>y = a + b with b repeated over a's leading elements (a.Length a multiple of b.Length).</summary>
-    public static void AddBroadcast(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+    /// <summary>Elements per parallel chunk of the memory-bound ops: below this, one thread is faster.</summary>
+    internal const int ParallelGrain = 1 << 15;
+
+    /// <summary>
+    /// Runs <paramref name="body"/>(start, end) over [0, count) in contiguous chunks of at least
+    /// <paramref name="grain"/> items, on all cores when there is enough work, else inline.
+    /// </summary>
+    internal static void ForRanges(int count, int grain, Action<int, int> body)
     {
-        int vw = Vector<float>.Count;
-        for (int o = 0; o < a.Length; o += b.Length)
-        {
-            var ar = a.Slice(o, b.Length);
-            var yr = y.Slice(o, b.Length);
-            int i = 0;
-            for (; i <= b.Length - vw; i += vw) (new Vector<float>(ar[i..]) + new Vector<float>(b[i..])).CopyTo(yr[i..]);
-            for (; i < b.Length; i++) yr[i] = ar[i] + b[i];
-        }
+        int chunks = Math.Min(Environment.ProcessorCount * 4, count / Math.Max(grain, 1));
+        if (chunks <= 1 || Environment.ProcessorCount == 1) { body(0, count); return; }
+        Parallel.For(0, chunks, i => body((int)((long)count * i / chunks), (int)((long)count * (i + 1) / chunks)));
     }
+
+    /// <summary>y = a + b with b repeated over a's leading elements (a.Length a multiple of b.Length).</summary>
+    public static void AddBroadcast(float[] a, float[] b, int bLength, float[] y, int length) =>
+        ForRanges(length, ParallelGrain, (s, e) =>
+        {
+            for (int i = s; i < e;)
+            {
+                int j = i % bLength, run = Math.Min(e - i, bLength - j);
+                Add(a.AsSpan(i, run), b.AsSpan(j, run), y.AsSpan(i, run));
+                i += run;
+            }
+        });
+
+    /// <summary>y = a + b, element by element.</summary>
+    public static void Add(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> y)
+    {
+        int vw = Vector<float>.Count, i = 0;
+        for (; i <= y.Length - vw; i += vw) (new Vector<float>(a[i..]) + new Vector<float>(b[i..])).CopyTo(y[i..]);
+        for (; i < y.Length; i++) y[i] = a[i] + b[i];
+    }
+
+    /// <summary>y = act(x) over <paramref name="length"/> elements, on all cores for large inputs.</summary>
+    public static void Activate(float[] x, float[] y, int length, Activation act) =>
+        ForRanges(length, ParallelGrain, (s, e) =>
+        {
+            if (!ReferenceEquals(x, y)) x.AsSpan(s, e - s).CopyTo(y.AsSpan(s, e - s));
+            Activate(y.AsSpan(s, e - s), act);
+        });
 
     /// <summary>
     /// Exact-form GELU, 0.5 x (1 + erf(x / √2)), vectorised: erf by Abramowitz and Stegun 7.1.26
@@ -210,8 +238,7 @@ public static class Elementwise
                 Vector.FusedMultiplyAdd((new Vector<float>(xr[i..]) - vm) * vr, new Vector<float>(gamma.AsSpan(i)), new Vector<float>(beta.AsSpan(i))).CopyTo(yr[i..]);
             for (; i < c; i++) yr[i] = (xr[i] - mean) * rstd * gamma[i] + beta[i];
         }
-        if (rows * c < 1 << 14) for (int r = 0; r < rows; r++) Row(r);
-        else Parallel.For(0, rows, Row);
+        ForRanges(rows, Math.Max(1, ParallelGrain / Math.Max(c, 1)), (s, e) => { for (int r = s; r < e; r++) Row(r); });
     }
 
     /// <summary>Softmax of one row in place (max-subtracted, sum in fp32 then normalised).</summary>

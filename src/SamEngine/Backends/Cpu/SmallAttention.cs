@@ -1,0 +1,66 @@
+using System.Numerics;
+
+namespace SamEngine.Backends.Cpu;
+
+/// <summary>
+/// Multi-head attention for the decoder's shapes, where one side is a handful of tokens (7 prompt
+/// tokens against 4096 image positions, or the reverse): the tiled kernel's packing and tiles would
+/// cost more than the arithmetic, so each query's scores are computed straight from the strided
+/// q/k/v rows, soft-maxed in full (as upstream materialises them) and multiplied with v.
+/// </summary>
+internal static class SmallAttention
+{
+    /// <summary>The shorter side at or below which this kernel is used instead of the tiled one.</summary>
+    public const int MaxShortSide = 32;
+
+    private const int QueriesPerItem = 128;
+    [ThreadStatic] private static float[]? _scores;
+
+    /// <summary>
+    /// q [B, nq, C], k and v [B, nk, C] → y [B, nq, C], <paramref name="heads"/> heads of C / heads
+    /// channels; scores are (q·k) · <paramref name="postScale"/>.
+    /// </summary>
+    public static void Attend(float[] q, float[] k, float[] v, float[] y, int b, int nq, int nk, int c, int heads, float postScale)
+    {
+        int hd = c / heads, chunks = (nq + QueriesPerItem - 1) / QueriesPerItem;
+        void Item(int item)
+        {
+            int chunk = item % chunks, bh = item / chunks, bi = bh / heads, head = bh % heads;
+            var s = _scores is { } buf && buf.Length >= nk ? buf : _scores = new float[nk];
+            var scores = s.AsSpan(0, nk);
+            int kBase = bi * nk * c + head * hd;
+            for (int i = chunk * QueriesPerItem, end = Math.Min(nq, i + QueriesPerItem); i < end; i++)
+            {
+                var qi = q.AsSpan((bi * nq + i) * c + head * hd, hd);
+                for (int j = 0; j < nk; j++) scores[j] = Dot(qi, k.AsSpan(kBase + j * c, hd)) * postScale;
+                float max = Elementwise.Max(scores);
+                float inv = 1f / Elementwise.ExpShiftedSum(scores, max);
+                var yi = y.AsSpan((bi * nq + i) * c + head * hd, hd);
+                yi.Clear();
+                for (int j = 0; j < nk; j++) Axpy(scores[j] * inv, v.AsSpan(kBase + j * c, hd), yi);
+            }
+        }
+        int items = b * heads * chunks;
+        if ((long)items * QueriesPerItem * nk * hd < 1 << 16) for (int i = 0; i < items; i++) Item(i);
+        else Parallel.For(0, items, Item);
+    }
+
+    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        int vw = Vector<float>.Count, i = 0;
+        var acc = Vector<float>.Zero;
+        for (; i <= a.Length - vw; i += vw) acc = Vector.FusedMultiplyAdd(new Vector<float>(a[i..]), new Vector<float>(b[i..]), acc);
+        float sum = Vector.Sum(acc);
+        for (; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
+    /// <summary>y += p · x.</summary>
+    private static void Axpy(float p, ReadOnlySpan<float> x, Span<float> y)
+    {
+        int vw = Vector<float>.Count, i = 0;
+        var vp = new Vector<float>(p);
+        for (; i <= x.Length - vw; i += vw) Vector.FusedMultiplyAdd(vp, new Vector<float>(x[i..]), new Vector<float>(y[i..])).CopyTo(y[i..]);
+        for (; i < x.Length; i++) y[i] += p * x[i];
+    }
+}
