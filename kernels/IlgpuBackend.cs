@@ -124,17 +124,14 @@ public sealed class IlgpuBackend : IBackend
     /// <inheritdoc />
     public Tensor Reshape(Tensor x, params int[] shape)
     {
-        if (ShapeUtil.Count(shape) != x.Length) throw new ArgumentException($"cannot reshape {x} to {ShapeUtil.Format(shape)}");
+        OpShapes.Reshape(x, shape);
         return new DeviceTensor(Dev(x).Storage, shape);
     }
 
     /// <inheritdoc />
     public Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None)
     {
-        int n = weight.Shape[0], k = weight.Shape[1];
-        if (x.Dim(-1) != k) throw new ArgumentException($"linear '{weight.Name}' expects {k} input features, got {x}");
-        var shape = (int[])x.Shape.Clone();
-        shape[^1] = n;
+        var (shape, _, n, k) = OpShapes.Linear(x, weight);
         var y = Allocate(shape);
         Gemm.Linear(Dev(x).View, x.Length / k, Weights(weight), n, k, OptionalWeights(bias), bias is not null, (int)act, y.View);
         return y;
@@ -143,8 +140,7 @@ public sealed class IlgpuBackend : IBackend
     /// <inheritdoc />
     public Tensor MatMulTransposed(Tensor a, Tensor b)
     {
-        int batch = a.Dim(0), m = a.Dim(1), k = a.Dim(2), n = b.Dim(1);
-        if (a.Rank != 3 || b.Rank != 3 || b.Dim(0) != batch || b.Dim(2) != k) throw new ArgumentException($"MatMulTransposed: {a} and {b} do not fit");
+        var (batch, m, n, k) = OpShapes.MatMulTransposed(a, b);
         var y = Allocate(batch, m, n);
         Gemm.MatMulTransposed(Dev(a).View, Dev(b).View, batch, m, n, k, _none.View, y.View);
         return y;
@@ -153,7 +149,7 @@ public sealed class IlgpuBackend : IBackend
     /// <inheritdoc />
     public Tensor Add(Tensor a, Tensor b)
     {
-        if (a.Length % b.Length != 0 || !a.Shape.AsSpan(a.Rank - b.Rank).SequenceEqual(b.Shape)) throw new ArgumentException($"cannot add {b} to {a}");
+        OpShapes.Add(a, b);
         var y = Allocate(a.Shape);
         Elementwise.AddBroadcast(Dev(a).View, Dev(b).View, y.View);
         return y;
@@ -162,8 +158,7 @@ public sealed class IlgpuBackend : IBackend
     /// <inheritdoc />
     public Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps)
     {
-        int c = x.Dim(-1);
-        if (weight.Length != c || bias.Length != c) throw new ArgumentException($"LayerNorm '{weight.Name}' has {weight.Length} channels, input {x}");
+        int c = OpShapes.LayerNorm(x, weight, bias);
         var y = Allocate(x.Shape);
         Norm.LayerNorm(Dev(x).View, x.Length / c, c, Weights(weight), Weights(bias), eps, y.View);
         return y;
@@ -238,10 +233,7 @@ public sealed class IlgpuBackend : IBackend
     /// <inheritdoc />
     public Tensor SliceRows(Tensor x, int start, int count)
     {
-        int batch = x.Dim(0), rows = x.Dim(1), c = x.Length / (batch * rows);
-        if (start < 0 || count < 0 || start + count > rows) throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + count}) of {x}");
-        var shape = (int[])x.Shape.Clone();
-        shape[1] = count;
+        var (shape, batch, rows, c) = OpShapes.SliceRows(x, start, count);
         var y = Allocate(shape);
         Elementwise.Copy(Dev(x).View, y.View, batch, new BlockCopy { Length = count * c, SrcOffset = start * c, SrcStride = rows * c, DstStride = count * c });
         return y;
@@ -250,8 +242,7 @@ public sealed class IlgpuBackend : IBackend
     /// <inheritdoc />
     public Tensor ConcatRows(params Tensor[] parts)
     {
-        int batch = parts[0].Dim(0), c = parts[0].Dim(2), rows = parts.Sum(p => p.Dim(1));
-        if (parts.Any(p => p.Rank != 3 || p.Dim(0) != batch || p.Dim(2) != c)) throw new ArgumentException("ConcatRows: parts differ in batch or channels");
+        var (batch, rows, c) = OpShapes.ConcatRows(parts);
         var y = Allocate(batch, rows, c);
         int row = 0;
         foreach (var p in parts)

@@ -48,18 +48,14 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc />
     public Tensor Reshape(Tensor x, params int[] shape)
     {
-        if (ShapeUtil.Count(shape) != x.Length) throw new ArgumentException($"cannot reshape {x} to {ShapeUtil.Format(shape)}");
+        OpShapes.Reshape(x, shape);
         return Cpu(x).View(shape);
     }
 
     /// <inheritdoc />
     public Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None)
     {
-        int n = weight.Shape[0], k = weight.Shape[1];
-        if (x.Dim(-1) != k) throw new ArgumentException($"linear '{weight.Name}' expects {k} input features, got {x}");
-        int m = x.Length / k;
-        var shape = (int[])x.Shape.Clone();
-        shape[^1] = n;
+        var (shape, m, _, _) = OpShapes.Linear(x, weight);
         var y = CpuTensor.Uninitialized(shape);
         Gemm.Multiply(m, Cpu(x).Data, 0, LinearRhs(weight), y.Data, 0, bias is null ? null : Floats(bias), act);
         return y;
@@ -68,8 +64,7 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc />
     public Tensor MatMulTransposed(Tensor a, Tensor b)
     {
-        int batch = a.Dim(0), m = a.Dim(1), k = a.Dim(2), n = b.Dim(1);
-        if (a.Rank != 3 || b.Rank != 3 || b.Dim(0) != batch || b.Dim(2) != k) throw new ArgumentException($"MatMulTransposed: {a} and {b} do not fit");
+        var (batch, m, n, k) = OpShapes.MatMulTransposed(a, b);
         var y = CpuTensor.Uninitialized(batch, m, n);
         var ad = Cpu(a).Data;
         var bd = Cpu(b).Data;
@@ -81,8 +76,7 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc />
     public Tensor Add(Tensor a, Tensor b)
     {
-        if (a.Length % b.Length != 0 || !a.Shape.AsSpan(a.Rank - b.Rank).SequenceEqual(b.Shape))
-            throw new ArgumentException($"cannot add {b} to {a}");
+        OpShapes.Add(a, b);
         var y = CpuTensor.Uninitialized(a.Shape);
         Elementwise.AddBroadcast(Cpu(a).Data, Cpu(b).Data, b.Length, y.Data, y.Length);
         return y;
@@ -91,8 +85,7 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc />
     public Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps)
     {
-        int c = x.Dim(-1);
-        if (weight.Length != c || bias.Length != c) throw new ArgumentException($"LayerNorm '{weight.Name}' has {weight.Length} channels, input {x}");
+        int c = OpShapes.LayerNorm(x, weight, bias);
         var y = CpuTensor.Uninitialized(x.Shape);
         Elementwise.LayerNorm(Cpu(x).Data, y.Data, x.Length / c, c, Floats(weight), Floats(bias), eps);
         return y;
@@ -124,10 +117,7 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc />
     public Tensor SliceRows(Tensor x, int start, int count)
     {
-        int batch = x.Dim(0), rows = x.Dim(1), c = x.Length / (batch * rows);
-        if (start < 0 || count < 0 || start + count > rows) throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + count}) of {x}");
-        var shape = (int[])x.Shape.Clone();
-        shape[1] = count;
+        var (shape, batch, rows, c) = OpShapes.SliceRows(x, start, count);
         var y = CpuTensor.Uninitialized(shape);
         var src = Cpu(x).Data;
         for (int b = 0; b < batch; b++)
@@ -138,8 +128,7 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc />
     public Tensor ConcatRows(params Tensor[] parts)
     {
-        int batch = parts[0].Dim(0), c = parts[0].Dim(2), rows = parts.Sum(p => p.Dim(1));
-        if (parts.Any(p => p.Rank != 3 || p.Dim(0) != batch || p.Dim(2) != c)) throw new ArgumentException("ConcatRows: parts differ in batch or channels");
+        var (batch, rows, c) = OpShapes.ConcatRows(parts);
         var y = CpuTensor.Uninitialized(batch, rows, c);
         for (int b = 0, dst = 0; b < batch; b++)
             foreach (var p in parts)

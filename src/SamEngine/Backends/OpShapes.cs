@@ -1,0 +1,67 @@
+using SamEngine.Weights;
+
+namespace SamEngine.Backends;
+
+/// <summary>
+/// The shape rules of the <see cref="IBackend"/> ops, in one place: every backend checks its inputs and
+/// sizes its outputs through these, so a misuse gets the same error whatever runs the model.
+/// </summary>
+public static class OpShapes
+{
+    /// <summary>Checks that <paramref name="shape"/> holds exactly as many elements as <paramref name="x"/>.</summary>
+    public static void Reshape(Tensor x, int[] shape)
+    {
+        if (ShapeUtil.Count(shape) != x.Length) throw new ArgumentException($"cannot reshape {x} to {ShapeUtil.Format(shape)}");
+    }
+
+    /// <summary>x [..., K] with weight [N, K] → output shape [..., N]; also returns M, N, K.</summary>
+    public static (int[] Shape, int M, int N, int K) Linear(Tensor x, Parameter weight)
+    {
+        int n = weight.Shape[0], k = weight.Shape[1];
+        if (x.Dim(-1) != k) throw new ArgumentException($"linear '{weight.Name}' expects {k} input features, got {x}");
+        var shape = (int[])x.Shape.Clone();
+        shape[^1] = n;
+        return (shape, x.Length / k, n, k);
+    }
+
+    /// <summary>a [B, M, K] and b [B, N, K] → (B, M, N, K).</summary>
+    public static (int Batch, int M, int N, int K) MatMulTransposed(Tensor a, Tensor b)
+    {
+        if (a.Rank != 3 || b.Rank != 3 || b.Dim(0) != a.Dim(0) || b.Dim(2) != a.Dim(2)) throw new ArgumentException($"MatMulTransposed: {a} and {b} do not fit");
+        return (a.Dim(0), a.Dim(1), b.Dim(1), a.Dim(2));
+    }
+
+    /// <summary>Checks that b's shape is a suffix of a's (b is broadcast over a's leading dimensions).</summary>
+    public static void Add(Tensor a, Tensor b)
+    {
+        if (b.Rank > a.Rank || a.Length % b.Length != 0 || !a.Shape.AsSpan(a.Rank - b.Rank).SequenceEqual(b.Shape))
+            throw new ArgumentException($"cannot add {b} to {a}");
+    }
+
+    /// <summary>Checks LayerNorm parameters against x's last dimension and returns it.</summary>
+    public static int LayerNorm(Tensor x, Parameter weight, Parameter bias)
+    {
+        int c = x.Dim(-1);
+        if (weight.Length != c || bias.Length != c) throw new ArgumentException($"LayerNorm '{weight.Name}' has {weight.Length} channels, input {x}");
+        return c;
+    }
+
+    /// <summary>x [B, N, ...] → output shape [B, count, ...]; also returns B, N and the row size.</summary>
+    public static (int[] Shape, int Batch, int Rows, int RowSize) SliceRows(Tensor x, int start, int count)
+    {
+        int batch = x.Dim(0), rows = x.Dim(1);
+        if (start < 0 || count < 0 || start + count > rows) throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + count}) of {x}");
+        var shape = (int[])x.Shape.Clone();
+        shape[1] = count;
+        return (shape, batch, rows, x.Length / (batch * rows));
+    }
+
+    /// <summary>Parts [B, N_i, C] → (B, ΣN_i, C).</summary>
+    public static (int Batch, int Rows, int Channels) ConcatRows(Tensor[] parts)
+    {
+        if (parts.Length == 0) throw new ArgumentException("ConcatRows: no parts");
+        int batch = parts[0].Dim(0), c = parts[0].Dim(2);
+        if (parts.Any(p => p.Rank != 3 || p.Dim(0) != batch || p.Dim(2) != c)) throw new ArgumentException("ConcatRows: parts differ in batch or channels");
+        return (batch, parts.Sum(p => p.Dim(1)), c);
+    }
+}
