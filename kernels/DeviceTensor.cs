@@ -15,11 +15,16 @@ internal sealed class DeviceStorage(MemoryBuffer1D<float, Stride1D.Dense> buffer
 
     /// <summary>Set once the storage may be reused.</summary>
     public volatile bool Released;
+
+    /// <summary>Live tensors over this storage (a reshape adds one); the last to be disposed releases it.</summary>
+    public int Refs = 1;
 }
 
 /// <summary>A float32 activation tensor resident on an ILGPU accelerator.</summary>
 public sealed class DeviceTensor : Tensor
 {
+    private int _disposed;
+
     internal DeviceTensor(DeviceStorage storage, int[] shape) : base(shape)
     {
         if (storage.Buffer.Length < Length) throw new ArgumentException($"device buffer of {storage.Buffer.Length} floats is too small for {this}");
@@ -31,10 +36,17 @@ public sealed class DeviceTensor : Tensor
     /// <summary>The tensor's elements on the device.</summary>
     public ArrayView<float> View => Storage.Buffer.View.SubView(0, Length);
 
-    /// <summary>Hands the buffer back to the pool. Reshaped views of the same data must not be used afterwards.</summary>
+    /// <summary>Another tensor over the same data, which stays alive until both are disposed.</summary>
+    internal DeviceTensor Reshaped(int[] shape)
+    {
+        Interlocked.Increment(ref Storage.Refs);
+        return new DeviceTensor(Storage, shape);
+    }
+
+    /// <summary>Hands the buffer back to the pool once no other view of it is alive.</summary>
     public override void Dispose()
     {
-        Storage.Released = true;
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && Interlocked.Decrement(ref Storage.Refs) == 0) Storage.Released = true;
         base.Dispose();
     }
 }

@@ -125,7 +125,7 @@ public sealed class IlgpuBackend : IBackend
     public Tensor Reshape(Tensor x, params int[] shape)
     {
         OpShapes.Reshape(x, shape);
-        return new DeviceTensor(Dev(x).Storage, shape);
+        return Dev(x).Reshaped(shape);
     }
 
     /// <inheritdoc />

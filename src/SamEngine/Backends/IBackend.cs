@@ -82,4 +82,25 @@ public interface IBackend : IDisposable
 
     /// <summary>Rows [start, start + count) of dimension 1: [B, N, C] → [B, count, C].</summary>
     Tensor SliceRows(Tensor x, int start, int count);
+
+    /// <summary>
+    /// The decoder's image→token cross attention: every image position attends to a handful of prompt
+    /// tokens. <paramref name="image"/> [1 or B, N, Din] is projected to queries by
+    /// <paramref name="qWeight"/> [C, Din] and <paramref name="qBias"/> (null: it already holds the
+    /// queries, Din = C); <paramref name="k"/> and <paramref name="v"/> [B, T, C] are the projected
+    /// tokens; the heads' outputs go through <paramref name="outWeight"/> [D, C] and
+    /// <paramref name="outBias"/>. Returns [B, N, D]. A batch-1 <paramref name="image"/> is shared by all B.
+    /// </summary>
+    Tensor ImageToTokenAttention(Tensor image, Parameter? qWeight, Parameter? qBias, Tensor k, Tensor v, int heads, Parameter outWeight, Parameter outBias) =>
+        ComposedOps.ImageToTokenAttention(this, image, qWeight, qBias, k, v, heads, outWeight, outBias);
+
+    /// <summary>
+    /// The decoder's token→image cross attention: a handful of prompt tokens attend to every image
+    /// position. <paramref name="q"/> [B, T, C] are the projected tokens; <paramref name="keys"/> and
+    /// <paramref name="values"/> [1 or B, N, Din] are projected by <paramref name="kWeight"/> /
+    /// <paramref name="vWeight"/> [C, Din] with their biases. Returns the heads' outputs [B, T, C]
+    /// (before the output projection). Batch-1 keys and values are shared by all B.
+    /// </summary>
+    Tensor TokenToImageAttention(Tensor q, Tensor keys, Parameter kWeight, Parameter kBias, Tensor values, Parameter vWeight, Parameter vBias, int heads) =>
+        ComposedOps.TokenToImageAttention(this, q, keys, kWeight, kBias, values, vWeight, vBias, heads);
 }

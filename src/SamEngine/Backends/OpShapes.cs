@@ -64,4 +64,20 @@ public static class OpShapes
         if (parts.Any(p => p.Rank != 3 || p.Dim(0) != batch || p.Dim(2) != c)) throw new ArgumentException("ConcatRows: parts differ in batch or channels");
         return (batch, parts.Sum(p => p.Dim(1)), c);
     }
+
+    /// <summary>
+    /// The decoder's cross attention between an image side [1 or B, N, Din] (projected to C channels by
+    /// <paramref name="projection"/> [C, Din], or already C wide when it is null) and tokens [B, T, C]
+    /// split into <paramref name="heads"/> heads → (B, N, T, C, Din).
+    /// </summary>
+    public static (int Batch, int N, int T, int C, int Din) CrossAttention(Tensor image, Parameter? projection, Tensor tokens, int heads)
+    {
+        if (image.Rank != 3 || tokens.Rank != 3) throw new ArgumentException($"cross attention: image {image} and tokens {tokens} must be [B, N, C]");
+        int b = tokens.Dim(0), t = tokens.Dim(1), c = tokens.Dim(2), din = image.Dim(2);
+        int projIn = projection?.Shape[1] ?? c, projOut = projection?.Shape[0] ?? c;
+        if (image.Dim(0) != 1 && image.Dim(0) != b) throw new ArgumentException($"cross attention: image batch of {image} is neither 1 nor that of the tokens {tokens}");
+        if (din != projIn || projOut != c) throw new ArgumentException($"cross attention: {image} projected by {projection?.Name ?? "nothing"} does not give the tokens' {c} channels");
+        if (heads <= 0 || c % heads != 0 || t == 0) throw new ArgumentException($"cross attention: {tokens} cannot be split into {heads} heads");
+        return (b, image.Dim(1), t, c, din);
+    }
 }

@@ -37,11 +37,12 @@ public static class Gemm
 
     /// <summary>
     /// C[m, :] = act(A[m, :] · B + bias) for m in [0, M). A starts at <paramref name="aOffset"/> with
-    /// row stride K; C at <paramref name="cOffset"/> with row stride N. <paramref name="parallel"/>
-    /// spreads row blocks over all cores.
+    /// row stride K, or with <paramref name="transposedA"/> is stored as Aᵀ [K, M] (row stride M);
+    /// C starts at <paramref name="cOffset"/> with row stride N. <paramref name="parallel"/> spreads row
+    /// blocks over all cores.
     /// </summary>
     public static unsafe void Multiply(int m, float[] a, int aOffset, GemmRhs b, float[] c, int cOffset,
-        float[]? bias = null, Activation act = Activation.None, bool parallel = true)
+        float[]? bias = null, Activation act = Activation.None, bool parallel = true, bool transposedA = false)
     {
         int n = b.N, k = b.K;
         if (m <= 0) return;
@@ -61,7 +62,10 @@ public static class Gemm
             int threads = par ? Environment.ProcessorCount : 1;
             int mc = Math.Min(McMax / mr * mr, RoundUp((m + threads - 1) / threads, mr));
             int blocks = (m + mc - 1) / mc;
-            var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, k, packedB, 0, k * nr, c, cOffset, n, Accumulate: false, bias, act);
+            var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, transposedA ? m : k, packedB, 0, k * nr, c, cOffset, n, Accumulate: false, bias, act)
+            {
+                TransposedA = transposedA,
+            };
             if (par && blocks > 1) Parallel.For(0, blocks, job.RowBlock);
             else for (int blk = 0; blk < blocks; blk++) job.RowBlock(blk);
         }
@@ -92,6 +96,9 @@ public static class Gemm
         float[] A, int AOffset, int Lda, float[] PackedB, int BOffset, int PanelStride,
         float[] C, int COffset, int Ldc, bool Accumulate, float[]? Bias, Activation Act)
     {
+        /// <summary>A is stored as Aᵀ [K, M] with row stride <see cref="Lda"/>.</summary>
+        public bool TransposedA { get; init; }
+
         public unsafe void RowBlock(int blk)
         {
             int i0 = blk * Mc, rows = Math.Min(Mc, M - i0), rowPanels = (rows + Mr - 1) / Mr;
@@ -126,6 +133,7 @@ public static class Gemm
         /// <summary>A[i0 .. i0 + rows, k0 .. k0 + kc] into [panel][kc][Mr], zero rows past M.</summary>
         private void PackA(int i0, int rows, int k0, int kc, float[] dst)
         {
+            if (TransposedA) { PackATransposed(i0, rows, k0, kc, dst); return; }
             for (int rp = 0; rp * Mr < rows; rp++)
             {
                 var panel = dst.AsSpan(rp * Mr * kc, Mr * kc);
@@ -135,6 +143,21 @@ public static class Gemm
                     if (row >= rows) { for (int kk = 0; kk < kc; kk++) panel[kk * Mr + r] = 0; continue; }
                     var src = A.AsSpan(AOffset + (i0 + row) * Lda + k0, kc);
                     for (int kk = 0; kk < kc; kk++) panel[kk * Mr + r] = src[kk];
+                }
+            }
+        }
+
+        /// <summary>As <see cref="PackA"/> from Aᵀ: each panel row is a contiguous run of Aᵀ.</summary>
+        private void PackATransposed(int i0, int rows, int k0, int kc, float[] dst)
+        {
+            for (int rp = 0; rp * Mr < rows; rp++)
+            {
+                int h = Math.Min(Mr, rows - rp * Mr);
+                for (int kk = 0; kk < kc; kk++)
+                {
+                    var d = dst.AsSpan((rp * kc + kk) * Mr, Mr);
+                    A.AsSpan(AOffset + (k0 + kk) * Lda + i0 + rp * Mr, h).CopyTo(d);
+                    d[h..].Clear();
                 }
             }
         }

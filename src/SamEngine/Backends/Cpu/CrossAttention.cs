@@ -1,0 +1,170 @@
+using SamEngine.Weights;
+
+namespace SamEngine.Backends.Cpu;
+
+/// <summary>
+/// The decoder's cross attention between a few prompt tokens (T) and every image position (N = 4096),
+/// with the projections of the image side folded into the tokens. Per head h, the image→token scores
+/// (X W_qhᵀ + b_qh) k_hᵀ are X (W_qhᵀ k_hᵀ) + b_qh·k_hᵀ: one GEMM of X against a [Din, T·H] matrix
+/// instead of projecting all N positions to C channels; the values times the output projection,
+/// v_h W_out,hᵀ, are a [T·H, D] matrix, so the output is one more GEMM. Token→image is the same
+/// algebra from the other side: q_h W_khᵀ... folded into X's columns, and P_h (X W_vhᵀ + b) =
+/// (P_h X) W_vhᵀ + b because each row of P sums to one. With T·H below C (7 tokens x 8 heads against
+/// 128 channels in SAM) this halves the work; otherwise the plain composition runs.
+/// Folded matrices put columns in token-major order, column j·H + h.
+/// </summary>
+public sealed partial class CpuBackend
+{
+    /// <inheritdoc />
+    public Tensor ImageToTokenAttention(Tensor image, Parameter? qWeight, Parameter? qBias, Tensor k, Tensor v, int heads, Parameter outWeight, Parameter outBias)
+    {
+        var (b, n, t, c, din) = OpShapes.CrossAttention(image, qWeight, k, heads);
+        if (v.Dim(0) != b || v.Dim(1) != t || v.Dim(2) != c || outWeight.Shape[1] != c)
+            throw new ArgumentException($"image-to-token attention: v {v} or '{outWeight.Name}' does not fit k {k}");
+        int th = t * heads, hd = c / heads, d = outWeight.Shape[0];
+        if (th > c) return ComposedOps.ImageToTokenAttention(this, image, qWeight, qBias, k, v, heads, outWeight, outBias);
+
+        float scale = 1f / MathF.Sqrt(hd);
+        var x = Cpu(image).Data;
+        var kd = Cpu(k).Data;
+        var vd = Cpu(v).Data;
+        var wq = qWeight is null ? null : Floats(qWeight);
+        var bq = qBias is null ? null : Floats(qBias);
+        var wOutT = TransposedFloats(outWeight); // [C, D]
+        var y = CpuTensor.Uninitialized(b, n, d);
+        var aT = new float[th * din];
+        var colBias = new float[th];
+        var vOut = new float[th * d];
+        var scores = BufferPool.Rent(n * th);
+        try
+        {
+            for (int bi = 0; bi < b; bi++)
+            {
+                // Aᵀ [T·H, Din]: each head's key times its slice of the query projection, scaled.
+                Array.Clear(aT);
+                Array.Clear(colBias);
+                Array.Clear(vOut);
+                for (int j = 0; j < t; j++)
+                    for (int h = 0; h < heads; h++)
+                    {
+                        int col = j * heads + h;
+                        var aRow = aT.AsSpan(col * din, din);
+                        var vRow = vOut.AsSpan(col * d, d);
+                        for (int dd = 0; dd < hd; dd++)
+                        {
+                            int ch = h * hd + dd, tok = (bi * t + j) * c + ch;
+                            float kv = kd[tok] * scale;
+                            if (wq is null) aRow[ch] = kv;
+                            else Elementwise.MultiplyAdd(aRow, wq.AsSpan(ch * din, din), kv);
+                            if (bq is not null) colBias[col] += bq[ch] * kv;
+                            // V' [T·H, D]: this head's value times its slice of the output projection.
+                            Elementwise.MultiplyAdd(vRow, wOutT.AsSpan(ch * d, d), vd[tok]);
+                        }
+                    }
+
+                int xOff = image.Dim(0) == 1 ? 0 : bi * n * din;
+                Gemm.Multiply(n, x, xOff, GemmRhs.Transposed(aT, 0, th, din), scores, 0, colBias);
+                SoftmaxHeadGroups(scores, n, t, heads);
+                Gemm.Multiply(n, scores, 0, GemmRhs.Plain(vOut, 0, th, d), y.Data, bi * n * d, Floats(outBias));
+            }
+        }
+        finally { BufferPool.Return(scores); }
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor TokenToImageAttention(Tensor q, Tensor keys, Parameter kWeight, Parameter kBias, Tensor values, Parameter vWeight, Parameter vBias, int heads)
+    {
+        var (b, n, t, c, din) = OpShapes.CrossAttention(keys, kWeight, q, heads);
+        OpShapes.CrossAttention(values, vWeight, q, heads);
+        if (values.Dim(0) != keys.Dim(0) || values.Dim(1) != n) throw new ArgumentException($"token-to-image attention: values {values} do not match keys {keys}");
+        int th = t * heads, hd = c / heads;
+        if (th > c) return ComposedOps.TokenToImageAttention(this, q, keys, kWeight, kBias, values, vWeight, vBias, heads);
+
+        float scale = 1f / MathF.Sqrt(hd);
+        var qd = Cpu(q).Data;
+        var xk = Cpu(keys).Data;
+        var xv = Cpu(values).Data;
+        var wk = Floats(kWeight);
+        var wv = Floats(vWeight);
+        var bv = Floats(vBias);
+        var y = CpuTensor.Uninitialized(b, t, c);
+        var qFold = new float[th * din];
+        var px = new float[din * th];
+        var pxRow = new float[din];
+        var colMax = new float[th];
+        var colSum = new float[th];
+        var weights = BufferPool.Rent(n * th);
+        try
+        {
+            for (int bi = 0; bi < b; bi++)
+            {
+                // Qf [T·H, Din]: each head's query times its slice of the key projection, scaled. The key
+                // bias adds q_h·b_kh to a whole row of scores, which the softmax over N cancels.
+                Array.Clear(qFold);
+                for (int j = 0; j < t; j++)
+                    for (int h = 0; h < heads; h++)
+                    {
+                        var dst = qFold.AsSpan((j * heads + h) * din, din);
+                        for (int dd = 0; dd < hd; dd++)
+                            Elementwise.MultiplyAdd(dst, wk.AsSpan((h * hd + dd) * din, din), qd[(bi * t + j) * c + h * hd + dd] * scale);
+                    }
+
+                int xOff = keys.Dim(0) == 1 ? 0 : bi * n * din;
+                Gemm.Multiply(n, xk, xOff, GemmRhs.Transposed(qFold, 0, th, din), weights, 0); // scoresᵀ [N, T·H]
+                ExpOverColumns(weights, n, th, colMax, colSum);
+                Gemm.Multiply(din, xv, xOff, GemmRhs.Plain(weights, 0, n, th), px, 0, transposedA: true); // (P X)ᵀ [Din, T·H]
+
+                for (int j = 0; j < t; j++)
+                    for (int h = 0; h < heads; h++)
+                    {
+                        int col = j * heads + h;
+                        for (int i = 0; i < din; i++) pxRow[i] = px[i * th + col];
+                        float inv = 1f / colSum[col];
+                        for (int dd = 0; dd < hd; dd++)
+                        {
+                            int ch = h * hd + dd;
+                            y.Data[(bi * t + j) * c + ch] = Elementwise.Dot(pxRow, wv.AsSpan(ch * din, din)) * inv + bv[ch];
+                        }
+                    }
+            }
+        }
+        finally { BufferPool.Return(weights); }
+        return y;
+    }
+
+    /// <summary>
+    /// Softmax of each row's scores [N, T·H] over the T tokens of each head (columns j·H + h for a
+    /// fixed h), in place.
+    /// </summary>
+    private static void SoftmaxHeadGroups(float[] scores, int n, int t, int heads)
+    {
+        int th = t * heads;
+        Elementwise.ForRanges(n, Math.Max(1, Elementwise.ParallelGrain / th), (s, e) =>
+        {
+            Span<float> max = stackalloc float[heads], sum = stackalloc float[heads];
+            for (int r = s; r < e; r++)
+            {
+                var row = scores.AsSpan(r * th, th);
+                row[..heads].CopyTo(max);
+                for (int j = 1; j < t; j++) Elementwise.MaxInPlace(max, row.Slice(j * heads, heads));
+                sum.Clear();
+                for (int j = 0; j < t; j++) Elementwise.ExpShiftedAccumulate(row.Slice(j * heads, heads), max, sum);
+                for (int i = 0; i < heads; i++) sum[i] = 1f / sum[i];
+                for (int j = 0; j < t; j++) Elementwise.MultiplyInPlace(row.Slice(j * heads, heads), sum);
+            }
+        });
+    }
+
+    /// <summary>
+    /// Each column of scores [N, cols] becomes exp(score − column max), in place; <paramref name="sum"/>
+    /// gets the column sums (the softmax over N, left unnormalised).
+    /// </summary>
+    private static void ExpOverColumns(float[] scores, int n, int cols, float[] max, float[] sum)
+    {
+        Array.Fill(max, float.NegativeInfinity);
+        for (int r = 0; r < n; r++) Elementwise.MaxInPlace(max, scores.AsSpan(r * cols, cols));
+        Array.Clear(sum);
+        for (int r = 0; r < n; r++) Elementwise.ExpShiftedAccumulate(scores.AsSpan(r * cols, cols), max, sum);
+    }
+}
