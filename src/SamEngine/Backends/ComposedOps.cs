@@ -28,6 +28,20 @@ public static class ComposedOps
         return be.Reshape(be.Attention(be.Reshape(q, 1, b * t, c), k, v, heads), b, t, c);
     }
 
+    /// <summary><see cref="IBackend.UpscaledMaskLogits"/> op by op.</summary>
+    public static Tensor UpscaledMaskLogits(IBackend be, Tensor x, UpscalingWeights w, Tensor hyper)
+    {
+        OpShapes.UpscaledMaskLogits(x, w, hyper);
+        int b = x.Dim(0), side = 4 * x.Dim(1);
+        using var up0 = be.ConvTranspose2x2(x, w.Conv1Weight, w.Conv1Bias);
+        using var norm = be.LayerNorm(up0, w.NormWeight, w.NormBias, w.NormEps);
+        using var act = be.Activate(norm, Activation.Gelu);
+        using var up1 = be.ConvTranspose2x2(act, w.Conv2Weight, w.Conv2Bias);
+        using var up = be.Activate(up1, Activation.Gelu);
+        using var rows = be.Reshape(up, b, side * side, up.Dim(3));
+        return be.MatMulTransposed(hyper, rows);
+    }
+
     /// <summary>[1, N, C] repeated to [B, N, C].</summary>
     private static Tensor Repeat(IBackend be, Tensor x, int b)
     {

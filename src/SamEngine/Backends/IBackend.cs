@@ -103,4 +103,16 @@ public interface IBackend : IDisposable
     /// </summary>
     Tensor TokenToImageAttention(Tensor q, Tensor keys, Parameter kWeight, Parameter kBias, Tensor values, Parameter vWeight, Parameter vBias, int heads) =>
         ComposedOps.TokenToImageAttention(this, q, keys, kWeight, kBias, values, vWeight, vBias, heads);
+
+    /// <summary>
+    /// SAM's output upscaling and mask product: x [B, g, g, D] through ConvTranspose2x2 →
+    /// LayerNorm2d → GELU → ConvTranspose2x2 → GELU (<paramref name="weights"/>) is [B, 4g, 4g, C];
+    /// every row of <paramref name="hyper"/> [B, M, C] dotted with every position gives the mask
+    /// logits [B, M, 16·g·g]. The upscaled tensor itself is never needed, so a backend may fuse it away.
+    /// </summary>
+    Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights weights, Tensor hyper) => ComposedOps.UpscaledMaskLogits(this, x, weights, hyper);
 }
+
+/// <summary>The parameters of SAM's <c>output_upscaling</c>: two 2x2 transposed convs with LayerNorm2d between.</summary>
+public sealed record UpscalingWeights(Parameter Conv1Weight, Parameter Conv1Bias, Parameter NormWeight, Parameter NormBias, float NormEps,
+    Parameter Conv2Weight, Parameter Conv2Bias);

@@ -80,4 +80,20 @@ public static class OpShapes
         if (heads <= 0 || c % heads != 0 || t == 0) throw new ArgumentException($"cross attention: {tokens} cannot be split into {heads} heads");
         return (b, image.Dim(1), t, c, din);
     }
+
+    /// <summary>x [B, g, g, D] and hyper [B, M, C] against the upscaling weights → (B, g, D, C1, C, M).</summary>
+    public static (int Batch, int Grid, int D, int C1, int C, int Masks) UpscaledMaskLogits(Tensor x, UpscalingWeights w, Tensor hyper)
+    {
+        if (x.Rank != 4 || x.Dim(1) != x.Dim(2)) throw new ArgumentException($"mask upscaling expects a square [B, g, g, D] grid, got {x}");
+        int b = x.Dim(0), d = x.Dim(3);
+        int[] s1 = w.Conv1Weight.Shape, s2 = w.Conv2Weight.Shape;
+        if (s1.Length != 4 || s1[0] != d || s1[2] != 2 || s1[3] != 2) throw new ArgumentException($"'{w.Conv1Weight.Name}' {ShapeUtil.Format(s1)} does not fit {x}");
+        int c1 = s1[1];
+        if (s2.Length != 4 || s2[0] != c1 || s2[2] != 2 || s2[3] != 2) throw new ArgumentException($"'{w.Conv2Weight.Name}' {ShapeUtil.Format(s2)} does not follow {c1} channels");
+        int c = s2[1];
+        if (w.Conv1Bias.Length != c1 || w.NormWeight.Length != c1 || w.NormBias.Length != c1 || w.Conv2Bias.Length != c)
+            throw new ArgumentException($"mask upscaling: biases or norm of {c1} / {c} channels do not fit");
+        if (hyper.Rank != 3 || hyper.Dim(0) != b || hyper.Dim(2) != c) throw new ArgumentException($"mask upscaling: hypernetwork output {hyper} does not fit [{b}, M, {c}]");
+        return (b, x.Dim(1), d, c1, c, hyper.Dim(1));
+    }
 }

@@ -107,5 +107,9 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         Time(nameof(TokenToImageAttention), () => inner.TokenToImageAttention(q, keys, kWeight, kBias, values, vWeight, vBias, heads));
 
     /// <inheritdoc />
+    public Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights weights, Tensor hyper) =>
+        Time(nameof(UpscaledMaskLogits), () => inner.UpscaledMaskLogits(x, weights, hyper));
+
+    /// <inheritdoc />
     public void Dispose() => inner.Dispose();
 }

@@ -15,8 +15,7 @@ public sealed class MaskDecoder
     private readonly SamArchitecture _arch;
     private readonly float[] _iouToken, _maskTokens;
     private readonly TwoWayTransformer _transformer;
-    private readonly Parameter _up0W, _up0B, _up3W, _up3B;
-    private readonly LayerNorm _up1;
+    private readonly UpscalingWeights _upscaling;
     private readonly Mlp[] _hypernetworks;
     private readonly Mlp _iouHead;
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Tensor, ImageSide> _imageSides = new();
@@ -29,11 +28,8 @@ public sealed class MaskDecoder
         _maskTokens = vb.Get("mask_tokens.weight", a.NumMaskTokens, d).ToFloat();
         _transformer = new TwoWayTransformer(vb.Push("transformer"), a.DecoderDepth, d, a.DecoderHeads, a.DecoderMlpDim);
         var up = vb.Push("output_upscaling");
-        _up0W = up.Get("0.weight", d, d / 4, 2, 2);
-        _up0B = up.Get("0.bias", d / 4);
-        _up1 = new LayerNorm(up.Push(1), d / 4, Eps);
-        _up3W = up.Get("3.weight", d / 4, d / 8, 2, 2);
-        _up3B = up.Get("3.bias", d / 8);
+        _upscaling = new UpscalingWeights(up.Get("0.weight", d, d / 4, 2, 2), up.Get("0.bias", d / 4),
+            up.Get("1.weight", d / 4), up.Get("1.bias", d / 4), Eps, up.Get("3.weight", d / 4, d / 8, 2, 2), up.Get("3.bias", d / 8));
         _hypernetworks = Enumerable.Range(0, a.NumMaskTokens)
             .Select(i => new Mlp(vb.Push("output_hypernetworks_mlps").Push(i), d, d, d / 8, 3)).ToArray();
         _iouHead = new Mlp(vb.Push("iou_prediction_head"), d, a.IouHeadHiddenDim, a.NumMaskTokens, 3);
@@ -118,16 +114,7 @@ public sealed class MaskDecoder
     /// </summary>
     private Tensor PredictMasks(IBackend be, Tensor hs, Tensor keys, int b)
     {
-        int d = _arch.PromptEmbedDim, g = _arch.GridSize, hw = g * g;
-        Tensor up;
-        using (keys)
-        using (var grid = be.Reshape(keys, b, g, g, d))
-        using (var up0 = be.ConvTranspose2x2(grid, _up0W, _up0B))
-        using (var norm = _up1.Forward(be, up0))
-        using (var act = be.Activate(norm, Activation.Gelu))
-        using (var up3 = be.ConvTranspose2x2(act, _up3W, _up3B))
-            up = be.Activate(up3, Activation.Gelu); // [B, 4g, 4g, D/8]
-
+        int d = _arch.PromptEmbedDim, g = _arch.GridSize;
         var hyperParts = Enumerable.Range(0, _arch.NumMaskTokens).Select(i =>
         {
             using var token = be.SliceRows(hs, 1 + i, 1);
@@ -135,9 +122,9 @@ public sealed class MaskDecoder
         }).ToArray();
         using var hyper = be.ConcatRows(hyperParts); // [B, masks, D/8]
         foreach (var part in hyperParts) part.Dispose();
-        using (up)
-        using (var upRows = be.Reshape(up, b, 16 * hw, d / 8))
-            return be.MatMulTransposed(hyper, upRows);
+        using (keys)
+        using (var grid = be.Reshape(keys, b, g, g, d))
+            return be.UpscaledMaskLogits(grid, _upscaling, hyper);
     }
 
     /// <summary>Prompts [start, start + count) of a [B, ...] tensor.</summary>

@@ -79,12 +79,25 @@ public static class Gemm
     /// their operands once and multiply many blocks of them (attention).
     /// </summary>
     internal static void MultiplyPacked(SimdPath path, int m, int n, int k, float[] a, int aOffset, int lda,
-        float[] packedB, int bOffset, int panelStride, float[] c, int cOffset, int ldc, bool accumulate)
+        float[] packedB, int bOffset, int panelStride, float[] c, int cOffset, int ldc, bool accumulate,
+        float[]? bias = null, Activation act = Activation.None)
     {
         var (mr, nr) = GemmKernels.Tile(path);
         int mc = Math.Min(McMax / mr * mr, RoundUp(m, mr));
-        var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, lda, packedB, bOffset, panelStride, c, cOffset, ldc, accumulate, null, Activation.None);
+        var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, lda, packedB, bOffset, panelStride, c, cOffset, ldc, accumulate, bias, act);
         for (int blk = 0; blk * mc < m; blk++) job.RowBlock(blk);
+    }
+
+    /// <summary>
+    /// Every panel of <paramref name="b"/> packed for <paramref name="path"/> (panel p at p·K·<see cref="Panel"/>),
+    /// for callers that run <see cref="MultiplyPacked"/> many times over one operand.
+    /// </summary>
+    internal static float[] PackAll(SimdPath path, GemmRhs b)
+    {
+        int nr = Panel(path), panels = (b.N + nr - 1) / nr;
+        var packed = new float[panels * b.K * nr];
+        for (int p = 0; p < panels; p++) b.PackPanel(p * nr, nr, packed.AsSpan(p * b.K * nr, b.K * nr));
+        return packed;
     }
 
     /// <summary>Columns per packed B panel on <paramref name="path"/>.</summary>
