@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using SamEngine.Weights;
 
 namespace SamEngine.Backends.Cpu;
@@ -135,25 +136,44 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// Softmax of each row's scores [N, T·H] over the T tokens of each head (columns j·H + h for a
-    /// fixed h), in place.
+    /// fixed h), in place. With 8 heads (SAM's decoder) a head group is one 256-bit vector.
     /// </summary>
     private static void SoftmaxHeadGroups(float[] scores, int n, int t, int heads)
     {
         int th = t * heads;
+        bool vector = heads == Vector256<float>.Count && Vector256.IsHardwareAccelerated;
         Elementwise.ForRanges(n, Math.Max(1, Elementwise.ParallelGrain / th), (s, e) =>
         {
-            Span<float> max = stackalloc float[heads], sum = stackalloc float[heads];
             for (int r = s; r < e; r++)
             {
                 var row = scores.AsSpan(r * th, th);
-                row[..heads].CopyTo(max);
-                for (int j = 1; j < t; j++) Elementwise.MaxInPlace(max, row.Slice(j * heads, heads));
-                sum.Clear();
-                for (int j = 0; j < t; j++) Elementwise.ExpShiftedAccumulate(row.Slice(j * heads, heads), max, sum);
-                for (int i = 0; i < heads; i++) sum[i] = 1f / sum[i];
-                for (int j = 0; j < t; j++) Elementwise.MultiplyInPlace(row.Slice(j * heads, heads), sum);
+                if (vector) SoftmaxGroups8(row, t);
+                else
+                    for (int h = 0; h < heads; h++)
+                    {
+                        float max = float.NegativeInfinity, sum = 0;
+                        for (int j = 0; j < t; j++) max = Math.Max(max, row[j * heads + h]);
+                        for (int j = 0; j < t; j++) sum += row[j * heads + h] = MathF.Exp(row[j * heads + h] - max);
+                        float inv = 1f / sum;
+                        for (int j = 0; j < t; j++) row[j * heads + h] *= inv;
+                    }
             }
         });
+    }
+
+    private static void SoftmaxGroups8(Span<float> row, int t)
+    {
+        var max = Vector256.Create<float>(row);
+        for (int j = 1; j < t; j++) max = Vector256.Max(max, Vector256.Create<float>(row[(j * 8)..]));
+        var sum = Vector256<float>.Zero;
+        for (int j = 0; j < t; j++)
+        {
+            var e = Vector256.Exp(Vector256.Create<float>(row[(j * 8)..]) - max);
+            e.CopyTo(row[(j * 8)..]);
+            sum += e;
+        }
+        var inv = Vector256<float>.One / sum;
+        for (int j = 0; j < t; j++) (Vector256.Create<float>(row[(j * 8)..]) * inv).CopyTo(row[(j * 8)..]);
     }
 
     /// <summary>

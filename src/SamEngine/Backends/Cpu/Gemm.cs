@@ -15,6 +15,9 @@ public static class Gemm
 {
     private const int Kc = 256, McMax = 144;
 
+    /// <summary>Output columns up to which A is read in place rather than packed.</summary>
+    private const int InPlaceMaxN = 64;
+
     [ThreadStatic] private static SimdPath? _forcedPath;
     [ThreadStatic] private static float[]? _aPack;
 
@@ -118,13 +121,18 @@ public static class Gemm
             int panels = (N + Nr - 1) / Nr;
             var aPack = _aPack is { } buf && buf.Length >= McMax * Kc ? buf : _aPack = new float[McMax * Kc];
             float* edge = stackalloc float[Mr * Nr];
-            fixed (float* pa = aPack, pb = PackedB, pc = C)
+            // Packing A costs about as much per element as one register tile's worth of FMAs, so for a
+            // narrow B it would dominate: full row panels then read A in place (only the ragged last
+            // panel is packed, so that no row past M is read).
+            bool inPlace = !TransposedA && N <= InPlaceMaxN;
+            int fullPanels = inPlace ? rows / Mr : 0;
+            fixed (float* pa = aPack, pb = PackedB, pc = C, pA = A)
             {
                 for (int k0 = 0; k0 < K; k0 += Kc)
                 {
                     int kc = Math.Min(Kc, K - k0);
                     bool first = k0 == 0 && !Accumulate, last = k0 + kc == K;
-                    PackA(i0, rows, k0, kc, aPack);
+                    if (fullPanels < rowPanels) PackA(i0 + fullPanels * Mr, rows - fullPanels * Mr, k0, kc, aPack);
                     for (int p = 0; p < panels; p++)
                     {
                         int j0 = p * Nr, w = Math.Min(Nr, N - j0);
@@ -132,10 +140,12 @@ public static class Gemm
                         for (int rp = 0; rp < rowPanels; rp++)
                         {
                             int r0 = i0 + rp * Mr, h = Math.Min(Mr, M - r0);
-                            float* ap = pa + rp * Mr * kc;
+                            bool direct = rp < fullPanels;
+                            float* ap = direct ? pA + AOffset + (long)r0 * Lda + k0 : pa + (rp - fullPanels) * Mr * kc;
+                            int aRow = direct ? Lda : 1, aStep = direct ? 1 : Mr;
                             float* cTile = pc + COffset + (long)r0 * Ldc + j0;
-                            if (h == Mr && w == Nr) GemmKernels.Run(Path, kc, ap, bp, cTile, Ldc, accumulate: !first);
-                            else EdgeTile(kc, ap, bp, cTile, h, w, first, edge);
+                            if (h == Mr && w == Nr) GemmKernels.Run(Path, kc, ap, aRow, aStep, bp, cTile, Ldc, accumulate: !first);
+                            else EdgeTile(kc, ap, aRow, aStep, bp, cTile, h, w, first, edge);
                             if (last) Epilogue(cTile, h, j0, w);
                         }
                     }
@@ -176,12 +186,12 @@ public static class Gemm
         }
 
         /// <summary>A partial tile: computed in a scratch tile, then the valid h x w part copied.</summary>
-        private unsafe void EdgeTile(int kc, float* ap, float* bp, float* cTile, int h, int w, bool first, float* edge)
+        private unsafe void EdgeTile(int kc, float* ap, int aRow, int aStep, float* bp, float* cTile, int h, int w, bool first, float* edge)
         {
             new Span<float>(edge, Mr * Nr).Clear();
             if (!first)
                 for (int r = 0; r < h; r++) new Span<float>(cTile + (long)r * Ldc, w).CopyTo(new Span<float>(edge + r * Nr, w));
-            GemmKernels.Run(Path, kc, ap, bp, edge, Nr, accumulate: true);
+            GemmKernels.Run(Path, kc, ap, aRow, aStep, bp, edge, Nr, accumulate: true);
             for (int r = 0; r < h; r++) new Span<float>(edge + r * Nr, w).CopyTo(new Span<float>(cTile + (long)r * Ldc, w));
         }
 
