@@ -18,10 +18,10 @@ public static class ComposedOps
     }
 
     /// <summary><see cref="IBackend.TokenToImageAttention"/> as projections and attention.</summary>
-    public static Tensor TokenToImageAttention(IBackend be, Tensor q, Tensor keys, Parameter kWeight, Parameter kBias, Tensor values, Parameter vWeight, Parameter vBias, int heads)
+    public static Tensor TokenToImageAttention(IBackend be, Tensor q, Tensor keys, Parameter? kWeight, Parameter? kBias, Tensor values, Parameter? vWeight, Parameter? vBias, int heads)
     {
-        var k = be.Linear(keys, kWeight, kBias);
-        var v = be.Linear(values, vWeight, vBias);
+        var k = kWeight is null ? keys : be.Linear(keys, kWeight, kBias);
+        var v = vWeight is null ? values : be.Linear(values, vWeight, vBias);
         int b = q.Dim(0), t = q.Dim(1), c = q.Dim(2);
         if (k.Dim(0) == b) return be.Attention(q, k, v, heads);
         // Shared keys and values: every prompt's tokens are queries of one batch.

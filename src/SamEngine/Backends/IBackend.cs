@@ -98,10 +98,11 @@ public interface IBackend : IDisposable
     /// The decoder's token→image cross attention: a handful of prompt tokens attend to every image
     /// position. <paramref name="q"/> [B, T, C] are the projected tokens; <paramref name="keys"/> and
     /// <paramref name="values"/> [1 or B, N, Din] are projected by <paramref name="kWeight"/> /
-    /// <paramref name="vWeight"/> [C, Din] with their biases. Returns the heads' outputs [B, T, C]
-    /// (before the output projection). Batch-1 keys and values are shared by all B.
+    /// <paramref name="vWeight"/> [C, Din] with their biases (null: they are already projected,
+    /// Din = C). Returns the heads' outputs [B, T, C] (before the output projection). Batch-1 keys and
+    /// values are shared by all B.
     /// </summary>
-    Tensor TokenToImageAttention(Tensor q, Tensor keys, Parameter kWeight, Parameter kBias, Tensor values, Parameter vWeight, Parameter vBias, int heads) =>
+    Tensor TokenToImageAttention(Tensor q, Tensor keys, Parameter? kWeight, Parameter? kBias, Tensor values, Parameter? vWeight, Parameter? vBias, int heads) =>
         ComposedOps.TokenToImageAttention(this, q, keys, kWeight, kBias, values, vWeight, vBias, heads);
 
     /// <summary>

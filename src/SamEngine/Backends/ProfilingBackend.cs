@@ -103,7 +103,7 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         Time(nameof(ImageToTokenAttention), () => inner.ImageToTokenAttention(image, qWeight, qBias, k, v, heads, outWeight, outBias));
 
     /// <inheritdoc />
-    public Tensor TokenToImageAttention(Tensor q, Tensor keys, Parameter kWeight, Parameter kBias, Tensor values, Parameter vWeight, Parameter vBias, int heads) =>
+    public Tensor TokenToImageAttention(Tensor q, Tensor keys, Parameter? kWeight, Parameter? kBias, Tensor values, Parameter? vWeight, Parameter? vBias, int heads) =>
         Time(nameof(TokenToImageAttention), () => inner.TokenToImageAttention(q, keys, kWeight, kBias, values, vWeight, vBias, heads));
 
     /// <inheritdoc />

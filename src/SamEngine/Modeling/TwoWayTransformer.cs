@@ -112,15 +112,11 @@ internal sealed class TwoWayTransformer
         public (Tensor, Tensor) Forward(IBackend be, Tensor queries, ImageSide image, Tensor queryPe, Tensor keyPe)
         {
             queries = SelfAttention(be, queries, queryPe);
-            int b = queries.Dim(0), t = queries.Dim(1), d = queries.Dim(2);
 
-            // Token → image: every prompt's tokens attend to the same keys, so all B·T tokens go as one batch.
+            // Token → image: every prompt's tokens attend to the same, already projected keys and values.
             using (var q = be.Add(queries, queryPe))
-            using (var qp = _tokenToImage.ProjectQ(be, q))
-            using (var qFlat = be.Reshape(qp, 1, b * t, qp.Dim(2)))
-            using (var attn = _tokenToImage.Attend(be, qFlat, image.TokenToImageK, image.TokenToImageV))
-            using (var attnB = be.Reshape(attn, b, t, d))
-                queries = Residual(be, _norm2, queries, attnB);
+            using (var attn = _tokenToImage.AttendImageProjected(be, q, image.TokenToImageK, image.TokenToImageV))
+                queries = Residual(be, _norm2, queries, attn);
             queries = Mlp(be, queries);
 
             // Image → token: the image-side queries are shared; the prompt tokens are each prompt's own.
@@ -197,6 +193,14 @@ internal sealed class DecoderAttention
     {
         using var qp = ProjectQ(be, q);
         using var heads = be.TokenToImageAttention(qp, keys, _k.Weight, _k.Bias!, values, _v.Weight, _v.Bias!, _heads);
+        return _out.Forward(be, heads);
+    }
+
+    /// <summary>As <see cref="AttendImage"/> with the image side's keys and values already projected.</summary>
+    public Tensor AttendImageProjected(IBackend be, Tensor q, Tensor kp, Tensor vp)
+    {
+        using var qp = ProjectQ(be, q);
+        using var heads = be.TokenToImageAttention(qp, kp, null, null, vp, null, null, _heads);
         return _out.Forward(be, heads);
     }
 

@@ -17,6 +17,7 @@ public class CrossAttentionTests
         from shape in new (int B, int ImageBatch, int N, int T, int Heads, int Hd, int Din)[]
         {
             (2, 1, 37, 3, 2, 8, 24),   // folded: T·H = 6 < C = 16, shared image
+            (5, 1, 50, 2, 4, 8, 16),   // folded, five prompts over one shared image: one wide GEMM
             (3, 3, 130, 7, 4, 6, 40),  // folded: 28 > 24 = C, plain composition; per-prompt image
             (2, 2, 65, 5, 3, 8, 32),   // folded: 15 < 24, per-prompt image
             (1, 1, 1, 1, 1, 4, 8),     // a single image position and token
@@ -62,6 +63,12 @@ public class CrossAttentionTests
 
         Compare(path, () => be.TokenToImageAttention(q, keys, wk, bk, values, wv, bv, heads),
             () => ComposedOps.TokenToImageAttention(be, q, keys, wk, bk, values, wv, bv, heads), be, "token to image");
+
+        // Keys and values already projected (the first block's cached image side).
+        var kp = be.FromHost(GemmTests.Random(rng, imageBatch * n * c), imageBatch, n, c);
+        var vp = be.FromHost(GemmTests.Random(rng, imageBatch * n * c), imageBatch, n, c);
+        Compare(path, () => be.TokenToImageAttention(q, kp, null, null, vp, null, null, heads),
+            () => ComposedOps.TokenToImageAttention(be, q, kp, null, null, vp, null, null, heads), be, "token to projected image");
     }
 
     [Fact]

@@ -40,16 +40,18 @@ public static class Gemm
 
     /// <summary>
     /// C[m, :] = act(A[m, :] · B + bias) for m in [0, M). A starts at <paramref name="aOffset"/> with
-    /// row stride K, or with <paramref name="transposedA"/> is stored as Aᵀ [K, M] (row stride M);
-    /// C starts at <paramref name="cOffset"/> with row stride N. <paramref name="parallel"/> spreads row
-    /// blocks over all cores.
+    /// row stride <paramref name="lda"/> (0: K), or with <paramref name="transposedA"/> is stored as
+    /// Aᵀ [K, M] (row stride <paramref name="lda"/>, 0: M); C starts at <paramref name="cOffset"/> with
+    /// row stride N. <paramref name="parallel"/> spreads row blocks over all cores.
     /// </summary>
     public static unsafe void Multiply(int m, float[] a, int aOffset, GemmRhs b, float[] c, int cOffset,
-        float[]? bias = null, Activation act = Activation.None, bool parallel = true, bool transposedA = false)
+        float[]? bias = null, Activation act = Activation.None, bool parallel = true, bool transposedA = false, int lda = 0)
     {
         int n = b.N, k = b.K;
         if (m <= 0) return;
-        if ((long)aOffset + (long)m * k > a.Length || (long)cOffset + (long)m * n > c.Length)
+        lda = lda > 0 ? lda : transposedA ? m : k;
+        long aEnd = transposedA ? aOffset + (long)(k - 1) * lda + m : aOffset + (long)(m - 1) * lda + k;
+        if (lda < (transposedA ? m : k) || aEnd > a.Length || (long)cOffset + (long)m * n > c.Length)
             throw new ArgumentException($"GEMM [{m}, {k}] x [{k}, {n}] overruns its buffers");
         if (bias is not null && bias.Length < n) throw new ArgumentException($"bias of {bias.Length} for {n} columns");
         var path = ActivePath;
@@ -65,7 +67,7 @@ public static class Gemm
             int threads = par ? Environment.ProcessorCount : 1;
             int mc = Math.Min(McMax / mr * mr, RoundUp((m + threads - 1) / threads, mr));
             int blocks = (m + mc - 1) / mc;
-            var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, transposedA ? m : k, packedB, 0, k * nr, c, cOffset, n, Accumulate: false, bias, act)
+            var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, lda, packedB, 0, k * nr, c, cOffset, n, Accumulate: false, bias, act)
             {
                 TransposedA = transposedA,
             };
