@@ -20,8 +20,46 @@ public sealed record SamPrompt
 /// Masks for B prompts: <see cref="Masks"/> [B, M, H, W] (0/1), <see cref="IouPredictions"/> [B, M],
 /// <see cref="LowResLogits"/> [B, M, S/4, S/4]; M = 3 with multimask, else 1.
 /// </summary>
-public sealed record SamPrediction(int Batch, int MaskCount, int Height, int Width, int LowResSize,
-    byte[] Masks, float[] IouPredictions, float[] LowResLogits, float[] MaskLogits);
+public sealed class SamPrediction
+{
+    private readonly Lazy<float[]> _maskLogits;
+
+    /// <summary>A prediction; <paramref name="maskLogits"/> computes the full-size logits when first asked for.</summary>
+    public SamPrediction(int batch, int maskCount, int height, int width, int lowResSize,
+        byte[] masks, float[] iouPredictions, float[] lowResLogits, Func<float[]> maskLogits)
+    {
+        (Batch, MaskCount, Height, Width, LowResSize) = (batch, maskCount, height, width, lowResSize);
+        (Masks, IouPredictions, LowResLogits) = (masks, iouPredictions, lowResLogits);
+        _maskLogits = new Lazy<float[]>(maskLogits);
+    }
+
+    /// <summary>Prompts.</summary>
+    public int Batch { get; }
+
+    /// <summary>Masks per prompt.</summary>
+    public int MaskCount { get; }
+
+    /// <summary>Original image height.</summary>
+    public int Height { get; }
+
+    /// <summary>Original image width.</summary>
+    public int Width { get; }
+
+    /// <summary>Side of the low-res logits (S/4).</summary>
+    public int LowResSize { get; }
+
+    /// <summary>Binary masks [B, M, H, W], 1 where the logit is above 0.</summary>
+    public byte[] Masks { get; }
+
+    /// <summary>Predicted IoU of each mask [B, M].</summary>
+    public float[] IouPredictions { get; }
+
+    /// <summary>Low-res mask logits [B, M, S/4, S/4] (the decoder's output, and a later prompt's mask input).</summary>
+    public float[] LowResLogits { get; }
+
+    /// <summary>Mask logits at the original size [B, M, H, W], computed from the low-res ones on first use.</summary>
+    public float[] MaskLogits => _maskLogits.Value;
+}
 
 /// <summary>
 /// The embedding of one image, kept so that any number of prompts can be answered without the encoder.
@@ -95,9 +133,12 @@ public sealed class SamPredictor
         var (b, m, lowResHost, iou) = PredictLowRes(prompts, multimask);
         var emb = Embedding!;
         var arch = _model.Architecture;
-        var logits = Postprocess.PostprocessMasks(lowResHost, b * m, arch.LowResSize, arch.ImgSize, emb.InputHeight, emb.InputWidth, emb.OriginalHeight, emb.OriginalWidth);
-        return new SamPrediction(b, m, emb.OriginalHeight, emb.OriginalWidth, arch.LowResSize,
-            Postprocess.Threshold(logits), iou, lowResHost, logits);
+        // The masks are thresholded as they are upsampled; the full-size logits only when asked for.
+        var masks = GC.AllocateUninitializedArray<byte>(b * m * emb.OriginalHeight * emb.OriginalWidth);
+        Postprocess.PostprocessMasks(lowResHost, b * m, arch.LowResSize, arch.ImgSize, emb.InputHeight, emb.InputWidth,
+            emb.OriginalHeight, emb.OriginalWidth, default, masks);
+        return new SamPrediction(b, m, emb.OriginalHeight, emb.OriginalWidth, arch.LowResSize, masks, iou, lowResHost,
+            () => Postprocess.PostprocessMasks(lowResHost, b * m, arch.LowResSize, arch.ImgSize, emb.InputHeight, emb.InputWidth, emb.OriginalHeight, emb.OriginalWidth));
     }
 
     /// <summary>
