@@ -153,13 +153,15 @@ public sealed class SamPredictor
         var enc = PromptEncoding.Encode(prompts, emb, arch);
         int b = prompts.Count;
         var sparseHost = _model.PromptEncoder.EmbedSparse(b, enc.Points, enc.Labels, enc.PointsPerPrompt, enc.Boxes, out int tokens);
-        var sparse = Be.FromHost(sparseHost, b, tokens, arch.PromptEmbedDim);
-        Tensor? dense = enc.MaskInputs is null ? null
+        using var sparse = Be.FromHost(sparseHost, b, tokens, arch.PromptEmbedDim);
+        using Tensor? dense = enc.MaskInputs is null ? null
             : _model.PromptEncoder.EmbedMask(Be, Be.FromHost(enc.MaskInputs, b, arch.LowResSize, arch.LowResSize));
         LastSparse = sparseHost;
         LastDense = dense is null ? null : Be.ToHost(dense);
         var (lowRes, iou) = _model.MaskDecoder.Forward(Be, emb.Tokens, DensePe, sparse, dense, _model.PromptEncoder.NoMaskEmbed, multimask);
-        return (b, lowRes.Dim(1), Be.ToHost(lowRes), Be.ToHost(iou));
+        using (lowRes)
+        using (iou)
+            return (b, lowRes.Dim(1), Be.ToHost(lowRes), Be.ToHost(iou));
     }
 
     /// <summary>The sparse embeddings [B, N, D] of the last prediction (for parity checks).</summary>
