@@ -10,8 +10,8 @@ public class LinearTests
     [Theory]
     [InlineData(1, 5, 3)]      // a single token
     [InlineData(7, 256, 256)]  // the decoder's tokens
-    [InlineData(31, 600, 2048)] // the last row count of the small path, enough work to split columns
-    [InlineData(32, 33, 17)]   // the first of the GEMM path
+    [InlineData(15, 600, 2048)] // the last row count of the small path, enough work to split columns
+    [InlineData(16, 33, 17)]   // the first of the GEMM path
     public void MatchesScalarReference(int m, int n, int k)
     {
         var rng = new Random(m * 7 + n);

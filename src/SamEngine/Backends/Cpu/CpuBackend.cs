@@ -78,7 +78,7 @@ public sealed partial class CpuBackend : IBackend
     /// product: rows are dotted with the weight's rows instead, from an fp32 copy kept for the model's
     /// lifetime (only the decoder's small weights ever take this path).
     /// </summary>
-    private const int SmallLinearRows = 32;
+    private const int SmallLinearRows = 16;
 
     private static void SmallLinear(float[] x, int m, float[] w, int n, int k, float[]? bias, Activation act, float[] y)
     {
