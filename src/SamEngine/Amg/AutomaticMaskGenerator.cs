@@ -24,6 +24,7 @@ public sealed class AutomaticMaskGenerator
     private readonly SamModel _model;
     private readonly SamPredictor _predictor;
     private readonly IReadOnlyList<IReadOnlyList<(double X, double Y)>> _grids;
+    private float[]? _lowRes; // the current batch's low-res logits, reused from batch to batch
 
     /// <summary>A generator over a loaded model.</summary>
     public AutomaticMaskGenerator(SamModel model, AutomaticMaskGeneratorOptions? options = null)
@@ -96,7 +97,11 @@ public sealed class AutomaticMaskGenerator
     private List<MaskCandidate> ProcessBatch((double X, double Y)[] points, PixelBox crop, int height, int width)
     {
         var prompts = points.Select(p => new SamPrompt { Points = [((float)p.X, (float)p.Y, 1)] }).ToArray();
-        var (batch, perPoint, lowRes, ious) = _predictor.PredictLowRes(prompts, multimask: true);
+        int batch = prompts.Length, perPoint = _model.Architecture.NumMaskTokens - 1, lowPlane = _model.Architecture.LowResSize * _model.Architecture.LowResSize;
+        _lowRes = _lowRes is { } l && l.Length >= batch * perPoint * lowPlane ? l : new float[batch * perPoint * lowPlane];
+        var lowRes = _lowRes;
+        var ious = new float[batch * perPoint];
+        _predictor.PredictLowRes(prompts, multimask: true, lowRes, ious);
 
         // Upstream upsamples every mask and then filters by predicted IoU; filtering first and upsampling
         // only the survivors gives the same logits (each plane is resized on its own) for less work.

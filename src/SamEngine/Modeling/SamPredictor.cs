@@ -148,6 +148,27 @@ public sealed class SamPredictor
     /// </summary>
     public (int Batch, int MaskCount, float[] LowResLogits, float[] IouPredictions) PredictLowRes(IReadOnlyList<SamPrompt> prompts, bool multimask)
     {
+        float[] lowRes = [], iou = [];
+        var (b, m) = Decode(prompts, multimask, (lowResT, iouT) => (lowRes, iou) = (Be.ToHost(lowResT), Be.ToHost(iouT)));
+        return (b, m, lowRes, iou);
+    }
+
+    /// <summary>
+    /// As <see cref="PredictLowRes"/>, into caller-owned buffers (rented and reused by the mask generator:
+    /// fresh 50 MB arrays per batch cost more in page mapping than the copy itself).
+    /// <paramref name="lowRes"/> must hold B·M·(S/4)² values and <paramref name="iou"/> B·M, M = 3 with multimask, else 1.
+    /// </summary>
+    internal void PredictLowRes(IReadOnlyList<SamPrompt> prompts, bool multimask, float[] lowRes, float[] iou)
+    {
+        Decode(prompts, multimask, (lowResT, iouT) =>
+        {
+            Be.ToHost(lowResT, lowRes.AsSpan(0, lowResT.Length));
+            Be.ToHost(iouT, iou.AsSpan(0, iouT.Length));
+        });
+    }
+
+    private (int Batch, int MaskCount) Decode(IReadOnlyList<SamPrompt> prompts, bool multimask, Action<Tensor, Tensor> read)
+    {
         var emb = Embedding ?? throw new InvalidOperationException("call SetImage (or SetEmbedding) before Predict");
         var arch = _model.Architecture;
         var enc = PromptEncoding.Encode(prompts, emb, arch);
@@ -161,7 +182,10 @@ public sealed class SamPredictor
         var (lowRes, iou) = _model.MaskDecoder.Forward(Be, emb.Tokens, DensePe, sparse, dense, _model.PromptEncoder.NoMaskEmbed, multimask);
         using (lowRes)
         using (iou)
-            return (b, lowRes.Dim(1), Be.ToHost(lowRes), Be.ToHost(iou));
+        {
+            read(lowRes, iou);
+            return (b, lowRes.Dim(1));
+        }
     }
 
     /// <summary>The sparse embeddings [B, N, D] of the last prediction (for parity checks).</summary>

@@ -57,6 +57,13 @@ public sealed partial class CpuBackend : IBackend
     public float[] ToHost(Tensor x) => Cpu(x).Span.ToArray();
 
     /// <inheritdoc />
+    public void ToHost(Tensor x, Span<float> destination)
+    {
+        if (destination.Length != x.Length) throw new ArgumentException($"{x} does not fit a buffer of {destination.Length} values");
+        Cpu(x).Span.CopyTo(destination);
+    }
+
+    /// <inheritdoc />
     public Tensor Reshape(Tensor x, params int[] shape)
     {
         OpShapes.Reshape(x, shape);
