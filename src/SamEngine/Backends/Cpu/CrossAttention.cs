@@ -195,13 +195,28 @@ public sealed partial class CpuBackend
 
     /// <summary>
     /// Each column of scores [N, cols] becomes exp(score − column max), in place; <paramref name="sum"/>
-    /// gets the column sums (the softmax over N, left unnormalised).
+    /// gets the column sums (the softmax over N, left unnormalised). Row ranges run on all cores, each
+    /// with its own partial maxima and sums, merged in between.
     /// </summary>
     private static void ExpOverColumns(float[] scores, int n, int cols, float[] max, float[] sum)
     {
+        int parts = Math.Max(1, Math.Min(Environment.ProcessorCount, n * cols / Elementwise.ParallelGrain));
+        var partMax = new float[parts * cols];
+        var partSum = new float[parts * cols];
+        Array.Fill(partMax, float.NegativeInfinity);
+        Parallel.For(0, parts, p =>
+        {
+            var pm = partMax.AsSpan(p * cols, cols);
+            for (int r = n * p / parts, end = n * (p + 1) / parts; r < end; r++) Elementwise.MaxInPlace(pm, scores.AsSpan(r * cols, cols));
+        });
         Array.Fill(max, float.NegativeInfinity);
-        for (int r = 0; r < n; r++) Elementwise.MaxInPlace(max, scores.AsSpan(r * cols, cols));
+        for (int p = 0; p < parts; p++) Elementwise.MaxInPlace(max, partMax.AsSpan(p * cols, cols));
+        Parallel.For(0, parts, p =>
+        {
+            var ps = partSum.AsSpan(p * cols, cols);
+            for (int r = n * p / parts, end = n * (p + 1) / parts; r < end; r++) Elementwise.ExpShiftedAccumulate(scores.AsSpan(r * cols, cols), max, ps);
+        });
         Array.Clear(sum);
-        for (int r = 0; r < n; r++) Elementwise.ExpShiftedAccumulate(scores.AsSpan(r * cols, cols), max, sum);
+        for (int p = 0; p < parts; p++) Elementwise.AddInPlace(sum.AsSpan(0, cols), partSum.AsSpan(p * cols, cols));
     }
 }
