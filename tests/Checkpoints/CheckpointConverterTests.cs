@@ -95,4 +95,26 @@ public class CheckpointConverterTests
         Assert.DoesNotContain(".check", e.Message);
         Assert.Empty(Directory.GetFiles(dir));
     }
+
+    [Fact]
+    public void LoadedModelWritesBackToTheSameWeightsAndFingerprint()
+    {
+        // The tiny fixture's weights are the generated ones (seed 0): a generated model written out
+        // gives the shipped file's tensors, and loading either gives the same fingerprint.
+        using var generated = SamEngine.Modeling.SamModel.Create(TinyArch, new GeneratedWeightSource(0));
+        string outPath = Path.Combine(TestFiles.TempDir(), "written.safetensors");
+        var result = CheckpointConverter.Write(generated, outPath);
+        Assert.Equal(generated.Parameters.Count, result.TensorCount);
+        using var f = SafeTensorsFile.Open(outPath);
+        Assert.Equal(TinyArch, SamArchitecture.FromJson(f.Metadata["sam_architecture"]));
+        foreach (var p in generated.Parameters)
+            Assert.Equal(p.HalfBits, f.ReadHalfBits(p.Name));
+
+        using var loaded = SamEngine.Modeling.SamModel.Load(outPath);
+        using var shipped = SamEngine.Modeling.SamModel.Load(TestFiles.TinyModel, TinyArch);
+        Assert.Equal(generated.Fingerprint, loaded.Fingerprint);
+        Assert.Equal(shipped.Fingerprint, loaded.Fingerprint);
+        using var otherSeed = SamEngine.Modeling.SamModel.Create(TinyArch, new GeneratedWeightSource(1));
+        Assert.NotEqual(generated.Fingerprint, otherSeed.Fingerprint);
+    }
 }

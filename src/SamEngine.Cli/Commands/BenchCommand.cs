@@ -12,40 +12,45 @@ namespace SamEngine.Cli.Commands;
 public static class BenchCommand
 {
     public const string Help = """
-        usage: samengine bench --model M [--arch A] [--backend NAME] [--runs N] [--json] [--profile]
+        usage: samengine bench --model M [--arch A] [--backend NAME] [--runs N] [--json | --encoder-only] [--profile]
 
         Times, after a warm-up, model loading, the image encoder (1024 x 1024), and the decoder for one
         point, one box and a batch of 64 points with the image-side work already done (masks at the
         original size). Times are medians over the runs. Also measures this machine's peak FP32 FMA
         throughput in the same run and reports the encoder's matmul and conv GFLOP/s against it.
+        Memory: the peak resident set right after the encoder (weights plus the encoder's working
+        set) goes to stderr and the text report; peak_rss_mb is the peak over the whole run.
 
           --model M          a .safetensors file or generated:<preset>[:<seed>]
           --arch A           a preset or JSON file (default: the file's metadata, else its shapes)
           --backend NAME     cpu | ilgpu-cpu | cuda | opencl | auto (default auto)
           --runs N           timed runs per measurement (default 3)
           --json             print one JSON object on stdout and nothing else there
+          --encoder-only     stop after the encoder: load time, encoder time and memory only
           --profile          also print, on stderr, the time of every op (by name and output shape)
                              in each measurement's timed runs
         """;
 
     public static int Run(IReadOnlyList<string> argv, TextWriter stdout, TextWriter stderr)
     {
-        var args = new CliArgs("bench", argv, ["--model", "--arch", "--backend", "--runs"], ["--json", "--profile"]);
+        var args = new CliArgs("bench", argv, ["--model", "--arch", "--backend", "--runs"], ["--json", "--encoder-only", "--profile"]);
         string modelSpec = args.Required("bench", "--model");
         var arch = ModelOptions.Architecture(args, "bench");
         string runsText = args.Value("--runs") ?? "3";
         if (!int.TryParse(runsText, NumberStyles.None, CultureInfo.InvariantCulture, out int runs) || runs < 1)
             throw new UsageException($"bench: --runs expects a positive whole number, got '{runsText}'");
-        bool json = args.Flag("--json");
+        bool json = args.Flag("--json"), encoderOnly = args.Flag("--encoder-only");
+        if (json && encoderOnly) throw new UsageException("bench: --json reports the decoder too; drop --encoder-only");
         var backend = BackendFactory.Create(args.Value("--backend") ?? "auto");
         var profiler = args.Flag("--profile") ? new ProfilingBackend(backend) : null;
         if (profiler is not null) backend = profiler;
         void Progress(string s) => stderr.WriteLine($"bench: {s}");
 
+        var cpuBeforeLoad = CpuTime();
         var loadWatch = Stopwatch.StartNew();
         using var model = SamModel.Load(modelSpec, arch, backend);
         double loadMs = loadWatch.Elapsed.TotalMilliseconds;
-        Progress($"loaded {model.Description} in {loadMs:F0} ms");
+        Progress($"loaded {model.Description} in {loadMs:F0} ms wall, {(CpuTime() - cpuBeforeLoad).TotalMilliseconds:F0} ms CPU ({model.ParameterCount * 2 / MiB:F0} MB of fp16 weights), {Memory()}");
 
         arch = model.Architecture;
         int s = arch.ImgSize;
@@ -56,7 +61,17 @@ public static class BenchCommand
             using var y = model.ImageEncoder.Forward(backend, x);
         }, profiler, Progress, "encoder");
 
-        Progress($"peak RSS after the encoder: {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0):F0} MB");
+        double encoderRssMb = PeakRssMb();
+        Progress($"peak RSS after the encoder: {encoderRssMb:F0} MB, {Memory()}");
+        var ci = CultureInfo.InvariantCulture;
+        if (encoderOnly)
+        {
+            stdout.WriteLine(string.Format(ci, "model {0}, backend {1} ({2})", model.Description, backend.Name, backend.Device));
+            stdout.WriteLine(string.Format(ci, "load                {0,10:F1} ms", loadMs));
+            stdout.WriteLine(string.Format(ci, "encoder             {0,10:F1} ms  {1:F1} GFLOP/s", encoderMs, EncoderFlops(arch) / (encoderMs * 1e6)));
+            stdout.WriteLine(string.Format(ci, "peak RSS (encoder)  {0,10:F1} MB", encoderRssMb));
+            return 0;
+        }
         var predictor = new SamPredictor(model);
         predictor.SetImage(SyntheticImage(s, s), s, s);
         var point = new SamPrompt { Points = [(s * 0.5f, s * 0.4f, 1)] };
@@ -68,7 +83,7 @@ public static class BenchCommand
 
         double peak = PeakFlops.Measure();
         double encoderGflops = EncoderFlops(arch) / (encoderMs * 1e6);
-        double rssMb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
+        double rssMb = PeakRssMb();
         if (json)
         {
             stdout.WriteLine(JsonSerializer.Serialize(new
@@ -80,18 +95,42 @@ public static class BenchCommand
             }));
             return 0;
         }
-        var ci = CultureInfo.InvariantCulture;
         stdout.WriteLine(string.Format(ci, "model {0}, backend {1} ({2})", model.Description, backend.Name, backend.Device));
         stdout.WriteLine(string.Format(ci, "load                {0,10:F1} ms", loadMs));
         stdout.WriteLine(string.Format(ci, "encoder             {0,10:F1} ms  {1:F1} GFLOP/s = {2:P1} of peak {3:F1} GFLOP/s", encoderMs, encoderGflops, encoderGflops / peak, peak));
+        stdout.WriteLine(string.Format(ci, "peak RSS (encoder)  {0,10:F1} MB", encoderRssMb));
         stdout.WriteLine(string.Format(ci, "decoder 1 point     {0,10:F1} ms", pointMs));
         stdout.WriteLine(string.Format(ci, "decoder 1 box       {0,10:F1} ms", boxMs));
         stdout.WriteLine(string.Format(ci, "decoder 64 points   {0,10:F1} ms", batchMs));
-        stdout.WriteLine(string.Format(ci, "peak RSS            {0,10:F1} MB", rssMb));
+        stdout.WriteLine(string.Format(ci, "peak RSS (all)      {0,10:F1} MB", rssMb));
         return 0;
     }
 
     private static double Round(double x) => Math.Round(x, 3);
+
+    private const double MiB = 1024.0 * 1024.0;
+
+    private static TimeSpan CpuTime()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.TotalProcessorTime;
+    }
+
+    /// <summary>The process's peak resident set so far, in MiB.</summary>
+    private static double PeakRssMb()
+    {
+        using var self = Process.GetCurrentProcess();
+        return self.PeakWorkingSet64 / MiB;
+    }
+
+    /// <summary>Where the memory is now: resident set and the managed heap (weights and pooled buffers live there).</summary>
+    private static string Memory()
+    {
+        using var self = Process.GetCurrentProcess();
+        var gc = GC.GetGCMemoryInfo();
+        return string.Format(CultureInfo.InvariantCulture, "RSS now {0:F0} MB, managed heap {1:F0} MB ({2:F0} MB committed)",
+            self.WorkingSet64 / MiB, gc.HeapSizeBytes / MiB, gc.TotalCommittedBytes / MiB);
+    }
 
     /// <summary>
     /// One warm-up call, then the median of <paramref name="runs"/> timed calls, in ms of wall time.

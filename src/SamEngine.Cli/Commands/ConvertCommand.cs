@@ -14,7 +14,8 @@ public static class ConvertCommand
         official names or the Hugging Face transformers SamModel names (vision_encoder.*, ...), and
         writes OUT with the official names in one dtype and the architecture in the metadata key
         sam_architecture. The model is built over the result to check every tensor shape; on any
-        problem nothing is written.
+        problem nothing is written. IN may also be generated:<preset>[:<seed>], the seeded weights
+        of generated-weights.md (e.g. a vit_h file for load benchmarks).
 
           --out FILE         the converted checkpoint
           --dtype T          f16 (default), bf16 or f32
@@ -37,7 +38,13 @@ public static class ConvertCommand
         };
         if (Path.GetFullPath(input) == Path.GetFullPath(output)) throw new UsageException("convert: --out must differ from the input");
         var arch = ModelOptions.Architecture(args, "convert");
-        var result = TerminalProgress.Show(stderr, "converting: tensor", progress => CheckpointConverter.Convert(input, output, dtype, arch, progress));
+        ConversionResult result;
+        if (input.StartsWith("generated:", StringComparison.Ordinal))
+        {
+            using var model = SamEngine.Modeling.SamModel.Load(input, arch);
+            result = CheckpointConverter.Write(model, output, dtype);
+        }
+        else result = TerminalProgress.Show(stderr, "converting: tensor", progress => CheckpointConverter.Convert(input, output, dtype, arch, progress));
         stdout.WriteLine($"convert: {result.TensorCount} tensors, {result.ParameterCount:N0} parameters{(result.HuggingFaceNames ? " (Hugging Face names mapped)" : "")} -> {output} ({dtype})");
         stdout.WriteLine($"architecture {result.Architecture.ToJson()}");
         return 0;

@@ -76,6 +76,23 @@ public static class CheckpointConverter
         return new ConversionResult(arch, written.Count, values, hf);
     }
 
+    /// <summary>
+    /// Writes the weights of a loaded model (e.g. <c>generated:vit_h</c>) to <paramref name="output"/>
+    /// in <paramref name="dtype"/>, with its architecture in <c>sam_architecture</c>.
+    /// </summary>
+    public static ConversionResult Write(SamModel model, string output, SafeTensorDType dtype = SafeTensorDType.F16)
+    {
+        if (!OutputTypes.Contains(dtype)) throw new ArgumentException($"output dtype {dtype} is not one of F16, BF16, F32");
+        var writer = new SafeTensorsWriter();
+        foreach (var p in model.Parameters)
+        {
+            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(p.HalfBits.AsSpan());
+            writer.Add(p.Name, dtype, p.Shape, dtype == SafeTensorDType.F16 ? bytes : Cast(bytes.ToArray(), SafeTensorDType.F16, dtype));
+        }
+        writer.Write(output, Metadata(model.Architecture, model.Description));
+        return new ConversionResult(model.Architecture, model.Parameters.Count, model.ParameterCount, HuggingFaceNames: false);
+    }
+
     private static Dictionary<string, string> Metadata(SamArchitecture? arch, string input)
     {
         var meta = new Dictionary<string, string> { ["format"] = "pt", ["converted_from"] = Path.GetFileName(input) };

@@ -1,30 +1,30 @@
 using System.Buffers.Binary;
-using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
 using SamEngine.Weights;
 
 namespace SamEngine.IO;
 
 /// <summary>
-/// A safetensors file, memory-mapped read-only. The header is validated completely at
-/// <see cref="Open"/>; tensor bytes are read from the mapping on demand. Multi-byte values are
+/// A safetensors file, open for reading. The header is validated completely at <see cref="Open"/>;
+/// tensor bytes are read on demand with positioned reads straight into the destination array. The file
+/// is not memory-mapped: mapped pages count in the process's resident memory for as long as the
+/// mapping lives, so a model loaded from a mapping would hold its weights twice. Multi-byte values are
 /// little-endian as the format requires (the engine runs on little-endian hosts only).
 /// </summary>
-public sealed unsafe class SafeTensorsFile : IDisposable
+public sealed class SafeTensorsFile : IDisposable
 {
-    private readonly MemoryMappedFile _mmf;
-    private readonly MemoryMappedViewAccessor _view;
-    private readonly byte* _data; // start of the data section
+    private readonly SafeFileHandle _handle;
+    private readonly long _dataStart; // file offset of the data section
     private readonly Dictionary<string, SafeTensorInfo> _tensors;
     private bool _disposed;
 
-    private SafeTensorsFile(string path, MemoryMappedFile mmf, MemoryMappedViewAccessor view, byte* data,
+    private SafeTensorsFile(string path, SafeFileHandle handle, long dataStart,
         Dictionary<string, SafeTensorInfo> tensors, Dictionary<string, string> metadata)
     {
         Path = path;
-        _mmf = mmf;
-        _view = view;
-        _data = data;
+        _handle = handle;
+        _dataStart = dataStart;
         _tensors = tensors;
         Metadata = metadata;
     }
@@ -41,41 +41,29 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     /// <summary>Opens and validates <paramref name="path"/>; throws <see cref="SafeTensorsException"/> if malformed.</summary>
     public static SafeTensorsFile Open(string path)
     {
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        MemoryMappedFile? mmf = null;
-        MemoryMappedViewAccessor? view = null;
-        bool acquired = false;
+        var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read, FileOptions.RandomAccess);
         try
         {
-            long fileLength = stream.Length;
+            long fileLength = RandomAccess.GetLength(handle);
             if (fileLength < 8)
                 throw SafeTensorsException.File(path, $"file is {fileLength} bytes, shorter than the 8-byte header length");
-
-            mmf = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read,
-                HandleInheritability.None, leaveOpen: false);
-            view = mmf.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
-            byte* basePtr = null;
-            view.SafeMemoryMappedViewHandle.AcquirePointer(ref basePtr);
-            acquired = true;
-            basePtr += view.PointerOffset;
-
-            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(basePtr, 8));
+            Span<byte> prefix = stackalloc byte[8];
+            ReadExactly(handle, prefix, 0);
+            ulong headerLength = BinaryPrimitives.ReadUInt64LittleEndian(prefix);
             if (headerLength > SafeTensorsHeader.MaxHeaderBytes)
                 throw SafeTensorsException.File(path, $"header length {headerLength} is absurd (over {SafeTensorsHeader.MaxHeaderBytes} bytes)");
             if ((long)headerLength > fileLength - 8)
                 throw SafeTensorsException.File(path, $"header length {headerLength} goes beyond the end of the {fileLength}-byte file");
 
-            var header = new ReadOnlySpan<byte>(basePtr + 8, (int)headerLength);
+            var header = new byte[headerLength];
+            ReadExactly(handle, header, 8);
             long dataLength = fileLength - 8 - (long)headerLength;
             var (tensors, metadata) = SafeTensorsHeader.Parse(path, header, dataLength);
-            return new SafeTensorsFile(path, mmf, view, basePtr + 8 + (long)headerLength, tensors, metadata);
+            return new SafeTensorsFile(path, handle, 8 + (long)headerLength, tensors, metadata);
         }
         catch
         {
-            if (acquired) view!.SafeMemoryMappedViewHandle.ReleasePointer();
-            view?.Dispose();
-            mmf?.Dispose();
-            stream.Dispose();
+            handle.Dispose();
             throw;
         }
     }
@@ -89,14 +77,14 @@ public sealed unsafe class SafeTensorsFile : IDisposable
             ? info
             : throw SafeTensorsException.Tensor(Path, name, "no such tensor in the file");
 
-    /// <summary>The raw little-endian bytes of a tensor, as a view into the mapping (valid until disposal).</summary>
-    public ReadOnlySpan<byte> GetBytes(string name) => Bytes(Info(name));
+    /// <summary>The raw little-endian bytes of a tensor (a copy).</summary>
+    public byte[] GetBytes(string name) => Bytes(Info(name));
 
     /// <summary>The tensor converted to float32 (any numeric dtype; BOOL gives 0 or 1).</summary>
     public float[] ReadFloat32(string name)
     {
         var info = Info(name);
-        var src = Bytes(info);
+        ReadOnlySpan<byte> src = Bytes(info);
         var dst = new float[CheckedCount(info)];
         switch (info.DType)
         {
@@ -121,11 +109,17 @@ public sealed unsafe class SafeTensorsFile : IDisposable
     public ushort[] ReadHalfBits(string name)
     {
         var info = Info(name);
-        var src = Bytes(info);
+        if (info.DType == SafeTensorDType.F16)
+        {
+            // As stored: read straight into the array, no staging copy and no zeroing first.
+            var bits = GC.AllocateUninitializedArray<ushort>(CheckedCount(info));
+            Read(info, MemoryMarshal.AsBytes(bits.AsSpan()));
+            return bits;
+        }
+        ReadOnlySpan<byte> src = Bytes(info);
         var dst = new ushort[CheckedCount(info)];
         switch (info.DType)
         {
-            case SafeTensorDType.F16: src.CopyTo(MemoryMarshal.AsBytes(dst.AsSpan())); break;
             case SafeTensorDType.BF16: for (int i = 0; i < dst.Length; i++) dst[i] = Fp16.FromFloat(Fp16.BFloat16ToFloat(U16(src, i))); break;
             case SafeTensorDType.F32: for (int i = 0; i < dst.Length; i++) dst[i] = Fp16.FromFloat(BinaryPrimitives.ReadSingleLittleEndian(src[(4 * i)..])); break;
             // double -> Half directly: going through float would round twice.
@@ -141,25 +135,41 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         var info = Info(name);
         if (info.DType is not (SafeTensorDType.U8 or SafeTensorDType.BOOL))
             throw SafeTensorsException.Tensor(Path, name, $"dtype {info.DType} cannot be read as uint8 (U8 or BOOL only)");
-        return Bytes(info).ToArray();
+        return Bytes(info);
     }
 
-    /// <summary>Unmaps the file; spans from <see cref="GetBytes"/> must not be used afterwards.</summary>
+    /// <summary>Closes the file.</summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
-        _view.SafeMemoryMappedViewHandle.ReleasePointer();
-        _view.Dispose();
-        _mmf.Dispose();
+        _handle.Dispose();
     }
 
-    private ReadOnlySpan<byte> Bytes(SafeTensorInfo info)
+    private byte[] Bytes(SafeTensorInfo info)
+    {
+        if (info.ByteLength > Array.MaxLength)
+            throw SafeTensorsException.Tensor(Path, info.Name, $"{info.ByteLength} bytes is too large for one array");
+        var bytes = GC.AllocateUninitializedArray<byte>((int)info.ByteLength);
+        Read(info, bytes);
+        return bytes;
+    }
+
+    private void Read(SafeTensorInfo info, Span<byte> destination)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (info.ByteLength > int.MaxValue)
-            throw SafeTensorsException.Tensor(Path, info.Name, $"{info.ByteLength} bytes is too large for one span");
-        return new ReadOnlySpan<byte>(_data + info.Begin, (int)info.ByteLength);
+        ReadExactly(_handle, destination, _dataStart + info.Begin);
+    }
+
+    private static void ReadExactly(SafeFileHandle handle, Span<byte> destination, long offset)
+    {
+        while (destination.Length > 0)
+        {
+            int n = RandomAccess.Read(handle, destination, offset);
+            if (n <= 0) throw new EndOfStreamException($"the file ended at byte {offset}, before the data its header describes");
+            destination = destination[n..];
+            offset += n;
+        }
     }
 
     private int CheckedCount(SafeTensorInfo info)

@@ -53,11 +53,11 @@ public sealed class ImageEncoderViT
             return output;
         }
         var x = be.Conv2d(image, _patchWeight, _patchBias, stride: _arch.PatchSize, padding: 0);
-        x = Step(x, be.Add(x, be.FromParameter(_posEmbed)));
+        x = Step(x, be.Add(x, be.FromParameter(_posEmbed))); // cached by the backend: not disposed
         tap?.Invoke("patch_embed", x);
         for (int i = 0; i < _blocks.Length; i++)
         {
-            x = Step(x, _blocks[i].Forward(be, x));
+            x = _blocks[i].Forward(be, x, consumeInput: tap is null);
             tap?.Invoke($"block_{i}", x);
             progress?.Invoke(i + 1, _blocks.Length);
         }
@@ -96,28 +96,55 @@ public sealed class ImageEncoderViT
             _lin2 = new Linear(vb.Push("mlp").Push("lin2"), 4 * dim, dim);
         }
 
-        public Tensor Forward(IBackend be, Tensor x)
+        /// <summary>
+        /// The block's output; <paramref name="consumeInput"/> disposes <paramref name="x"/> as soon as
+        /// it is used (when no tap keeps it).
+        /// </summary>
+        public Tensor Forward(IBackend be, Tensor x, bool consumeInput)
         {
-            // Each intermediate is disposed as soon as it is consumed, so the backend can reuse its
-            // buffer for the next one instead of leaving a block's worth of garbage per block.
-            // The block input belongs to the caller (and may be tapped), so it is left alone.
-            Tensor attn;
-            using (var normed = _norm1.Forward(be, x))
-            using (var qkv = _qkv.Forward(be, normed))
-                attn = be.VitAttention(qkv, _heads, _window, _relPosH, _relPosW, _qkv.Bias!);
-            Tensor mid;
-            using (attn)
-            using (var projected = _proj.Forward(be, attn))
-                mid = be.Add(x, projected);
-            using (mid)
+            // Each intermediate is disposed as soon as it is consumed, before the next op allocates
+            // where possible, so the backend reuses its buffer: at most three C-wide tensors and the
+            // qkv (3C wide) or half the MLP hidden are live at once.
+            Tensor qkv, attn, projected, mid;
+            using (var normed = _norm1.Forward(be, x)) qkv = _qkv.Forward(be, normed);
+            using (qkv) attn = be.VitAttention(qkv, _heads, _window, _relPosH, _relPosW, _qkv.Bias!);
+            using (attn) projected = _proj.Forward(be, attn);
+            using (projected) mid = be.Add(x, projected);
+            if (consumeInput) x.Dispose();
+            using (mid) return MlpResidual(be, mid);
+        }
+
+        /// <summary>
+        /// mid + MLP(LN(mid)), the MLP over each half of the tokens in turn: the hidden activation of a
+        /// half, [T / 2, 4C], then fits in the buffer the qkv [T, 3C] had, so the block never needs
+        /// both (for ViT-H the whole hidden would be 84 MB). Rows are independent, so this is exact.
+        /// </summary>
+        private Tensor MlpResidual(IBackend be, Tensor mid)
+        {
+            // Views are disposed only after their last use: some backends free the data with any view.
+            int t = mid.Dim(1) * mid.Dim(2), c = mid.Dim(3), half = (t + 1) / 2;
+            using var tokens = be.Reshape(mid, 1, t, c);
+            var parts = new Tensor[2];
+            Tensor mlp;
+            try
             {
-                Tensor h;
-                using (var normed = _norm2.Forward(be, mid))
-                    h = _lin1.Forward(be, normed, Activation.Gelu);
-                using (h)
-                using (var mlp = _lin2.Forward(be, h))
-                    return be.Add(mid, mlp);
+                for (int i = 0; i < parts.Length; i++)
+                {
+                    Tensor h;
+                    using (var rows = be.SliceRows(tokens, i * half, Math.Min(half, t - i * half)))
+                    using (var normed = _norm2.Forward(be, rows))
+                        h = _lin1.Forward(be, normed, Activation.Gelu);
+                    using (h) parts[i] = _lin2.Forward(be, h);
+                }
+                mlp = be.ConcatRows(parts);
             }
+            finally
+            {
+                foreach (var part in parts) part?.Dispose();
+            }
+            using (mlp)
+            using (var mlpGrid = be.Reshape(mlp, mid.Shape))
+                return be.Add(mid, mlpGrid);
         }
     }
 }

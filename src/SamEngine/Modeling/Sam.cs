@@ -24,9 +24,12 @@ public sealed class SamModel : IDisposable
         MaskDecoder = new MaskDecoder(vb.Push("mask_decoder"), arch);
         vb.Finish();
         Description = description;
-        Fingerprint = hashed.Finish();
+        Parameters = hashed.Served;
         ParameterCount = hashed.ParameterCount;
+        _fingerprint = new Lazy<string>(() => FingerprintingWeightSource.Fingerprint(Parameters));
     }
+
+    private readonly Lazy<string> _fingerprint;
 
     /// <summary>The architecture, checked against every weight shape.</summary>
     public SamArchitecture Architecture { get; }
@@ -46,8 +49,14 @@ public sealed class SamModel : IDisposable
     /// <summary>Where the weights came from (a path or <c>generated:preset:seed</c>).</summary>
     public string Description { get; }
 
-    /// <summary>SHA-256 (hex) over every weight's name, shape and fp16 value: tells models apart.</summary>
-    public string Fingerprint { get; }
+    /// <summary>
+    /// SHA-256 (hex) over every weight's name, shape and fp16 value: tells models apart. Computed on
+    /// first use (saving or loading an embedding), so that loading stays fast.
+    /// </summary>
+    public string Fingerprint => _fingerprint.Value;
+
+    /// <summary>Every weight of the model, in the order the modules asked for them.</summary>
+    public IReadOnlyList<Parameter> Parameters { get; }
 
     /// <summary>Number of weight values.</summary>
     public long ParameterCount { get; }

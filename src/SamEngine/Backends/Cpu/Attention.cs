@@ -4,7 +4,13 @@ namespace SamEngine.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
-    [ThreadStatic] private static float[]? _qProd, _qRaw, _k, _v, _o;
+    private static readonly ScratchPool<HeadBuffers> HeadScratch = new();
+
+    /// <summary>One head's gathered q, k, v and output, per worker (see <see cref="CpuParallel"/>).</summary>
+    private sealed class HeadBuffers
+    {
+        public float[]? QProd, QRaw, K, V, O;
+    }
 
     private static float[] Buffer(ref float[]? b, int n) => b is { } x && x.Length >= n ? x : b = new float[n];
 
@@ -25,14 +31,14 @@ public sealed partial class CpuBackend
         var path = Gemm.ActivePath;
         float scale = 1f / MathF.Sqrt(hd);
         int t = wh * ww;
-        Parallel.For(0, nwy * nwx * heads, pIdx =>
+        CpuParallel.For(0, nwy * nwx * heads, HeadScratch, (pIdx, scratch) =>
         {
             int head = pIdx % heads, win = pIdx / heads, wy = win / nwx, wx = win % nwx;
-            var q = Buffer(ref _qRaw, t * hd);
-            var qs = Buffer(ref _qProd, t * hd);
-            var k = Buffer(ref _k, t * hd);
-            var v = Buffer(ref _v, t * hd);
-            var o = Buffer(ref _o, t * hd);
+            var q = Buffer(ref scratch.QRaw, t * hd);
+            var qs = Buffer(ref scratch.QProd, t * hd);
+            var k = Buffer(ref scratch.K, t * hd);
+            var v = Buffer(ref scratch.V, t * hd);
+            var o = Buffer(ref scratch.O, t * hd);
             for (int ty = 0; ty < wh; ty++)
                 for (int tx = 0; tx < ww; tx++)
                 {
@@ -81,13 +87,13 @@ public sealed partial class CpuBackend
         {
             for (int i = 0; i < n; i++) Array.Copy(src, (bi * n + i) * c + head * hd, dst, i * hd, hd);
         }
-        Parallel.For(0, b * heads, p =>
+        CpuParallel.For(0, b * heads, HeadScratch, (p, scratch) =>
         {
             int bi = p / heads, head = p % heads;
-            var qh = Buffer(ref _qRaw, nq * hd);
-            var kh = Buffer(ref _k, nk * hd);
-            var vh = Buffer(ref _v, nk * hd);
-            var o = Buffer(ref _o, nq * hd);
+            var qh = Buffer(ref scratch.QRaw, nq * hd);
+            var kh = Buffer(ref scratch.K, nk * hd);
+            var vh = Buffer(ref scratch.V, nk * hd);
+            var o = Buffer(ref scratch.O, nq * hd);
             Gather(qd, bi, nq, c, head, hd, qh);
             Gather(kd, bi, nk, c, head, hd, kh);
             Gather(vd, bi, nk, c, head, hd, vh);

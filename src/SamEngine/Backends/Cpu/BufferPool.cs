@@ -1,37 +1,78 @@
-using System.Collections.Concurrent;
-
 namespace SamEngine.Backends.Cpu;
 
 /// <summary>
-/// Activation buffers of the CPU backend, reused by exact length: a model runs the same shapes over and
+/// Activation and scratch buffers of the CPU backend, reused: a model runs the same shapes over and
 /// over, so a buffer handed back by a disposed tensor is the next op's output instead of new garbage
-/// for the GC. Holds at most <see cref="MaxPooledBytes"/>; beyond that returned buffers are left to the GC.
+/// for the GC. A request takes the smallest free buffer that holds it, up to
+/// <see cref="MaxOversize"/> times its length, so that buffers are shared between shapes that are never
+/// live at once (a ViT block's qkv [T, 3C] and MLP hidden [T, 4C]) and the pool holds about the peak of
+/// live activations rather than one set per shape; a free buffer just too small for a request is
+/// dropped when the larger one is made. Rented buffers may therefore be longer than asked for.
+/// Holds at most <paramref name="maxPooledBytes"/> in free buffers; beyond that they are left to the GC.
 /// </summary>
-internal static class BufferPool
+internal sealed class BufferPool(long maxPooledBytes = 1L << 30)
 {
-    private const long MaxPooledBytes = 1L << 30;
-    private static readonly ConcurrentDictionary<int, ConcurrentBag<float[]>> Free = new();
-    private static long _pooledBytes;
+    /// <summary>At most this many times the requested length is handed out.</summary>
+    public const int MaxOversize = 2;
 
-    /// <summary>A buffer of exactly <paramref name="length"/> floats, contents undefined.</summary>
-    public static float[] Rent(int length)
+    private readonly List<float[]> _free = []; // ascending by length
+    private readonly Lock _gate = new();
+    private long _pooledBytes;
+
+    /// <summary>The pool of the CPU backend's tensors and scratch.</summary>
+    public static BufferPool Shared { get; } = new();
+
+    /// <summary>Bytes held by free buffers now.</summary>
+    public long PooledBytes
     {
-        if (Free.TryGetValue(length, out var bag) && bag.TryTake(out var buf))
+        get { lock (_gate) return _pooledBytes; }
+    }
+
+    /// <summary>A buffer of at least <paramref name="length"/> floats (at most twice that), contents undefined.</summary>
+    public float[] Rent(int length)
+    {
+        lock (_gate)
         {
-            Interlocked.Add(ref _pooledBytes, -4L * length);
-            return buf;
+            int i = FirstAtLeast(length);
+            if (i < _free.Count && _free[i].Length <= (long)length * MaxOversize)
+            {
+                var buffer = _free[i];
+                _free.RemoveAt(i);
+                _pooledBytes -= 4L * buffer.Length;
+                return buffer;
+            }
+            // A free buffer just too small for this request is dropped rather than kept beside the
+            // new one: requests of both sizes can then share the larger buffer from now on.
+            if (i > 0 && (long)_free[i - 1].Length * MaxOversize >= length)
+            {
+                _pooledBytes -= 4L * _free[i - 1].Length;
+                _free.RemoveAt(i - 1);
+            }
         }
         return GC.AllocateUninitializedArray<float>(length);
     }
 
     /// <summary>Hands a buffer back; the caller must hold its last reference.</summary>
-    public static void Return(float[] buffer)
+    public void Return(float[] buffer)
     {
-        if (Interlocked.Add(ref _pooledBytes, 4L * buffer.Length) > MaxPooledBytes)
+        lock (_gate)
         {
-            Interlocked.Add(ref _pooledBytes, -4L * buffer.Length);
-            return;
+            if (_pooledBytes + 4L * buffer.Length > maxPooledBytes) return;
+            _free.Insert(FirstAtLeast(buffer.Length), buffer);
+            _pooledBytes += 4L * buffer.Length;
         }
-        Free.GetOrAdd(buffer.Length, _ => new ConcurrentBag<float[]>()).Add(buffer);
+    }
+
+    /// <summary>Index of the first free buffer of at least <paramref name="length"/> floats (the count if none).</summary>
+    private int FirstAtLeast(int length)
+    {
+        int lo = 0, hi = _free.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (_free[mid].Length < length) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
     }
 }

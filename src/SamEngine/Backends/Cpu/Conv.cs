@@ -4,6 +4,9 @@ namespace SamEngine.Backends.Cpu;
 
 public sealed partial class CpuBackend
 {
+    /// <summary>Floats of im2col patches gathered per GEMM (8 MB).</summary>
+    internal const int PatchBandFloats = 1 << 21;
+
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Parameter, GemmRhs> _convRhs = new();
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Parameter, float[]> _convTBias = new(); // bias repeated for the 4 kernel taps
 
@@ -36,26 +39,35 @@ public sealed partial class CpuBackend
             Gemm.Multiply(b * h * w, xd, 0, rhs, y.Data, 0, bias is null ? null : Floats(bias));
             return y;
         }
-        var patches = new float[(long)b * ho * wo * kdim];
-        Parallel.For(0, b * ho, row =>
-        {
-            int bi = row / ho, oy = row % ho;
-            for (int ox = 0; ox < wo; ox++)
+        // im2col in bands of output rows, each band's patches [rows · Wo, kh · kw · Cin] multiplied at
+        // once: the patch buffer stays a few MB (one im2col of the ViT-H neck's 3x3 conv is 38 MB).
+        int bandRows = Math.Clamp(PatchBandFloats / (wo * kdim), 1, ho);
+        var patches = BufferPool.Shared.Rent(bandRows * wo * kdim); // every element is written below
+        for (int bi = 0; bi < b; bi++)
+            for (int oy0 = 0; oy0 < ho; oy0 += bandRows)
             {
-                int dst = ((row * wo) + ox) * kdim;
-                for (int ky = 0; ky < kh; ky++)
+                int rows = Math.Min(bandRows, ho - oy0);
+                CpuParallel.For(0, rows, r =>
                 {
-                    int iy = oy * stride - padding + ky;
-                    for (int kx = 0; kx < kw; kx++)
+                    int oy = oy0 + r;
+                    for (int ox = 0; ox < wo; ox++)
                     {
-                        int ix = ox * stride - padding + kx, d = dst + (ky * kw + kx) * cin;
-                        if (iy < 0 || iy >= h || ix < 0 || ix >= w) Array.Clear(patches, d, cin);
-                        else Array.Copy(xd, ((bi * h + iy) * w + ix) * cin, patches, d, cin);
+                        int dst = (r * wo + ox) * kdim;
+                        for (int ky = 0; ky < kh; ky++)
+                        {
+                            int iy = oy * stride - padding + ky;
+                            for (int kx = 0; kx < kw; kx++)
+                            {
+                                int ix = ox * stride - padding + kx, d = dst + (ky * kw + kx) * cin;
+                                if (iy < 0 || iy >= h || ix < 0 || ix >= w) Array.Clear(patches, d, cin);
+                                else Array.Copy(xd, ((bi * h + iy) * w + ix) * cin, patches, d, cin);
+                            }
+                        }
                     }
-                }
+                });
+                Gemm.Multiply(rows * wo, patches, 0, rhs, y.Data, (bi * ho + oy0) * wo * cout, bias is null ? null : Floats(bias));
             }
-        });
-        Gemm.Multiply(b * ho * wo, patches, 0, rhs, y.Data, 0, bias is null ? null : Floats(bias));
+        BufferPool.Shared.Return(patches);
         return y;
     }
 
@@ -66,7 +78,7 @@ public sealed partial class CpuBackend
         if (x.Rank != 4 || weight.Shape[0] != cin || weight.Shape[2] != 2 || weight.Shape[3] != 2)
             throw new ArgumentException($"transposed conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
         int pixels = b * h * w;
-        var tmp = BufferPool.Rent(pixels * 4 * cout);
+        var tmp = BufferPool.Shared.Rent(pixels * 4 * cout);
         Gemm.Multiply(pixels, Cpu(x).Data, 0, ConvTransposeRhs(weight), tmp, 0, ConvTransposeBias(bias));
         var y = CpuTensor.Uninitialized(b, 2 * h, 2 * w, cout);
         // A pixel's (dy, 0) and (dy, 1) outputs are adjacent in both tmp and y: one copy of 2·Cout each.
@@ -81,7 +93,7 @@ public sealed partial class CpuBackend
                             y.Data, ((bi * 2 * h + 2 * yy + dy) * 2 * w + 2 * xx) * cout, 2 * cout);
             }
         });
-        BufferPool.Return(tmp);
+        BufferPool.Shared.Return(tmp);
         return y;
     }
 

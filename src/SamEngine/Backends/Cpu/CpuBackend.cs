@@ -23,7 +23,12 @@ public sealed partial class CpuBackend : IBackend
         : System.Runtime.Intrinsics.X86.Fma.IsSupported ? "AVX2+FMA"
         : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "256-bit SIMD" : "scalar";
 
-    internal float[] Floats(Parameter p) => _floats.GetValue(p, q => q.ToFloat());
+    internal float[] Floats(Parameter p) => _floats.GetValue(p, q =>
+    {
+        var f = new float[q.Length];
+        HalfConversion.ToSingle(q.HalfBits, f);
+        return f;
+    });
 
     /// <summary>A matrix parameter [R, C] as float32 [C, R], cached like <see cref="Floats"/>.</summary>
     internal float[] TransposedFloats(Parameter p) => _transposed.GetValue(p, q =>
@@ -44,9 +49,9 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc />
     public Tensor FromHost(ReadOnlySpan<float> data, params int[] shape)
     {
-        var t = new CpuTensor(shape);
-        if (data.Length != t.Length) throw new ArgumentException($"{data.Length} values do not fill shape {ShapeUtil.Format(shape)}");
-        data.CopyTo(t.Data);
+        if (data.Length != ShapeUtil.Count(shape)) throw new ArgumentException($"{data.Length} values do not fill shape {ShapeUtil.Format(shape)}");
+        var t = CpuTensor.Uninitialized(shape);
+        data.CopyTo(t.Span);
         return t;
     }
 

@@ -24,7 +24,7 @@ public sealed class CpuTensor : Tensor
 
     /// <summary>A pooled tensor whose buffer is not zeroed: for op outputs that are written in full.</summary>
     internal static CpuTensor Uninitialized(params int[] shape) =>
-        new(new Storage(BufferPool.Rent(checked((int)Weights.ShapeUtil.Count(shape))), pooled: true), shape);
+        new(new Storage(BufferPool.Shared.Rent(checked((int)Weights.ShapeUtil.Count(shape))), pooled: true), shape);
 
     /// <summary>Another view of the same buffer (which stays alive until both are disposed).</summary>
     internal CpuTensor View(int[] shape)
@@ -33,7 +33,10 @@ public sealed class CpuTensor : Tensor
         return new CpuTensor(_storage, shape);
     }
 
-    /// <summary>Row-major values.</summary>
+    /// <summary>
+    /// Row-major values. The array may be longer than <see cref="Tensor.Length"/> (a pooled buffer):
+    /// index it with explicit lengths, or use <see cref="Span"/>.
+    /// </summary>
     public float[] Data => _storage.Data;
 
     /// <summary>The values as a span of exactly <see cref="Tensor.Length"/> elements.</summary>
@@ -43,7 +46,7 @@ public sealed class CpuTensor : Tensor
     public override void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0 && Interlocked.Decrement(ref _storage.Refs) == 0 && _storage.Pooled)
-            BufferPool.Return(_storage.Data);
+            BufferPool.Shared.Return(_storage.Data);
         base.Dispose();
     }
 

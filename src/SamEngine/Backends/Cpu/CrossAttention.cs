@@ -39,7 +39,7 @@ public sealed partial class CpuBackend
         var aT = new float[cols * din];
         var colBias = new float[cols];
         var vOut = new float[cols * d];
-        var scores = BufferPool.Rent(n * cols);
+        var scores = BufferPool.Shared.Rent(n * cols);
         try
         {
             for (int g0 = 0; g0 < b; g0 += group)
@@ -73,7 +73,7 @@ public sealed partial class CpuBackend
                     Gemm.Multiply(n, scores, p * th, GemmRhs.Plain(vOut, p * th * d, th, d), y.Data, (g0 + p) * n * d, bOut, lda: cols);
             }
         }
-        finally { BufferPool.Return(scores); }
+        finally { BufferPool.Shared.Return(scores); }
         return y;
     }
 
@@ -101,7 +101,7 @@ public sealed partial class CpuBackend
         var pxRow = new float[din];
         var colMax = new float[cols];
         var colSum = new float[cols];
-        var weights = BufferPool.Rent(n * cols);
+        var weights = BufferPool.Shared.Rent(n * cols);
         try
         {
             for (int g0 = 0; g0 < b; g0 += group)
@@ -145,7 +145,7 @@ public sealed partial class CpuBackend
                         }
             }
         }
-        finally { BufferPool.Return(weights); }
+        finally { BufferPool.Shared.Return(weights); }
         return y;
     }
 

@@ -10,25 +10,34 @@ internal sealed record RelPos(float[] TableH, float[] TableW, int GridH, int Gri
 /// B from; the relative-position bias is added on the fly, the softmax runs down the key axis with a
 /// running max and sum per query (vectorised across the NR queries), and Oᵀ [d, NR] += Vᵀ · Pᵀ
 /// reuses Sᵀ in place. K and Vᵀ are packed once per call as the kernel's A panels, qᵀ as its B panels.
-/// Scratch lives per thread and is reused: the steady state allocates nothing.
+/// Scratch is rented per call from a shared pool and reused: the steady state allocates nothing.
 /// </summary>
 internal static class FlashAttention
 {
     private const int KeyBlockPanels = 10;
-    [ThreadStatic] private static Scratch? _scratch;
+    private static readonly ScratchPool<Scratch> Scratches = new();
 
     /// <summary>
     /// q* [nq, d], k and v [nk, d] → o [nq, d] (all dense, offset 0). <paramref name="qProd"/> is the
     /// query as it enters the product (the ViT scales it first); <paramref name="qRaw"/> the unscaled
     /// query the relative-position bias uses, as upstream does.
     /// </summary>
-    public static unsafe void Attend(SimdPath path, float[] qProd, float[] qRaw, float[] k, float[] v, int nq, int nk, int d,
+    public static void Attend(SimdPath path, float[] qProd, float[] qRaw, float[] k, float[] v, int nq, int nk, int d,
         float postScale, RelPos? relPos, float[] o)
+    {
+        // Scratch is rented per call, not kept per thread: there are as many calls at once as
+        // workers (CpuParallel), but the thread pool may hold many more threads.
+        var s = Scratches.Rent();
+        try { Attend(path, qProd, qRaw, k, v, nq, nk, d, postScale, relPos, o, s); }
+        finally { Scratches.Return(s); }
+    }
+
+    private static unsafe void Attend(SimdPath path, float[] qProd, float[] qRaw, float[] k, float[] v, int nq, int nk, int d,
+        float postScale, RelPos? relPos, float[] o, Scratch s)
     {
         var (mr, nr) = GemmKernels.Tile(path);
         int nkPad = RoundUp(nk, mr), dPad = RoundUp(d, mr), bc = KeyBlockPanels * mr;
         int gh = relPos?.GridH ?? 0, gw = relPos?.GridW ?? 0;
-        var s = _scratch ??= new Scratch();
         var packedQ = Scratch.Ensure(ref s.PackedQ, RoundUp(nq, nr) * d);
         var packedK = Scratch.Ensure(ref s.PackedK, nkPad * d);
         var packedVt = Scratch.Ensure(ref s.PackedVt, dPad * nkPad);

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Numerics;
 
 namespace SamEngine.Backends.Cpu;
@@ -58,10 +57,10 @@ public static class Gemm
         var (mr, nr) = GemmKernels.Tile(path);
         int panels = (n + nr - 1) / nr;
         bool par = parallel && Environment.ProcessorCount > 1 && (long)m * n * k >= 1 << 20;
-        float[] packedB = ArrayPool<float>.Shared.Rent(panels * k * nr);
+        float[] packedB = BufferPool.Shared.Rent(panels * k * nr);
         try
         {
-            if (par) Parallel.For(0, panels, p => b.PackPanel(p * nr, nr, packedB.AsSpan(p * k * nr, k * nr)));
+            if (par) CpuParallel.For(0, panels, p => b.PackPanel(p * nr, nr, packedB.AsSpan(p * k * nr, k * nr)));
             else for (int p = 0; p < panels; p++) b.PackPanel(p * nr, nr, packedB.AsSpan(p * k * nr, k * nr));
 
             int threads = par ? Environment.ProcessorCount : 1;
@@ -71,10 +70,10 @@ public static class Gemm
             {
                 TransposedA = transposedA,
             };
-            if (par && blocks > 1) Parallel.For(0, blocks, job.RowBlock);
+            if (par && blocks > 1) CpuParallel.For(0, blocks, job.RowBlock);
             else for (int blk = 0; blk < blocks; blk++) job.RowBlock(blk);
         }
-        finally { ArrayPool<float>.Shared.Return(packedB); }
+        finally { BufferPool.Shared.Return(packedB); }
     }
 
     /// <summary>

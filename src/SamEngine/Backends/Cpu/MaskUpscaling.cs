@@ -12,7 +12,14 @@ namespace SamEngine.Backends.Cpu;
 /// </summary>
 public sealed partial class CpuBackend
 {
-    [ThreadStatic] private static float[]? _up1, _up1Packed, _up2, _maskAcc;
+    private static readonly ScratchPool<UpscalingScratch> UpscalingScratchPool = new();
+
+    /// <summary>One worker's buffers for a grid row's intermediates.</summary>
+    private sealed class UpscalingScratch
+    {
+        public float[]? Up1, Up1Packed, Up2, Acc;
+    }
+
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Parameter, float[]> _convTRows = new();
 
     /// <inheritdoc />
@@ -31,13 +38,13 @@ public sealed partial class CpuBackend
         int mid = 4 * g; // positions of one grid row after the first conv: (x, dy, dx)
         var y = CpuTensor.Uninitialized(b, masks, plane);
 
-        Parallel.For(0, b * g, item =>
+        CpuParallel.For(0, b * g, UpscalingScratchPool, (item, scratch) =>
         {
             int bi = item / g, row = item % g;
-            var up1 = Buffer(ref _up1, mid * c1);
-            var up1Packed = Buffer(ref _up1Packed, (mid + nr - 1) / nr * nr * c1);
-            var up2 = Buffer(ref _up2, 4 * c * mid);
-            var acc = Buffer(ref _maskAcc, masks * 4 * mid);
+            var up1 = Buffer(ref scratch.Up1, mid * c1);
+            var up1Packed = Buffer(ref scratch.Up1Packed, (mid + nr - 1) / nr * nr * c1);
+            var up2 = Buffer(ref scratch.Up2, 4 * c * mid);
+            var acc = Buffer(ref scratch.Acc, masks * 4 * mid);
 
             Gemm.MultiplyPacked(path, g, 4 * c1, d, xd, (bi * g + row) * g * d, d, conv1, 0, d * nr, up1, 0, 4 * c1, accumulate: false, bias1);
             Elementwise.LayerNorm(up1, up1, mid, c1, gamma, beta, w.NormEps);
