@@ -15,7 +15,7 @@ namespace SamEngine.Bench.Kernels;
 /// </summary>
 public static class KernelBenchHost
 {
-    private static readonly Lazy<(IlgpuBackend Backend, bool IsGpu)> Opened = new(() =>
+    private static readonly Lazy<(IIlgpuBackend Backend, bool IsGpu)> Opened = new(() =>
     {
         foreach (var kind in new[] { IlgpuDeviceKind.Cuda, IlgpuDeviceKind.OpenCL })
         {
@@ -26,7 +26,7 @@ public static class KernelBenchHost
     });
 
     /// <summary>The backend every benchmark shares (one per process).</summary>
-    public static IlgpuBackend Backend => Opened.Value.Backend;
+    public static IIlgpuBackend Backend => Opened.Value.Backend;
 
     /// <summary>Whether the benchmarks run on a GPU (else the small shapes on the CPU accelerator).</summary>
     public static bool IsGpu => Opened.Value.IsGpu;

@@ -1,4 +1,5 @@
 using SamEngine.Kernels;
+using SamEngine.Parity;
 
 namespace SamEngine.Tests.Kernels;
 
@@ -46,3 +47,6 @@ public abstract class ConvKernelTests : KernelTestBase
 [Accelerator(IlgpuDeviceKind.Cpu), Collection("ilgpu")] public sealed class ConvKernelsOnCpuAccelerator : ConvKernelTests;
 [Accelerator(IlgpuDeviceKind.Cuda), Collection("ilgpu")] public sealed class ConvKernelsOnCuda : ConvKernelTests;
 [Accelerator(IlgpuDeviceKind.OpenCL), Collection("ilgpu")] public sealed class ConvKernelsOnOpenCL : ConvKernelTests;
+[Accelerator(IlgpuDeviceKind.Cpu, Precision.Fp16), Collection("ilgpu")] public sealed class ConvKernelsFp16OnCpuAccelerator : ConvKernelTests;
+[Accelerator(IlgpuDeviceKind.Cuda, Precision.Fp16), Collection("ilgpu")] public sealed class ConvKernelsFp16OnCuda : ConvKernelTests;
+[Accelerator(IlgpuDeviceKind.OpenCL, Precision.Fp16), Collection("ilgpu")] public sealed class ConvKernelsFp16OnOpenCL : ConvKernelTests;

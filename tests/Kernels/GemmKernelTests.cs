@@ -1,5 +1,6 @@
 using SamEngine.Backends;
 using SamEngine.Kernels;
+using SamEngine.Parity;
 
 namespace SamEngine.Tests.Kernels;
 
@@ -36,3 +37,6 @@ public abstract class GemmKernelTests : KernelTestBase
 [Accelerator(IlgpuDeviceKind.Cpu), Collection("ilgpu")] public sealed class GemmKernelsOnCpuAccelerator : GemmKernelTests;
 [Accelerator(IlgpuDeviceKind.Cuda), Collection("ilgpu")] public sealed class GemmKernelsOnCuda : GemmKernelTests;
 [Accelerator(IlgpuDeviceKind.OpenCL), Collection("ilgpu")] public sealed class GemmKernelsOnOpenCL : GemmKernelTests;
+[Accelerator(IlgpuDeviceKind.Cpu, Precision.Fp16), Collection("ilgpu")] public sealed class GemmKernelsFp16OnCpuAccelerator : GemmKernelTests;
+[Accelerator(IlgpuDeviceKind.Cuda, Precision.Fp16), Collection("ilgpu")] public sealed class GemmKernelsFp16OnCuda : GemmKernelTests;
+[Accelerator(IlgpuDeviceKind.OpenCL, Precision.Fp16), Collection("ilgpu")] public sealed class GemmKernelsFp16OnOpenCL : GemmKernelTests;
