@@ -124,11 +124,11 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     }
 
     /// <inheritdoc />
-    public Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None)
+    public Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None, Tensor? residual = null)
     {
-        var (shape, _, n, k) = OpShapes.Linear(x, weight);
+        var (shape, m, n, k) = OpShapes.Linear(x, weight, residual);
         var y = Allocate(shape);
-        Gemm.Linear(Act(x), x.Length / k, Weights(weight), n, k, OptionalWeights(bias), bias is not null, (int)act, null, Act(y));
+        Gemm.Linear(Act(x), m, Weights(weight), n, k, OptionalWeights(bias), bias is not null, (int)act, residual is null ? null : Act(residual), Act(y));
         return y;
     }
 
@@ -182,13 +182,13 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     }
 
     /// <inheritdoc />
-    public Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias)
+    public Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias, ChannelNorm? norm = null, Activation act = Activation.None)
     {
-        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), cin = x.Dim(3), cout = weight.Shape[1];
-        if (x.Rank != 4 || weight.Shape[0] != cin || weight.Shape[2] != 2 || weight.Shape[3] != 2)
-            throw new ArgumentException($"transposed conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
+        var (b, h, w, cin, cout) = OpShapes.ConvTranspose2x2(x, weight, bias, norm);
         var y = Allocate(b, 2 * h, 2 * w, cout);
-        Conv.ConvTranspose2x2(Act(x), b, new ConvTransposeShape { H = h, W = w, Cin = cin, Cout = cout }, Weights(weight), Weights(bias), Act(y));
+        var s = new ConvTransposeShape { H = h, W = w, Cin = cin, Cout = cout, Activation = (int)act, Eps = norm?.Eps ?? 0f };
+        if (norm is null) Conv.ConvTranspose2x2(Act(x), b, s, Weights(weight), Weights(bias), Act(y));
+        else Conv.ConvTranspose2x2Norm(Act(x), b, s, Weights(weight), Weights(bias), Weights(norm.Weight), Weights(norm.Bias), Act(y));
         return y;
     }
 

@@ -25,6 +25,7 @@ public static class KernelCatalog
         Closed<TAct>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Copy), format),
         Closed<TAct>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Widen), format),
         Closed<TAct>(typeof(ConvKernels), nameof(ConvKernels.ConvTranspose2x2), format),
+        Closed<TAct>(typeof(ConvKernels), nameof(ConvKernels.ConvTranspose2x2Norm), format),
         Closed<TAct>(typeof(PositionalEncodingKernels), nameof(PositionalEncodingKernels.DenseGrid), format),
         Closed<TAct>(typeof(PositionalEncodingKernels), nameof(PositionalEncodingKernels.Points), format),
         Closed<TAct>(typeof(PostprocessKernels), nameof(PostprocessKernels.Resize), format),

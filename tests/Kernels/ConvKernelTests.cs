@@ -1,3 +1,4 @@
+using SamEngine.Backends;
 using SamEngine.Kernels;
 using SamEngine.Parity;
 
@@ -41,6 +42,24 @@ public abstract class ConvKernelTests : KernelTestBase
         var w = Param("output_upscaling.0.weight", 6, 4, 2, 2);
         var b = Param("output_upscaling.0.bias", 4);
         AssertClose("conv transpose", Reference.ConvTranspose2x2(r, w, b), Device.ConvTranspose2x2(d, w, b));
+    }
+
+    [AcceleratorFact]
+    public void TransposedConv2x2WithLayerNorm2dAndGelu()
+    {
+        // The decoder's upscaling, against the unfused ops: ConvT → LayerNorm2d → GELU (odd Cout), then ConvT → GELU.
+        var (r, d) = Input(5, 2, 3, 5, 6);
+        var w0 = Param("output_upscaling.0.weight", 6, 5, 2, 2);
+        var b0 = Param("output_upscaling.0.bias", 5);
+        var norm = new ChannelNorm(Param("output_upscaling.1.weight", 5), Param("output_upscaling.1.bias", 5), 1e-6f);
+        var expected = Reference.Activate(Reference.LayerNorm(Reference.ConvTranspose2x2(r, w0, b0), norm.Weight, norm.Bias, norm.Eps), Activation.Gelu);
+        var up = Device.ConvTranspose2x2(d, w0, b0, norm, Activation.Gelu);
+        AssertClose("conv transpose + layernorm2d + gelu", expected, up);
+        var w3 = Param("output_upscaling.3.weight", 5, 3, 2, 2);
+        var b3 = Param("output_upscaling.3.bias", 3);
+        var upAsStored = Reference.FromHost(Device.ToHost(up), up.Shape); // the second step starts from what the device holds
+        AssertClose("conv transpose + gelu", Reference.Activate(Reference.ConvTranspose2x2(upAsStored, w3, b3), Activation.Gelu),
+            Device.ConvTranspose2x2(up, w3, b3, act: Activation.Gelu));
     }
 }
 

@@ -18,6 +18,20 @@ public abstract class GemmKernelTests : KernelTestBase
     }
 
     [AcceleratorFact]
+    public void LinearWithResidualAddedAfterTheActivation()
+    {
+        var (r, d) = Input(5, 2, 37, 45);
+        var (rr, dr) = Input(6, 2, 37, 70);
+        var w = Param("blk.mlp.lin2.weight", 70, 45);
+        var b = Param("blk.mlp.lin2.bias", 70);
+        foreach (var act in new[] { Activation.None, Activation.Gelu })
+            AssertClose($"linear {act} + residual", Reference.Add(Reference.Linear(r, w, b, act), rr), Device.Linear(d, w, b, act, residual: dr));
+        var single = Input(7, 1, 1, 45);
+        var singleRes = Input(8, 1, 1, 70);
+        AssertClose("single token + residual", Reference.Add(Reference.Linear(single.Ref, w, null), singleRes.Ref), Device.Linear(single.Dev, w, null, residual: singleRes.Dev));
+    }
+
+    [AcceleratorFact]
     public void LinearWithoutBiasOnASingleToken()
     {
         var (r, d) = Input(2, 1, 1, 19);

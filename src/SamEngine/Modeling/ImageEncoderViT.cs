@@ -105,18 +105,17 @@ public sealed class ImageEncoderViT
             using (var normed = _norm1.Forward(be, x))
             using (var qkv = _qkv.Forward(be, normed))
                 attn = be.VitAttention(qkv, _heads, _window, _relPosH, _relPosW, _qkv.Bias!);
+            // Both residual adds are fused into the epilogue of the projection before them.
             Tensor mid;
             using (attn)
-            using (var projected = _proj.Forward(be, attn))
-                mid = be.Add(x, projected);
+                mid = _proj.Forward(be, attn, residual: x);
             using (mid)
             {
                 Tensor h;
                 using (var normed = _norm2.Forward(be, mid))
                     h = _lin1.Forward(be, normed, Activation.Gelu);
                 using (h)
-                using (var mlp = _lin2.Forward(be, h))
-                    return be.Add(mid, mlp);
+                    return _lin2.Forward(be, h, residual: mid);
             }
         }
     }

@@ -69,9 +69,9 @@ public sealed class MaskDecoder
         }
         else (hs, keys) = _transformer.Forward(be, be.Add(dense, image), pe, tokens);
 
-        var up = be.ConvTranspose2x2(be.Reshape(keys, b, g, g, d), _up0W, _up0B);
-        up = be.Activate(_up1.Forward(be, up), Activation.Gelu);
-        up = be.Activate(be.ConvTranspose2x2(up, _up3W, _up3B), Activation.Gelu); // [B, 4g, 4g, D/8]
+        // output_upscaling: ConvT → LayerNorm2d → GELU, then ConvT → GELU, each step one fused op.
+        var up = be.ConvTranspose2x2(be.Reshape(keys, b, g, g, d), _up0W, _up0B, _up1.AsChannelNorm(), Activation.Gelu);
+        up = be.ConvTranspose2x2(up, _up3W, _up3B, act: Activation.Gelu); // [B, 4g, 4g, D/8]
 
         var hyper = be.ConcatRows(Enumerable.Range(0, _arch.NumMaskTokens)
             .Select(i => _hypernetworks[i].Forward(be, be.SliceRows(hs, 1 + i, 1))).ToArray()); // [B, 4, D/8]
