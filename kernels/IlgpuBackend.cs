@@ -25,9 +25,6 @@ public interface IIlgpuBackend : IBackend
     /// <summary>Waits for all launched kernels.</summary>
     void Synchronize();
 
-    /// <summary>The dense positional encoding tokens [g·g, D] from the fp16 gaussian matrix [2, D/2].</summary>
-    Tensor DensePositionalEncoding(Parameter gaussian, int grid);
-
     /// <summary>Fourier features [n, D] of normalised coordinates [n, 2] (points and box corners).</summary>
     Tensor PointPositionalEncoding(Tensor coords, Parameter gaussian);
 

@@ -99,4 +99,10 @@ public interface IBackend : IDisposable
 
     /// <summary>Rows [start, start + count) of dimension 1: [B, N, C] → [B, count, C].</summary>
     Tensor SliceRows(Tensor x, int start, int count);
+
+    /// <summary>
+    /// The prompt encoder's random-Fourier positional encoding of the <paramref name="grid"/> x
+    /// <paramref name="grid"/> cell centres from the gaussian matrix [2, D/2]: tokens [g·g, D], row-major over (y, x).
+    /// </summary>
+    Tensor DensePositionalEncoding(Parameter gaussian, int grid);
 }

@@ -1,0 +1,40 @@
+using SamEngine.Weights;
+
+namespace SamEngine.Backends.Cpu;
+
+/// <summary>
+/// The prompt encoder's random-Fourier features, float32 as upstream computes them:
+/// [sin(2π (2c - 1) G), cos(2π (2c - 1) G)] for normalised coordinates c = (x, y) in [0, 1] and the
+/// gaussian matrix G [2, D/2]. The specification of the ILGPU positional-encoding kernels.
+/// </summary>
+public static class FourierFeatures
+{
+    /// <summary>Writes the D features of (<paramref name="x"/>, <paramref name="y"/>) into <paramref name="dst"/>.</summary>
+    public static void Encode(float x, float y, ReadOnlySpan<float> gaussian, Span<float> dst)
+    {
+        int half = gaussian.Length / 2;
+        float cx = 2f * x - 1f, cy = 2f * y - 1f;
+        const float twoPi = (float)(2 * Math.PI);
+        for (int j = 0; j < half; j++)
+        {
+            float p = twoPi * (cx * gaussian[j] + cy * gaussian[half + j]);
+            dst[j] = MathF.Sin(p);
+            dst[half + j] = MathF.Cos(p);
+        }
+    }
+}
+
+public sealed partial class CpuBackend
+{
+    /// <inheritdoc />
+    public Tensor DensePositionalEncoding(Parameter gaussian, int grid)
+    {
+        var g = Floats(gaussian);
+        int d = g.Length;
+        var pe = new CpuTensor(grid * grid, d);
+        for (int y = 0; y < grid; y++)
+            for (int x = 0; x < grid; x++)
+                FourierFeatures.Encode((x + 0.5f) / grid, (y + 0.5f) / grid, g, pe.Data.AsSpan((y * grid + x) * d, d));
+        return pe;
+    }
+}
