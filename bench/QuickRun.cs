@@ -22,6 +22,12 @@ internal static class QuickRun
             b.Setup();
             Report(c.Name, c.Flops, peak, () => b.Attention().Dispose());
         }
+        foreach (var c in DecoderCase.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
+        {
+            var b = new DecoderBenchmarks { Case = c };
+            b.Setup();
+            Report(c.Name, c.Flops, peak, () => b.Op().Dispose());
+        }
         return 0;
     }
 

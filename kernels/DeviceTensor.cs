@@ -15,6 +15,9 @@ internal sealed class DeviceStorage(MemoryBuffer1D<byte, Stride1D.Dense> buffer)
 
     /// <summary>Set once the storage may be reused.</summary>
     public volatile bool Released;
+
+    /// <summary>Live tensors over this storage (a reshape adds one); the last to be disposed releases it.</summary>
+    public int Refs = 1;
 }
 
 /// <summary>
@@ -23,6 +26,8 @@ internal sealed class DeviceStorage(MemoryBuffer1D<byte, Stride1D.Dense> buffer)
 /// </summary>
 public sealed class DeviceTensor : Tensor
 {
+    private int _disposed;
+
     internal DeviceTensor(DeviceStorage storage, int[] shape, int bytesPerElement) : base(shape)
     {
         if (storage.Buffer.Length < (long)Length * bytesPerElement) throw new ArgumentException($"device buffer of {storage.Buffer.Length} bytes is too small for {this}");
@@ -38,10 +43,17 @@ public sealed class DeviceTensor : Tensor
     /// <summary>The tensor's raw device bytes; view them through the backend's activation format.</summary>
     public ArrayView<byte> Raw => Storage.Buffer.View;
 
-    /// <summary>Hands the buffer back to the pool. Reshaped views of the same data must not be used afterwards.</summary>
+    /// <summary>Another tensor over the same data, which stays alive until both are disposed.</summary>
+    internal DeviceTensor Reshaped(int[] shape)
+    {
+        Interlocked.Increment(ref Storage.Refs);
+        return new DeviceTensor(Storage, shape, BytesPerElement);
+    }
+
+    /// <summary>Hands the buffer back to the pool once no other view of it is alive.</summary>
     public override void Dispose()
     {
-        Storage.Released = true;
+        if (Interlocked.Exchange(ref _disposed, 1) == 0 && Interlocked.Decrement(ref Storage.Refs) == 0) Storage.Released = true;
         base.Dispose();
     }
 }

@@ -120,7 +120,7 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     public Tensor Reshape(Tensor x, params int[] shape)
     {
         OpShapes.Reshape(x, shape);
-        return new DeviceTensor(Dev(x).Storage, shape, TAct.BytesPerElement);
+        return Dev(x).Reshaped(shape);
     }
 
     /// <inheritdoc />
@@ -190,6 +190,17 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
         if (norm is null) Conv.ConvTranspose2x2(Act(x), b, s, Weights(weight), Weights(bias), Act(y));
         else Conv.ConvTranspose2x2Norm(Act(x), b, s, Weights(weight), Weights(bias), Weights(norm.Weight), Weights(norm.Bias), Act(y));
         return y;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The two upscaling steps are the fused transposed-conv kernels (LayerNorm2d and GELU in the first one's epilogue), then one batched GEMM.</remarks>
+    public Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights w, Tensor hyper)
+    {
+        var (b, g, _, _, c, _) = OpShapes.UpscaledMaskLogits(x, w, hyper);
+        using var up0 = ConvTranspose2x2(x, w.Conv1Weight, w.Conv1Bias, new ChannelNorm(w.NormWeight, w.NormBias, w.NormEps), Activation.Gelu);
+        using var up1 = ConvTranspose2x2(up0, w.Conv2Weight, w.Conv2Bias, act: Activation.Gelu);
+        using var rows = Reshape(up1, b, 16 * g * g, c);
+        return MatMulTransposed(hyper, rows);
     }
 
     /// <inheritdoc />

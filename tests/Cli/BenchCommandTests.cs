@@ -20,6 +20,19 @@ public sealed class BenchCommandTests
         Assert.Equal("cpu", doc.RootElement.GetProperty("backend").GetString());
     }
 
+    [Fact]
+    public void Profile_lists_the_ops_of_each_measurement_on_stderr_only()
+    {
+        string dir = TestFixtures.Local("tiny");
+        var (code, stdout, stderr) = CliRunner.Run("bench", "--model", Path.Combine(dir, "model.safetensors"),
+            "--arch", Path.Combine(dir, "cases.json"), "--runs", "1", "--json", "--profile");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout); // still one JSON object
+        Assert.Contains("VitAttention", stderr);
+        Assert.Contains("ImageToTokenAttention", stderr);
+        Assert.Contains("TokenToImageAttention", stderr);
+    }
+
     [Theory]
     [InlineData("--runs", "0")]
     [InlineData("--runs", "x")]

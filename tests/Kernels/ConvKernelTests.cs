@@ -61,6 +61,22 @@ public abstract class ConvKernelTests : KernelTestBase
         AssertClose("conv transpose + gelu", Reference.Activate(Reference.ConvTranspose2x2(upAsStored, w3, b3), Activation.Gelu),
             Device.ConvTranspose2x2(up, w3, b3, act: Activation.Gelu));
     }
+
+    [AcceleratorFact]
+    public void UpscaledMaskLogitsAgainstTheComposedOps()
+    {
+        // The decoder's whole upscaling and mask product. With fp16 activations its two upscaled intermediates are stored
+        // rounded too (2^-11 relative, values of order 1), so fp16 gets an absolute slack of 2e-3 (about 3x what is seen).
+        var (r, d) = Input(6, 2, 3, 3, 8);
+        var (rh, dh) = Input(7, 2, 3, 2);
+        var w = new UpscalingWeights(Param("output_upscaling.0.weight", 8, 4, 2, 2), Param("output_upscaling.0.bias", 4),
+            Param("output_upscaling.1.weight", 4), Param("output_upscaling.1.bias", 4), 1e-6f,
+            Param("output_upscaling.3.weight", 4, 2, 2, 2), Param("output_upscaling.3.bias", 2));
+        var expected = ComposedOps.UpscaledMaskLogits(Reference, r, w, rh);
+        var actual = Device.UpscaledMaskLogits(d, w, dh);
+        Assert.Equal(expected.Shape, actual.Shape);
+        AssertClose("upscaled mask logits", Reference.ToHost(expected), Device.ToHost(actual), atol: Precision == Precision.Fp16 ? 2e-3f : 1e-5f);
+    }
 }
 
 [Accelerator(IlgpuDeviceKind.Cpu), Collection("ilgpu")] public sealed class ConvKernelsOnCpuAccelerator : ConvKernelTests;

@@ -12,7 +12,7 @@ namespace SamEngine.Cli.Commands;
 public static class BenchCommand
 {
     public const string Help = """
-        usage: samengine bench --model M [--arch A] [--backend NAME] [--runs N] [--json]
+        usage: samengine bench --model M [--arch A] [--backend NAME] [--runs N] [--json] [--profile]
 
         Times, after a warm-up, model loading, the image encoder (1024 x 1024), and the decoder for one
         point, one box and a batch of 64 points with the image-side work already done (masks at the
@@ -24,11 +24,13 @@ public static class BenchCommand
           --backend NAME     cpu | ilgpu-cpu | cuda | opencl | auto (default auto)
           --runs N           timed runs per measurement (default 3)
           --json             print one JSON object on stdout and nothing else there
+          --profile          also print, on stderr, the time of every op (by name and output shape)
+                             in each measurement's timed runs
         """;
 
     public static int Run(IReadOnlyList<string> argv, TextWriter stdout, TextWriter stderr)
     {
-        var args = new CliArgs("bench", argv, ["--model", "--arch", "--backend", "--runs"], ["--json"]);
+        var args = new CliArgs("bench", argv, ["--model", "--arch", "--backend", "--runs"], ["--json", "--profile"]);
         string modelSpec = args.Required("bench", "--model");
         var arch = ModelOptions.Architecture(args, "bench");
         string runsText = args.Value("--runs") ?? "3";
@@ -36,6 +38,8 @@ public static class BenchCommand
             throw new UsageException($"bench: --runs expects a positive whole number, got '{runsText}'");
         bool json = args.Flag("--json");
         var backend = BackendFactory.Create(args.Value("--backend") ?? "auto");
+        var profiler = args.Flag("--profile") ? new ProfilingBackend(backend) : null;
+        if (profiler is not null) backend = profiler;
         void Progress(string s) => stderr.WriteLine($"bench: {s}");
 
         var loadWatch = Stopwatch.StartNew();
@@ -50,7 +54,7 @@ public static class BenchCommand
         {
             using var x = backend.FromHost(input, 1, s, s, 3);
             using var y = model.ImageEncoder.Forward(backend, x);
-        }, Progress, "encoder");
+        }, profiler, Progress, "encoder");
 
         Progress($"peak RSS after the encoder: {Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0):F0} MB");
         var predictor = new SamPredictor(model);
@@ -58,9 +62,9 @@ public static class BenchCommand
         var point = new SamPrompt { Points = [(s * 0.5f, s * 0.4f, 1)] };
         var box = new SamPrompt { Box = [s * 0.2f, s * 0.25f, s * 0.7f, s * 0.8f] };
         var grid = Enumerable.Range(0, 64).Select(i => new SamPrompt { Points = [((i % 8 + 0.5f) * s / 8, (i / 8 + 0.5f) * s / 8, 1)] }).ToArray();
-        double pointMs = Median(runs, () => predictor.Predict(point, multimask: true), Progress, "decoder point");
-        double boxMs = Median(runs, () => predictor.Predict(box, multimask: false), Progress, "decoder box");
-        double batchMs = Median(runs, () => predictor.PredictBatch(grid, multimask: true), Progress, "decoder batch 64");
+        double pointMs = Median(runs, () => predictor.Predict(point, multimask: true), profiler, Progress, "decoder point");
+        double boxMs = Median(runs, () => predictor.Predict(box, multimask: false), profiler, Progress, "decoder box");
+        double batchMs = Median(runs, () => predictor.PredictBatch(grid, multimask: true), profiler, Progress, "decoder batch 64");
 
         double peak = PeakFlops.Measure();
         double encoderGflops = EncoderFlops(arch) / (encoderMs * 1e6);
@@ -94,9 +98,10 @@ public static class BenchCommand
     /// The process CPU time per call goes to the progress line too: on a shared machine it shows how
     /// much of the wall time was spent waiting for the cores.
     /// </summary>
-    private static double Median(int runs, Action run, Action<string> progress, string what)
+    private static double Median(int runs, Action run, ProfilingBackend? profiler, Action<string> progress, string what)
     {
         run();
+        profiler?.Reset();
         var times = new double[runs];
         var self = Process.GetCurrentProcess();
         var cpuStart = self.TotalProcessorTime;
@@ -111,6 +116,9 @@ public static class BenchCommand
         Array.Sort(times);
         double median = runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
         progress($"{what}: {median:F1} ms wall (median of {runs}), {cpuMs:F1} ms CPU per run on {Environment.ProcessorCount} cores");
+        if (profiler is { } p)
+            foreach (var (op, calls, ms) in p.Report())
+                progress($"  {ms / runs,9:F2} ms/run  {calls / runs,4} calls  {op}");
         return median;
     }
 

@@ -104,5 +104,40 @@ public interface IBackend : IDisposable
     /// The prompt encoder's random-Fourier positional encoding of the <paramref name="grid"/> x
     /// <paramref name="grid"/> cell centres from the gaussian matrix [2, D/2]: tokens [g·g, D], row-major over (y, x).
     /// </summary>
-    Tensor DensePositionalEncoding(Parameter gaussian, int grid);
+    Tensor DensePositionalEncoding(Parameter gaussian, int grid) =>
+        FromHost(FourierFeatures.DenseGrid(gaussian.ToFloat(), grid), grid * grid, 2 * gaussian.Shape[1]);
+
+    /// <summary>
+    /// The decoder's image→token cross attention: every image position attends to a handful of prompt
+    /// tokens. <paramref name="image"/> [1 or B, N, Din] is projected to queries by
+    /// <paramref name="qWeight"/> [C, Din] and <paramref name="qBias"/> (null: it already holds the
+    /// queries, Din = C); <paramref name="k"/> and <paramref name="v"/> [B, T, C] are the projected
+    /// tokens; the heads' outputs go through <paramref name="outWeight"/> [D, C] and
+    /// <paramref name="outBias"/>. Returns [B, N, D]. A batch-1 <paramref name="image"/> is shared by all B.
+    /// </summary>
+    Tensor ImageToTokenAttention(Tensor image, Parameter? qWeight, Parameter? qBias, Tensor k, Tensor v, int heads, Parameter outWeight, Parameter outBias) =>
+        ComposedOps.ImageToTokenAttention(this, image, qWeight, qBias, k, v, heads, outWeight, outBias);
+
+    /// <summary>
+    /// The decoder's token→image cross attention: a handful of prompt tokens attend to every image
+    /// position. <paramref name="q"/> [B, T, C] are the projected tokens; <paramref name="keys"/> and
+    /// <paramref name="values"/> [1 or B, N, Din] are projected by <paramref name="kWeight"/> /
+    /// <paramref name="vWeight"/> [C, Din] with their biases (null: they are already projected,
+    /// Din = C). Returns the heads' outputs [B, T, C] (before the output projection). Batch-1 keys and
+    /// values are shared by all B.
+    /// </summary>
+    Tensor TokenToImageAttention(Tensor q, Tensor keys, Parameter? kWeight, Parameter? kBias, Tensor values, Parameter? vWeight, Parameter? vBias, int heads) =>
+        ComposedOps.TokenToImageAttention(this, q, keys, kWeight, kBias, values, vWeight, vBias, heads);
+
+    /// <summary>
+    /// SAM's output upscaling and mask product: x [B, g, g, D] through ConvTranspose2x2 →
+    /// LayerNorm2d → GELU → ConvTranspose2x2 → GELU (<paramref name="weights"/>) is [B, 4g, 4g, C];
+    /// every row of <paramref name="hyper"/> [B, M, C] dotted with every position gives the mask
+    /// logits [B, M, 16·g·g]. The upscaled tensor itself is never needed, so a backend may fuse it away.
+    /// </summary>
+    Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights weights, Tensor hyper) => ComposedOps.UpscaledMaskLogits(this, x, weights, hyper);
 }
+
+/// <summary>The parameters of SAM's <c>output_upscaling</c>: two 2x2 transposed convs with LayerNorm2d between.</summary>
+public sealed record UpscalingWeights(Parameter Conv1Weight, Parameter Conv1Bias, Parameter NormWeight, Parameter NormBias, float NormEps,
+    Parameter Conv2Weight, Parameter Conv2Bias);

@@ -80,4 +80,36 @@ public static class OpShapes
         if (parts.Any(p => p.Rank != 3 || p.Dim(0) != batch || p.Dim(2) != c)) throw new ArgumentException("ConcatRows: parts differ in batch or channels");
         return (batch, parts.Sum(p => p.Dim(1)), c);
     }
+
+    /// <summary>
+    /// The decoder's cross attention between an image side [1 or B, N, Din] (projected to C channels by
+    /// <paramref name="projection"/> [C, Din], or already C wide when it is null) and tokens [B, T, C]
+    /// split into <paramref name="heads"/> heads → (B, N, T, C, Din).
+    /// </summary>
+    public static (int Batch, int N, int T, int C, int Din) CrossAttention(Tensor image, Parameter? projection, Tensor tokens, int heads)
+    {
+        if (image.Rank != 3 || tokens.Rank != 3) throw new ArgumentException($"cross attention: image {image} and tokens {tokens} must be [B, N, C]");
+        int b = tokens.Dim(0), t = tokens.Dim(1), c = tokens.Dim(2), din = image.Dim(2);
+        int projIn = projection?.Shape[1] ?? c, projOut = projection?.Shape[0] ?? c;
+        if (image.Dim(0) != 1 && image.Dim(0) != b) throw new ArgumentException($"cross attention: image batch of {image} is neither 1 nor that of the tokens {tokens}");
+        if (din != projIn || projOut != c) throw new ArgumentException($"cross attention: {image} projected by {projection?.Name ?? "nothing"} does not give the tokens' {c} channels");
+        if (heads <= 0 || c % heads != 0 || t == 0) throw new ArgumentException($"cross attention: {tokens} cannot be split into {heads} heads");
+        return (b, image.Dim(1), t, c, din);
+    }
+
+    /// <summary>x [B, g, g, D] and hyper [B, M, C] against the upscaling weights → (B, g, D, C1, C, M).</summary>
+    public static (int Batch, int Grid, int D, int C1, int C, int Masks) UpscaledMaskLogits(Tensor x, UpscalingWeights w, Tensor hyper)
+    {
+        if (x.Rank != 4 || x.Dim(1) != x.Dim(2)) throw new ArgumentException($"mask upscaling expects a square [B, g, g, D] grid, got {x}");
+        int b = x.Dim(0), d = x.Dim(3);
+        int[] s1 = w.Conv1Weight.Shape, s2 = w.Conv2Weight.Shape;
+        if (s1.Length != 4 || s1[0] != d || s1[2] != 2 || s1[3] != 2) throw new ArgumentException($"'{w.Conv1Weight.Name}' {ShapeUtil.Format(s1)} does not fit {x}");
+        int c1 = s1[1];
+        if (s2.Length != 4 || s2[0] != c1 || s2[2] != 2 || s2[3] != 2) throw new ArgumentException($"'{w.Conv2Weight.Name}' {ShapeUtil.Format(s2)} does not follow {c1} channels");
+        int c = s2[1];
+        if (w.Conv1Bias.Length != c1 || w.NormWeight.Length != c1 || w.NormBias.Length != c1 || w.Conv2Bias.Length != c)
+            throw new ArgumentException($"mask upscaling: biases or norm of {c1} / {c} channels do not fit");
+        if (hyper.Rank != 3 || hyper.Dim(0) != b || hyper.Dim(2) != c) throw new ArgumentException($"mask upscaling: hypernetwork output {hyper} does not fit [{b}, M, {c}]");
+        return (b, x.Dim(1), d, c1, c, hyper.Dim(1));
+    }
 }

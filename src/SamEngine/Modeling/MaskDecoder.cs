@@ -15,8 +15,7 @@ public sealed class MaskDecoder
     private readonly SamArchitecture _arch;
     private readonly float[] _iouToken, _maskTokens;
     private readonly TwoWayTransformer _transformer;
-    private readonly Parameter _up0W, _up0B, _up3W, _up3B;
-    private readonly LayerNorm _up1;
+    private readonly UpscalingWeights _upscaling;
     private readonly Mlp[] _hypernetworks;
     private readonly Mlp _iouHead;
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Tensor, ImageSide> _imageSides = new();
@@ -29,11 +28,8 @@ public sealed class MaskDecoder
         _maskTokens = vb.Get("mask_tokens.weight", a.NumMaskTokens, d).ToFloat();
         _transformer = new TwoWayTransformer(vb.Push("transformer"), a.DecoderDepth, d, a.DecoderHeads, a.DecoderMlpDim);
         var up = vb.Push("output_upscaling");
-        _up0W = up.Get("0.weight", d, d / 4, 2, 2);
-        _up0B = up.Get("0.bias", d / 4);
-        _up1 = new LayerNorm(up.Push(1), d / 4, Eps);
-        _up3W = up.Get("3.weight", d / 4, d / 8, 2, 2);
-        _up3B = up.Get("3.bias", d / 8);
+        _upscaling = new UpscalingWeights(up.Get("0.weight", d, d / 4, 2, 2), up.Get("0.bias", d / 4),
+            up.Get("1.weight", d / 4), up.Get("1.bias", d / 4), Eps, up.Get("3.weight", d / 4, d / 8, 2, 2), up.Get("3.bias", d / 8));
         _hypernetworks = Enumerable.Range(0, a.NumMaskTokens)
             .Select(i => new Mlp(vb.Push("output_hypernetworks_mlps").Push(i), d, d, d / 8, 3)).ToArray();
         _iouHead = new Mlp(vb.Push("iou_prediction_head"), d, a.IouHeadHiddenDim, a.NumMaskTokens, 3);
@@ -44,8 +40,38 @@ public sealed class MaskDecoder
     /// as tokens, <paramref name="imagePe"/> [1, g·g, D] the dense PE, <paramref name="sparse"/> [B, N, D],
     /// <paramref name="dense"/> either [B, g·g, D] (mask inputs) or null (the no-mask embedding).
     /// Returns low-res logits [B, M, 4g, 4g] and IoU predictions [B, M], M = 3 with multimask else 1.
+    /// Large batches go through in groups of <see cref="PromptsPerPass"/>, which bounds the memory of
+    /// the per-prompt image-side tensors (4 MB each per prompt at vit_b) without costing speed.
     /// </summary>
     public (Tensor LowRes, Tensor Iou) Forward(IBackend be, Tensor imageTokens, Tensor imagePe, Tensor sparse, Tensor? dense, Parameter noMaskEmbed, bool multimask)
+    {
+        int b = sparse.Dim(0);
+        if (b <= PromptsPerPass) return ForwardPass(be, imageTokens, imagePe, sparse, dense, noMaskEmbed, multimask);
+        var lowRes = new List<Tensor>();
+        var iou = new List<Tensor>();
+        try
+        {
+            for (int start = 0; start < b; start += PromptsPerPass)
+            {
+                int count = Math.Min(PromptsPerPass, b - start);
+                using var sparsePart = SliceBatch(be, sparse, start, count);
+                using var densePart = dense is null ? null : SliceBatch(be, dense, start, count);
+                var (l, i) = ForwardPass(be, imageTokens, imagePe, sparsePart, densePart, noMaskEmbed, multimask);
+                lowRes.Add(l);
+                iou.Add(i);
+            }
+            return (ConcatBatch(be, lowRes), ConcatBatch(be, iou));
+        }
+        finally
+        {
+            foreach (var t in lowRes.Concat(iou)) t.Dispose();
+        }
+    }
+
+    /// <summary>Prompts decoded together: enough to keep the GEMMs long, few enough to stay in cache-sized memory.</summary>
+    internal const int PromptsPerPass = 4;
+
+    private (Tensor LowRes, Tensor Iou) ForwardPass(IBackend be, Tensor imageTokens, Tensor imagePe, Tensor sparse, Tensor? dense, Parameter noMaskEmbed, bool multimask)
     {
         int b = sparse.Dim(0), d = _arch.PromptEmbedDim, g = _arch.GridSize, hw = g * g;
         int outTokens = 1 + _arch.NumMaskTokens;
@@ -55,7 +81,8 @@ public sealed class MaskDecoder
             _iouToken.CopyTo(output, i * outTokens * d);
             _maskTokens.CopyTo(output, i * outTokens * d + d);
         }
-        var tokens = be.ConcatRows(be.FromHost(output, b, outTokens, d), sparse);
+        using var outputTokens = be.FromHost(output, b, outTokens, d);
+        using var tokens = be.ConcatRows(outputTokens, sparse);
 
         var image = be.Reshape(imageTokens, hw, d);
         var pe = be.Reshape(imagePe, hw, d);
@@ -69,18 +96,52 @@ public sealed class MaskDecoder
         }
         else (hs, keys) = _transformer.Forward(be, be.Add(dense, image), pe, tokens);
 
-        // output_upscaling: ConvT → LayerNorm2d → GELU, then ConvT → GELU, each step one fused op.
-        var up = be.ConvTranspose2x2(be.Reshape(keys, b, g, g, d), _up0W, _up0B, _up1.AsChannelNorm(), Activation.Gelu);
-        up = be.ConvTranspose2x2(up, _up3W, _up3B, act: Activation.Gelu); // [B, 4g, 4g, D/8]
+        using (hs)
+        {
+            using var masks = PredictMasks(be, hs, keys, b);
+            using var iouAll = _iouHead.Forward(be, be.SliceRows(hs, 0, 1)); // [B, 1, 4]
+            int first = multimask ? 1 : 0, count = multimask ? _arch.NumMaskTokens - 1 : 1;
+            using var chosen = be.SliceRows(masks, first, count);
+            using var iouRows = be.Reshape(iouAll, b, _arch.NumMaskTokens, 1);
+            using var iouChosen = be.SliceRows(iouRows, first, count);
+            return (be.Reshape(chosen, b, count, 4 * g, 4 * g), be.Reshape(iouChosen, b, count));
+        }
+    }
 
-        var hyper = be.ConcatRows(Enumerable.Range(0, _arch.NumMaskTokens)
-            .Select(i => _hypernetworks[i].Forward(be, be.SliceRows(hs, 1 + i, 1))).ToArray()); // [B, 4, D/8]
-        var masks = be.MatMulTransposed(hyper, be.Reshape(up, b, 16 * hw, d / 8)); // [B, 4, 16 hw]
-        var iou = _iouHead.Forward(be, be.SliceRows(hs, 0, 1)); // [B, 1, 4]
+    /// <summary>
+    /// The image side upscaled 4x (transposed convs with LayerNorm2d and GELU) dotted with each mask
+    /// token's hypernetwork output: mask logits [B, masks, 16·g·g]. Disposes <paramref name="keys"/>.
+    /// </summary>
+    private Tensor PredictMasks(IBackend be, Tensor hs, Tensor keys, int b)
+    {
+        int d = _arch.PromptEmbedDim, g = _arch.GridSize;
+        var hyperParts = Enumerable.Range(0, _arch.NumMaskTokens).Select(i =>
+        {
+            using var token = be.SliceRows(hs, 1 + i, 1);
+            return _hypernetworks[i].Forward(be, token);
+        }).ToArray();
+        using var hyper = be.ConcatRows(hyperParts); // [B, masks, D/8]
+        foreach (var part in hyperParts) part.Dispose();
+        using (keys)
+        using (var grid = be.Reshape(keys, b, g, g, d))
+            return be.UpscaledMaskLogits(grid, _upscaling, hyper);
+    }
 
-        int first = multimask ? 1 : 0, count = multimask ? _arch.NumMaskTokens - 1 : 1;
-        masks = be.SliceRows(masks, first, count);
-        iou = be.SliceRows(be.Reshape(iou, b, _arch.NumMaskTokens, 1), first, count);
-        return (be.Reshape(masks, b, count, 4 * g, 4 * g), be.Reshape(iou, b, count));
+    /// <summary>Prompts [start, start + count) of a [B, ...] tensor.</summary>
+    private static Tensor SliceBatch(IBackend be, Tensor x, int start, int count)
+    {
+        int rest = x.Length / x.Dim(0);
+        using var rows = be.Reshape(x, 1, x.Dim(0), rest);
+        using var part = be.SliceRows(rows, start, count);
+        return be.Reshape(part, [count, .. x.Shape[1..]]);
+    }
+
+    /// <summary>[B_i, ...] tensors joined along the batch.</summary>
+    private static Tensor ConcatBatch(IBackend be, List<Tensor> parts)
+    {
+        var rows = parts.Select(p => be.Reshape(p, 1, p.Dim(0), p.Length / p.Dim(0))).ToArray();
+        using var joined = be.ConcatRows(rows);
+        foreach (var r in rows) r.Dispose();
+        return be.Reshape(joined, [parts.Sum(p => p.Dim(0)), .. parts[0].Shape[1..]]);
     }
 }

@@ -1,5 +1,4 @@
 using SamEngine.Backends;
-using SamEngine.Backends.Cpu;
 using SamEngine.Config;
 using SamEngine.Weights;
 

@@ -49,10 +49,12 @@ internal sealed class TwoWayTransformer
 
     private (Tensor Queries, Tensor Keys) Finish(IBackend be, Tensor queries, Tensor keys, Tensor tokens, Tensor imagePe)
     {
-        var q = be.Add(queries, tokens);
-        var k = be.Add(keys, imagePe);
-        queries = be.Add(queries, _finalAttn.Forward(be, q, k, keys));
-        return (_normFinal.Forward(be, queries), keys);
+        using var q = be.Add(queries, tokens);
+        using var k = be.Add(keys, imagePe);
+        using var attn = _finalAttn.AttendImage(be, q, k, keys);
+        using var sum = be.Add(queries, attn);
+        queries.Dispose();
+        return (_normFinal.Forward(be, sum), keys);
     }
 
     /// <summary>Self attention, token→image cross attention, MLP, image→token cross attention.</summary>
@@ -77,28 +79,32 @@ internal sealed class TwoWayTransformer
             _imageToToken = new DecoderAttention(vb.Push("cross_attn_image_to_token"), dim, heads, downsampleRate: 2);
         }
 
+        /// <summary>One block; disposes the <paramref name="queries"/> and <paramref name="keys"/> it replaces.</summary>
         public (Tensor, Tensor) Forward(IBackend be, Tensor queries, Tensor keys, Tensor queryPe, Tensor keyPe)
         {
             queries = SelfAttention(be, queries, queryPe);
 
-            var q = be.Add(queries, queryPe);
-            var k = be.Add(keys, keyPe);
-            queries = _norm2.Forward(be, be.Add(queries, _tokenToImage.Forward(be, q, k, keys)));
+            // keys + PE are the token→image keys and the image→token queries.
+            using var keysPe = be.Add(keys, keyPe);
+            using (var q = be.Add(queries, queryPe))
+            using (var attn = _tokenToImage.AttendImage(be, q, keysPe, keys))
+                queries = Residual(be, _norm2, queries, attn);
+            queries = Mlp(be, queries);
 
-            var mlp = _lin2.Forward(be, _lin1.Forward(be, queries, Activation.Relu));
-            queries = _norm3.Forward(be, be.Add(queries, mlp));
-
-            q = be.Add(queries, queryPe);
-            k = be.Add(keys, keyPe);
-            keys = _norm4.Forward(be, be.Add(keys, _imageToToken.Forward(be, k, q, queries)));
-            return (queries, keys);
+            using (var q = be.Add(queries, queryPe))
+            using (var attn = _imageToToken.AttendTokens(be, keysPe, q, queries))
+            {
+                var next = Residual(be, _norm4, keys, attn);
+                return (queries, next);
+            }
         }
 
         public ImageSide PrepareImageSide(IBackend be, Tensor src, Tensor keyPe)
         {
             int hw = src.Dim(0), d = src.Dim(1);
-            var k = be.Reshape(be.Add(src, keyPe), 1, hw, d);
-            var v = be.Reshape(src, 1, hw, d);
+            using var srcPe = be.Add(src, keyPe);
+            using var k = be.Reshape(srcPe, 1, hw, d);
+            using var v = be.Reshape(src, 1, hw, d);
             return new ImageSide(src, _tokenToImage.ProjectK(be, k), _tokenToImage.ProjectV(be, v), _imageToToken.ProjectQ(be, k));
         }
 
@@ -106,36 +112,44 @@ internal sealed class TwoWayTransformer
         public (Tensor, Tensor) Forward(IBackend be, Tensor queries, ImageSide image, Tensor queryPe, Tensor keyPe)
         {
             queries = SelfAttention(be, queries, queryPe);
-            int b = queries.Dim(0), t = queries.Dim(1), d = queries.Dim(2), hw = image.Src.Dim(0);
 
-            // Token → image: every prompt's tokens attend to the same keys, so all B·T tokens go as one batch.
-            var q = be.Add(queries, queryPe);
-            var qp = _tokenToImage.ProjectQ(be, q);
-            var attn = _tokenToImage.Attend(be, be.Reshape(qp, 1, b * t, qp.Dim(2)), image.TokenToImageK, image.TokenToImageV);
-            queries = _norm2.Forward(be, be.Add(queries, be.Reshape(attn, b, t, d)));
-
-            var mlp = _lin2.Forward(be, _lin1.Forward(be, queries, Activation.Relu));
-            queries = _norm3.Forward(be, be.Add(queries, mlp));
+            // Token → image: every prompt's tokens attend to the same, already projected keys and values.
+            using (var q = be.Add(queries, queryPe))
+            using (var attn = _tokenToImage.AttendImageProjected(be, q, image.TokenToImageK, image.TokenToImageV))
+                queries = Residual(be, _norm2, queries, attn);
+            queries = Mlp(be, queries);
 
             // Image → token: the image-side queries are shared; the prompt tokens are each prompt's own.
-            q = be.Add(queries, queryPe);
-            var imageQ = image.ImageToTokenQ;
-            int inner = imageQ.Dim(2);
-            var imageQBatch = b == 1 ? imageQ : be.Add(be.FromHost(new float[b * hw * inner], b, hw, inner), be.Reshape(imageQ, hw, inner));
-            var keysOut = _imageToToken.Attend(be, imageQBatch, _imageToToken.ProjectK(be, q), _imageToToken.ProjectV(be, queries));
-            var keys = _norm4.Forward(be, be.Add(keysOut, image.Src)); // = keys + attn_out: the image side is the same for every prompt
-            return (queries, keys);
+            using (var q = be.Add(queries, queryPe))
+            using (var attn = _imageToToken.AttendTokensProjected(be, image.ImageToTokenQ, q, queries))
+                return (queries, _norm4.Forward(be, be.Add(attn, image.Src))); // keys + attn: the image side is every prompt's keys
         }
 
         private Tensor SelfAttention(IBackend be, Tensor queries, Tensor queryPe)
         {
-            if (_skipFirstLayerPe) queries = _selfAttn.Forward(be, queries, queries, queries);
-            else
+            if (_skipFirstLayerPe)
             {
-                var q0 = be.Add(queries, queryPe);
-                queries = be.Add(queries, _selfAttn.Forward(be, q0, q0, queries));
+                var replaced = _selfAttn.Forward(be, queries, queries, queries);
+                using (replaced) return _norm1.Forward(be, replaced);
             }
-            return _norm1.Forward(be, queries);
+            using var q0 = be.Add(queries, queryPe);
+            using var attn = _selfAttn.Forward(be, q0, q0, queries);
+            return Residual(be, _norm1, queries, attn);
+        }
+
+        private Tensor Mlp(IBackend be, Tensor queries)
+        {
+            using var hidden = _lin1.Forward(be, queries, Activation.Relu);
+            using var mlp = _lin2.Forward(be, hidden);
+            return Residual(be, _norm3, queries, mlp);
+        }
+
+        /// <summary>norm(x + y); disposes x, which it replaces.</summary>
+        private static Tensor Residual(IBackend be, LayerNorm norm, Tensor x, Tensor y)
+        {
+            using var sum = be.Add(x, y);
+            x.Dispose();
+            return norm.Forward(be, sum);
         }
     }
 }
@@ -168,7 +182,43 @@ internal sealed class DecoderAttention
     public Tensor ProjectV(IBackend be, Tensor v) => _v.Forward(be, v);
 
     /// <summary>Attention over already projected q, k, v, then the output projection.</summary>
-    public Tensor Attend(IBackend be, Tensor qp, Tensor kp, Tensor vp) => _out.Forward(be, be.Attention(qp, kp, vp, _heads));
+    public Tensor Attend(IBackend be, Tensor qp, Tensor kp, Tensor vp)
+    {
+        using var heads = be.Attention(qp, kp, vp, _heads);
+        return _out.Forward(be, heads);
+    }
+
+    /// <summary>A few tokens <paramref name="q"/> attend to image positions (keys and values unprojected).</summary>
+    public Tensor AttendImage(IBackend be, Tensor q, Tensor keys, Tensor values)
+    {
+        using var qp = ProjectQ(be, q);
+        using var heads = be.TokenToImageAttention(qp, keys, _k.Weight, _k.Bias!, values, _v.Weight, _v.Bias!, _heads);
+        return _out.Forward(be, heads);
+    }
+
+    /// <summary>As <see cref="AttendImage"/> with the image side's keys and values already projected.</summary>
+    public Tensor AttendImageProjected(IBackend be, Tensor q, Tensor kp, Tensor vp)
+    {
+        using var qp = ProjectQ(be, q);
+        using var heads = be.TokenToImageAttention(qp, kp, null, null, vp, null, null, _heads);
+        return _out.Forward(be, heads);
+    }
+
+    /// <summary>Image positions (unprojected queries) attend to a few tokens.</summary>
+    public Tensor AttendTokens(IBackend be, Tensor image, Tensor k, Tensor v)
+    {
+        using var kp = ProjectK(be, k);
+        using var vp = ProjectV(be, v);
+        return be.ImageToTokenAttention(image, _q.Weight, _q.Bias, kp, vp, _heads, _out.Weight, _out.Bias!);
+    }
+
+    /// <summary>As <see cref="AttendTokens"/> with the image side's queries already projected.</summary>
+    public Tensor AttendTokensProjected(IBackend be, Tensor imageQ, Tensor k, Tensor v)
+    {
+        using var kp = ProjectK(be, k);
+        using var vp = ProjectV(be, v);
+        return be.ImageToTokenAttention(imageQ, null, null, kp, vp, _heads, _out.Weight, _out.Bias!);
+    }
 }
 
 /// <summary>

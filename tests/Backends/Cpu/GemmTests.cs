@@ -53,6 +53,26 @@ public class GemmTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    internal void TransposedLeftOperandMatchesScalarReference(SimdPath path)
+    {
+        foreach (var (m, n, k) in Shapes.Select(r => ((int)r[0], (int)r[1], (int)r[2])))
+        {
+            var rng = new Random(m * 3 + n + k);
+            var at = Random(rng, 5 + k * m); // Aᵀ [K, M] at offset 5
+            var b = Random(rng, k * n);
+            var bias = Random(rng, n);
+            var expected = Reference(m, n, k, Enumerable.Range(0, m * k).Select(x => at[5 + (x % k) * m + x / k]).ToArray(), (i, j) => b[i * n + j], bias, Activation.Relu);
+            var c = new float[m * n];
+            var saved = Gemm.ForcedPath;
+            Gemm.ForcedPath = path;
+            try { Gemm.Multiply(m, at, 5, GemmRhs.Plain(b, 0, k, n), c, 0, bias, Activation.Relu, transposedA: true); }
+            finally { Gemm.ForcedPath = saved; }
+            AssertClose(expected, c, $"{path} Aᵀ {m},{n},{k}");
+        }
+    }
+
     [Fact]
     public void LargeParallelProductMatchesReference()
     {

@@ -63,20 +63,9 @@ public sealed partial class CpuBackend
     public Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias, ChannelNorm? norm = null, Activation act = Activation.None)
     {
         var (b, h, w, cin, cout) = OpShapes.ConvTranspose2x2(x, weight, bias, norm);
-        // As a GEMM: [pixels, Cin] x [Cin, (dy, dx, co)], then each pixel's 4 outputs are scattered.
-        var rhs = _convRhs.GetValue(weight, p =>
-        {
-            var src = p.ToFloat(); // small (decoder only): the reordered fp32 copy is the one kept
-            var m = new float[cin * 4 * cout];
-            for (int ci = 0; ci < cin; ci++)
-                for (int co = 0; co < cout; co++)
-                    for (int k = 0; k < 4; k++)
-                        m[ci * 4 * cout + k * cout + co] = src[(ci * cout + co) * 4 + k];
-            return GemmRhs.Plain(m, 0, cin, 4 * cout);
-        });
         int pixels = b * h * w;
-        var tmp = GC.AllocateUninitializedArray<float>(pixels * 4 * cout);
-        Gemm.Multiply(pixels, Cpu(x).Data, 0, rhs, tmp, 0, _convTBias.GetValue(bias, p => Enumerable.Repeat(p.ToFloat(), 4).SelectMany(v => v).ToArray()));
+        var tmp = BufferPool.Rent(pixels * 4 * cout);
+        Gemm.Multiply(pixels, Cpu(x).Data, 0, ConvTransposeRhs(weight), tmp, 0, ConvTransposeBias(bias));
         var y = CpuTensor.Uninitialized(b, 2 * h, 2 * w, cout);
         // A pixel's (dy, 0) and (dy, 1) outputs are adjacent in both tmp and y: one copy of 2·Cout each.
         Elementwise.ForRanges(b * h, Math.Max(1, Elementwise.ParallelGrain / (8 * w * cout)), (r0, r1) =>
@@ -90,9 +79,30 @@ public sealed partial class CpuBackend
                             y.Data, ((bi * 2 * h + 2 * yy + dy) * 2 * w + 2 * xx) * cout, 2 * cout);
             }
         });
+        BufferPool.Return(tmp);
         // The fused LayerNorm2d and activation, in place.
         if (norm is not null) Elementwise.LayerNorm(y.Data, y.Data, y.Length / cout, cout, Floats(norm.Weight), Floats(norm.Bias), norm.Eps);
         if (act != Activation.None) Elementwise.Activate(y.Data, y.Data, y.Length, act);
         return y;
     }
+
+    /// <summary>
+    /// A 2x2 transposed conv's weight [Cin, Cout, 2, 2] as a GEMM operand [Cin, (dy, dx, co)]: one input
+    /// pixel times it gives its four output pixels, each Cout wide. Small (decoder only), so the
+    /// reordered fp32 copy is the one kept.
+    /// </summary>
+    internal GemmRhs ConvTransposeRhs(Parameter weight) => _convRhs.GetValue(weight, p =>
+    {
+        int cin = p.Shape[0], cout = p.Shape[1];
+        var src = p.ToFloat();
+        var m = new float[cin * 4 * cout];
+        for (int ci = 0; ci < cin; ci++)
+            for (int co = 0; co < cout; co++)
+                for (int k = 0; k < 4; k++)
+                    m[ci * 4 * cout + k * cout + co] = src[(ci * cout + co) * 4 + k];
+        return GemmRhs.Plain(m, 0, cin, 4 * cout);
+    });
+
+    /// <summary>The bias repeated for the four output pixels of <see cref="ConvTransposeRhs"/>.</summary>
+    internal float[] ConvTransposeBias(Parameter bias) => _convTBias.GetValue(bias, p => Enumerable.Repeat(p.ToFloat(), 4).SelectMany(v => v).ToArray());
 }

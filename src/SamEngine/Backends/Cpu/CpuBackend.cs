@@ -10,7 +10,7 @@ namespace SamEngine.Backends.Cpu;
 /// </summary>
 public sealed partial class CpuBackend : IBackend
 {
-    private readonly ConditionalWeakTable<Parameter, float[]> _floats = new();
+    private readonly ConditionalWeakTable<Parameter, float[]> _floats = new(), _transposed = new();
 
     /// <inheritdoc />
     public string Name => "cpu";
@@ -24,6 +24,17 @@ public sealed partial class CpuBackend : IBackend
         : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "256-bit SIMD" : "scalar";
 
     internal float[] Floats(Parameter p) => _floats.GetValue(p, q => q.ToFloat());
+
+    /// <summary>A matrix parameter [R, C] as float32 [C, R], cached like <see cref="Floats"/>.</summary>
+    internal float[] TransposedFloats(Parameter p) => _transposed.GetValue(p, q =>
+    {
+        var x = Floats(q);
+        int rows = q.Shape[0], cols = q.Length / rows;
+        var t = new float[x.Length];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < cols; c++) t[c * rows + r] = x[r * cols + c];
+        return t;
+    });
 
     /// <summary>The nn.Linear weight [N, K] as a GEMM operand, read as fp16 in place.</summary>
     internal static GemmRhs LinearRhs(Parameter w) => GemmRhs.TransposedHalf(w.HalfBits, w.Shape[0], w.Shape[1]);

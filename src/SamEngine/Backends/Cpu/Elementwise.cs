@@ -202,6 +202,26 @@ public static class Elementwise
         for (; i < x.Length; i++) { float e = MathF.Exp(x[i] - shift[i]); x[i] = e; sum[i] += e; }
     }
 
+    /// <summary>y += s · x, element by element.</summary>
+    public static void MultiplyAdd(Span<float> y, ReadOnlySpan<float> x, float s)
+    {
+        int vw = Vector<float>.Count, i = 0;
+        var vs = new Vector<float>(s);
+        for (; i <= y.Length - vw; i += vw) Vector.FusedMultiplyAdd(vs, new Vector<float>(x[i..]), new Vector<float>(y[i..])).CopyTo(y[i..]);
+        for (; i < y.Length; i++) y[i] += s * x[i];
+    }
+
+    /// <summary>The dot product of two spans of equal length.</summary>
+    public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        int vw = Vector<float>.Count, i = 0;
+        var acc = Vector<float>.Zero;
+        for (; i <= a.Length - vw; i += vw) acc = Vector.FusedMultiplyAdd(new Vector<float>(a[i..]), new Vector<float>(b[i..]), acc);
+        float sum = Vector.Sum(acc);
+        for (; i < a.Length; i++) sum += a[i] * b[i];
+        return sum;
+    }
+
     /// <summary>y += b, element by element.</summary>
     public static void AddInPlace(Span<float> y, ReadOnlySpan<float> b)
     {

@@ -15,6 +15,9 @@ public static class Gemm
 {
     private const int Kc = 256, McMax = 144;
 
+    /// <summary>Output columns up to which A is read in place rather than packed.</summary>
+    private const int InPlaceMaxN = 64;
+
     [ThreadStatic] private static SimdPath? _forcedPath;
     [ThreadStatic] private static float[]? _aPack;
 
@@ -37,15 +40,18 @@ public static class Gemm
 
     /// <summary>
     /// C[m, :] = act(A[m, :] · B + bias) for m in [0, M). A starts at <paramref name="aOffset"/> with
-    /// row stride K; C at <paramref name="cOffset"/> with row stride N. <paramref name="parallel"/>
-    /// spreads row blocks over all cores.
+    /// row stride <paramref name="lda"/> (0: K), or with <paramref name="transposedA"/> is stored as
+    /// Aᵀ [K, M] (row stride <paramref name="lda"/>, 0: M); C starts at <paramref name="cOffset"/> with
+    /// row stride N. <paramref name="parallel"/> spreads row blocks over all cores.
     /// </summary>
     public static unsafe void Multiply(int m, float[] a, int aOffset, GemmRhs b, float[] c, int cOffset,
-        float[]? bias = null, Activation act = Activation.None, bool parallel = true)
+        float[]? bias = null, Activation act = Activation.None, bool parallel = true, bool transposedA = false, int lda = 0)
     {
         int n = b.N, k = b.K;
         if (m <= 0) return;
-        if ((long)aOffset + (long)m * k > a.Length || (long)cOffset + (long)m * n > c.Length)
+        lda = lda > 0 ? lda : transposedA ? m : k;
+        long aEnd = transposedA ? aOffset + (long)(k - 1) * lda + m : aOffset + (long)(m - 1) * lda + k;
+        if (lda < (transposedA ? m : k) || aEnd > a.Length || (long)cOffset + (long)m * n > c.Length)
             throw new ArgumentException($"GEMM [{m}, {k}] x [{k}, {n}] overruns its buffers");
         if (bias is not null && bias.Length < n) throw new ArgumentException($"bias of {bias.Length} for {n} columns");
         var path = ActivePath;
@@ -61,7 +67,10 @@ public static class Gemm
             int threads = par ? Environment.ProcessorCount : 1;
             int mc = Math.Min(McMax / mr * mr, RoundUp((m + threads - 1) / threads, mr));
             int blocks = (m + mc - 1) / mc;
-            var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, k, packedB, 0, k * nr, c, cOffset, n, Accumulate: false, bias, act);
+            var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, lda, packedB, 0, k * nr, c, cOffset, n, Accumulate: false, bias, act)
+            {
+                TransposedA = transposedA,
+            };
             if (par && blocks > 1) Parallel.For(0, blocks, job.RowBlock);
             else for (int blk = 0; blk < blocks; blk++) job.RowBlock(blk);
         }
@@ -75,12 +84,25 @@ public static class Gemm
     /// their operands once and multiply many blocks of them (attention).
     /// </summary>
     internal static void MultiplyPacked(SimdPath path, int m, int n, int k, float[] a, int aOffset, int lda,
-        float[] packedB, int bOffset, int panelStride, float[] c, int cOffset, int ldc, bool accumulate)
+        float[] packedB, int bOffset, int panelStride, float[] c, int cOffset, int ldc, bool accumulate,
+        float[]? bias = null, Activation act = Activation.None)
     {
         var (mr, nr) = GemmKernels.Tile(path);
         int mc = Math.Min(McMax / mr * mr, RoundUp(m, mr));
-        var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, lda, packedB, bOffset, panelStride, c, cOffset, ldc, accumulate, null, Activation.None);
+        var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, lda, packedB, bOffset, panelStride, c, cOffset, ldc, accumulate, bias, act);
         for (int blk = 0; blk * mc < m; blk++) job.RowBlock(blk);
+    }
+
+    /// <summary>
+    /// Every panel of <paramref name="b"/> packed for <paramref name="path"/> (panel p at p·K·<see cref="Panel"/>),
+    /// for callers that run <see cref="MultiplyPacked"/> many times over one operand.
+    /// </summary>
+    internal static float[] PackAll(SimdPath path, GemmRhs b)
+    {
+        int nr = Panel(path), panels = (b.N + nr - 1) / nr;
+        var packed = new float[panels * b.K * nr];
+        for (int p = 0; p < panels; p++) b.PackPanel(p * nr, nr, packed.AsSpan(p * b.K * nr, b.K * nr));
+        return packed;
     }
 
     /// <summary>Columns per packed B panel on <paramref name="path"/>.</summary>
@@ -92,19 +114,27 @@ public static class Gemm
         float[] A, int AOffset, int Lda, float[] PackedB, int BOffset, int PanelStride,
         float[] C, int COffset, int Ldc, bool Accumulate, float[]? Bias, Activation Act)
     {
+        /// <summary>A is stored as Aᵀ [K, M] with row stride <see cref="Lda"/>.</summary>
+        public bool TransposedA { get; init; }
+
         public unsafe void RowBlock(int blk)
         {
             int i0 = blk * Mc, rows = Math.Min(Mc, M - i0), rowPanels = (rows + Mr - 1) / Mr;
             int panels = (N + Nr - 1) / Nr;
             var aPack = _aPack is { } buf && buf.Length >= McMax * Kc ? buf : _aPack = new float[McMax * Kc];
             float* edge = stackalloc float[Mr * Nr];
-            fixed (float* pa = aPack, pb = PackedB, pc = C)
+            // Packing A costs about as much per element as one register tile's worth of FMAs, so for a
+            // narrow B it would dominate: full row panels then read A in place (only the ragged last
+            // panel is packed, so that no row past M is read).
+            bool inPlace = !TransposedA && N <= InPlaceMaxN;
+            int fullPanels = inPlace ? rows / Mr : 0;
+            fixed (float* pa = aPack, pb = PackedB, pc = C, pA = A)
             {
                 for (int k0 = 0; k0 < K; k0 += Kc)
                 {
                     int kc = Math.Min(Kc, K - k0);
                     bool first = k0 == 0 && !Accumulate, last = k0 + kc == K;
-                    PackA(i0, rows, k0, kc, aPack);
+                    if (fullPanels < rowPanels) PackA(i0 + fullPanels * Mr, rows - fullPanels * Mr, k0, kc, aPack);
                     for (int p = 0; p < panels; p++)
                     {
                         int j0 = p * Nr, w = Math.Min(Nr, N - j0);
@@ -112,10 +142,12 @@ public static class Gemm
                         for (int rp = 0; rp < rowPanels; rp++)
                         {
                             int r0 = i0 + rp * Mr, h = Math.Min(Mr, M - r0);
-                            float* ap = pa + rp * Mr * kc;
+                            bool direct = rp < fullPanels;
+                            float* ap = direct ? pA + AOffset + (long)r0 * Lda + k0 : pa + (rp - fullPanels) * Mr * kc;
+                            int aRow = direct ? Lda : 1, aStep = direct ? 1 : Mr;
                             float* cTile = pc + COffset + (long)r0 * Ldc + j0;
-                            if (h == Mr && w == Nr) GemmKernels.Run(Path, kc, ap, bp, cTile, Ldc, accumulate: !first);
-                            else EdgeTile(kc, ap, bp, cTile, h, w, first, edge);
+                            if (h == Mr && w == Nr) GemmKernels.Run(Path, kc, ap, aRow, aStep, bp, cTile, Ldc, accumulate: !first);
+                            else EdgeTile(kc, ap, aRow, aStep, bp, cTile, h, w, first, edge);
                             if (last) Epilogue(cTile, h, j0, w);
                         }
                     }
@@ -126,6 +158,7 @@ public static class Gemm
         /// <summary>A[i0 .. i0 + rows, k0 .. k0 + kc] into [panel][kc][Mr], zero rows past M.</summary>
         private void PackA(int i0, int rows, int k0, int kc, float[] dst)
         {
+            if (TransposedA) { PackATransposed(i0, rows, k0, kc, dst); return; }
             for (int rp = 0; rp * Mr < rows; rp++)
             {
                 var panel = dst.AsSpan(rp * Mr * kc, Mr * kc);
@@ -139,13 +172,28 @@ public static class Gemm
             }
         }
 
+        /// <summary>As <see cref="PackA"/> from Aᵀ: each panel row is a contiguous run of Aᵀ.</summary>
+        private void PackATransposed(int i0, int rows, int k0, int kc, float[] dst)
+        {
+            for (int rp = 0; rp * Mr < rows; rp++)
+            {
+                int h = Math.Min(Mr, rows - rp * Mr);
+                for (int kk = 0; kk < kc; kk++)
+                {
+                    var d = dst.AsSpan((rp * kc + kk) * Mr, Mr);
+                    A.AsSpan(AOffset + (k0 + kk) * Lda + i0 + rp * Mr, h).CopyTo(d);
+                    d[h..].Clear();
+                }
+            }
+        }
+
         /// <summary>A partial tile: computed in a scratch tile, then the valid h x w part copied.</summary>
-        private unsafe void EdgeTile(int kc, float* ap, float* bp, float* cTile, int h, int w, bool first, float* edge)
+        private unsafe void EdgeTile(int kc, float* ap, int aRow, int aStep, float* bp, float* cTile, int h, int w, bool first, float* edge)
         {
             new Span<float>(edge, Mr * Nr).Clear();
             if (!first)
                 for (int r = 0; r < h; r++) new Span<float>(cTile + (long)r * Ldc, w).CopyTo(new Span<float>(edge + r * Nr, w));
-            GemmKernels.Run(Path, kc, ap, bp, edge, Nr, accumulate: true);
+            GemmKernels.Run(Path, kc, ap, aRow, aStep, bp, edge, Nr, accumulate: true);
             for (int r = 0; r < h; r++) new Span<float>(edge + r * Nr, w).CopyTo(new Span<float>(cTile + (long)r * Ldc, w));
         }
 

@@ -44,20 +44,57 @@ internal static class GemmKernels
         _ => (4, 2 * Vector<float>.Count),
     };
 
-    /// <summary>Runs the micro-kernel of <paramref name="path"/> on a full tile of C with row stride <paramref name="ldc"/>.</summary>
-    public static unsafe void Run(SimdPath path, int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    /// <summary>
+    /// Runs the micro-kernel of <paramref name="path"/> on a full tile of C with row stride <paramref name="ldc"/>.
+    /// A's element (r, k) is at a[r · aRow + k · aStep]: a packed panel has aRow = 1, aStep = MR; a
+    /// row-major A read in place has aRow = its row stride, aStep = 1.
+    /// </summary>
+    public static unsafe void Run(SimdPath path, int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool accumulate)
+    {
+        if (aRow == 1) Run<PackedRows>(path, kc, a, aRow, aStep, b, c, ldc, accumulate);
+        else Run<StridedRows>(path, kc, a, aRow, aStep, b, c, ldc, accumulate);
+    }
+
+    /// <summary>As the other overload on a packed A panel.</summary>
+    public static unsafe void Run(SimdPath path, int kc, float* a, float* b, float* c, int ldc, bool accumulate) =>
+        Run<PackedRows>(path, kc, a, 1, Tile(path).Mr, b, c, ldc, accumulate);
+
+    private static unsafe void Run<TRows>(SimdPath path, int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool accumulate)
+        where TRows : struct, IRowOffsets
     {
         switch (path)
         {
-            case SimdPath.Vector512: Kernel512(kc, a, b, c, ldc, accumulate); break;
-            case SimdPath.Vector256: Kernel256(kc, a, b, c, ldc, accumulate); break;
-            default: KernelPortable(kc, a, b, c, ldc, accumulate); break;
+            case SimdPath.Vector512: Kernel512<TRows>(kc, a, aRow, aStep, b, c, ldc, accumulate); break;
+            case SimdPath.Vector256: Kernel256<TRows>(kc, a, aRow, aStep, b, c, ldc, accumulate); break;
+            default: KernelPortable<TRows>(kc, a, aRow, aStep, b, c, ldc, accumulate); break;
         }
+    }
+
+    /// <summary>
+    /// Where row r of A starts relative to row 0. A type parameter rather than a value, so the packed
+    /// kernels compile with constant offsets and the strided ones get their own code.
+    /// </summary>
+    internal interface IRowOffsets
+    {
+        static abstract int Of(int r, int aRow);
+    }
+
+    /// <summary>A packed panel: rows are adjacent.</summary>
+    internal struct PackedRows : IRowOffsets
+    {
+        public static int Of(int r, int aRow) => r;
+    }
+
+    /// <summary>A row-major A read in place: rows are aRow apart.</summary>
+    internal struct StridedRows : IRowOffsets
+    {
+        public static int Of(int r, int aRow) => r * aRow;
     }
 
     /// <summary>12 x 32 tile with 512-bit FMA.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void Kernel512(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    internal static unsafe void Kernel512<TRows>(int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool accumulate)
+        where TRows : struct, IRowOffsets
     {
         int w = 16;
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default, c90 = default, c91 = default, c100 = default, c101 = default, c110 = default, c111 = default;
@@ -76,21 +113,21 @@ internal static class GemmKernels
             c100 = Vector512.Load(c + 10 * ldc); c101 = Vector512.Load(c + 10 * ldc + 1 * w);
             c110 = Vector512.Load(c + 11 * ldc); c111 = Vector512.Load(c + 11 * ldc + 1 * w);
         }
-        for (int k = 0; k < kc; k++, a += 12, b += 2 * w)
+        for (int k = 0; k < kc; k++, a += aStep, b += 2 * w)
         {
             var b0 = Vector512.Load(b); var b1 = Vector512.Load(b + 1 * w);
             var x0 = Vector512.Create(a[0]); c00 = Vector512.FusedMultiplyAdd(x0, b0, c00); c01 = Vector512.FusedMultiplyAdd(x0, b1, c01);
-            var x1 = Vector512.Create(a[1]); c10 = Vector512.FusedMultiplyAdd(x1, b0, c10); c11 = Vector512.FusedMultiplyAdd(x1, b1, c11);
-            var x2 = Vector512.Create(a[2]); c20 = Vector512.FusedMultiplyAdd(x2, b0, c20); c21 = Vector512.FusedMultiplyAdd(x2, b1, c21);
-            var x3 = Vector512.Create(a[3]); c30 = Vector512.FusedMultiplyAdd(x3, b0, c30); c31 = Vector512.FusedMultiplyAdd(x3, b1, c31);
-            var x4 = Vector512.Create(a[4]); c40 = Vector512.FusedMultiplyAdd(x4, b0, c40); c41 = Vector512.FusedMultiplyAdd(x4, b1, c41);
-            var x5 = Vector512.Create(a[5]); c50 = Vector512.FusedMultiplyAdd(x5, b0, c50); c51 = Vector512.FusedMultiplyAdd(x5, b1, c51);
-            var x6 = Vector512.Create(a[6]); c60 = Vector512.FusedMultiplyAdd(x6, b0, c60); c61 = Vector512.FusedMultiplyAdd(x6, b1, c61);
-            var x7 = Vector512.Create(a[7]); c70 = Vector512.FusedMultiplyAdd(x7, b0, c70); c71 = Vector512.FusedMultiplyAdd(x7, b1, c71);
-            var x8 = Vector512.Create(a[8]); c80 = Vector512.FusedMultiplyAdd(x8, b0, c80); c81 = Vector512.FusedMultiplyAdd(x8, b1, c81);
-            var x9 = Vector512.Create(a[9]); c90 = Vector512.FusedMultiplyAdd(x9, b0, c90); c91 = Vector512.FusedMultiplyAdd(x9, b1, c91);
-            var x10 = Vector512.Create(a[10]); c100 = Vector512.FusedMultiplyAdd(x10, b0, c100); c101 = Vector512.FusedMultiplyAdd(x10, b1, c101);
-            var x11 = Vector512.Create(a[11]); c110 = Vector512.FusedMultiplyAdd(x11, b0, c110); c111 = Vector512.FusedMultiplyAdd(x11, b1, c111);
+            var x1 = Vector512.Create(a[TRows.Of(1, aRow)]); c10 = Vector512.FusedMultiplyAdd(x1, b0, c10); c11 = Vector512.FusedMultiplyAdd(x1, b1, c11);
+            var x2 = Vector512.Create(a[TRows.Of(2, aRow)]); c20 = Vector512.FusedMultiplyAdd(x2, b0, c20); c21 = Vector512.FusedMultiplyAdd(x2, b1, c21);
+            var x3 = Vector512.Create(a[TRows.Of(3, aRow)]); c30 = Vector512.FusedMultiplyAdd(x3, b0, c30); c31 = Vector512.FusedMultiplyAdd(x3, b1, c31);
+            var x4 = Vector512.Create(a[TRows.Of(4, aRow)]); c40 = Vector512.FusedMultiplyAdd(x4, b0, c40); c41 = Vector512.FusedMultiplyAdd(x4, b1, c41);
+            var x5 = Vector512.Create(a[TRows.Of(5, aRow)]); c50 = Vector512.FusedMultiplyAdd(x5, b0, c50); c51 = Vector512.FusedMultiplyAdd(x5, b1, c51);
+            var x6 = Vector512.Create(a[TRows.Of(6, aRow)]); c60 = Vector512.FusedMultiplyAdd(x6, b0, c60); c61 = Vector512.FusedMultiplyAdd(x6, b1, c61);
+            var x7 = Vector512.Create(a[TRows.Of(7, aRow)]); c70 = Vector512.FusedMultiplyAdd(x7, b0, c70); c71 = Vector512.FusedMultiplyAdd(x7, b1, c71);
+            var x8 = Vector512.Create(a[TRows.Of(8, aRow)]); c80 = Vector512.FusedMultiplyAdd(x8, b0, c80); c81 = Vector512.FusedMultiplyAdd(x8, b1, c81);
+            var x9 = Vector512.Create(a[TRows.Of(9, aRow)]); c90 = Vector512.FusedMultiplyAdd(x9, b0, c90); c91 = Vector512.FusedMultiplyAdd(x9, b1, c91);
+            var x10 = Vector512.Create(a[TRows.Of(10, aRow)]); c100 = Vector512.FusedMultiplyAdd(x10, b0, c100); c101 = Vector512.FusedMultiplyAdd(x10, b1, c101);
+            var x11 = Vector512.Create(a[TRows.Of(11, aRow)]); c110 = Vector512.FusedMultiplyAdd(x11, b0, c110); c111 = Vector512.FusedMultiplyAdd(x11, b1, c111);
         }
         c00.Store(c + 0 * ldc); c01.Store(c + 0 * ldc + 1 * w);
         c10.Store(c + 1 * ldc); c11.Store(c + 1 * ldc + 1 * w);
@@ -108,7 +145,8 @@ internal static class GemmKernels
 
     /// <summary>6 x 16 tile with 256-bit FMA.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void Kernel256(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    internal static unsafe void Kernel256<TRows>(int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool accumulate)
+        where TRows : struct, IRowOffsets
     {
         int w = 8;
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -121,15 +159,15 @@ internal static class GemmKernels
             c40 = Vector256.Load(c + 4 * ldc); c41 = Vector256.Load(c + 4 * ldc + 1 * w);
             c50 = Vector256.Load(c + 5 * ldc); c51 = Vector256.Load(c + 5 * ldc + 1 * w);
         }
-        for (int k = 0; k < kc; k++, a += 6, b += 2 * w)
+        for (int k = 0; k < kc; k++, a += aStep, b += 2 * w)
         {
             var b0 = Vector256.Load(b); var b1 = Vector256.Load(b + 1 * w);
             var x0 = Vector256.Create(a[0]); c00 = Vector256.FusedMultiplyAdd(x0, b0, c00); c01 = Vector256.FusedMultiplyAdd(x0, b1, c01);
-            var x1 = Vector256.Create(a[1]); c10 = Vector256.FusedMultiplyAdd(x1, b0, c10); c11 = Vector256.FusedMultiplyAdd(x1, b1, c11);
-            var x2 = Vector256.Create(a[2]); c20 = Vector256.FusedMultiplyAdd(x2, b0, c20); c21 = Vector256.FusedMultiplyAdd(x2, b1, c21);
-            var x3 = Vector256.Create(a[3]); c30 = Vector256.FusedMultiplyAdd(x3, b0, c30); c31 = Vector256.FusedMultiplyAdd(x3, b1, c31);
-            var x4 = Vector256.Create(a[4]); c40 = Vector256.FusedMultiplyAdd(x4, b0, c40); c41 = Vector256.FusedMultiplyAdd(x4, b1, c41);
-            var x5 = Vector256.Create(a[5]); c50 = Vector256.FusedMultiplyAdd(x5, b0, c50); c51 = Vector256.FusedMultiplyAdd(x5, b1, c51);
+            var x1 = Vector256.Create(a[TRows.Of(1, aRow)]); c10 = Vector256.FusedMultiplyAdd(x1, b0, c10); c11 = Vector256.FusedMultiplyAdd(x1, b1, c11);
+            var x2 = Vector256.Create(a[TRows.Of(2, aRow)]); c20 = Vector256.FusedMultiplyAdd(x2, b0, c20); c21 = Vector256.FusedMultiplyAdd(x2, b1, c21);
+            var x3 = Vector256.Create(a[TRows.Of(3, aRow)]); c30 = Vector256.FusedMultiplyAdd(x3, b0, c30); c31 = Vector256.FusedMultiplyAdd(x3, b1, c31);
+            var x4 = Vector256.Create(a[TRows.Of(4, aRow)]); c40 = Vector256.FusedMultiplyAdd(x4, b0, c40); c41 = Vector256.FusedMultiplyAdd(x4, b1, c41);
+            var x5 = Vector256.Create(a[TRows.Of(5, aRow)]); c50 = Vector256.FusedMultiplyAdd(x5, b0, c50); c51 = Vector256.FusedMultiplyAdd(x5, b1, c51);
         }
         c00.Store(c + 0 * ldc); c01.Store(c + 0 * ldc + 1 * w);
         c10.Store(c + 1 * ldc); c11.Store(c + 1 * ldc + 1 * w);
@@ -141,7 +179,8 @@ internal static class GemmKernels
 
     /// <summary>4 x (2 Vector&lt;float&gt;) tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static unsafe void KernelPortable(int kc, float* a, float* b, float* c, int ldc, bool accumulate)
+    internal static unsafe void KernelPortable<TRows>(int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool accumulate)
+        where TRows : struct, IRowOffsets
     {
         int w = Vector<float>.Count;
         Vector<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default;
@@ -152,13 +191,13 @@ internal static class GemmKernels
             c20 = Unsafe.ReadUnaligned<Vector<float>>(c + 2 * ldc); c21 = Unsafe.ReadUnaligned<Vector<float>>(c + 2 * ldc + 1 * w);
             c30 = Unsafe.ReadUnaligned<Vector<float>>(c + 3 * ldc); c31 = Unsafe.ReadUnaligned<Vector<float>>(c + 3 * ldc + 1 * w);
         }
-        for (int k = 0; k < kc; k++, a += 4, b += 2 * w)
+        for (int k = 0; k < kc; k++, a += aStep, b += 2 * w)
         {
             var b0 = Unsafe.ReadUnaligned<Vector<float>>(b); var b1 = Unsafe.ReadUnaligned<Vector<float>>(b + 1 * w);
             var x0 = new Vector<float>(a[0]); c00 = Vector.FusedMultiplyAdd(x0, b0, c00); c01 = Vector.FusedMultiplyAdd(x0, b1, c01);
-            var x1 = new Vector<float>(a[1]); c10 = Vector.FusedMultiplyAdd(x1, b0, c10); c11 = Vector.FusedMultiplyAdd(x1, b1, c11);
-            var x2 = new Vector<float>(a[2]); c20 = Vector.FusedMultiplyAdd(x2, b0, c20); c21 = Vector.FusedMultiplyAdd(x2, b1, c21);
-            var x3 = new Vector<float>(a[3]); c30 = Vector.FusedMultiplyAdd(x3, b0, c30); c31 = Vector.FusedMultiplyAdd(x3, b1, c31);
+            var x1 = new Vector<float>(a[TRows.Of(1, aRow)]); c10 = Vector.FusedMultiplyAdd(x1, b0, c10); c11 = Vector.FusedMultiplyAdd(x1, b1, c11);
+            var x2 = new Vector<float>(a[TRows.Of(2, aRow)]); c20 = Vector.FusedMultiplyAdd(x2, b0, c20); c21 = Vector.FusedMultiplyAdd(x2, b1, c21);
+            var x3 = new Vector<float>(a[TRows.Of(3, aRow)]); c30 = Vector.FusedMultiplyAdd(x3, b0, c30); c31 = Vector.FusedMultiplyAdd(x3, b1, c31);
         }
         Unsafe.WriteUnaligned(c + 0 * ldc, c00); Unsafe.WriteUnaligned(c + 0 * ldc + 1 * w, c01);
         Unsafe.WriteUnaligned(c + 1 * ldc, c10); Unsafe.WriteUnaligned(c + 1 * ldc + 1 * w, c11);

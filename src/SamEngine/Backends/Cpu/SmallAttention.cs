@@ -32,7 +32,7 @@ internal static class SmallAttention
             for (int i = chunk * QueriesPerItem, end = Math.Min(nq, i + QueriesPerItem); i < end; i++)
             {
                 var qi = q.AsSpan((bi * nq + i) * c + head * hd, hd);
-                for (int j = 0; j < nk; j++) scores[j] = Dot(qi, k.AsSpan(kBase + j * c, hd)) * postScale;
+                for (int j = 0; j < nk; j++) scores[j] = Elementwise.Dot(qi, k.AsSpan(kBase + j * c, hd)) * postScale;
                 float max = Elementwise.Max(scores);
                 float inv = 1f / Elementwise.ExpShiftedSum(scores, max);
                 var yi = y.AsSpan((bi * nq + i) * c + head * hd, hd);
@@ -43,16 +43,6 @@ internal static class SmallAttention
         int items = b * heads * chunks;
         if ((long)items * QueriesPerItem * nk * hd < 1 << 16) for (int i = 0; i < items; i++) Item(i);
         else Parallel.For(0, items, Item);
-    }
-
-    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        int vw = Vector<float>.Count, i = 0;
-        var acc = Vector<float>.Zero;
-        for (; i <= a.Length - vw; i += vw) acc = Vector.FusedMultiplyAdd(new Vector<float>(a[i..]), new Vector<float>(b[i..]), acc);
-        float sum = Vector.Sum(acc);
-        for (; i < a.Length; i++) sum += a[i] * b[i];
-        return sum;
     }
 
     /// <summary>y += p · x.</summary>

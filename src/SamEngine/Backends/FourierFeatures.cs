@@ -1,11 +1,10 @@
-using SamEngine.Weights;
-
-namespace SamEngine.Backends.Cpu;
+namespace SamEngine.Backends;
 
 /// <summary>
 /// The prompt encoder's random-Fourier features, float32 as upstream computes them:
 /// [sin(2π (2c - 1) G), cos(2π (2c - 1) G)] for normalised coordinates c = (x, y) in [0, 1] and the
-/// gaussian matrix G [2, D/2]. The specification of the ILGPU positional-encoding kernels.
+/// gaussian matrix G [2, D/2]. The host form of <see cref="IBackend.DensePositionalEncoding"/> and the
+/// specification of the ILGPU positional-encoding kernels.
 /// </summary>
 public static class FourierFeatures
 {
@@ -22,19 +21,15 @@ public static class FourierFeatures
             dst[half + j] = MathF.Cos(p);
         }
     }
-}
 
-public sealed partial class CpuBackend
-{
-    /// <inheritdoc />
-    public Tensor DensePositionalEncoding(Parameter gaussian, int grid)
+    /// <summary>The features of the <paramref name="grid"/> x <paramref name="grid"/> cell centres: [g·g, D], row-major over (y, x).</summary>
+    public static float[] DenseGrid(ReadOnlySpan<float> gaussian, int grid)
     {
-        var g = Floats(gaussian);
-        int d = g.Length;
-        var pe = new CpuTensor(grid * grid, d);
+        int d = gaussian.Length;
+        var pe = new float[grid * grid * d];
         for (int y = 0; y < grid; y++)
             for (int x = 0; x < grid; x++)
-                FourierFeatures.Encode((x + 0.5f) / grid, (y + 0.5f) / grid, g, pe.Data.AsSpan((y * grid + x) * d, d));
+                Encode((x + 0.5f) / grid, (y + 0.5f) / grid, gaussian, pe.AsSpan((y * grid + x) * d, d));
         return pe;
     }
 }

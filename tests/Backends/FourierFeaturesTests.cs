@@ -1,11 +1,12 @@
+using SamEngine.Backends;
 using SamEngine.Backends.Cpu;
 using SamEngine.Tests.Kernels;
 using SamEngine.Weights;
 
-namespace SamEngine.Tests.Backends.Cpu;
+namespace SamEngine.Tests.Backends;
 
-/// <summary>The CPU backend's dense random-Fourier positional encoding against the formula in double.</summary>
-public sealed class PositionalEncodingTests
+/// <summary>The host dense random-Fourier positional encoding (the default of <see cref="IBackend.DensePositionalEncoding"/>) against the formula in double.</summary>
+public sealed class FourierFeaturesTests
 {
     [Fact]
     public void DenseGridIsTheFourierFeaturesOfTheCellCentres()
@@ -22,7 +23,7 @@ public sealed class PositionalEncodingTests
                 expected[cell * 2 * half + j] = (float)Math.Sin(p);
                 expected[cell * 2 * half + half + j] = (float)Math.Cos(p);
             }
-        var be = new CpuBackend();
+        IBackend be = new CpuBackend();
         var pe = be.DensePositionalEncoding(g, grid);
         Assert.Equal([grid * grid, 2 * half], pe.Shape);
         KernelAssert.Close("dense pe", expected, be.ToHost(pe));

@@ -1,0 +1,72 @@
+using BenchmarkDotNet.Attributes;
+using SamEngine.Backends;
+using SamEngine.Backends.Cpu;
+using SamEngine.Weights;
+
+namespace SamEngine.Bench;
+
+/// <summary>
+/// One of the decoder's fused ops for one prompt at vit_b's shapes (64 x 64 image positions of 256
+/// channels, 7 tokens, 8 heads of 16). FLOPs are those the fused op performs (2 x MAC).
+/// </summary>
+public sealed record DecoderCase(string Name, double Flops)
+{
+    public const int N = 4096, D = 256, C = 128, Heads = 8, Tokens = 7, Grid = 64, C1 = 64, C2 = 32, Masks = 4;
+
+    /// <inheritdoc />
+    public override string ToString() => Name;
+
+    public static readonly DecoderCase[] All =
+    [
+        // Scores X·A over T·H columns, then P·V' back to D channels.
+        new("decoder_image_to_token", 2.0 * N * D * Tokens * Heads + 2.0 * N * Tokens * Heads * D),
+        // Scoresᵀ X·Qfᵀ, then (P X)ᵀ.
+        new("decoder_token_to_image", 2 * 2.0 * N * D * Tokens * Heads),
+        // Two transposed convs as GEMMs and the mask product.
+        new("decoder_upscaled_masks", 2.0 * Grid * Grid * D * 4 * C1 + 2.0 * 4 * Grid * Grid * C1 * 4 * C2 + 2.0 * 16 * Grid * Grid * C2 * Masks),
+    ];
+}
+
+/// <summary>The decoder's cross attention and mask upscaling on the CPU backend, per prompt.</summary>
+public class DecoderBenchmarks : IFlopCounted
+{
+    private readonly CpuBackend _be = new();
+    private Tensor _image = null!, _tokens = null!, _grid = null!, _hyper = null!;
+    private Parameter _wq = null!, _bq = null!, _wOut = null!, _bOut = null!;
+    private UpscalingWeights _up = null!;
+
+    [ParamsSource(nameof(Cases))]
+    public DecoderCase Case { get; set; } = DecoderCase.All[0];
+
+    public static IEnumerable<DecoderCase> Cases => DecoderCase.All;
+
+    /// <inheritdoc />
+    public double Flops => Case.Flops;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        const int n = DecoderCase.N, d = DecoderCase.D, c = DecoderCase.C, t = DecoderCase.Tokens, g = DecoderCase.Grid;
+        var rng = new Random(4);
+        Parameter Half(string name, params int[] shape) =>
+            new(name, shape, Data.Random(rng, (int)ShapeUtil.Count(shape)).Select(x => Fp16.FromFloat(0.1f * x)).ToArray());
+        _image = _be.FromHost(Data.Random(rng, n * d), 1, n, d);
+        _tokens = _be.FromHost(Data.Random(rng, t * c), 1, t, c);
+        _wq = Half("q_proj.weight", c, d);
+        _bq = Half("q_proj.bias", c);
+        _wOut = Half("out_proj.weight", d, c);
+        _bOut = Half("out_proj.bias", d);
+        _grid = _be.FromHost(Data.Random(rng, g * g * d), 1, g, g, d);
+        _hyper = _be.FromHost(Data.Random(rng, DecoderCase.Masks * DecoderCase.C2), 1, DecoderCase.Masks, DecoderCase.C2);
+        _up = new UpscalingWeights(Half("0.weight", d, DecoderCase.C1, 2, 2), Half("0.bias", DecoderCase.C1), Half("1.weight", DecoderCase.C1),
+            Half("1.bias", DecoderCase.C1), 1e-6f, Half("3.weight", DecoderCase.C1, DecoderCase.C2, 2, 2), Half("3.bias", DecoderCase.C2));
+    }
+
+    [Benchmark]
+    public Tensor Op() => Case.Name switch
+    {
+        "decoder_image_to_token" => _be.ImageToTokenAttention(_image, _wq, _bq, _tokens, _tokens, DecoderCase.Heads, _wOut, _bOut),
+        "decoder_token_to_image" => _be.TokenToImageAttention(_tokens, _image, _wq, _bq, _image, _wq, _bq, DecoderCase.Heads),
+        _ => _be.UpscaledMaskLogits(_grid, _up, _hyper),
+    };
+}

@@ -1,0 +1,51 @@
+using SamEngine.Weights;
+
+namespace SamEngine.Backends;
+
+/// <summary>
+/// Ops that a backend may fuse, written once from the primitive ops: the default implementation of
+/// the fused ops of <see cref="IBackend"/> and the plain reference their fused versions are tested against.
+/// </summary>
+public static class ComposedOps
+{
+    /// <summary><see cref="IBackend.ImageToTokenAttention"/> as projection, attention, projection.</summary>
+    public static Tensor ImageToTokenAttention(IBackend be, Tensor image, Parameter? qWeight, Parameter? qBias, Tensor k, Tensor v, int heads, Parameter outWeight, Parameter outBias)
+    {
+        int b = k.Dim(0);
+        var q = qWeight is null ? image : be.Linear(image, qWeight, qBias);
+        if (q.Dim(0) != b) q = Repeat(be, q, b);
+        return be.Linear(be.Attention(q, k, v, heads), outWeight, outBias);
+    }
+
+    /// <summary><see cref="IBackend.TokenToImageAttention"/> as projections and attention.</summary>
+    public static Tensor TokenToImageAttention(IBackend be, Tensor q, Tensor keys, Parameter? kWeight, Parameter? kBias, Tensor values, Parameter? vWeight, Parameter? vBias, int heads)
+    {
+        var k = kWeight is null ? keys : be.Linear(keys, kWeight, kBias);
+        var v = vWeight is null ? values : be.Linear(values, vWeight, vBias);
+        int b = q.Dim(0), t = q.Dim(1), c = q.Dim(2);
+        if (k.Dim(0) == b) return be.Attention(q, k, v, heads);
+        // Shared keys and values: every prompt's tokens are queries of one batch.
+        return be.Reshape(be.Attention(be.Reshape(q, 1, b * t, c), k, v, heads), b, t, c);
+    }
+
+    /// <summary><see cref="IBackend.UpscaledMaskLogits"/> op by op.</summary>
+    public static Tensor UpscaledMaskLogits(IBackend be, Tensor x, UpscalingWeights w, Tensor hyper)
+    {
+        OpShapes.UpscaledMaskLogits(x, w, hyper);
+        int b = x.Dim(0), side = 4 * x.Dim(1);
+        using var up0 = be.ConvTranspose2x2(x, w.Conv1Weight, w.Conv1Bias);
+        using var norm = be.LayerNorm(up0, w.NormWeight, w.NormBias, w.NormEps);
+        using var act = be.Activate(norm, Activation.Gelu);
+        using var up1 = be.ConvTranspose2x2(act, w.Conv2Weight, w.Conv2Bias);
+        using var up = be.Activate(up1, Activation.Gelu);
+        using var rows = be.Reshape(up, b, side * side, up.Dim(3));
+        return be.MatMulTransposed(hyper, rows);
+    }
+
+    /// <summary>[1, N, C] repeated to [B, N, C].</summary>
+    private static Tensor Repeat(IBackend be, Tensor x, int b)
+    {
+        var flat = be.Reshape(x, 1, 1, x.Length);
+        return be.Reshape(be.ConcatRows(Enumerable.Repeat(flat, b).ToArray()), [b, .. x.Shape[1..]]);
+    }
+}

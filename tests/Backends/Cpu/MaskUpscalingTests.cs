@@ -1,0 +1,56 @@
+using SamEngine.Backends;
+using SamEngine.Backends.Cpu;
+using SamEngine.Weights;
+
+namespace SamEngine.Tests.Backends.Cpu;
+
+/// <summary>The fused output upscaling and mask product against the same ops run one by one.</summary>
+public class MaskUpscalingTests
+{
+    public static IEnumerable<object[]> Cases() =>
+        from path in GemmTests.Paths().Select(p => (SimdPath)p[0])
+        from shape in new (int B, int G, int D, int C1, int C, int Masks)[]
+        {
+            (2, 3, 16, 8, 4, 4),   // SAM's ratios at a tiny size
+            (1, 5, 20, 6, 3, 3),   // odd channel counts and grid
+            (3, 1, 8, 4, 2, 1),    // one grid cell, one mask
+            (1, 2, 12, 5, 7, 40),  // more masks than a register tile is wide
+        }
+        select new object[] { path, shape.B, shape.G, shape.D, shape.C1, shape.C, shape.Masks };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    internal void FusedMatchesComposition(SimdPath path, int b, int g, int d, int c1, int c, int masks)
+    {
+        var rng = new Random(g * 100 + d + masks);
+        var w = new UpscalingWeights(P(rng, "0.weight", d, c1, 2, 2), P(rng, "0.bias", c1), P(rng, "1.weight", c1), P(rng, "1.bias", c1), 1e-6f,
+            P(rng, "3.weight", c1, c, 2, 2), P(rng, "3.bias", c));
+        using var be = new CpuBackend();
+        var x = be.FromHost(GemmTests.Random(rng, b * g * g * d), b, g, g, d);
+        var hyper = be.FromHost(GemmTests.Random(rng, b * masks * c), b, masks, c);
+        var saved = Gemm.ForcedPath;
+        Gemm.ForcedPath = path;
+        try
+        {
+            var got = be.UpscaledMaskLogits(x, w, hyper);
+            var want = ComposedOps.UpscaledMaskLogits(be, x, w, hyper);
+            Assert.Equal(new[] { b, masks, 16 * g * g }, got.Shape);
+            GemmTests.AssertClose(be.ToHost(want), be.ToHost(got), $"{path} upscaling b{b} g{g} d{d}", atol: 1e-5f);
+        }
+        finally { Gemm.ForcedPath = saved; }
+    }
+
+    [Fact]
+    public void HyperOfTheWrongWidthIsNamed()
+    {
+        var rng = new Random(3);
+        var w = new UpscalingWeights(P(rng, "0.weight", 8, 4, 2, 2), P(rng, "0.bias", 4), P(rng, "1.weight", 4), P(rng, "1.bias", 4), 1e-6f,
+            P(rng, "3.weight", 4, 2, 2, 2), P(rng, "3.bias", 2));
+        using var be = new CpuBackend();
+        var e = Assert.Throws<ArgumentException>(() => be.UpscaledMaskLogits(be.FromHost(new float[2 * 2 * 8], 1, 2, 2, 8), w, be.FromHost(new float[3 * 5], 1, 3, 5)));
+        Assert.Contains("hypernetwork", e.Message);
+    }
+
+    private static Parameter P(Random rng, string name, params int[] shape) =>
+        new(name, shape, GemmTests.Random(rng, (int)ShapeUtil.Count(shape)).Select(v => Fp16.FromFloat(v * 0.7f)).ToArray());
+}
