@@ -91,10 +91,39 @@ public class PostprocessTests(ITestOutputHelper output)
             }
     }
 
+    [Theory]
+    [InlineData(3, 16, 64, 48, 64, 97, 130)] // cropped, then resized to a larger original
+    [InlineData(2, 16, 64, 64, 40, 64, 40)]  // the resize is the identity: the crop is the result
+    [InlineData(1, 8, 32, 5, 32, 3, 77)]     // very thin crop
+    public void FusedMasksEqualThresholdedLogits(int planes, int low, int img, int inputH, int inputW, int origH, int origW)
+    {
+        var rng = new Random(planes + origW);
+        var lowRes = Enumerable.Range(0, planes * low * low).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+        var logits = Postprocess.PostprocessMasks(lowRes, planes, low, img, inputH, inputW, origH, origW);
+        var masks = new byte[logits.Length];
+        var logitsToo = new float[logits.Length];
+        Postprocess.PostprocessMasks(lowRes, planes, low, img, inputH, inputW, origH, origW, logitsToo, masks);
+        Assert.Equal(Postprocess.Threshold(logits), masks);
+        Assert.Equal(logits, logitsToo);
+        var masksOnly = new byte[logits.Length];
+        Postprocess.PostprocessMasks(lowRes, planes, low, img, inputH, inputW, origH, origW, default, masksOnly);
+        Assert.Equal(masks, masksOnly);
+        Assert.Contains((byte)1, masks);
+        Assert.Contains((byte)0, masks);
+    }
+
     [Fact]
     public void ThresholdIsStrictlyAboveZero()
     {
         Assert.Equal(new byte[] { 0, 0, 1, 0 }, Postprocess.Threshold([-1f, 0f, 1e-30f, -0f]));
+    }
+
+    [Fact]
+    public void VectorisedThresholdMatchesScalarRule()
+    {
+        var rng = new Random(9);
+        var logits = Enumerable.Range(0, 1000).Select(i => i % 7 == 0 ? 0f : i % 11 == 0 ? float.NaN : (float)(rng.NextDouble() - 0.5)).ToArray();
+        Assert.Equal(logits.Select(v => v > 0f ? (byte)1 : (byte)0).ToArray(), Postprocess.Threshold(logits));
     }
 
     static (int I0, int I1, float L1) Source(int dst, int inSize, int outSize)

@@ -1,3 +1,4 @@
+using System.Buffers;
 using SamEngine.Modeling;
 using SamEngine.Processing;
 
@@ -23,6 +24,7 @@ public sealed class AutomaticMaskGenerator
     private readonly SamModel _model;
     private readonly SamPredictor _predictor;
     private readonly IReadOnlyList<IReadOnlyList<(double X, double Y)>> _grids;
+    private float[]? _lowRes; // the current batch's low-res logits, reused from batch to batch
 
     /// <summary>A generator over a loaded model.</summary>
     public AutomaticMaskGenerator(SamModel model, AutomaticMaskGeneratorOptions? options = null)
@@ -95,7 +97,11 @@ public sealed class AutomaticMaskGenerator
     private List<MaskCandidate> ProcessBatch((double X, double Y)[] points, PixelBox crop, int height, int width)
     {
         var prompts = points.Select(p => new SamPrompt { Points = [((float)p.X, (float)p.Y, 1)] }).ToArray();
-        var (batch, perPoint, lowRes, ious) = _predictor.PredictLowRes(prompts, multimask: true);
+        int batch = prompts.Length, perPoint = _model.Architecture.NumMaskTokens - 1, lowPlane = _model.Architecture.LowResSize * _model.Architecture.LowResSize;
+        _lowRes = _lowRes is { } l && l.Length >= batch * perPoint * lowPlane ? l : new float[batch * perPoint * lowPlane];
+        var lowRes = _lowRes;
+        var ious = new float[batch * perPoint];
+        _predictor.PredictLowRes(prompts, multimask: true, lowRes, ious);
 
         // Upstream upsamples every mask and then filters by predicted IoU; filtering first and upsampling
         // only the survivors gives the same logits (each plane is resized on its own) for less work.
@@ -106,10 +112,12 @@ public sealed class AutomaticMaskGenerator
         float maskThreshold = Postprocess.MaskThreshold, stabilityThreshold = (float)Options.StabilityScoreThresh;
         var found = new MaskCandidate?[kept.Length];
         // A few planes at a time keeps the full-size logits of a large batch out of memory.
+        // One reused buffer: a fresh one per chunk would be new pages for the OS to map every time.
+        var logits = ArrayPool<float>.Shared.Rent(Math.Min(UpsampleChunk, kept.Length) * planeSize);
         for (int start = 0; start < kept.Length; start += UpsampleChunk)
         {
             int count = Math.Min(UpsampleChunk, kept.Length - start);
-            var logits = Upsample(lowRes, kept.AsSpan(start, count));
+            Upsample(lowRes, kept.AsSpan(start, count), logits.AsSpan(0, count * planeSize));
             Parallel.For(0, count, j =>
             {
                 var plane = logits.AsSpan(j * planeSize, planeSize);
@@ -122,19 +130,21 @@ public sealed class AutomaticMaskGenerator
                 found[start + j] = new MaskCandidate(UncroppedRle(plane, crop, height, width, maskThreshold), box, ious[k], stability, x, y, crop);
             });
         }
+        ArrayPool<float>.Shared.Return(logits);
         return found.OfType<MaskCandidate>().ToList();
     }
 
-    /// <summary>The chosen planes of low-res logits upsampled to the crop, as <c>Sam.postprocess_masks</c>.</summary>
-    private float[] Upsample(float[] lowRes, ReadOnlySpan<int> planes)
+    /// <summary>The chosen planes of low-res logits upsampled to the crop, as <c>Sam.postprocess_masks</c>, into <paramref name="logits"/>.</summary>
+    private void Upsample(float[] lowRes, ReadOnlySpan<int> planes, Span<float> logits)
     {
         var arch = _model.Architecture;
         var emb = _predictor.Embedding!;
         int lowPlane = arch.LowResSize * arch.LowResSize;
-        var selected = new float[planes.Length * lowPlane];
+        var selected = ArrayPool<float>.Shared.Rent(planes.Length * lowPlane);
         for (int j = 0; j < planes.Length; j++) lowRes.AsSpan(planes[j] * lowPlane, lowPlane).CopyTo(selected.AsSpan(j * lowPlane));
-        return Postprocess.PostprocessMasks(selected, planes.Length, arch.LowResSize, arch.ImgSize,
-            emb.InputHeight, emb.InputWidth, emb.OriginalHeight, emb.OriginalWidth);
+        Postprocess.PostprocessMasks(selected.AsSpan(0, planes.Length * lowPlane), planes.Length, arch.LowResSize, arch.ImgSize,
+            emb.InputHeight, emb.InputWidth, emb.OriginalHeight, emb.OriginalWidth, logits, default);
+        ArrayPool<float>.Shared.Return(selected);
     }
 
     /// <summary>The RLE, in the image frame, of crop-frame logits above the threshold (<c>uncrop_masks</c> + <c>mask_to_rle</c>).</summary>

@@ -45,6 +45,13 @@ public interface IBackend : IDisposable
     /// <summary>Copies a tensor back to the host.</summary>
     float[] ToHost(Tensor x);
 
+    /// <summary>Copies a tensor into <paramref name="destination"/> (exactly its length), e.g. a reused host buffer.</summary>
+    void ToHost(Tensor x, Span<float> destination)
+    {
+        if (destination.Length != x.Length) throw new ArgumentException($"{x} does not fit a buffer of {destination.Length} values");
+        ToHost(x).CopyTo(destination);
+    }
+
     /// <summary>Same data, new shape (element counts must match).</summary>
     Tensor Reshape(Tensor x, params int[] shape);
 

@@ -57,6 +57,16 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     }
 
     /// <inheritdoc />
+    public void ToHost(Tensor x, Span<float> destination)
+    {
+        long start = Stopwatch.GetTimestamp();
+        inner.ToHost(x, destination);
+        string key = $"{nameof(ToHost)} -> {x}";
+        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        _ops[key] = _ops.TryGetValue(key, out var t) ? (t.Calls + 1, t.Ms + ms) : (1, ms);
+    }
+
+    /// <inheritdoc />
     public Tensor Reshape(Tensor x, params int[] shape) => inner.Reshape(x, shape);
 
     /// <inheritdoc />

@@ -69,7 +69,7 @@ public sealed class MaskDecoder
     }
 
     /// <summary>Prompts decoded together: enough to keep the GEMMs long, few enough to stay in cache-sized memory.</summary>
-    internal const int PromptsPerPass = 4;
+    internal const int PromptsPerPass = 8;
 
     private (Tensor LowRes, Tensor Iou) ForwardPass(IBackend be, Tensor imageTokens, Tensor imagePe, Tensor sparse, Tensor? dense, Parameter noMaskEmbed, bool multimask)
     {

@@ -20,8 +20,46 @@ public sealed record SamPrompt
 /// Masks for B prompts: <see cref="Masks"/> [B, M, H, W] (0/1), <see cref="IouPredictions"/> [B, M],
 /// <see cref="LowResLogits"/> [B, M, S/4, S/4]; M = 3 with multimask, else 1.
 /// </summary>
-public sealed record SamPrediction(int Batch, int MaskCount, int Height, int Width, int LowResSize,
-    byte[] Masks, float[] IouPredictions, float[] LowResLogits, float[] MaskLogits);
+public sealed class SamPrediction
+{
+    private readonly Lazy<float[]> _maskLogits;
+
+    /// <summary>A prediction; <paramref name="maskLogits"/> computes the full-size logits when first asked for.</summary>
+    public SamPrediction(int batch, int maskCount, int height, int width, int lowResSize,
+        byte[] masks, float[] iouPredictions, float[] lowResLogits, Func<float[]> maskLogits)
+    {
+        (Batch, MaskCount, Height, Width, LowResSize) = (batch, maskCount, height, width, lowResSize);
+        (Masks, IouPredictions, LowResLogits) = (masks, iouPredictions, lowResLogits);
+        _maskLogits = new Lazy<float[]>(maskLogits);
+    }
+
+    /// <summary>Prompts.</summary>
+    public int Batch { get; }
+
+    /// <summary>Masks per prompt.</summary>
+    public int MaskCount { get; }
+
+    /// <summary>Original image height.</summary>
+    public int Height { get; }
+
+    /// <summary>Original image width.</summary>
+    public int Width { get; }
+
+    /// <summary>Side of the low-res logits (S/4).</summary>
+    public int LowResSize { get; }
+
+    /// <summary>Binary masks [B, M, H, W], 1 where the logit is above 0.</summary>
+    public byte[] Masks { get; }
+
+    /// <summary>Predicted IoU of each mask [B, M].</summary>
+    public float[] IouPredictions { get; }
+
+    /// <summary>Low-res mask logits [B, M, S/4, S/4] (the decoder's output, and a later prompt's mask input).</summary>
+    public float[] LowResLogits { get; }
+
+    /// <summary>Mask logits at the original size [B, M, H, W], computed from the low-res ones on first use.</summary>
+    public float[] MaskLogits => _maskLogits.Value;
+}
 
 /// <summary>
 /// The embedding of one image, kept so that any number of prompts can be answered without the encoder.
@@ -95,9 +133,12 @@ public sealed class SamPredictor
         var (b, m, lowResHost, iou) = PredictLowRes(prompts, multimask);
         var emb = Embedding!;
         var arch = _model.Architecture;
-        var logits = Postprocess.PostprocessMasks(lowResHost, b * m, arch.LowResSize, arch.ImgSize, emb.InputHeight, emb.InputWidth, emb.OriginalHeight, emb.OriginalWidth);
-        return new SamPrediction(b, m, emb.OriginalHeight, emb.OriginalWidth, arch.LowResSize,
-            Postprocess.Threshold(logits), iou, lowResHost, logits);
+        // The masks are thresholded as they are upsampled; the full-size logits only when asked for.
+        var masks = GC.AllocateUninitializedArray<byte>(b * m * emb.OriginalHeight * emb.OriginalWidth);
+        Postprocess.PostprocessMasks(lowResHost, b * m, arch.LowResSize, arch.ImgSize, emb.InputHeight, emb.InputWidth,
+            emb.OriginalHeight, emb.OriginalWidth, default, masks);
+        return new SamPrediction(b, m, emb.OriginalHeight, emb.OriginalWidth, arch.LowResSize, masks, iou, lowResHost,
+            () => Postprocess.PostprocessMasks(lowResHost, b * m, arch.LowResSize, arch.ImgSize, emb.InputHeight, emb.InputWidth, emb.OriginalHeight, emb.OriginalWidth));
     }
 
     /// <summary>
@@ -107,18 +148,44 @@ public sealed class SamPredictor
     /// </summary>
     public (int Batch, int MaskCount, float[] LowResLogits, float[] IouPredictions) PredictLowRes(IReadOnlyList<SamPrompt> prompts, bool multimask)
     {
+        float[] lowRes = [], iou = [];
+        var (b, m) = Decode(prompts, multimask, (lowResT, iouT) => (lowRes, iou) = (Be.ToHost(lowResT), Be.ToHost(iouT)));
+        return (b, m, lowRes, iou);
+    }
+
+    /// <summary>
+    /// As <see cref="PredictLowRes"/>, into caller-owned buffers (rented and reused by the mask generator:
+    /// fresh 50 MB arrays per batch cost more in page mapping than the copy itself).
+    /// <paramref name="lowRes"/> must hold B·M·(S/4)² values and <paramref name="iou"/> B·M, M = 3 with multimask, else 1.
+    /// </summary>
+    internal void PredictLowRes(IReadOnlyList<SamPrompt> prompts, bool multimask, float[] lowRes, float[] iou)
+    {
+        Decode(prompts, multimask, (lowResT, iouT) =>
+        {
+            Be.ToHost(lowResT, lowRes.AsSpan(0, lowResT.Length));
+            Be.ToHost(iouT, iou.AsSpan(0, iouT.Length));
+        });
+    }
+
+    private (int Batch, int MaskCount) Decode(IReadOnlyList<SamPrompt> prompts, bool multimask, Action<Tensor, Tensor> read)
+    {
         var emb = Embedding ?? throw new InvalidOperationException("call SetImage (or SetEmbedding) before Predict");
         var arch = _model.Architecture;
         var enc = PromptEncoding.Encode(prompts, emb, arch);
         int b = prompts.Count;
         var sparseHost = _model.PromptEncoder.EmbedSparse(b, enc.Points, enc.Labels, enc.PointsPerPrompt, enc.Boxes, out int tokens);
-        var sparse = Be.FromHost(sparseHost, b, tokens, arch.PromptEmbedDim);
-        Tensor? dense = enc.MaskInputs is null ? null
+        using var sparse = Be.FromHost(sparseHost, b, tokens, arch.PromptEmbedDim);
+        using Tensor? dense = enc.MaskInputs is null ? null
             : _model.PromptEncoder.EmbedMask(Be, Be.FromHost(enc.MaskInputs, b, arch.LowResSize, arch.LowResSize));
         LastSparse = sparseHost;
         LastDense = dense is null ? null : Be.ToHost(dense);
         var (lowRes, iou) = _model.MaskDecoder.Forward(Be, emb.Tokens, DensePe, sparse, dense, _model.PromptEncoder.NoMaskEmbed, multimask);
-        return (b, lowRes.Dim(1), Be.ToHost(lowRes), Be.ToHost(iou));
+        using (lowRes)
+        using (iou)
+        {
+            read(lowRes, iou);
+            return (b, lowRes.Dim(1));
+        }
     }
 
     /// <summary>The sparse embeddings [B, N, D] of the last prediction (for parity checks).</summary>

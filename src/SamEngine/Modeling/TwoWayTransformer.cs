@@ -122,7 +122,8 @@ internal sealed class TwoWayTransformer
             // Image → token: the image-side queries are shared; the prompt tokens are each prompt's own.
             using (var q = be.Add(queries, queryPe))
             using (var attn = _imageToToken.AttendTokensProjected(be, image.ImageToTokenQ, q, queries))
-                return (queries, _norm4.Forward(be, be.Add(attn, image.Src))); // keys + attn: the image side is every prompt's keys
+            using (var sum = be.Add(attn, image.Src)) // keys + attn: the image side is every prompt's keys
+                return (queries, _norm4.Forward(be, sum));
         }
 
         private Tensor SelfAttention(IBackend be, Tensor queries, Tensor queryPe)

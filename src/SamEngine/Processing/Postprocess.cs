@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Numerics;
+using System.Runtime.Intrinsics;
 
 namespace SamEngine.Processing;
 
@@ -21,7 +23,8 @@ public static class Postprocess
         var ax = new Axis(w, outW, outW);
         var tmp = new float[h * outW];
         for (int y = 0; y < h; y++) HorizontalRow(src.Slice(y * w, w), ax, tmp.AsSpan(y * outW, outW));
-        for (int yy = 0; yy < outH; yy++) VerticalRow(tmp, outW, ay, yy, dst.Slice(yy * outW, outW));
+        for (int yy = 0; yy < outH; yy++)
+            VerticalRow(tmp.AsSpan(ay.I0[yy] * outW, outW), tmp.AsSpan(ay.I1[yy] * outW, outW), ay.L0[yy], ay.L1[yy], dst.Slice(yy * outW, outW));
     }
 
     /// <summary>
@@ -37,51 +40,125 @@ public static class Postprocess
     public static float[] PostprocessMasks(float[] lowRes, int planes, int lowResSize, int imgSize,
         int inputH, int inputW, int origH, int origW)
     {
-        int lowPlane = lowResSize * lowResSize;
+        var logits = GC.AllocateUninitializedArray<float>(planes * origH * origW);
+        PostprocessMasks(lowRes, planes, lowResSize, imgSize, inputH, inputW, origH, origW, logits, null);
+        return logits;
+    }
+
+    /// <summary>
+    /// As <see cref="PostprocessMasks(float[], int, int, int, int, int, int, int)"/>, writing the logits
+    /// to <paramref name="logits"/> and/or the thresholded masks (0/1) to <paramref name="masks"/>, each
+    /// (planes, origH, origW) or empty. With only masks asked for, no full-size logit plane is stored.
+    /// </summary>
+    public static void PostprocessMasks(ReadOnlySpan<float> lowRes, int planes, int lowResSize, int imgSize,
+        int inputH, int inputW, int origH, int origW, Span<float> logits, Span<byte> masks)
+    {
+        int lowPlane = lowResSize * lowResSize, size = planes * origH * origW;
         if (lowRes.Length != planes * lowPlane) throw new ArgumentException($"expected {planes * lowPlane} values, got {lowRes.Length}", nameof(lowRes));
         if (inputH > imgSize || inputW > imgSize) throw new ArgumentException("input size larger than img_size");
+        if (!(logits.IsEmpty || logits.Length == size) || !(masks.IsEmpty || masks.Length == size))
+            throw new ArgumentException($"outputs must hold {planes} x {origH} x {origW} values");
 
         // Only the cropped rows/columns of the img_size upsample are computed; each output value
         // depends on its own index only, so this equals cropping the full upsample.
         var upY = new Axis(lowResSize, imgSize, inputH);
         var upX = new Axis(lowResSize, imgSize, inputW);
-        var downY = new Axis(inputH, origH, origH);
-        var downX = new Axis(inputW, origW, origW);
-
         // Resizing to the same size is the identity (weights 1 and 0 on finite logits), so when the
         // image was not resized the crop is the result.
-        bool identity = inputH == origH && inputW == origW;
-        var rowsUp = new float[planes * lowResSize * inputW];   // (planes, lowResSize, inputW)
-        var cropped = new float[planes * inputH * inputW];      // (planes, inputH, inputW)
-
-        Parallel.For(0, planes * lowResSize, r => HorizontalRow(
-            lowRes.AsSpan(r * lowResSize, lowResSize), upX, rowsUp.AsSpan(r * inputW, inputW)));
-        Parallel.For(0, planes * inputH, r => VerticalRow(
-            rowsUp.AsSpan(r / inputH * lowResSize * inputW, lowResSize * inputW), inputW, upY, r % inputH,
-            cropped.AsSpan(r * inputW, inputW)));
-        if (identity) return cropped;
-        var rowsDown = new float[planes * inputH * origW];      // (planes, inputH, origW)
-        var result = new float[planes * origH * origW];
-        Parallel.For(0, planes * inputH, r => HorizontalRow(
-            cropped.AsSpan(r * inputW, inputW), downX, rowsDown.AsSpan(r * origW, origW)));
-        Parallel.For(0, planes * origH, r => VerticalRow(
-            rowsDown.AsSpan(r / origH * inputH * origW, inputH * origW), origW, downY, r % origH,
-            result.AsSpan(r * origW, origW)));
-        return result;
+        if (inputH == origH && inputW == origW)
+        {
+            Resize(lowRes, planes, lowResSize, lowResSize, upY, upX, logits, masks);
+            return;
+        }
+        var cropped = ArrayPool<float>.Shared.Rent(planes * inputH * inputW);
+        try
+        {
+            var crop = cropped.AsSpan(0, planes * inputH * inputW);
+            Resize(lowRes, planes, lowResSize, lowResSize, upY, upX, crop, default);
+            Resize(crop, planes, inputH, inputW, new Axis(inputH, origH, origH), new Axis(inputW, origW, origW), logits, masks);
+        }
+        finally { ArrayPool<float>.Shared.Return(cropped); }
     }
 
-    private const int ThresholdChunk = 1 << 18;
+    /// <summary>
+    /// Bilinear resize of <paramref name="planes"/> planes (inH x inW) along the given axes into
+    /// (planes, ay.Count, ax.Count) logits and/or thresholded masks: output rows in contiguous chunks
+    /// on all cores, each chunk keeping the two x-interpolated source rows it is between.
+    /// </summary>
+    private static unsafe void Resize(ReadOnlySpan<float> source, int planes, int inH, int inW, Axis ay, Axis ax, Span<float> logits, Span<byte> masks)
+    {
+        int outH = ay.Count, outW = ax.Count;
+        bool wantLogits = !logits.IsEmpty, wantMasks = !masks.IsEmpty;
+        fixed (float* ps = source, pl = logits)
+        fixed (byte* pm = masks)
+        {
+            // Spans cannot enter the parallel lambda; the fixed pointers stay valid for its duration.
+            float* src = ps, dstLogits = pl;
+            byte* dstMasks = pm;
+            RowRanges(planes * outH, outW, (start, end) =>
+            {
+                var rows = new float[3 * outW]; // two x-interpolated source rows, and the output row when only masks are kept
+                int cached0 = -1, cached1 = -1; // source rows (plane·inH + y) held in rows[0..w) and rows[w..2w)
+                for (int r = start; r < end; r++)
+                {
+                    int plane = r / outH, yy = r % outH;
+                    int s0 = plane * inH + ay.I0[yy], s1 = plane * inH + ay.I1[yy];
+                    if (s0 != cached0)
+                    {
+                        if (s0 == cached1) { rows.AsSpan(outW, outW).CopyTo(rows); cached1 = -1; }
+                        else HorizontalRow(new ReadOnlySpan<float>(src + (long)s0 * inW, inW), ax, rows.AsSpan(0, outW));
+                        cached0 = s0;
+                    }
+                    if (s1 != cached1)
+                    {
+                        HorizontalRow(new ReadOnlySpan<float>(src + (long)s1 * inW, inW), ax, rows.AsSpan(outW, outW));
+                        cached1 = s1;
+                    }
+                    var row = wantLogits ? new Span<float>(dstLogits + (long)r * outW, outW) : rows.AsSpan(2 * outW, outW);
+                    VerticalRow(rows.AsSpan(0, outW), rows.AsSpan(outW, outW), ay.L0[yy], ay.L1[yy], row);
+                    if (wantMasks) ThresholdRow(row, new Span<byte>(dstMasks + (long)r * outW, outW));
+                }
+            });
+        }
+    }
+
+    /// <summary>Runs body(start, end) over [0, rows) in contiguous chunks of about 256 K elements, on all cores.</summary>
+    private static void RowRanges(int rows, int width, Action<int, int> body)
+    {
+        int chunks = (int)Math.Clamp((long)rows * width / (1 << 18), 1, Math.Max(1, Environment.ProcessorCount * 8));
+        chunks = Math.Min(chunks, rows);
+        if (chunks <= 1) { body(0, rows); return; }
+        Parallel.For(0, chunks, c => body((int)((long)rows * c / chunks), (int)((long)rows * (c + 1) / chunks)));
+    }
 
     /// <summary>Binary masks: 1 where the logit is above <see cref="MaskThreshold"/>, else 0.</summary>
     public static byte[] Threshold(float[] logits)
     {
-        var masks = new byte[logits.Length];
-        Parallel.For(0, (logits.Length + ThresholdChunk - 1) / ThresholdChunk, c =>
+        var masks = GC.AllocateUninitializedArray<byte>(logits.Length);
+        const int Row = 4096;
+        RowRanges((logits.Length + Row - 1) / Row, Row, (start, end) =>
         {
-            int end = Math.Min(logits.Length, (c + 1) * ThresholdChunk);
-            for (int i = c * ThresholdChunk; i < end; i++) masks[i] = logits[i] > MaskThreshold ? (byte)1 : (byte)0;
+            int from = start * Row, to = Math.Min(logits.Length, end * Row);
+            ThresholdRow(logits.AsSpan(from, to - from), masks.AsSpan(from, to - from));
         });
         return masks;
+    }
+
+    /// <summary>masks[i] = logits[i] &gt; <see cref="MaskThreshold"/> ? 1 : 0.</summary>
+    private static void ThresholdRow(ReadOnlySpan<float> logits, Span<byte> masks)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; i <= logits.Length - 64; i += 64)
+            {
+                // Compare lanes are 0 / -1; narrowing twice keeps them, and & 1 makes 0 / 1.
+                var a = Vector512.Narrow(Gt(logits, i), Gt(logits, i + 16));
+                var b = Vector512.Narrow(Gt(logits, i + 32), Gt(logits, i + 48));
+                (Vector512.Narrow(a, b).AsByte() & Vector512<byte>.One).CopyTo(masks[i..]);
+            }
+        for (; i < logits.Length; i++) masks[i] = logits[i] > MaskThreshold ? (byte)1 : (byte)0;
+
+        static Vector512<int> Gt(ReadOnlySpan<float> x, int i) => Vector512.GreaterThan(Vector512.Create<float>(x[i..]), Vector512.Create(MaskThreshold)).AsInt32();
     }
 
     /// <summary>
@@ -92,6 +169,9 @@ public static class Postprocess
     {
         public readonly int[] I0, I1;
         public readonly float[] L0, L1;
+
+        /// <summary>Output indices covered.</summary>
+        public int Count => I0.Length;
 
         public Axis(int inSize, int outSize, int count)
         {
@@ -118,21 +198,27 @@ public static class Postprocess
     /// <summary>Interpolates one row along x: dst[x] = src[i0] * l0 + src[i1] * l1 (float32).</summary>
     static void HorizontalRow(ReadOnlySpan<float> src, in Axis ax, Span<float> dst)
     {
+        ReadOnlySpan<int> i0 = ax.I0, i1 = ax.I1;
+        ReadOnlySpan<float> l0 = ax.L0, l1 = ax.L1;
         for (int x = 0; x < dst.Length; x++)
-            dst[x] = src[ax.I0[x]] * ax.L0[x] + src[ax.I1[x]] * ax.L1[x];
+            dst[x] = src[i0[x]] * l0[x] + src[i1[x]] * l1[x];
     }
 
     /// <summary>
     /// Output row yy from x-interpolated rows (width w): torch interpolates x within rows y0 and y1
     /// first, then combines t0 * l0 + t1 * l1, so splitting the passes keeps the same roundings.
     /// </summary>
-    static void VerticalRow(ReadOnlySpan<float> rows, int w, in Axis ay, int yy, Span<float> dst)
+    static void VerticalRow(ReadOnlySpan<float> r0, ReadOnlySpan<float> r1, float l0, float l1, Span<float> dst)
     {
-        var r0 = rows.Slice(ay.I0[yy] * w, w);
-        var r1 = rows.Slice(ay.I1[yy] * w, w);
-        float l0 = ay.L0[yy], l1 = ay.L1[yy];
-        int x = 0;
+        int x = 0, w = dst.Length;
         // Separate multiply and add per lane: the same roundings as the scalar loop.
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var v0 = Vector512.Create(l0);
+            var v1 = Vector512.Create(l1);
+            for (; x <= w - 16; x += 16)
+                (Vector512.Create<float>(r0[x..]) * v0 + Vector512.Create<float>(r1[x..]) * v1).CopyTo(dst[x..]);
+        }
         if (Vector.IsHardwareAccelerated)
         {
             var v0 = new Vector<float>(l0);

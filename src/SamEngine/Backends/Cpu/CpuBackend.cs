@@ -57,6 +57,13 @@ public sealed partial class CpuBackend : IBackend
     public float[] ToHost(Tensor x) => Cpu(x).Span.ToArray();
 
     /// <inheritdoc />
+    public void ToHost(Tensor x, Span<float> destination)
+    {
+        if (destination.Length != x.Length) throw new ArgumentException($"{x} does not fit a buffer of {destination.Length} values");
+        Cpu(x).Span.CopyTo(destination);
+    }
+
+    /// <inheritdoc />
     public Tensor Reshape(Tensor x, params int[] shape)
     {
         OpShapes.Reshape(x, shape);
@@ -66,11 +73,35 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc />
     public Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None, Tensor? residual = null)
     {
-        var (shape, m, _, _) = OpShapes.Linear(x, weight, residual);
+        var (shape, m, n, k) = OpShapes.Linear(x, weight, residual);
         var y = CpuTensor.Uninitialized(shape);
-        Gemm.Multiply(m, Cpu(x).Data, 0, LinearRhs(weight), y.Data, 0, bias is null ? null : Floats(bias), act);
+        if (m < SmallLinearRows) SmallLinear(Cpu(x).Data, m, Floats(weight), n, k, bias is null ? null : Floats(bias), act, y.Data);
+        else Gemm.Multiply(m, Cpu(x).Data, 0, LinearRhs(weight), y.Data, 0, bias is null ? null : Floats(bias), act);
         if (residual is not null) Elementwise.AddBroadcast(y.Data, Cpu(residual).Data, residual.Length, y.Data, y.Length); // in place
         return y;
+    }
+
+    /// <summary>
+    /// Below this many rows (the decoder's prompt tokens) packing the weight would cost more than the
+    /// product: rows are dotted with the weight's rows instead, from an fp32 copy kept for the model's
+    /// lifetime (only the decoder's small weights ever take this path).
+    /// </summary>
+    private const int SmallLinearRows = 16;
+
+    private static void SmallLinear(float[] x, int m, float[] w, int n, int k, float[]? bias, Activation act, float[] y)
+    {
+        void Columns(int j0, int j1)
+        {
+            for (int i = 0; i < m; i++)
+            {
+                var xi = x.AsSpan(i * k, k);
+                var yi = y.AsSpan(i * n + j0, j1 - j0);
+                for (int j = j0; j < j1; j++) yi[j - j0] = Elementwise.Dot(xi, w.AsSpan(j * k, k)) + (bias?[j] ?? 0f);
+                Elementwise.Activate(yi, act);
+            }
+        }
+        if ((long)m * n * k < 1 << 20) Columns(0, n);
+        else Elementwise.ForRanges(n, 16, Columns);
     }
 
     /// <inheritdoc />
