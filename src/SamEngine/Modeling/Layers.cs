@@ -19,9 +19,6 @@ internal sealed class LayerNorm(WeightScope vb, int dim, float eps)
     public Parameter Bias { get; } = vb.Get("bias", dim);
 
     public Tensor Forward(IBackend be, Tensor x) => be.LayerNorm(x, Weight, Bias, eps);
-
-    /// <summary>This norm as the LayerNorm2d an op can apply to its output channels.</summary>
-    public ChannelNorm AsChannelNorm() => new(Weight, Bias, eps);
 }
 
 /// <summary>
