@@ -71,8 +71,9 @@ public static class AttentionKernels
     public const int MaxWindow = 128;
 
     /// <summary>Grid (query blocks, heads, windows) x group (64).</summary>
-    public static void Attention(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, TokenLayout ql, TokenLayout kl, AttentionArgs a,
-        ArrayView<ushort> padBias, ArrayView<ushort> relH, ArrayView<ushort> relW, ArrayView<float> y, int yStride)
+    public static void Attention<TAct>(TAct q, TAct k, TAct v, TokenLayout ql, TokenLayout kl, AttentionArgs a,
+        ArrayView<ushort> padBias, ArrayView<ushort> relH, ArrayView<ushort> relW, TAct y, int yStride)
+        where TAct : struct, IActivations<TAct>
     {
         var kTile = SharedMemory.Allocate<float>(KeyTile * MaxHeadDim);
         var vTile = SharedMemory.Allocate<float>(KeyTile * MaxHeadDim);
@@ -91,7 +92,7 @@ public static class AttentionKernels
         {
             for (int d = 0; d < hd; d++)
             {
-                qv[d] = q[qOff + qCol + d];
+                qv[d] = q.Load(qOff + qCol + d);
                 acc[d] = 0f;
             }
             if (a.VitMode != 0)
@@ -114,8 +115,8 @@ public static class AttentionKernels
                 if (key < keys)
                 {
                     int off = kl.Offset(win, key);
-                    kvK = off >= 0 ? k[off + kCol + d] : DeviceMath.HalfToFloat(padBias[kCol + d]);
-                    kvV = off >= 0 ? v[off + vCol + d] : DeviceMath.HalfToFloat(padBias[vCol + d]);
+                    kvK = off >= 0 ? k.Load(off + kCol + d) : DeviceMath.HalfToFloat(padBias[kCol + d]);
+                    kvV = off >= 0 ? v.Load(off + vCol + d) : DeviceMath.HalfToFloat(padBias[vCol + d]);
                 }
                 kTile[j * MaxHeadDim + d] = kvK;
                 vTile[j * MaxHeadDim + d] = kvV;
@@ -147,7 +148,7 @@ public static class AttentionKernels
         if (!active) return;
         int yOff = qOff / ql.RowStride * yStride + head * hd;
         float inv = 1f / runSum;
-        for (int d = 0; d < hd; d++) y[yOff + d] = acc[d] * inv;
+        for (int d = 0; d < hd; d++) y.Store(yOff + d, acc[d] * inv);
     }
 
     private static float DotHalf(ArrayView<float> a, ArrayView<ushort> table, int offset, int n)
@@ -162,19 +163,19 @@ public static class AttentionKernels
         new(new Index3D((ql.Tokens + Queries - 1) / Queries, heads, windows), new Index3D(Queries, 1, 1));
 }
 
-/// <summary>Loads the attention kernel on one accelerator and launches it.</summary>
-public sealed class AttentionLauncher(Accelerator accelerator)
+/// <summary>Loads the attention kernel for one activation format on one accelerator and launches it.</summary>
+public sealed class AttentionLauncher<TAct>(Accelerator accelerator) where TAct : struct, IActivations<TAct>
 {
-    private readonly Lazy<Action<KernelConfig, ArrayView<float>, ArrayView<float>, ArrayView<float>, TokenLayout, TokenLayout, AttentionArgs,
-        ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int>> _kernel =
-        new(() => accelerator.LoadStreamKernel<ArrayView<float>, ArrayView<float>, ArrayView<float>, TokenLayout, TokenLayout, AttentionArgs,
-            ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<float>, int>(AttentionKernels.Attention));
+    private readonly Lazy<Action<KernelConfig, TAct, TAct, TAct, TokenLayout, TokenLayout, AttentionArgs,
+        ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, TAct, int>> _kernel =
+        new(() => accelerator.LoadStreamKernel<TAct, TAct, TAct, TokenLayout, TokenLayout, AttentionArgs,
+            ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, TAct, int>(AttentionKernels.Attention));
 
     /// <summary>
     /// ViT attention on qkv [1, H, W, 3C] → y [1, H, W, C]: windows of <paramref name="window"/> (0 =
     /// global), padding keys from the fp16 qkv bias, rel-pos tables fp16 [2·win - 1, hd].
     /// </summary>
-    public void Vit(ArrayView<float> qkv, int h, int w, int c, int heads, int window, ArrayView<ushort> qkvBias, ArrayView<ushort> relH, ArrayView<ushort> relW, ArrayView<float> y)
+    public void Vit(TAct qkv, int h, int w, int c, int heads, int window, ArrayView<ushort> qkvBias, ArrayView<ushort> relH, ArrayView<ushort> relW, TAct y)
     {
         int hd = c / heads;
         Check(hd);
@@ -186,7 +187,7 @@ public sealed class AttentionLauncher(Accelerator accelerator)
     }
 
     /// <summary>Decoder attention: q [B, Nq, C], k and v [B, Nk, C] → y [B, Nq, C].</summary>
-    public void Rows(ArrayView<float> q, ArrayView<float> k, ArrayView<float> v, int batch, int nq, int nk, int c, int heads, ArrayView<ushort> unused, ArrayView<float> y)
+    public void Rows(TAct q, TAct k, TAct v, int batch, int nq, int nk, int c, int heads, ArrayView<ushort> unused, TAct y)
     {
         int hd = c / heads;
         Check(hd);

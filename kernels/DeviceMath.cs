@@ -4,7 +4,7 @@ using ILGPU.Algorithms;
 namespace SamEngine.Kernels;
 
 /// <summary>
-/// Scalar helpers every kernel shares: fp16 bits to float (System.Half does not compile for devices),
+/// Scalar helpers every kernel shares: fp16 bits to and from float (System.Half does not compile for devices),
 /// the exact GELU, and the activation switch of fused epilogues.
 /// </summary>
 public static class DeviceMath
@@ -24,6 +24,32 @@ public static class DeviceMath
         }
         if (exp == 31) return Interop.IntAsFloat(sign | 0x7F800000u | (mant << 13));
         return Interop.IntAsFloat(sign | ((exp + 112) << 23) | (mant << 13));
+    }
+
+    /// <summary>
+    /// float32 to the nearest IEEE fp16 bit pattern, ties to even, as <c>(Half)x</c> rounds: overflow
+    /// to infinity, subnormals kept, NaN stays NaN.
+    /// </summary>
+    public static ushort FloatToHalf(float x)
+    {
+        uint bits = Interop.FloatAsInt(x);
+        uint sign = (bits >> 16) & 0x8000u, abs = bits & 0x7FFFFFFFu;
+        if (abs >= 0x7F800000u) return (ushort)(sign | (abs > 0x7F800000u ? 0x7E00u : 0x7C00u));
+        if (abs >= 0x477FF000u) return (ushort)(sign | 0x7C00u); // rounds to 65536 or more
+        if (abs >= 0x38800000u)
+        {
+            // Normal: rebias the exponent, round the 13 dropped mantissa bits to nearest even.
+            uint rebiased = abs - 0x38000000u;
+            return (ushort)(sign | ((rebiased + 0xFFFu + ((rebiased >> 13) & 1u)) >> 13));
+        }
+        int exp = (int)(abs >> 23);
+        if (exp < 102) return (ushort)sign; // below half the smallest subnormal
+        // Subnormal: the value in units of 2^-24 is the full mantissa shifted right by 126 - exp.
+        uint mant = (abs & 0x7FFFFFu) | 0x800000u;
+        int shift = 126 - exp;
+        uint q = mant >> shift, rest = mant & ((1u << shift) - 1u), halfway = 1u << (shift - 1);
+        if (rest > halfway || (rest == halfway && (q & 1u) != 0)) q++;
+        return (ushort)(sign | q);
     }
 
     /// <summary>

@@ -9,9 +9,9 @@ namespace SamEngine.Kernels;
 /// <see cref="BufferPool"/> holds the buffer and hands it out again once this object is disposed or
 /// collected, so device buffers are never freed by a finaliser racing a reuse.
 /// </summary>
-internal sealed class DeviceStorage(MemoryBuffer1D<float, Stride1D.Dense> buffer)
+internal sealed class DeviceStorage(MemoryBuffer1D<byte, Stride1D.Dense> buffer)
 {
-    public MemoryBuffer1D<float, Stride1D.Dense> Buffer { get; } = buffer;
+    public MemoryBuffer1D<byte, Stride1D.Dense> Buffer { get; } = buffer;
 
     /// <summary>Set once the storage may be reused.</summary>
     public volatile bool Released;
@@ -20,27 +20,34 @@ internal sealed class DeviceStorage(MemoryBuffer1D<float, Stride1D.Dense> buffer
     public int Refs = 1;
 }
 
-/// <summary>A float32 activation tensor resident on an ILGPU accelerator.</summary>
+/// <summary>
+/// An activation tensor resident on an ILGPU accelerator, stored as the backend's activation format
+/// (<see cref="IActivations{TSelf}"/>) says: float32 or fp16.
+/// </summary>
 public sealed class DeviceTensor : Tensor
 {
     private int _disposed;
 
-    internal DeviceTensor(DeviceStorage storage, int[] shape) : base(shape)
+    internal DeviceTensor(DeviceStorage storage, int[] shape, int bytesPerElement) : base(shape)
     {
-        if (storage.Buffer.Length < Length) throw new ArgumentException($"device buffer of {storage.Buffer.Length} floats is too small for {this}");
+        if (storage.Buffer.Length < (long)Length * bytesPerElement) throw new ArgumentException($"device buffer of {storage.Buffer.Length} bytes is too small for {this}");
         Storage = storage;
+        BytesPerElement = bytesPerElement;
     }
 
     internal DeviceStorage Storage { get; }
 
-    /// <summary>The tensor's elements on the device.</summary>
-    public ArrayView<float> View => Storage.Buffer.View.SubView(0, Length);
+    /// <summary>Bytes per stored element (4 for float32, 2 for fp16).</summary>
+    public int BytesPerElement { get; }
+
+    /// <summary>The tensor's raw device bytes; view them through the backend's activation format.</summary>
+    public ArrayView<byte> Raw => Storage.Buffer.View;
 
     /// <summary>Another tensor over the same data, which stays alive until both are disposed.</summary>
     internal DeviceTensor Reshaped(int[] shape)
     {
         Interlocked.Increment(ref Storage.Refs);
-        return new DeviceTensor(Storage, shape);
+        return new DeviceTensor(Storage, shape, BytesPerElement);
     }
 
     /// <summary>Hands the buffer back to the pool once no other view of it is alive.</summary>
@@ -58,14 +65,15 @@ public sealed class DeviceTensor : Tensor
 /// </summary>
 internal sealed class BufferPool(Accelerator accelerator) : IDisposable
 {
-    private sealed record Slot(MemoryBuffer1D<float, Stride1D.Dense> Buffer, WeakReference<DeviceStorage> Owner);
+    private sealed record Slot(MemoryBuffer1D<byte, Stride1D.Dense> Buffer, WeakReference<DeviceStorage> Owner);
 
     private readonly Dictionary<long, List<Slot>> _slots = new();
     private readonly object _lock = new();
 
-    public DeviceStorage Rent(long length)
+    /// <summary>A buffer of at least <paramref name="bytes"/> bytes (rounded up to whole words).</summary>
+    public DeviceStorage Rent(long bytes)
     {
-        length = Math.Max(1, length);
+        long length = Math.Max(4, (bytes + 3) & ~3L);
         lock (_lock)
         {
             if (!_slots.TryGetValue(length, out var list)) _slots[length] = list = new List<Slot>();
@@ -84,16 +92,16 @@ internal sealed class BufferPool(Accelerator accelerator) : IDisposable
         }
     }
 
-    private MemoryBuffer1D<float, Stride1D.Dense> Allocate(long length)
+    private MemoryBuffer1D<byte, Stride1D.Dense> Allocate(long length)
     {
-        try { return accelerator.Allocate1D<float>(length); }
+        try { return accelerator.Allocate1D<byte>(length); }
         catch (Exception e) when (e is OutOfMemoryException or AcceleratorException)
         {
             // Intermediates the model dropped become reusable only after a collection.
             GC.Collect();
             GC.WaitForPendingFinalizers();
             FreeUnused();
-            return accelerator.Allocate1D<float>(length);
+            return accelerator.Allocate1D<byte>(length);
         }
     }
 

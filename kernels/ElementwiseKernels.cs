@@ -14,65 +14,75 @@ public struct BlockCopy
 
 /// <summary>
 /// One thread per element: broadcast add, activation, batched transpose, the block copy behind
-/// SliceRows / ConcatRows, and fp16 → fp32 widening of parameters.
+/// SliceRows / ConcatRows, and fp16 parameters into activations.
 /// </summary>
 public static class ElementwiseKernels
 {
-    /// <summary>y[i] = a[i] + b[i mod |b|].</summary>
-    public static void AddBroadcast(Index1D i, ArrayView<float> a, ArrayView<float> b, ArrayView<float> y) =>
-        y[i] = a[i] + b[i % b.IntLength];
+    /// <summary>y[i] = a[i] + b[i mod bLength].</summary>
+    public static void AddBroadcast<TAct>(Index1D i, TAct a, TAct b, TAct y, int bLength) where TAct : struct, IActivations<TAct> =>
+        y.Store(i, a.Load(i) + b.Load(i % bLength));
 
     /// <summary>y[i] = act(x[i]).</summary>
-    public static void Activate(Index1D i, ArrayView<float> x, ArrayView<float> y, int activation) =>
-        y[i] = DeviceMath.Activate(x[i], activation);
+    public static void Activate<TAct>(Index1D i, TAct x, TAct y, int activation) where TAct : struct, IActivations<TAct> =>
+        y.Store(i, DeviceMath.Activate(x.Load(i), activation));
 
     /// <summary>[B, M, N] → [B, N, M]; i runs over the output.</summary>
-    public static void Transpose(Index1D i, ArrayView<float> x, ArrayView<float> y, int m, int n)
+    public static void Transpose<TAct>(Index1D i, TAct x, TAct y, int m, int n) where TAct : struct, IActivations<TAct>
     {
         int plane = m * n, b = i / plane, r = i - b * plane, j = r / m, row = r - j * m;
-        y[i] = x[b * plane + row * n + j];
+        y.Store(i, x.Load(b * plane + row * n + j));
     }
 
     /// <summary>i runs over Batch x Length.</summary>
-    public static void Copy(Index1D i, ArrayView<float> src, ArrayView<float> dst, BlockCopy c)
+    public static void Copy<TAct>(Index1D i, TAct src, TAct dst, BlockCopy c) where TAct : struct, IActivations<TAct>
     {
         int blk = i / c.Length, e = i - blk * c.Length;
-        dst[c.DstOffset + blk * c.DstStride + e] = src[c.SrcOffset + blk * c.SrcStride + e];
+        dst.Store(c.DstOffset + blk * c.DstStride + e, src.Load(c.SrcOffset + blk * c.SrcStride + e));
     }
 
-    /// <summary>y[i] = float(bits[i]).</summary>
-    public static void Widen(Index1D i, ArrayView<ushort> bits, ArrayView<float> y) => y[i] = DeviceMath.HalfToFloat(bits[i]);
+    /// <summary>y[i] = float(bits[i]), stored in the activation format.</summary>
+    public static void Widen<TAct>(Index1D i, ArrayView<ushort> bits, TAct y) where TAct : struct, IActivations<TAct> =>
+        y.Store(i, DeviceMath.HalfToFloat(bits[i]));
 }
 
-/// <summary>Loads the element-wise kernels on one accelerator and launches them.</summary>
-public sealed class ElementwiseLauncher(Accelerator accelerator)
+/// <summary>Loads the element-wise kernels for one activation format on one accelerator and launches them.</summary>
+public sealed class ElementwiseLauncher<TAct>(Accelerator accelerator) where TAct : struct, IActivations<TAct>
 {
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>> _add =
-        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>>(ElementwiseKernels.AddBroadcast));
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, int>> _act =
-        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int>(ElementwiseKernels.Activate));
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, int, int>> _transpose =
-        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, int, int>(ElementwiseKernels.Transpose));
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, BlockCopy>> _copy =
-        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, BlockCopy>(ElementwiseKernels.Copy));
-    private readonly Lazy<Action<Index1D, ArrayView<ushort>, ArrayView<float>>> _widen =
-        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<float>>(ElementwiseKernels.Widen));
+    private readonly Lazy<Action<Index1D, TAct, TAct, TAct, int>> _add =
+        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, TAct, TAct, TAct, int>(ElementwiseKernels.AddBroadcast));
+    private readonly Lazy<Action<Index1D, TAct, TAct, int>> _act =
+        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, TAct, TAct, int>(ElementwiseKernels.Activate));
+    private readonly Lazy<Action<Index1D, TAct, TAct, int, int>> _transpose =
+        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, TAct, TAct, int, int>(ElementwiseKernels.Transpose));
+    private readonly Lazy<Action<Index1D, TAct, TAct, BlockCopy>> _copy =
+        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, TAct, TAct, BlockCopy>(ElementwiseKernels.Copy));
+    private readonly Lazy<Action<Index1D, ArrayView<ushort>, TAct>> _widen =
+        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, TAct>(ElementwiseKernels.Widen));
 
-    /// <summary>y = a + b, b repeated over a.</summary>
-    public void AddBroadcast(ArrayView<float> a, ArrayView<float> b, ArrayView<float> y) => _add.Value(a.IntLength, a, b, y);
+    /// <summary>y = a + b over <paramref name="length"/> elements, b (<paramref name="bLength"/> elements) repeated over a.</summary>
+    public void AddBroadcast(TAct a, TAct b, int length, int bLength, TAct y)
+    {
+        if (length > 0) _add.Value(length, a, b, y, bLength);
+    }
 
-    /// <summary>y = act(x).</summary>
-    public void Activate(ArrayView<float> x, ArrayView<float> y, int activation) => _act.Value(x.IntLength, x, y, activation);
+    /// <summary>y = act(x) over <paramref name="length"/> elements.</summary>
+    public void Activate(TAct x, int length, TAct y, int activation)
+    {
+        if (length > 0) _act.Value(length, x, y, activation);
+    }
 
-    /// <summary>[B, M, N] → [B, N, M].</summary>
-    public void Transpose(ArrayView<float> x, ArrayView<float> y, int m, int n) => _transpose.Value(x.IntLength, x, y, m, n);
+    /// <summary>[B, M, N] → [B, N, M], <paramref name="length"/> = B·M·N.</summary>
+    public void Transpose(TAct x, int length, TAct y, int m, int n)
+    {
+        if (length > 0) _transpose.Value(length, x, y, m, n);
+    }
 
     /// <summary>Copies <paramref name="blocks"/> blocks as <paramref name="c"/> describes.</summary>
-    public void Copy(ArrayView<float> src, ArrayView<float> dst, int blocks, BlockCopy c)
+    public void Copy(TAct src, TAct dst, int blocks, BlockCopy c)
     {
         if (blocks * c.Length > 0) _copy.Value(blocks * c.Length, src, dst, c);
     }
 
     /// <summary>y = float(bits).</summary>
-    public void Widen(ArrayView<ushort> bits, ArrayView<float> y) => _widen.Value(bits.IntLength, bits, y);
+    public void Widen(ArrayView<ushort> bits, TAct y) => _widen.Value(bits.IntLength, bits, y);
 }

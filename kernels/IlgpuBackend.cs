@@ -2,305 +2,59 @@ using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
 using SamEngine.Backends;
+using SamEngine.Parity;
 using SamEngine.Weights;
 
 namespace SamEngine.Kernels;
 
 /// <summary>
-/// The ILGPU backend: every <see cref="IBackend"/> op as a hand-written kernel. Weights are uploaded
-/// once as fp16 bits and widened inside the kernels; activations are float32 device buffers taken
-/// from a pool and stay on the device until <see cref="ToHost"/>.
+/// An <see cref="IBackend"/> on an ILGPU accelerator (<see cref="IlgpuBackend{TAct}"/>), with what the
+/// tests, benchmarks and host-side callers need beyond the model's ops.
 /// </summary>
-public sealed class IlgpuBackend : IBackend
+public interface IIlgpuBackend : IBackend
 {
-    private readonly Context _context;
-    private readonly BufferPool _pool;
-    private readonly ConditionalWeakTable<Parameter, MemoryBuffer1D<ushort, Stride1D.Dense>> _weights = new();
-    private readonly ConditionalWeakTable<Parameter, DeviceTensor> _widened = new();
-    private readonly List<MemoryBuffer1D<ushort, Stride1D.Dense>> _uploads = new();
-    private readonly MemoryBuffer1D<ushort, Stride1D.Dense> _none;
+    /// <summary>The accelerator the kernels run on.</summary>
+    Accelerator Accelerator { get; }
 
-    private IlgpuBackend(Context context, Accelerator accelerator, string name)
-    {
-        _context = context;
-        Accelerator = accelerator;
-        Name = name;
-        _pool = new BufferPool(accelerator);
-        _none = accelerator.Allocate1D<ushort>(1);
-        Gemm = new GemmLauncher(accelerator);
-        Elementwise = new ElementwiseLauncher(accelerator);
-        Norm = new LayerNormLauncher(accelerator);
-        Conv = new ConvLauncher(accelerator);
-        Attn = new AttentionLauncher(accelerator);
-        PositionalEncoding = new PositionalEncodingLauncher(accelerator);
-        Postprocess = new PostprocessLauncher(accelerator);
-    }
+    /// <summary>How activations are stored: float32 or fp16 (compute is float32 either way).</summary>
+    Precision Precision { get; }
 
-    /// <summary>Opens the first device of <paramref name="kind"/>; throws <see cref="NotSupportedException"/> saying why when there is none.</summary>
-    public static IlgpuBackend Create(IlgpuDeviceKind kind, bool gpuOnly = false)
+    /// <summary>Whether LayerNorm uses its barrier-free row-per-thread kernel (the default on the CPU accelerator).</summary>
+    bool LayerNormRowPerThread { get; set; }
+
+    /// <summary>Waits for all launched kernels.</summary>
+    void Synchronize();
+
+    /// <summary>Fourier features [n, D] of normalised coordinates [n, 2] (points and box corners).</summary>
+    Tensor PointPositionalEncoding(Tensor coords, Parameter gaussian);
+
+    /// <summary>The official <c>postprocess_masks</c> on the device: low-res logits [planes, s, s] → [planes, origH, origW].</summary>
+    Tensor PostprocessMasks(Tensor lowRes, int imgSize, int inputH, int inputW, int origH, int origW);
+
+    /// <summary>Binary masks (1 where a logit is above 0) copied to the host.</summary>
+    byte[] ThresholdToHost(Tensor logits);
+}
+
+/// <summary>Opens ILGPU backends.</summary>
+public static class IlgpuBackend
+{
+    /// <summary>Opens the first device of <paramref name="kind"/> with activations stored in <paramref name="precision"/>; throws <see cref="NotSupportedException"/> saying why when there is none.</summary>
+    public static IIlgpuBackend Create(IlgpuDeviceKind kind, bool gpuOnly = false, Precision precision = Precision.Fp32)
     {
         var context = IlgpuDevices.CreateContext(kind);
         try
         {
             var device = IlgpuDevices.Find(context, kind, gpuOnly, out string reason) ?? throw new NotSupportedException(reason);
             string name = kind switch { IlgpuDeviceKind.Cpu => "ilgpu-cpu", IlgpuDeviceKind.Cuda => "cuda", _ => "opencl" };
-            return new IlgpuBackend(context, device.CreateAccelerator(context), name);
+            var accelerator = device.CreateAccelerator(context);
+            return precision == Precision.Fp16
+                ? new IlgpuBackend<Fp16Activations>(context, accelerator, name)
+                : new IlgpuBackend<Fp32Activations>(context, accelerator, name);
         }
         catch
         {
             context.Dispose();
             throw;
         }
-    }
-
-    /// <summary>The accelerator the kernels run on.</summary>
-    public Accelerator Accelerator { get; }
-
-    /// <summary>Kernel launchers, for the benchmarks and for host-side callers of the extra kernels.</summary>
-    public GemmLauncher Gemm { get; }
-    /// <inheritdoc cref="Gemm" />
-    public ElementwiseLauncher Elementwise { get; }
-    /// <inheritdoc cref="Gemm" />
-    public LayerNormLauncher Norm { get; }
-    /// <inheritdoc cref="Gemm" />
-    public ConvLauncher Conv { get; }
-    /// <inheritdoc cref="Gemm" />
-    public AttentionLauncher Attn { get; }
-    /// <inheritdoc cref="Gemm" />
-    public PositionalEncodingLauncher PositionalEncoding { get; }
-    /// <inheritdoc cref="Gemm" />
-    public PostprocessLauncher Postprocess { get; }
-
-    /// <inheritdoc />
-    public string Name { get; }
-
-    /// <inheritdoc />
-    public string Device => $"{Accelerator.Name} ({Accelerator.AcceleratorType}, {Accelerator.MemorySize / (1 << 20)} MiB)";
-
-    /// <summary>A pooled device tensor of the given shape (contents undefined).</summary>
-    public DeviceTensor Allocate(params int[] shape) => new(_pool.Rent(ShapeUtil.Count(shape)), shape);
-
-    /// <summary>The parameter's fp16 bits on the device, uploaded on first use.</summary>
-    public ArrayView<ushort> Weights(Parameter p) => _weights.GetValue(p, q =>
-    {
-        var buf = Accelerator.Allocate1D(q.HalfBits);
-        lock (_uploads) _uploads.Add(buf);
-        return buf;
-    }).View;
-
-    private ArrayView<ushort> OptionalWeights(Parameter? p) => p is null ? _none.View : Weights(p);
-
-    private static DeviceTensor Dev(Tensor t) => t as DeviceTensor ?? throw new ArgumentException($"{t} does not belong to an ILGPU backend");
-
-    /// <summary>Waits for all launched kernels.</summary>
-    public void Synchronize() => Accelerator.Synchronize();
-
-    /// <inheritdoc />
-    public Tensor FromHost(ReadOnlySpan<float> data, params int[] shape)
-    {
-        var t = Allocate(shape);
-        if (data.Length != t.Length) throw new ArgumentException($"{data.Length} values do not fill shape {ShapeUtil.Format(shape)}");
-        t.View.CopyFromCPU(data.ToArray());
-        return t;
-    }
-
-    /// <inheritdoc />
-    public Tensor FromParameter(Parameter p) => _widened.GetValue(p, q =>
-    {
-        var t = Allocate(q.Shape);
-        Elementwise.Widen(Weights(q), t.View);
-        return t;
-    });
-
-    /// <inheritdoc />
-    public float[] ToHost(Tensor x)
-    {
-        var r = new float[x.Length];
-        Accelerator.Synchronize();
-        Dev(x).View.CopyToCPU(r);
-        return r;
-    }
-
-    /// <inheritdoc />
-    public Tensor Reshape(Tensor x, params int[] shape)
-    {
-        OpShapes.Reshape(x, shape);
-        return Dev(x).Reshaped(shape);
-    }
-
-    /// <inheritdoc />
-    public Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None)
-    {
-        var (shape, _, n, k) = OpShapes.Linear(x, weight);
-        var y = Allocate(shape);
-        Gemm.Linear(Dev(x).View, x.Length / k, Weights(weight), n, k, OptionalWeights(bias), bias is not null, (int)act, y.View);
-        return y;
-    }
-
-    /// <inheritdoc />
-    public Tensor MatMulTransposed(Tensor a, Tensor b)
-    {
-        var (batch, m, n, k) = OpShapes.MatMulTransposed(a, b);
-        var y = Allocate(batch, m, n);
-        Gemm.MatMulTransposed(Dev(a).View, Dev(b).View, batch, m, n, k, _none.View, y.View);
-        return y;
-    }
-
-    /// <inheritdoc />
-    public Tensor Add(Tensor a, Tensor b)
-    {
-        OpShapes.Add(a, b);
-        var y = Allocate(a.Shape);
-        Elementwise.AddBroadcast(Dev(a).View, Dev(b).View, y.View);
-        return y;
-    }
-
-    /// <inheritdoc />
-    public Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps)
-    {
-        int c = OpShapes.LayerNorm(x, weight, bias);
-        var y = Allocate(x.Shape);
-        Norm.LayerNorm(Dev(x).View, x.Length / c, c, Weights(weight), Weights(bias), eps, y.View);
-        return y;
-    }
-
-    /// <inheritdoc />
-    public Tensor Activate(Tensor x, Activation act)
-    {
-        var y = Allocate(x.Shape);
-        Elementwise.Activate(Dev(x).View, y.View, (int)act);
-        return y;
-    }
-
-    /// <inheritdoc />
-    public Tensor Conv2d(Tensor x, Parameter weight, Parameter? bias, int stride, int padding)
-    {
-        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), cin = x.Dim(3);
-        int cout = weight.Shape[0], kh = weight.Shape[2], kw = weight.Shape[3];
-        if (x.Rank != 4 || weight.Shape[1] != cin) throw new ArgumentException($"conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
-        int ho = (h + 2 * padding - kh) / stride + 1, wo = (w + 2 * padding - kw) / stride + 1;
-        var y = Allocate(b, ho, wo, cout);
-        var patches = new ImplicitPatches { Image = Dev(x).View, H = h, W = w, Cin = cin, KernelW = kw, Stride = stride, Padding = padding, OutH = ho, OutW = wo };
-        var wt = new HalfConvWeight { Bits = Weights(weight), Cin = cin, KernelH = kh, KernelW = kw };
-        Gemm.Conv2d(patches, b * ho * wo, wt, cout, OptionalWeights(bias), bias is not null, y.View);
-        return y;
-    }
-
-    /// <inheritdoc />
-    public Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias)
-    {
-        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), cin = x.Dim(3), cout = weight.Shape[1];
-        if (x.Rank != 4 || weight.Shape[0] != cin || weight.Shape[2] != 2 || weight.Shape[3] != 2)
-            throw new ArgumentException($"transposed conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
-        var y = Allocate(b, 2 * h, 2 * w, cout);
-        Conv.ConvTranspose2x2(Dev(x).View, b, new ConvTransposeShape { H = h, W = w, Cin = cin, Cout = cout }, Weights(weight), Weights(bias), y.View);
-        return y;
-    }
-
-    /// <inheritdoc />
-    public Tensor VitAttention(Tensor qkv, int heads, int windowSize, Parameter relPosH, Parameter relPosW, Parameter qkvBias)
-    {
-        int h = qkv.Dim(1), w = qkv.Dim(2), c3 = qkv.Dim(3), c = c3 / 3, hd = c / heads;
-        if (qkv.Rank != 4 || qkv.Dim(0) != 1 || c3 != 3 * c || c != hd * heads) throw new ArgumentException($"VitAttention: bad qkv {qkv} for {heads} heads");
-        int wh = windowSize > 0 ? windowSize : h, ww = windowSize > 0 ? windowSize : w;
-        if (relPosH.Shape[0] != 2 * wh - 1 || relPosW.Shape[0] != 2 * ww - 1 || relPosH.Shape[1] != hd || relPosW.Shape[1] != hd)
-            throw new ArgumentException($"relative position tables {ShapeUtil.Format(relPosH.Shape)} / {ShapeUtil.Format(relPosW.Shape)} do not fit a {wh}x{ww} window of head dim {hd}");
-        var y = Allocate(1, h, w, c);
-        Attn.Vit(Dev(qkv).View, h, w, c, heads, windowSize, Weights(qkvBias), Weights(relPosH), Weights(relPosW), y.View);
-        return y;
-    }
-
-    /// <inheritdoc />
-    public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads)
-    {
-        int b = q.Dim(0), nq = q.Dim(1), c = q.Dim(2), nk = k.Dim(1), hd = c / heads;
-        if (k.Dim(0) != b || v.Dim(0) != b || k.Dim(2) != c || v.Dim(2) != c || v.Dim(1) != nk || hd * heads != c)
-            throw new ArgumentException($"Attention: q {q}, k {k}, v {v} do not fit {heads} heads");
-        var y = Allocate(b, nq, c);
-        Attn.Rows(Dev(q).View, Dev(k).View, Dev(v).View, b, nq, nk, c, heads, _none.View, y.View);
-        return y;
-    }
-
-    /// <inheritdoc />
-    public Tensor Transpose(Tensor x)
-    {
-        int batch = x.Dim(0), m = x.Dim(1), n = x.Dim(2);
-        var y = Allocate(batch, n, m);
-        Elementwise.Transpose(Dev(x).View, y.View, m, n);
-        return y;
-    }
-
-    /// <inheritdoc />
-    public Tensor SliceRows(Tensor x, int start, int count)
-    {
-        var (shape, batch, rows, c) = OpShapes.SliceRows(x, start, count);
-        var y = Allocate(shape);
-        Elementwise.Copy(Dev(x).View, y.View, batch, new BlockCopy { Length = count * c, SrcOffset = start * c, SrcStride = rows * c, DstStride = count * c });
-        return y;
-    }
-
-    /// <inheritdoc />
-    public Tensor ConcatRows(params Tensor[] parts)
-    {
-        var (batch, rows, c) = OpShapes.ConcatRows(parts);
-        var y = Allocate(batch, rows, c);
-        int row = 0;
-        foreach (var p in parts)
-        {
-            int n = p.Dim(1) * c;
-            Elementwise.Copy(Dev(p).View, y.View, batch, new BlockCopy { Length = n, SrcStride = n, DstOffset = row * c, DstStride = rows * c });
-            row += p.Dim(1);
-        }
-        return y;
-    }
-
-    /// <summary>The dense positional encoding tokens [g·g, D] from the fp16 gaussian matrix [2, D/2].</summary>
-    public Tensor DensePositionalEncoding(Parameter gaussian, int grid)
-    {
-        int d = 2 * gaussian.Shape[1];
-        var y = Allocate(grid * grid, d);
-        PositionalEncoding.DenseGrid(Weights(gaussian), grid, d, y.View);
-        return y;
-    }
-
-    /// <summary>Fourier features [n, D] of normalised coordinates [n, 2] (points and box corners).</summary>
-    public Tensor PointPositionalEncoding(Tensor coords, Parameter gaussian)
-    {
-        int n = coords.Length / 2, d = 2 * gaussian.Shape[1];
-        var y = Allocate(n, d);
-        PositionalEncoding.Points(Dev(coords).View, n, Weights(gaussian), d, y.View);
-        return y;
-    }
-
-    /// <summary>The official <c>postprocess_masks</c> on the device: low-res logits [planes, s, s] → [planes, origH, origW].</summary>
-    public Tensor PostprocessMasks(Tensor lowRes, int imgSize, int inputH, int inputW, int origH, int origW)
-    {
-        int low = lowRes.Dim(-1), planes = lowRes.Length / (low * low);
-        var cropped = Allocate(planes, inputH, inputW);
-        Postprocess.Resize(Dev(lowRes).View, planes, new ResizeShape { InH = low, InW = low, ScaleH = imgSize, ScaleW = imgSize, OutH = inputH, OutW = inputW }, cropped.View);
-        var y = Allocate(planes, origH, origW);
-        Postprocess.Resize(cropped.View, planes, new ResizeShape { InH = inputH, InW = inputW, ScaleH = origH, ScaleW = origW, OutH = origH, OutW = origW }, y.View);
-        cropped.Dispose();
-        return y;
-    }
-
-    /// <summary>Binary masks (1 where a logit is above 0) copied to the host.</summary>
-    public byte[] ThresholdToHost(Tensor logits)
-    {
-        using var mask = Accelerator.Allocate1D<byte>(logits.Length);
-        Postprocess.Threshold(Dev(logits).View, mask.View);
-        Accelerator.Synchronize();
-        return mask.GetAsArray1D();
-    }
-
-    /// <inheritdoc />
-    public void Dispose()
-    {
-        Accelerator.Synchronize();
-        _pool.Dispose();
-        foreach (var b in _uploads) b.Dispose();
-        _none.Dispose();
-        Accelerator.Dispose();
-        _context.Dispose();
     }
 }

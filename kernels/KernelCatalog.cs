@@ -5,36 +5,37 @@ namespace SamEngine.Kernels;
 /// <summary>One kernel entry point: its name, method (generic ones closed as the launchers use them) and grouping.</summary>
 public sealed record KernelEntry(string Name, MethodInfo Method, bool ExplicitlyGrouped);
 
-/// <summary>Every kernel the backend launches, so a test can compile each for every target without a device.</summary>
+/// <summary>Every kernel the backend launches, in both activation formats, so a test can compile each for every target without a device.</summary>
 public static class KernelCatalog
 {
-    /// <summary>All kernels.</summary>
-    public static IReadOnlyList<KernelEntry> All { get; } =
+    /// <summary>All kernels: each once per activation format (names end in <c>fp32</c> / <c>fp16</c>).</summary>
+    public static IReadOnlyList<KernelEntry> All { get; } = [.. For<Fp32Activations>("fp32"), .. For<Fp16Activations>("fp16")];
+
+    private static IEnumerable<KernelEntry> For<TAct>(string format) where TAct : struct, IActivations<TAct> =>
     [
-        Explicit("Gemm<DenseRows,HalfRows>", ((Delegate)GemmKernels.Gemm<DenseRows, HalfRows>).Method),
-        Explicit("Gemm<DenseRows,DenseRows>", ((Delegate)GemmKernels.Gemm<DenseRows, DenseRows>).Method),
-        Explicit("Gemm<ImplicitPatches,HalfConvWeight>", ((Delegate)GemmKernels.Gemm<ImplicitPatches, HalfConvWeight>).Method),
-        Explicit(nameof(LayerNormKernels.LayerNorm), typeof(LayerNormKernels)),
-        Implicit(nameof(LayerNormKernels.LayerNormRowPerThread), typeof(LayerNormKernels)),
-        Explicit(nameof(AttentionKernels.Attention), typeof(AttentionKernels)),
-        Implicit(nameof(ElementwiseKernels.AddBroadcast), typeof(ElementwiseKernels)),
-        Implicit(nameof(ElementwiseKernels.Activate), typeof(ElementwiseKernels)),
-        Implicit(nameof(ElementwiseKernels.Transpose), typeof(ElementwiseKernels)),
-        Implicit(nameof(ElementwiseKernels.Copy), typeof(ElementwiseKernels)),
-        Implicit(nameof(ElementwiseKernels.Widen), typeof(ElementwiseKernels)),
-        Implicit(nameof(ConvKernels.ConvTranspose2x2), typeof(ConvKernels)),
-        Implicit(nameof(PositionalEncodingKernels.DenseGrid), typeof(PositionalEncodingKernels)),
-        Implicit(nameof(PositionalEncodingKernels.Points), typeof(PositionalEncodingKernels)),
-        Implicit(nameof(PostprocessKernels.Resize), typeof(PostprocessKernels)),
-        Implicit(nameof(PostprocessKernels.Threshold), typeof(PostprocessKernels)),
+        new($"Gemm<DenseRows,HalfRows> {format}", ((Delegate)GemmKernels.Gemm<DenseRows<TAct>, HalfRows, TAct>).Method, true),
+        new($"Gemm<DenseRows,DenseRows> {format}", ((Delegate)GemmKernels.Gemm<DenseRows<TAct>, DenseRows<TAct>, TAct>).Method, true),
+        new($"Gemm<ImplicitPatches,HalfConvWeight> {format}", ((Delegate)GemmKernels.Gemm<ImplicitPatches<TAct>, HalfConvWeight, TAct>).Method, true),
+        Closed<TAct>(typeof(LayerNormKernels), nameof(LayerNormKernels.LayerNorm), format, explicitlyGrouped: true),
+        Closed<TAct>(typeof(LayerNormKernels), nameof(LayerNormKernels.LayerNormRowPerThread), format),
+        Closed<TAct>(typeof(AttentionKernels), nameof(AttentionKernels.Attention), format, explicitlyGrouped: true),
+        Closed<TAct>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.AddBroadcast), format),
+        Closed<TAct>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Activate), format),
+        Closed<TAct>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Transpose), format),
+        Closed<TAct>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Copy), format),
+        Closed<TAct>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Widen), format),
+        Closed<TAct>(typeof(ConvKernels), nameof(ConvKernels.ConvTranspose2x2), format),
+        Closed<TAct>(typeof(ConvKernels), nameof(ConvKernels.ConvTranspose2x2Norm), format),
+        Closed<TAct>(typeof(PositionalEncodingKernels), nameof(PositionalEncodingKernels.DenseGrid), format),
+        Closed<TAct>(typeof(PositionalEncodingKernels), nameof(PositionalEncodingKernels.Points), format),
+        Closed<TAct>(typeof(PostprocessKernels), nameof(PostprocessKernels.Resize), format),
+        Closed<TAct>(typeof(PostprocessKernels), nameof(PostprocessKernels.Threshold), format),
     ];
 
-    private static KernelEntry Explicit(string name, MethodInfo m) => new(name, m, true);
-
-    private static KernelEntry Explicit(string name, Type owner) => new(name, Find(owner, name), true);
-
-    private static KernelEntry Implicit(string name, Type owner) => new(name, Find(owner, name), false);
-
-    private static MethodInfo Find(Type owner, string name) =>
-        owner.GetMethod(name, BindingFlags.Public | BindingFlags.Static) ?? throw new MissingMethodException(owner.Name, name);
+    /// <summary>A kernel generic over the activation format alone, closed over <typeparamref name="TAct"/>.</summary>
+    private static KernelEntry Closed<TAct>(Type owner, string name, string format, bool explicitlyGrouped = false)
+    {
+        var method = owner.GetMethod(name, BindingFlags.Public | BindingFlags.Static) ?? throw new MissingMethodException(owner.Name, name);
+        return new KernelEntry($"{name} {format}", method.MakeGenericMethod(typeof(TAct)), explicitlyGrouped);
+    }
 }

@@ -11,43 +11,46 @@ namespace SamEngine.Kernels;
 /// </summary>
 public static class PositionalEncodingKernels
 {
-    private static void Encode(float x, float y, ArrayView<ushort> gaussian, int half, int j, ArrayView<float> dst, int offset)
+    private static void Encode<TAct>(float x, float y, ArrayView<ushort> gaussian, int half, int j, TAct dst, int offset)
+        where TAct : struct, IActivations<TAct>
     {
         float cx = 2f * x - 1f, cy = 2f * y - 1f;
         float p = 6.2831853071795865f * (cx * DeviceMath.HalfToFloat(gaussian[j]) + cy * DeviceMath.HalfToFloat(gaussian[half + j]));
-        dst[offset + j] = XMath.Sin(p);
-        dst[offset + half + j] = XMath.Cos(p);
+        dst.Store(offset + j, XMath.Sin(p));
+        dst.Store(offset + half + j, XMath.Cos(p));
     }
 
     /// <summary>Dense grid tokens [g·g, D] (row-major y, x); i runs over g·g·D/2.</summary>
-    public static void DenseGrid(Index1D i, ArrayView<ushort> gaussian, ArrayView<float> y, int grid, int half)
+    public static void DenseGrid<TAct>(Index1D i, ArrayView<ushort> gaussian, TAct y, int grid, int half)
+        where TAct : struct, IActivations<TAct>
     {
         int j = i % half, cell = i / half, gy = cell / grid, gx = cell - gy * grid;
         Encode((gx + 0.5f) / grid, (gy + 0.5f) / grid, gaussian, half, j, y, cell * 2 * half);
     }
 
     /// <summary>Points [n, 2] (x, y normalised) → [n, D]; i runs over n·D/2.</summary>
-    public static void Points(Index1D i, ArrayView<float> coords, ArrayView<ushort> gaussian, ArrayView<float> y, int half)
+    public static void Points<TAct>(Index1D i, TAct coords, ArrayView<ushort> gaussian, TAct y, int half)
+        where TAct : struct, IActivations<TAct>
     {
         int j = i % half, p = i / half;
-        Encode(coords[2 * p], coords[2 * p + 1], gaussian, half, j, y, p * 2 * half);
+        Encode(coords.Load(2 * p), coords.Load(2 * p + 1), gaussian, half, j, y, p * 2 * half);
     }
 }
 
-/// <summary>Loads the positional-encoding kernels on one accelerator and launches them.</summary>
-public sealed class PositionalEncodingLauncher(Accelerator accelerator)
+/// <summary>Loads the positional-encoding kernels for one activation format on one accelerator and launches them.</summary>
+public sealed class PositionalEncodingLauncher<TAct>(Accelerator accelerator) where TAct : struct, IActivations<TAct>
 {
-    private readonly Lazy<Action<Index1D, ArrayView<ushort>, ArrayView<float>, int, int>> _grid =
-        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, ArrayView<float>, int, int>(PositionalEncodingKernels.DenseGrid));
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<ushort>, ArrayView<float>, int>> _points =
-        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<ushort>, ArrayView<float>, int>(PositionalEncodingKernels.Points));
+    private readonly Lazy<Action<Index1D, ArrayView<ushort>, TAct, int, int>> _grid =
+        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, TAct, int, int>(PositionalEncodingKernels.DenseGrid));
+    private readonly Lazy<Action<Index1D, TAct, ArrayView<ushort>, TAct, int>> _points =
+        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, TAct, ArrayView<ushort>, TAct, int>(PositionalEncodingKernels.Points));
 
     /// <summary>y [g·g, D] for a <paramref name="grid"/> x <paramref name="grid"/> embedding grid.</summary>
-    public void DenseGrid(ArrayView<ushort> gaussian, int grid, int dim, ArrayView<float> y) =>
+    public void DenseGrid(ArrayView<ushort> gaussian, int grid, int dim, TAct y) =>
         _grid.Value(grid * grid * (dim / 2), gaussian, y, grid, dim / 2);
 
     /// <summary>y [n, D] for <paramref name="n"/> normalised coordinates.</summary>
-    public void Points(ArrayView<float> coords, int n, ArrayView<ushort> gaussian, int dim, ArrayView<float> y)
+    public void Points(TAct coords, int n, ArrayView<ushort> gaussian, int dim, TAct y)
     {
         if (n > 0) _points.Value(n * (dim / 2), coords, gaussian, y, dim / 2);
     }

@@ -18,16 +18,16 @@ public struct ResizeShape
 public static class PostprocessKernels
 {
     /// <summary>i runs over planes x OutH x OutW.</summary>
-    public static void Resize(Index1D i, ArrayView<float> src, ArrayView<float> dst, ResizeShape s)
+    public static void Resize<TAct>(Index1D i, TAct src, TAct dst, ResizeShape s) where TAct : struct, IActivations<TAct>
     {
         int x = i % s.OutW, rest = i / s.OutW, y = rest % s.OutH, plane = rest / s.OutH;
         SourceIndex(y, s.InH, s.ScaleH, out int y0, out int y1, out float ly);
         SourceIndex(x, s.InW, s.ScaleW, out int x0, out int x1, out float lx);
         int o = plane * s.InH * s.InW;
         // x first within rows y0 and y1, then y: the order torch rounds in.
-        float t0 = src[o + y0 * s.InW + x0] * (1f - lx) + src[o + y0 * s.InW + x1] * lx;
-        float t1 = src[o + y1 * s.InW + x0] * (1f - lx) + src[o + y1 * s.InW + x1] * lx;
-        dst[i] = t0 * (1f - ly) + t1 * ly;
+        float t0 = src.Load(o + y0 * s.InW + x0) * (1f - lx) + src.Load(o + y0 * s.InW + x1) * lx;
+        float t1 = src.Load(o + y1 * s.InW + x0) * (1f - lx) + src.Load(o + y1 * s.InW + x1) * lx;
+        dst.Store(i, t0 * (1f - ly) + t1 * ly);
     }
 
     private static void SourceIndex(int i, int inSize, int outSize, out int i0, out int i1, out float l1)
@@ -42,20 +42,21 @@ public static class PostprocessKernels
     }
 
     /// <summary>mask[i] = logits[i] &gt; 0.</summary>
-    public static void Threshold(Index1D i, ArrayView<float> logits, ArrayView<byte> mask) => mask[i] = logits[i] > 0f ? (byte)1 : (byte)0;
+    public static void Threshold<TAct>(Index1D i, TAct logits, ArrayView<byte> mask) where TAct : struct, IActivations<TAct> =>
+        mask[i] = logits.Load(i) > 0f ? (byte)1 : (byte)0;
 }
 
-/// <summary>Loads the post-processing kernels on one accelerator and runs <c>postprocess_masks</c>.</summary>
-public sealed class PostprocessLauncher(Accelerator accelerator)
+/// <summary>Loads the post-processing kernels for one activation format on one accelerator and runs <c>postprocess_masks</c>.</summary>
+public sealed class PostprocessLauncher<TAct>(Accelerator accelerator) where TAct : struct, IActivations<TAct>
 {
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<float>, ResizeShape>> _resize =
-        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<float>, ResizeShape>(PostprocessKernels.Resize));
-    private readonly Lazy<Action<Index1D, ArrayView<float>, ArrayView<byte>>> _threshold =
-        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<float>, ArrayView<byte>>(PostprocessKernels.Threshold));
+    private readonly Lazy<Action<Index1D, TAct, TAct, ResizeShape>> _resize =
+        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, TAct, TAct, ResizeShape>(PostprocessKernels.Resize));
+    private readonly Lazy<Action<Index1D, TAct, ArrayView<byte>>> _threshold =
+        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, TAct, ArrayView<byte>>(PostprocessKernels.Threshold));
 
     /// <summary>One resize pass over <paramref name="planes"/> planes.</summary>
-    public void Resize(ArrayView<float> src, int planes, ResizeShape s, ArrayView<float> dst) => _resize.Value(planes * s.OutH * s.OutW, src, dst, s);
+    public void Resize(TAct src, int planes, ResizeShape s, TAct dst) => _resize.Value(planes * s.OutH * s.OutW, src, dst, s);
 
-    /// <summary>Binary mask of the logits.</summary>
-    public void Threshold(ArrayView<float> logits, ArrayView<byte> mask) => _threshold.Value(logits.IntLength, logits, mask);
+    /// <summary>Binary mask of <paramref name="length"/> logits.</summary>
+    public void Threshold(TAct logits, int length, ArrayView<byte> mask) => _threshold.Value(length, logits, mask);
 }

@@ -4,11 +4,12 @@ using SamEngine.Weights;
 
 namespace SamEngine.Bench.Kernels;
 
-/// <summary>Conv2d as an implicit GEMM (patch embedding, neck 3x3) and the decoder's 2x2 transposed conv.</summary>
+/// <summary>Conv2d as an implicit GEMM (patch embedding, neck 3x3) and the decoder's 2x2 transposed conv fused with LayerNorm2d and GELU.</summary>
 public class ConvBenchmarks : IShapedBenchmark
 {
     private Tensor _x = null!;
     private Parameter _w = null!, _b = null!;
+    private ChannelNorm _norm = null!;
 
     /// <summary>Shape name.</summary>
     [Params("vitb_patch_embed", "neck_conv3x3", "decoder_upscale")]
@@ -44,6 +45,8 @@ public class ConvBenchmarks : IShapedBenchmark
         int[] wShape = s.K == 0 ? [s.Cin, s.Cout, 2, 2] : [s.Cout, s.Cin, s.K, s.K];
         _w = new Parameter("conv.weight", wShape, GeneratedWeights.Generate("conv.weight", wShape, 0));
         _b = new Parameter("conv.bias", [s.Cout], GeneratedWeights.Generate("conv.bias", [s.Cout], 0));
+        _norm = new ChannelNorm(new Parameter("norm.weight", [s.Cout], GeneratedWeights.Generate("norm.weight", [s.Cout], 0)),
+            new Parameter("norm.bias", [s.Cout], GeneratedWeights.Generate("norm.bias", [s.Cout], 0)), 1e-6f);
         Conv().Dispose();
     }
 
@@ -53,7 +56,7 @@ public class ConvBenchmarks : IShapedBenchmark
     {
         var s = Size(Shape);
         var be = KernelBenchHost.Backend;
-        var y = s.K == 0 ? be.ConvTranspose2x2(_x, _w, _b) : be.Conv2d(_x, _w, _b, s.Stride, s.Pad);
+        var y = s.K == 0 ? be.ConvTranspose2x2(_x, _w, _b, _norm, Activation.Gelu) : be.Conv2d(_x, _w, _b, s.Stride, s.Pad);
         be.Synchronize();
         y.Dispose();
         return y;

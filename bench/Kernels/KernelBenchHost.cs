@@ -5,6 +5,7 @@ using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
 using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using SamEngine.Kernels;
+using SamEngine.Parity;
 
 namespace SamEngine.Bench.Kernels;
 
@@ -15,18 +16,20 @@ namespace SamEngine.Bench.Kernels;
 /// </summary>
 public static class KernelBenchHost
 {
-    private static readonly Lazy<(IlgpuBackend Backend, bool IsGpu)> Opened = new(() =>
+    private static readonly Lazy<(IIlgpuBackend Backend, bool IsGpu)> Opened = new(() =>
     {
+        // SAMENGINE_BENCH_PRECISION=fp16 measures the kernels with fp16 activations.
+        var precision = Environment.GetEnvironmentVariable("SAMENGINE_BENCH_PRECISION") == "fp16" ? Precision.Fp16 : Precision.Fp32;
         foreach (var kind in new[] { IlgpuDeviceKind.Cuda, IlgpuDeviceKind.OpenCL })
         {
-            try { return (IlgpuBackend.Create(kind, gpuOnly: true), true); }
+            try { return (IlgpuBackend.Create(kind, gpuOnly: true, precision), true); }
             catch (Exception e) when (e is not OutOfMemoryException) { /* absent: next */ }
         }
-        return (IlgpuBackend.Create(IlgpuDeviceKind.Cpu), false);
+        return (IlgpuBackend.Create(IlgpuDeviceKind.Cpu, precision: precision), false);
     });
 
     /// <summary>The backend every benchmark shares (one per process).</summary>
-    public static IlgpuBackend Backend => Opened.Value.Backend;
+    public static IIlgpuBackend Backend => Opened.Value.Backend;
 
     /// <summary>Whether the benchmarks run on a GPU (else the small shapes on the CPU accelerator).</summary>
     public static bool IsGpu => Opened.Value.IsGpu;

@@ -26,6 +26,26 @@ public sealed class OpShapesTests
     }
 
     [Fact]
+    public void Linear_residual_must_have_the_output_shape()
+    {
+        var w = new Parameter("blocks.0.mlp.lin2.weight", [5, 8], new ushort[40]);
+        Assert.Equal([2, 3, 5], OpShapes.Linear(T(2, 3, 8), w, T(2, 3, 5)).Shape);
+        Assert.Contains("residual", Assert.Throws<ArgumentException>(() => OpShapes.Linear(T(2, 3, 8), w, T(3, 5))).Message);
+    }
+
+    [Fact]
+    public void ConvTranspose2x2_checks_weight_bias_and_fused_norm()
+    {
+        var w = new Parameter("output_upscaling.0.weight", [8, 4, 2, 2], new ushort[128]);
+        var b = new Parameter("output_upscaling.0.bias", [4], new ushort[4]);
+        var norm = new ChannelNorm(new Parameter("output_upscaling.1.weight", [4], new ushort[4]), new Parameter("output_upscaling.1.bias", [4], new ushort[4]), 1e-6f);
+        Assert.Equal((1, 3, 5, 8, 4), OpShapes.ConvTranspose2x2(T(1, 3, 5, 8), w, b, norm));
+        Assert.Contains("does not fit", Assert.Throws<ArgumentException>(() => OpShapes.ConvTranspose2x2(T(1, 3, 5, 7), w, b, null)).Message);
+        var wrong = norm with { Weight = new Parameter("n.weight", [3], new ushort[3]) };
+        Assert.Contains("LayerNorm2d", Assert.Throws<ArgumentException>(() => OpShapes.ConvTranspose2x2(T(1, 3, 5, 8), w, b, wrong)).Message);
+    }
+
+    [Fact]
     public void SliceRows_and_ConcatRows_check_their_ranges()
     {
         Assert.Equal([2, 1, 4], OpShapes.SliceRows(T(2, 3, 4), 2, 1).Shape);

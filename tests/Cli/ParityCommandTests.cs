@@ -81,6 +81,14 @@ public sealed class ParityCommandTests
     }
 
     [Fact]
+    public void Fp16_on_the_cpu_backend_is_a_usage_error_saying_it_computes_in_fp32()
+    {
+        var (code, _, err) = Run("parity", "--fixture", TestFixtures.Local("tiny"), "--backend", "cpu", "--precision", "fp16");
+        Assert.Equal(2, code);
+        AssertOneLineError(err, "the cpu backend computes in fp32");
+    }
+
+    [Fact]
     public void Unknown_verb_exits_2() => Assert.Equal(2, Run("frobnicate").Code);
 
     [Fact]

@@ -1,17 +1,21 @@
 using System.Collections.Concurrent;
 using System.Reflection;
 using SamEngine.Kernels;
+using SamEngine.Parity;
 using Xunit.Abstractions;
 using Xunit.Sdk;
 
 namespace SamEngine.Tests.Kernels;
 
-/// <summary>Names the accelerator a concrete kernel test class runs its inherited test bodies on.</summary>
+/// <summary>Names the accelerator, and the activation format, a concrete kernel test class runs its inherited test bodies on.</summary>
 [AttributeUsage(AttributeTargets.Class)]
-public sealed class AcceleratorAttribute(IlgpuDeviceKind kind) : Attribute
+public sealed class AcceleratorAttribute(IlgpuDeviceKind kind, Precision precision = Precision.Fp32) : Attribute
 {
     /// <summary>The accelerator kind.</summary>
     public IlgpuDeviceKind Kind { get; } = kind;
+
+    /// <summary>How the backend stores activations.</summary>
+    public Precision Precision { get; } = precision;
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using SamEngine.Kernels;
+using SamEngine.Parity;
 
 namespace SamEngine.Tests.Kernels;
 
@@ -48,3 +49,6 @@ public abstract class AttentionKernelTests : KernelTestBase
 [Accelerator(IlgpuDeviceKind.Cpu), Collection("ilgpu")] public sealed class AttentionKernelsOnCpuAccelerator : AttentionKernelTests;
 [Accelerator(IlgpuDeviceKind.Cuda), Collection("ilgpu")] public sealed class AttentionKernelsOnCuda : AttentionKernelTests;
 [Accelerator(IlgpuDeviceKind.OpenCL), Collection("ilgpu")] public sealed class AttentionKernelsOnOpenCL : AttentionKernelTests;
+[Accelerator(IlgpuDeviceKind.Cpu, Precision.Fp16), Collection("ilgpu")] public sealed class AttentionKernelsFp16OnCpuAccelerator : AttentionKernelTests;
+[Accelerator(IlgpuDeviceKind.Cuda, Precision.Fp16), Collection("ilgpu")] public sealed class AttentionKernelsFp16OnCuda : AttentionKernelTests;
+[Accelerator(IlgpuDeviceKind.OpenCL, Precision.Fp16), Collection("ilgpu")] public sealed class AttentionKernelsFp16OnOpenCL : AttentionKernelTests;

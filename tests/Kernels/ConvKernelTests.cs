@@ -1,4 +1,6 @@
+using SamEngine.Backends;
 using SamEngine.Kernels;
+using SamEngine.Parity;
 
 namespace SamEngine.Tests.Kernels;
 
@@ -41,8 +43,45 @@ public abstract class ConvKernelTests : KernelTestBase
         var b = Param("output_upscaling.0.bias", 4);
         AssertClose("conv transpose", Reference.ConvTranspose2x2(r, w, b), Device.ConvTranspose2x2(d, w, b));
     }
+
+    [AcceleratorFact]
+    public void TransposedConv2x2WithLayerNorm2dAndGelu()
+    {
+        // The decoder's upscaling, against the unfused ops: ConvT → LayerNorm2d → GELU (odd Cout), then ConvT → GELU.
+        var (r, d) = Input(5, 2, 3, 5, 6);
+        var w0 = Param("output_upscaling.0.weight", 6, 5, 2, 2);
+        var b0 = Param("output_upscaling.0.bias", 5);
+        var norm = new ChannelNorm(Param("output_upscaling.1.weight", 5), Param("output_upscaling.1.bias", 5), 1e-6f);
+        var expected = Reference.Activate(Reference.LayerNorm(Reference.ConvTranspose2x2(r, w0, b0), norm.Weight, norm.Bias, norm.Eps), Activation.Gelu);
+        var up = Device.ConvTranspose2x2(d, w0, b0, norm, Activation.Gelu);
+        AssertClose("conv transpose + layernorm2d + gelu", expected, up);
+        var w3 = Param("output_upscaling.3.weight", 5, 3, 2, 2);
+        var b3 = Param("output_upscaling.3.bias", 3);
+        var upAsStored = Reference.FromHost(Device.ToHost(up), up.Shape); // the second step starts from what the device holds
+        AssertClose("conv transpose + gelu", Reference.Activate(Reference.ConvTranspose2x2(upAsStored, w3, b3), Activation.Gelu),
+            Device.ConvTranspose2x2(up, w3, b3, act: Activation.Gelu));
+    }
+
+    [AcceleratorFact]
+    public void UpscaledMaskLogitsAgainstTheComposedOps()
+    {
+        // The decoder's whole upscaling and mask product. With fp16 activations its two upscaled intermediates are stored
+        // rounded too (2^-11 relative, values of order 1), so fp16 gets an absolute slack of 2e-3 (about 3x what is seen).
+        var (r, d) = Input(6, 2, 3, 3, 8);
+        var (rh, dh) = Input(7, 2, 3, 2);
+        var w = new UpscalingWeights(Param("output_upscaling.0.weight", 8, 4, 2, 2), Param("output_upscaling.0.bias", 4),
+            Param("output_upscaling.1.weight", 4), Param("output_upscaling.1.bias", 4), 1e-6f,
+            Param("output_upscaling.3.weight", 4, 2, 2, 2), Param("output_upscaling.3.bias", 2));
+        var expected = ComposedOps.UpscaledMaskLogits(Reference, r, w, rh);
+        var actual = Device.UpscaledMaskLogits(d, w, dh);
+        Assert.Equal(expected.Shape, actual.Shape);
+        AssertClose("upscaled mask logits", Reference.ToHost(expected), Device.ToHost(actual), atol: Precision == Precision.Fp16 ? 2e-3f : 1e-5f);
+    }
 }
 
 [Accelerator(IlgpuDeviceKind.Cpu), Collection("ilgpu")] public sealed class ConvKernelsOnCpuAccelerator : ConvKernelTests;
 [Accelerator(IlgpuDeviceKind.Cuda), Collection("ilgpu")] public sealed class ConvKernelsOnCuda : ConvKernelTests;
 [Accelerator(IlgpuDeviceKind.OpenCL), Collection("ilgpu")] public sealed class ConvKernelsOnOpenCL : ConvKernelTests;
+[Accelerator(IlgpuDeviceKind.Cpu, Precision.Fp16), Collection("ilgpu")] public sealed class ConvKernelsFp16OnCpuAccelerator : ConvKernelTests;
+[Accelerator(IlgpuDeviceKind.Cuda, Precision.Fp16), Collection("ilgpu")] public sealed class ConvKernelsFp16OnCuda : ConvKernelTests;
+[Accelerator(IlgpuDeviceKind.OpenCL, Precision.Fp16), Collection("ilgpu")] public sealed class ConvKernelsFp16OnOpenCL : ConvKernelTests;

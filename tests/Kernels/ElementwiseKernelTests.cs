@@ -1,5 +1,6 @@
 using SamEngine.Backends;
 using SamEngine.Kernels;
+using SamEngine.Parity;
 
 namespace SamEngine.Tests.Kernels;
 
@@ -57,3 +58,6 @@ public abstract class ElementwiseKernelTests : KernelTestBase
 [Accelerator(IlgpuDeviceKind.Cpu), Collection("ilgpu")] public sealed class ElementwiseKernelsOnCpuAccelerator : ElementwiseKernelTests;
 [Accelerator(IlgpuDeviceKind.Cuda), Collection("ilgpu")] public sealed class ElementwiseKernelsOnCuda : ElementwiseKernelTests;
 [Accelerator(IlgpuDeviceKind.OpenCL), Collection("ilgpu")] public sealed class ElementwiseKernelsOnOpenCL : ElementwiseKernelTests;
+[Accelerator(IlgpuDeviceKind.Cpu, Precision.Fp16), Collection("ilgpu")] public sealed class ElementwiseKernelsFp16OnCpuAccelerator : ElementwiseKernelTests;
+[Accelerator(IlgpuDeviceKind.Cuda, Precision.Fp16), Collection("ilgpu")] public sealed class ElementwiseKernelsFp16OnCuda : ElementwiseKernelTests;
+[Accelerator(IlgpuDeviceKind.OpenCL, Precision.Fp16), Collection("ilgpu")] public sealed class ElementwiseKernelsFp16OnOpenCL : ElementwiseKernelTests;

@@ -1,5 +1,6 @@
 using SamEngine.Backends;
 using SamEngine.Kernels;
+using SamEngine.Parity;
 
 namespace SamEngine.Tests.Kernels;
 
@@ -14,6 +15,20 @@ public abstract class GemmKernelTests : KernelTestBase
         var b = Param("blk.mlp.lin1.bias", 70);
         foreach (var act in new[] { Activation.None, Activation.Gelu, Activation.Relu })
             AssertClose($"linear {act}", Reference.Linear(r, w, b, act), Device.Linear(d, w, b, act));
+    }
+
+    [AcceleratorFact]
+    public void LinearWithResidualAddedAfterTheActivation()
+    {
+        var (r, d) = Input(5, 2, 37, 45);
+        var (rr, dr) = Input(6, 2, 37, 70);
+        var w = Param("blk.mlp.lin2.weight", 70, 45);
+        var b = Param("blk.mlp.lin2.bias", 70);
+        foreach (var act in new[] { Activation.None, Activation.Gelu })
+            AssertClose($"linear {act} + residual", Reference.Add(Reference.Linear(r, w, b, act), rr), Device.Linear(d, w, b, act, residual: dr));
+        var single = Input(7, 1, 1, 45);
+        var singleRes = Input(8, 1, 1, 70);
+        AssertClose("single token + residual", Reference.Add(Reference.Linear(single.Ref, w, null), singleRes.Ref), Device.Linear(single.Dev, w, null, residual: singleRes.Dev));
     }
 
     [AcceleratorFact]
@@ -36,3 +51,6 @@ public abstract class GemmKernelTests : KernelTestBase
 [Accelerator(IlgpuDeviceKind.Cpu), Collection("ilgpu")] public sealed class GemmKernelsOnCpuAccelerator : GemmKernelTests;
 [Accelerator(IlgpuDeviceKind.Cuda), Collection("ilgpu")] public sealed class GemmKernelsOnCuda : GemmKernelTests;
 [Accelerator(IlgpuDeviceKind.OpenCL), Collection("ilgpu")] public sealed class GemmKernelsOnOpenCL : GemmKernelTests;
+[Accelerator(IlgpuDeviceKind.Cpu, Precision.Fp16), Collection("ilgpu")] public sealed class GemmKernelsFp16OnCpuAccelerator : GemmKernelTests;
+[Accelerator(IlgpuDeviceKind.Cuda, Precision.Fp16), Collection("ilgpu")] public sealed class GemmKernelsFp16OnCuda : GemmKernelTests;
+[Accelerator(IlgpuDeviceKind.OpenCL, Precision.Fp16), Collection("ilgpu")] public sealed class GemmKernelsFp16OnOpenCL : GemmKernelTests;

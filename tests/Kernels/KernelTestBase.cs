@@ -2,39 +2,62 @@ using System.Reflection;
 using SamEngine.Backends;
 using SamEngine.Backends.Cpu;
 using SamEngine.Kernels;
+using SamEngine.Parity;
 using SamEngine.Weights;
 
 namespace SamEngine.Tests.Kernels;
 
 /// <summary>
 /// Shared plumbing of the kernel test bodies: the managed CPU backend as the reference, the ILGPU
-/// backend on the accelerator the concrete class names, seeded inputs and fp16 parameters, and the
-/// comparison. Shapes are kept small because ILGPU's CPU accelerator runs every GPU thread as an OS thread.
+/// backend on the accelerator and in the activation format the concrete class names, seeded inputs
+/// and fp16 parameters, and the comparison. Shapes are kept small because ILGPU's CPU accelerator runs
+/// every GPU thread as an OS thread.
 /// </summary>
+/// <remarks>
+/// With fp16 activations the inputs are made fp16-exact first, so the reference sees what the device
+/// stores; a kernel then differs from the float32 reference by the one rounding of its output to fp16
+/// (at most 2^-11 relative), which the fp16 tolerance (1e-3 relative) bounds with a 2x margin.
+/// </remarks>
 public abstract class KernelTestBase : IDisposable
 {
-    private readonly Lazy<IlgpuBackend> _device;
+    private readonly Lazy<IIlgpuBackend> _device;
 
     /// <summary>Opens the accelerator of the concrete class.</summary>
     protected KernelTestBase()
     {
-        var kind = GetType().GetCustomAttribute<AcceleratorAttribute>()?.Kind ?? IlgpuDeviceKind.Cpu;
-        _device = new Lazy<IlgpuBackend>(() => IlgpuBackend.Create(kind));
+        var target = GetType().GetCustomAttribute<AcceleratorAttribute>();
+        var kind = target?.Kind ?? IlgpuDeviceKind.Cpu;
+        Precision = target?.Precision ?? Precision.Fp32;
+        _device = new Lazy<IIlgpuBackend>(() => IlgpuBackend.Create(kind, precision: Precision));
     }
 
     /// <summary>The reference backend.</summary>
     protected CpuBackend Reference { get; } = new();
 
     /// <summary>The backend under test.</summary>
-    protected IlgpuBackend Device => _device.Value;
+    protected IIlgpuBackend Device => _device.Value;
 
-    /// <summary>Seeded values uniform in [-scale, scale].</summary>
-    protected static float[] Values(int seed, int count, float scale = 1f)
+    /// <summary>How the backend under test stores activations.</summary>
+    protected Precision Precision { get; }
+
+    /// <summary>Relative tolerance of a single kernel: fp32 reduction-order noise, or one fp16 rounding of the output.</summary>
+    protected float RelativeTolerance => Precision == Precision.Fp16 ? 1e-3f : 1e-4f;
+
+    /// <summary>Seeded values uniform in [-scale, scale], exactly representable in the activation format.</summary>
+    protected float[] Values(int seed, int count, float scale = 1f)
     {
         var rng = new Random(seed);
         var r = new float[count];
         for (int i = 0; i < count; i++) r[i] = (float)(rng.NextDouble() * 2 - 1) * scale;
-        return r;
+        return Stored(r);
+    }
+
+    /// <summary><paramref name="v"/> as the device stores it: unchanged for fp32, rounded to fp16 (in place) for fp16.</summary>
+    protected float[] Stored(float[] v)
+    {
+        if (Precision == Precision.Fp16)
+            for (int i = 0; i < v.Length; i++) v[i] = (float)(Half)v[i];
+        return v;
     }
 
     /// <summary>The same seeded input on both backends.</summary>
@@ -47,9 +70,13 @@ public abstract class KernelTestBase : IDisposable
     /// <summary>A generated fp16 parameter (values from the splitmix-v1 generator, so with weight-like scale).</summary>
     protected static Parameter Param(string name, params int[] shape) => new(name, shape, GeneratedWeights.Generate(name, shape, 11));
 
-    /// <summary>Asserts the device result matches the reference: |d - r| ≤ 1e-5 + 1e-4 |r| everywhere.</summary>
+    /// <summary>Asserts the device result matches the reference: |d - r| ≤ 1e-5 + <see cref="RelativeTolerance"/> |r| everywhere.</summary>
     protected void AssertClose(string name, Tensor reference, Tensor device) =>
-        KernelAssert.Close(name, Reference.ToHost(reference), Device.ToHost(device), reference.Shape, device.Shape);
+        KernelAssert.Close(name, Reference.ToHost(reference), Device.ToHost(device), reference.Shape, device.Shape, rtol: RelativeTolerance);
+
+    /// <summary>Asserts host values match: |d - r| ≤ <paramref name="atol"/> + <see cref="RelativeTolerance"/> |r| everywhere.</summary>
+    protected void AssertClose(string name, float[] expected, float[] actual, float atol = 1e-5f) =>
+        KernelAssert.Close(name, expected, actual, atol: atol, rtol: RelativeTolerance);
 
     /// <inheritdoc />
     public void Dispose()

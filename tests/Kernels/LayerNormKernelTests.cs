@@ -1,4 +1,5 @@
 using SamEngine.Kernels;
+using SamEngine.Parity;
 
 namespace SamEngine.Tests.Kernels;
 
@@ -14,7 +15,7 @@ public abstract class LayerNormKernelTests : KernelTestBase
         var expected = Reference.LayerNorm(r, g, b, 1e-6f);
         foreach (bool rowPerThread in new[] { false, true })
         {
-            Device.Norm.RowPerThread = rowPerThread;
+            Device.LayerNormRowPerThread = rowPerThread;
             AssertClose($"layernorm (row per thread: {rowPerThread})", expected, Device.LayerNorm(d, g, b, 1e-6f));
         }
     }
@@ -32,3 +33,6 @@ public abstract class LayerNormKernelTests : KernelTestBase
 [Accelerator(IlgpuDeviceKind.Cpu), Collection("ilgpu")] public sealed class LayerNormKernelsOnCpuAccelerator : LayerNormKernelTests;
 [Accelerator(IlgpuDeviceKind.Cuda), Collection("ilgpu")] public sealed class LayerNormKernelsOnCuda : LayerNormKernelTests;
 [Accelerator(IlgpuDeviceKind.OpenCL), Collection("ilgpu")] public sealed class LayerNormKernelsOnOpenCL : LayerNormKernelTests;
+[Accelerator(IlgpuDeviceKind.Cpu, Precision.Fp16), Collection("ilgpu")] public sealed class LayerNormKernelsFp16OnCpuAccelerator : LayerNormKernelTests;
+[Accelerator(IlgpuDeviceKind.Cuda, Precision.Fp16), Collection("ilgpu")] public sealed class LayerNormKernelsFp16OnCuda : LayerNormKernelTests;
+[Accelerator(IlgpuDeviceKind.OpenCL, Precision.Fp16), Collection("ilgpu")] public sealed class LayerNormKernelsFp16OnOpenCL : LayerNormKernelTests;

@@ -1,4 +1,5 @@
 using SamEngine.Kernels;
+using SamEngine.Parity;
 
 namespace SamEngine.Tests.Kernels;
 
@@ -24,7 +25,7 @@ public abstract class PositionalEncodingKernelTests : KernelTestBase
         var g = Param("pe_layer.positional_encoding_gaussian_matrix", 2, half);
         var cells = Enumerable.Range(0, grid * grid).Select(i => ((i % grid + 0.5) / grid, (i / grid + 0.5) / grid));
         var y = Device.DensePositionalEncoding(g, grid);
-        KernelAssert.Close("dense pe", Expected(g.ToFloat(), half, cells), Device.ToHost(y));
+        AssertClose("dense pe", Expected(g.ToFloat(), half, cells), Device.ToHost(y));
     }
 
     [AcceleratorFact]
@@ -32,13 +33,16 @@ public abstract class PositionalEncodingKernelTests : KernelTestBase
     {
         const int half = 5;
         var g = Param("pe_layer.positional_encoding_gaussian_matrix", 2, half);
-        var coords = Values(3, 6).Select(v => (v + 1) / 2).ToArray(); // three points in [0, 1]²
+        var coords = Stored(Values(3, 6).Select(v => (v + 1) / 2).ToArray()); // three points in [0, 1]²
         var y = Device.PointPositionalEncoding(Device.FromHost(coords, 3, 2), g);
         var pts = Enumerable.Range(0, 3).Select(i => ((double)coords[2 * i], (double)coords[2 * i + 1]));
-        KernelAssert.Close("point pe", Expected(g.ToFloat(), half, pts), Device.ToHost(y));
+        AssertClose("point pe", Expected(g.ToFloat(), half, pts), Device.ToHost(y));
     }
 }
 
 [Accelerator(IlgpuDeviceKind.Cpu), Collection("ilgpu")] public sealed class PositionalEncodingKernelsOnCpuAccelerator : PositionalEncodingKernelTests;
 [Accelerator(IlgpuDeviceKind.Cuda), Collection("ilgpu")] public sealed class PositionalEncodingKernelsOnCuda : PositionalEncodingKernelTests;
 [Accelerator(IlgpuDeviceKind.OpenCL), Collection("ilgpu")] public sealed class PositionalEncodingKernelsOnOpenCL : PositionalEncodingKernelTests;
+[Accelerator(IlgpuDeviceKind.Cpu, Precision.Fp16), Collection("ilgpu")] public sealed class PositionalEncodingKernelsFp16OnCpuAccelerator : PositionalEncodingKernelTests;
+[Accelerator(IlgpuDeviceKind.Cuda, Precision.Fp16), Collection("ilgpu")] public sealed class PositionalEncodingKernelsFp16OnCuda : PositionalEncodingKernelTests;
+[Accelerator(IlgpuDeviceKind.OpenCL, Precision.Fp16), Collection("ilgpu")] public sealed class PositionalEncodingKernelsFp16OnOpenCL : PositionalEncodingKernelTests;

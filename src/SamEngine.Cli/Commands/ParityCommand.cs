@@ -16,7 +16,8 @@ public static class ParityCommand
 
           --fixture DIR      fixture folder (e.g. ../shared/fixtures/tiny)
           --backend NAME     cpu | ilgpu-cpu | cuda | opencl | auto (default auto)
-          --precision P      fp32 (default) or fp16
+          --precision P      fp32 (default) or fp16 (activations stored as fp16 on an ILGPU
+                             backend, compute in fp32; the cpu backend is fp32 only)
           --out FILE         write the engine's outputs as safetensors under the reference names
         """;
 
@@ -30,10 +31,10 @@ public static class ParityCommand
         var precision = (args.Value("--precision") ?? "fp32") switch
         {
             "fp32" => Precision.Fp32,
-            "fp16" => throw new UsageException("parity: --precision fp16 needs a GPU backend; the cpu backend computes in fp32"),
+            "fp16" => Precision.Fp16,
             var p => throw new UsageException($"parity: unknown precision '{p}' (fp32 or fp16)"),
         };
-        var backend = BackendFactory.Create(args.Value("--backend") ?? "auto");
+        var backend = BackendFactory.Create(args.Value("--backend") ?? "auto", precision);
         var runner = new ParityRunner(dir, backend, precision);
         var progress = Console.IsErrorRedirected ? null : new Action<string>(s => stderr.Write($"\r{s,-60}"));
         var results = runner.Run(progress);

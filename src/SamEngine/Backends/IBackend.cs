@@ -14,6 +14,15 @@ public enum Activation
 }
 
 /// <summary>
+/// A LayerNorm2d applied to an op's output channels inside the op (the last dimension in NHWC), with
+/// statistics in fp32: <c>weight</c> and <c>bias</c> [C].
+/// </summary>
+/// <param name="Weight">Per-channel scale [C].</param>
+/// <param name="Bias">Per-channel shift [C].</param>
+/// <param name="Eps">Added to the biased variance.</param>
+public sealed record ChannelNorm(Parameter Weight, Parameter Bias, float Eps);
+
+/// <summary>
 /// The ops SAM needs, and nothing else. The model is written once against this interface; each
 /// backend (managed CPU, ILGPU) implements every op. Tensors are float32 and row-major; images are
 /// NHWC inside the engine. Shapes are documented as [B, N, C] etc.; leading dimensions marked "..."
@@ -46,8 +55,12 @@ public interface IBackend : IDisposable
     /// <summary>Same data, new shape (element counts must match).</summary>
     Tensor Reshape(Tensor x, params int[] shape);
 
-    /// <summary>y = x W^T + b with W [N, K] (nn.Linear layout), x [..., K] → [..., N], then <paramref name="act"/>.</summary>
-    Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None);
+    /// <summary>
+    /// y = act(x W^T + b) + residual with W [N, K] (nn.Linear layout), x [..., K] → [..., N]: the bias,
+    /// <paramref name="act"/> and the optional <paramref name="residual"/> (shaped as y) are fused into
+    /// the GEMM's epilogue.
+    /// </summary>
+    Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None, Tensor? residual = null);
 
     /// <summary>Batched a [B, M, K] times b [B, N, K]^T → [B, M, N].</summary>
     Tensor MatMulTransposed(Tensor a, Tensor b);
@@ -66,8 +79,12 @@ public interface IBackend : IDisposable
     /// </summary>
     Tensor Conv2d(Tensor x, Parameter weight, Parameter? bias, int stride, int padding);
 
-    /// <summary>Transposed convolution with kernel 2 and stride 2 in NHWC: x [B, H, W, Cin], weight [Cin, Cout, 2, 2] → [B, 2H, 2W, Cout].</summary>
-    Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias);
+    /// <summary>
+    /// Transposed convolution with kernel 2 and stride 2 in NHWC: x [B, H, W, Cin], weight [Cin, Cout, 2, 2]
+    /// → [B, 2H, 2W, Cout], then the optional LayerNorm2d <paramref name="norm"/> over Cout, then
+    /// <paramref name="act"/>: the mask decoder's upscaling steps as one op.
+    /// </summary>
+    Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias, ChannelNorm? norm = null, Activation act = Activation.None);
 
     /// <summary>
     /// ViT self-attention core on a packed qkv tensor [1, H, W, 3C] (q, k, v each split into
@@ -89,6 +106,13 @@ public interface IBackend : IDisposable
 
     /// <summary>Rows [start, start + count) of dimension 1: [B, N, C] → [B, count, C].</summary>
     Tensor SliceRows(Tensor x, int start, int count);
+
+    /// <summary>
+    /// The prompt encoder's random-Fourier positional encoding of the <paramref name="grid"/> x
+    /// <paramref name="grid"/> cell centres from the gaussian matrix [2, D/2]: tokens [g·g, D], row-major over (y, x).
+    /// </summary>
+    Tensor DensePositionalEncoding(Parameter gaussian, int grid) =>
+        FromHost(FourierFeatures.DenseGrid(gaussian.ToFloat(), grid), grid * grid, 2 * gaussian.Shape[1]);
 
     /// <summary>
     /// The decoder's image→token cross attention: every image position attends to a handful of prompt

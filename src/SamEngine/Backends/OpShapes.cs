@@ -14,14 +14,30 @@ public static class OpShapes
         if (ShapeUtil.Count(shape) != x.Length) throw new ArgumentException($"cannot reshape {x} to {ShapeUtil.Format(shape)}");
     }
 
-    /// <summary>x [..., K] with weight [N, K] → output shape [..., N]; also returns M, N, K.</summary>
-    public static (int[] Shape, int M, int N, int K) Linear(Tensor x, Parameter weight)
+    /// <summary>x [..., K] with weight [N, K] → output shape [..., N]; also returns M, N, K. A residual must have the output's shape.</summary>
+    public static (int[] Shape, int M, int N, int K) Linear(Tensor x, Parameter weight, Tensor? residual = null)
     {
         int n = weight.Shape[0], k = weight.Shape[1];
         if (x.Dim(-1) != k) throw new ArgumentException($"linear '{weight.Name}' expects {k} input features, got {x}");
         var shape = (int[])x.Shape.Clone();
         shape[^1] = n;
+        if (residual is not null && !residual.Shape.AsSpan().SequenceEqual(shape))
+            throw new ArgumentException($"linear '{weight.Name}': residual {residual} does not match the output {ShapeUtil.Format(shape)}");
         return (shape, x.Length / k, n, k);
+    }
+
+    /// <summary>
+    /// x [B, H, W, Cin] with weight [Cin, Cout, 2, 2] → (B, H, W, Cin, Cout); a fused norm must have Cout channels.
+    /// </summary>
+    public static (int Batch, int H, int W, int Cin, int Cout) ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias, ChannelNorm? norm)
+    {
+        if (x.Rank != 4 || weight.Shape.Length != 4 || weight.Shape[0] != x.Dim(3) || weight.Shape[2] != 2 || weight.Shape[3] != 2)
+            throw new ArgumentException($"transposed conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
+        int cout = weight.Shape[1];
+        if (bias.Length != cout) throw new ArgumentException($"transposed conv bias '{bias.Name}' has {bias.Length} values for {cout} channels");
+        if (norm is not null && (norm.Weight.Length != cout || norm.Bias.Length != cout))
+            throw new ArgumentException($"LayerNorm2d '{norm.Weight.Name}' has {norm.Weight.Length} channels, transposed conv '{weight.Name}' {cout}");
+        return (x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3), cout);
     }
 
     /// <summary>a [B, M, K] and b [B, N, K] → (B, M, N, K).</summary>

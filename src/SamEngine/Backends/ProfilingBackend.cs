@@ -70,8 +70,8 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     public Tensor Reshape(Tensor x, params int[] shape) => inner.Reshape(x, shape);
 
     /// <inheritdoc />
-    public Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None) =>
-        Time($"{nameof(Linear)}({act})", () => inner.Linear(x, weight, bias, act));
+    public Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None, Tensor? residual = null) =>
+        Time($"{nameof(Linear)}({act}{(residual is null ? "" : ", residual")})", () => inner.Linear(x, weight, bias, act, residual));
 
     /// <inheritdoc />
     public Tensor MatMulTransposed(Tensor a, Tensor b) => Time(nameof(MatMulTransposed), () => inner.MatMulTransposed(a, b));
@@ -90,7 +90,11 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         Time(nameof(Conv2d), () => inner.Conv2d(x, weight, bias, stride, padding));
 
     /// <inheritdoc />
-    public Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias) => Time(nameof(ConvTranspose2x2), () => inner.ConvTranspose2x2(x, weight, bias));
+    public Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias, ChannelNorm? norm = null, Activation act = Activation.None) =>
+        Time(nameof(ConvTranspose2x2), () => inner.ConvTranspose2x2(x, weight, bias, norm, act));
+
+    /// <inheritdoc />
+    public Tensor DensePositionalEncoding(Parameter gaussian, int grid) => Time(nameof(DensePositionalEncoding), () => inner.DensePositionalEncoding(gaussian, grid));
 
     /// <inheritdoc />
     public Tensor VitAttention(Tensor qkv, int heads, int windowSize, Parameter relPosH, Parameter relPosW, Parameter qkvBias) =>

@@ -104,12 +104,12 @@ public sealed class ImageEncoderViT
         {
             // Each intermediate is disposed as soon as it is consumed, before the next op allocates
             // where possible, so the backend reuses its buffer: at most three C-wide tensors and the
-            // qkv (3C wide) or half the MLP hidden are live at once.
-            Tensor qkv, attn, projected, mid;
+            // qkv (3C wide) or half the MLP hidden are live at once. Both residual adds are fused
+            // into the epilogue of the projection before them.
+            Tensor qkv, attn, mid;
             using (var normed = _norm1.Forward(be, x)) qkv = _qkv.Forward(be, normed);
             using (qkv) attn = be.VitAttention(qkv, _heads, _window, _relPosH, _relPosW, _qkv.Bias!);
-            using (attn) projected = _proj.Forward(be, attn);
-            using (projected) mid = be.Add(x, projected);
+            using (attn) mid = _proj.Forward(be, attn, residual: x);
             if (consumeInput) x.Dispose();
             using (mid) return MlpResidual(be, mid);
         }
@@ -125,26 +125,23 @@ public sealed class ImageEncoderViT
             int t = mid.Dim(1) * mid.Dim(2), c = mid.Dim(3), half = (t + 1) / 2;
             using var tokens = be.Reshape(mid, 1, t, c);
             var parts = new Tensor[2];
-            Tensor mlp;
             try
             {
                 for (int i = 0; i < parts.Length; i++)
                 {
+                    using var rows = be.SliceRows(tokens, i * half, Math.Min(half, t - i * half));
                     Tensor h;
-                    using (var rows = be.SliceRows(tokens, i * half, Math.Min(half, t - i * half)))
                     using (var normed = _norm2.Forward(be, rows))
                         h = _lin1.Forward(be, normed, Activation.Gelu);
-                    using (h) parts[i] = _lin2.Forward(be, h);
+                    using (h) parts[i] = _lin2.Forward(be, h, residual: rows);
                 }
-                mlp = be.ConcatRows(parts);
+                using var joined = be.ConcatRows(parts);
+                return be.Reshape(joined, mid.Shape);
             }
             finally
             {
                 foreach (var part in parts) part?.Dispose();
             }
-            using (mlp)
-            using (var mlpGrid = be.Reshape(mlp, mid.Shape))
-                return be.Add(mid, mlpGrid);
         }
     }
 }

@@ -9,7 +9,7 @@ internal sealed class Linear(WeightScope vb, int inDim, int outDim, bool bias = 
     public Parameter Weight { get; } = vb.Get("weight", outDim, inDim);
     public Parameter? Bias { get; } = bias ? vb.Get("bias", outDim) : null;
 
-    public Tensor Forward(IBackend be, Tensor x, Activation act = Activation.None) => be.Linear(x, Weight, Bias, act);
+    public Tensor Forward(IBackend be, Tensor x, Activation act = Activation.None, Tensor? residual = null) => be.Linear(x, Weight, Bias, act, residual);
 }
 
 /// <summary>nn.LayerNorm over the last dimension (and LayerNorm2d, which normalises channels: the last dimension in NHWC).</summary>

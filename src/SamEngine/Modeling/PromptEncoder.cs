@@ -13,7 +13,8 @@ public sealed class PromptEncoder
 {
     private const float Eps = 1e-6f;
     private readonly SamArchitecture _arch;
-    private readonly float[] _gaussian; // [2, D/2]
+    private readonly Parameter _gaussianParam; // [2, D/2]
+    private readonly float[] _gaussian; // the same, widened for the sparse prompts built on the host
     private readonly float[][] _pointEmbeddings; // 0: background, 1: foreground, 2: box top-left, 3: box bottom-right
     private readonly float[] _notAPoint;
     private readonly Parameter _noMaskEmbed;
@@ -24,7 +25,8 @@ public sealed class PromptEncoder
     {
         _arch = a;
         int d = a.PromptEmbedDim, m = a.MaskInChans;
-        _gaussian = vb.Get("pe_layer.positional_encoding_gaussian_matrix", 2, d / 2).ToFloat();
+        _gaussianParam = vb.Get("pe_layer.positional_encoding_gaussian_matrix", 2, d / 2);
+        _gaussian = _gaussianParam.ToFloat();
         _pointEmbeddings = Enumerable.Range(0, 4).Select(i => vb.Push("point_embeddings").Push(i).Get("weight", 1, d).ToFloat()).ToArray();
         _notAPoint = vb.Get("not_a_point_embed.weight", 1, d).ToFloat();
         _noMaskEmbed = vb.Get("no_mask_embed.weight", 1, d);
@@ -42,36 +44,14 @@ public sealed class PromptEncoder
     /// <summary>The no-mask embedding [D], added to every image position when there is no mask input.</summary>
     public Parameter NoMaskEmbed => _noMaskEmbed;
 
-    /// <summary>
-    /// Writes the Fourier features of normalised coordinates (x, y in [0, 1]) into <paramref name="dst"/> [D]:
-    /// [sin(2π (2c - 1) G), cos(2π (2c - 1) G)], float32 as upstream computes it.
-    /// </summary>
-    private void Encode(float x, float y, Span<float> dst)
-    {
-        int half = _arch.PromptEmbedDim / 2;
-        float cx = 2f * x - 1f, cy = 2f * y - 1f;
-        const float twoPi = (float)(2 * Math.PI);
-        for (int j = 0; j < half; j++)
-        {
-            float p = twoPi * (cx * _gaussian[j] + cy * _gaussian[half + j]);
-            dst[j] = MathF.Sin(p);
-            dst[half + j] = MathF.Cos(p);
-        }
-    }
+    /// <summary>Writes the Fourier features of normalised coordinates (x, y in [0, 1]) into <paramref name="dst"/> [D].</summary>
+    private void Encode(float x, float y, Span<float> dst) => FourierFeatures.Encode(x, y, _gaussian, dst);
 
     /// <summary>
-    /// The dense positional encoding of the embedding grid as tokens [g·g, D] (row-major over y, x);
-    /// <c>get_dense_pe()</c> is its transpose [1, D, g, g].
+    /// The dense positional encoding of the embedding grid as tokens [g·g, D] (row-major over y, x),
+    /// computed by the backend; <c>get_dense_pe()</c> is its transpose [1, D, g, g].
     /// </summary>
-    public float[] DensePeTokens()
-    {
-        int g = _arch.GridSize, d = _arch.PromptEmbedDim;
-        var pe = new float[g * g * d];
-        for (int y = 0; y < g; y++)
-            for (int x = 0; x < g; x++)
-                Encode((x + 0.5f) / g, (y + 0.5f) / g, pe.AsSpan((y * g + x) * d, d));
-        return pe;
-    }
+    public Tensor DensePe(IBackend be) => be.DensePositionalEncoding(_gaussianParam, _arch.GridSize);
 
     /// <summary>
     /// Sparse prompt embeddings [B, N, D] for B prompts. <paramref name="points"/> [B, P, 2] and

@@ -84,7 +84,7 @@ public sealed class SamPredictor
     private IBackend Be => _model.Backend;
 
     /// <summary>The dense positional encoding as tokens [1, g·g, D].</summary>
-    public Tensor DensePe => _densePe ??= Be.FromHost(_model.PromptEncoder.DensePeTokens(), 1, _model.Architecture.GridSize * _model.Architecture.GridSize, _model.Architecture.PromptEmbedDim);
+    public Tensor DensePe => _densePe ??= Be.Reshape(_model.PromptEncoder.DensePe(Be), 1, _model.Architecture.GridSize * _model.Architecture.GridSize, _model.Architecture.PromptEmbedDim);
 
     /// <summary>Resizes, normalises and pads an RGB image (HWC bytes) as the official predictor does.</summary>
     public (byte[] Resized, int InputH, int InputW, float[] InputNhwc) Preprocess(byte[] rgb, int height, int width)

@@ -48,7 +48,7 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
         }, progress: (i, n) => log?.Invoke($"encoder block {i}/{n}"));
         var emb = predictor.Embedding!;
         Outputs["image_embeddings"] = new EngineTensor([1, d, g, g], emb.ImageEmbeddings, null);
-        Outputs["dense_pe"] = new EngineTensor([1, d, g, g], NhwcToNchw(model.PromptEncoder.DensePeTokens(), g * g, d), null);
+        Outputs["dense_pe"] = new EngineTensor([1, d, g, g], NhwcToNchw(be.ToHost(predictor.DensePe), g * g, d), null);
 
         foreach (var c in spec.Cases) RunCase(c, predictor, reference, arch, h, w);
         return Compare(reference);

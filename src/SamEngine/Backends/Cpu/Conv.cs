@@ -72,11 +72,9 @@ public sealed partial class CpuBackend
     }
 
     /// <inheritdoc />
-    public Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias)
+    public Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias, ChannelNorm? norm = null, Activation act = Activation.None)
     {
-        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), cin = x.Dim(3), cout = weight.Shape[1];
-        if (x.Rank != 4 || weight.Shape[0] != cin || weight.Shape[2] != 2 || weight.Shape[3] != 2)
-            throw new ArgumentException($"transposed conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
+        var (b, h, w, cin, cout) = OpShapes.ConvTranspose2x2(x, weight, bias, norm);
         int pixels = b * h * w;
         var tmp = BufferPool.Shared.Rent(pixels * 4 * cout);
         Gemm.Multiply(pixels, Cpu(x).Data, 0, ConvTransposeRhs(weight), tmp, 0, ConvTransposeBias(bias));
@@ -94,6 +92,9 @@ public sealed partial class CpuBackend
             }
         });
         BufferPool.Shared.Return(tmp);
+        // The fused LayerNorm2d and activation, in place.
+        if (norm is not null) Elementwise.LayerNorm(y.Data, y.Data, y.Length / cout, cout, Floats(norm.Weight), Floats(norm.Bias), norm.Eps);
+        if (act != Activation.None) Elementwise.Activate(y.Data, y.Data, y.Length, act);
         return y;
     }
 

@@ -76,12 +76,13 @@ public sealed partial class CpuBackend : IBackend
     }
 
     /// <inheritdoc />
-    public Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None)
+    public Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None, Tensor? residual = null)
     {
-        var (shape, m, n, k) = OpShapes.Linear(x, weight);
+        var (shape, m, n, k) = OpShapes.Linear(x, weight, residual);
         var y = CpuTensor.Uninitialized(shape);
         if (m < SmallLinearRows) SmallLinear(Cpu(x).Data, m, Floats(weight), n, k, bias is null ? null : Floats(bias), act, y.Data);
         else Gemm.Multiply(m, Cpu(x).Data, 0, LinearRhs(weight), y.Data, 0, bias is null ? null : Floats(bias), act);
+        if (residual is not null) Elementwise.AddBroadcast(y.Data, Cpu(residual).Data, residual.Length, y.Data, y.Length); // in place
         return y;
     }
 

@@ -1,0 +1,312 @@
+using System.Runtime.CompilerServices;
+using ILGPU;
+using ILGPU.Runtime;
+using SamEngine.Backends;
+using SamEngine.Parity;
+using SamEngine.Weights;
+
+namespace SamEngine.Kernels;
+
+/// <summary>
+/// The ILGPU backend: every <see cref="IBackend"/> op as a hand-written kernel. Weights are uploaded
+/// once as fp16 bits and widened inside the kernels; activations are device buffers in the format
+/// <typeparamref name="TAct"/> (float32 or fp16), taken from a pool, and stay on the device until
+/// <see cref="ToHost"/>. Compute and accumulation are float32 in both formats.
+/// </summary>
+public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IActivations<TAct>
+{
+    private readonly Context _context;
+    private readonly BufferPool _pool;
+    private readonly ConditionalWeakTable<Parameter, MemoryBuffer1D<ushort, Stride1D.Dense>> _weights = new();
+    private readonly ConditionalWeakTable<Parameter, DeviceTensor> _widened = new();
+    private readonly List<MemoryBuffer1D<ushort, Stride1D.Dense>> _uploads = new();
+    private readonly MemoryBuffer1D<ushort, Stride1D.Dense> _none;
+
+    internal IlgpuBackend(Context context, Accelerator accelerator, string name)
+    {
+        _context = context;
+        Accelerator = accelerator;
+        Name = name;
+        _pool = new BufferPool(accelerator);
+        _none = accelerator.Allocate1D<ushort>(1);
+        Gemm = new GemmLauncher<TAct>(accelerator);
+        Elementwise = new ElementwiseLauncher<TAct>(accelerator);
+        Norm = new LayerNormLauncher<TAct>(accelerator);
+        Conv = new ConvLauncher<TAct>(accelerator);
+        Attn = new AttentionLauncher<TAct>(accelerator);
+        PositionalEncoding = new PositionalEncodingLauncher<TAct>(accelerator);
+        Postprocess = new PostprocessLauncher<TAct>(accelerator);
+    }
+
+    /// <inheritdoc />
+    public Accelerator Accelerator { get; }
+
+    /// <summary>Kernel launchers, for the benchmarks and for host-side callers of the extra kernels.</summary>
+    public GemmLauncher<TAct> Gemm { get; }
+    /// <inheritdoc cref="Gemm" />
+    public ElementwiseLauncher<TAct> Elementwise { get; }
+    /// <inheritdoc cref="Gemm" />
+    public LayerNormLauncher<TAct> Norm { get; }
+    /// <inheritdoc cref="Gemm" />
+    public ConvLauncher<TAct> Conv { get; }
+    /// <inheritdoc cref="Gemm" />
+    public AttentionLauncher<TAct> Attn { get; }
+    /// <inheritdoc cref="Gemm" />
+    public PositionalEncodingLauncher<TAct> PositionalEncoding { get; }
+    /// <inheritdoc cref="Gemm" />
+    public PostprocessLauncher<TAct> Postprocess { get; }
+
+    /// <inheritdoc />
+    public string Name { get; }
+
+    /// <inheritdoc />
+    public string Device => $"{Accelerator.Name} ({Accelerator.AcceleratorType}, {Accelerator.MemorySize / (1 << 20)} MiB, {Precision} activations)";
+
+    /// <inheritdoc />
+    public Precision Precision => TAct.BytesPerElement == 2 ? Precision.Fp16 : Precision.Fp32;
+
+    /// <inheritdoc />
+    public bool LayerNormRowPerThread { get => Norm.RowPerThread; set => Norm.RowPerThread = value; }
+
+    /// <summary>A pooled device tensor of the given shape (contents undefined).</summary>
+    public DeviceTensor Allocate(params int[] shape) => new(_pool.Rent(ShapeUtil.Count(shape) * TAct.BytesPerElement), shape, TAct.BytesPerElement);
+
+    /// <summary>The tensor's elements as the kernels see them.</summary>
+    public static TAct Act(Tensor t) => TAct.Over(Dev(t).Raw, t.Length);
+
+    /// <summary>The parameter's fp16 bits on the device, uploaded on first use.</summary>
+    public ArrayView<ushort> Weights(Parameter p) => _weights.GetValue(p, q =>
+    {
+        var buf = Accelerator.Allocate1D(q.HalfBits);
+        lock (_uploads) _uploads.Add(buf);
+        return buf;
+    }).View;
+
+    private ArrayView<ushort> OptionalWeights(Parameter? p) => p is null ? _none.View : Weights(p);
+
+    private static DeviceTensor Dev(Tensor t) =>
+        t is DeviceTensor d && d.BytesPerElement == TAct.BytesPerElement ? d : throw new ArgumentException($"{t} does not belong to an ILGPU backend of this precision");
+
+    /// <inheritdoc />
+    public void Synchronize() => Accelerator.Synchronize();
+
+    /// <inheritdoc />
+    public Tensor FromHost(ReadOnlySpan<float> data, params int[] shape)
+    {
+        var t = Allocate(shape);
+        if (data.Length != t.Length) throw new ArgumentException($"{data.Length} values do not fill shape {ShapeUtil.Format(shape)}");
+        TAct.Upload(data, t.Raw);
+        return t;
+    }
+
+    /// <inheritdoc />
+    public Tensor FromParameter(Parameter p) => _widened.GetValue(p, q =>
+    {
+        var t = Allocate(q.Shape);
+        Elementwise.Widen(Weights(q), Act(t));
+        return t;
+    });
+
+    /// <inheritdoc />
+    public float[] ToHost(Tensor x)
+    {
+        var r = new float[x.Length];
+        Accelerator.Synchronize();
+        TAct.Download(Dev(x).Raw, r);
+        return r;
+    }
+
+    /// <inheritdoc />
+    public Tensor Reshape(Tensor x, params int[] shape)
+    {
+        OpShapes.Reshape(x, shape);
+        return Dev(x).Reshaped(shape);
+    }
+
+    /// <inheritdoc />
+    public Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None, Tensor? residual = null)
+    {
+        var (shape, m, n, k) = OpShapes.Linear(x, weight, residual);
+        var y = Allocate(shape);
+        Gemm.Linear(Act(x), m, Weights(weight), n, k, OptionalWeights(bias), bias is not null, (int)act, residual is null ? null : Act(residual), Act(y));
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor MatMulTransposed(Tensor a, Tensor b)
+    {
+        var (batch, m, n, k) = OpShapes.MatMulTransposed(a, b);
+        var y = Allocate(batch, m, n);
+        Gemm.MatMulTransposed(Act(a), Act(b), batch, m, n, k, _none.View, Act(y));
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor Add(Tensor a, Tensor b)
+    {
+        OpShapes.Add(a, b);
+        var y = Allocate(a.Shape);
+        Elementwise.AddBroadcast(Act(a), Act(b), a.Length, b.Length, Act(y));
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps)
+    {
+        int c = OpShapes.LayerNorm(x, weight, bias);
+        var y = Allocate(x.Shape);
+        Norm.LayerNorm(Act(x), x.Length / c, c, Weights(weight), Weights(bias), eps, Act(y));
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor Activate(Tensor x, Activation act)
+    {
+        var y = Allocate(x.Shape);
+        Elementwise.Activate(Act(x), x.Length, Act(y), (int)act);
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor Conv2d(Tensor x, Parameter weight, Parameter? bias, int stride, int padding)
+    {
+        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), cin = x.Dim(3);
+        int cout = weight.Shape[0], kh = weight.Shape[2], kw = weight.Shape[3];
+        if (x.Rank != 4 || weight.Shape[1] != cin) throw new ArgumentException($"conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
+        int ho = (h + 2 * padding - kh) / stride + 1, wo = (w + 2 * padding - kw) / stride + 1;
+        var y = Allocate(b, ho, wo, cout);
+        var patches = new ImplicitPatches<TAct> { Image = Act(x), H = h, W = w, Cin = cin, KernelW = kw, Stride = stride, Padding = padding, OutH = ho, OutW = wo };
+        var wt = new HalfConvWeight { Bits = Weights(weight), Cin = cin, KernelH = kh, KernelW = kw };
+        Gemm.Conv2d(patches, b * ho * wo, wt, cout, OptionalWeights(bias), bias is not null, Act(y));
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias, ChannelNorm? norm = null, Activation act = Activation.None)
+    {
+        var (b, h, w, cin, cout) = OpShapes.ConvTranspose2x2(x, weight, bias, norm);
+        var y = Allocate(b, 2 * h, 2 * w, cout);
+        var s = new ConvTransposeShape { H = h, W = w, Cin = cin, Cout = cout, Activation = (int)act, Eps = norm?.Eps ?? 0f };
+        if (norm is null) Conv.ConvTranspose2x2(Act(x), b, s, Weights(weight), Weights(bias), Act(y));
+        else Conv.ConvTranspose2x2Norm(Act(x), b, s, Weights(weight), Weights(bias), Weights(norm.Weight), Weights(norm.Bias), Act(y));
+        return y;
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The two upscaling steps are the fused transposed-conv kernels (LayerNorm2d and GELU in the first one's epilogue), then one batched GEMM.</remarks>
+    public Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights w, Tensor hyper)
+    {
+        var (b, g, _, _, c, _) = OpShapes.UpscaledMaskLogits(x, w, hyper);
+        using var up0 = ConvTranspose2x2(x, w.Conv1Weight, w.Conv1Bias, new ChannelNorm(w.NormWeight, w.NormBias, w.NormEps), Activation.Gelu);
+        using var up1 = ConvTranspose2x2(up0, w.Conv2Weight, w.Conv2Bias, act: Activation.Gelu);
+        using var rows = Reshape(up1, b, 16 * g * g, c);
+        return MatMulTransposed(hyper, rows);
+    }
+
+    /// <inheritdoc />
+    public Tensor VitAttention(Tensor qkv, int heads, int windowSize, Parameter relPosH, Parameter relPosW, Parameter qkvBias)
+    {
+        int h = qkv.Dim(1), w = qkv.Dim(2), c3 = qkv.Dim(3), c = c3 / 3, hd = c / heads;
+        if (qkv.Rank != 4 || qkv.Dim(0) != 1 || c3 != 3 * c || c != hd * heads) throw new ArgumentException($"VitAttention: bad qkv {qkv} for {heads} heads");
+        int wh = windowSize > 0 ? windowSize : h, ww = windowSize > 0 ? windowSize : w;
+        if (relPosH.Shape[0] != 2 * wh - 1 || relPosW.Shape[0] != 2 * ww - 1 || relPosH.Shape[1] != hd || relPosW.Shape[1] != hd)
+            throw new ArgumentException($"relative position tables {ShapeUtil.Format(relPosH.Shape)} / {ShapeUtil.Format(relPosW.Shape)} do not fit a {wh}x{ww} window of head dim {hd}");
+        var y = Allocate(1, h, w, c);
+        Attn.Vit(Act(qkv), h, w, c, heads, windowSize, Weights(qkvBias), Weights(relPosH), Weights(relPosW), Act(y));
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads)
+    {
+        int b = q.Dim(0), nq = q.Dim(1), c = q.Dim(2), nk = k.Dim(1), hd = c / heads;
+        if (k.Dim(0) != b || v.Dim(0) != b || k.Dim(2) != c || v.Dim(2) != c || v.Dim(1) != nk || hd * heads != c)
+            throw new ArgumentException($"Attention: q {q}, k {k}, v {v} do not fit {heads} heads");
+        var y = Allocate(b, nq, c);
+        Attn.Rows(Act(q), Act(k), Act(v), b, nq, nk, c, heads, _none.View, Act(y));
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor Transpose(Tensor x)
+    {
+        int batch = x.Dim(0), m = x.Dim(1), n = x.Dim(2);
+        var y = Allocate(batch, n, m);
+        Elementwise.Transpose(Act(x), x.Length, Act(y), m, n);
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor SliceRows(Tensor x, int start, int count)
+    {
+        var (shape, batch, rows, c) = OpShapes.SliceRows(x, start, count);
+        var y = Allocate(shape);
+        Elementwise.Copy(Act(x), Act(y), batch, new BlockCopy { Length = count * c, SrcOffset = start * c, SrcStride = rows * c, DstStride = count * c });
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor ConcatRows(params Tensor[] parts)
+    {
+        var (batch, rows, c) = OpShapes.ConcatRows(parts);
+        var y = Allocate(batch, rows, c);
+        int row = 0;
+        foreach (var p in parts)
+        {
+            int n = p.Dim(1) * c;
+            Elementwise.Copy(Act(p), Act(y), batch, new BlockCopy { Length = n, SrcStride = n, DstOffset = row * c, DstStride = rows * c });
+            row += p.Dim(1);
+        }
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor DensePositionalEncoding(Parameter gaussian, int grid)
+    {
+        int d = 2 * gaussian.Shape[1];
+        var y = Allocate(grid * grid, d);
+        PositionalEncoding.DenseGrid(Weights(gaussian), grid, d, Act(y));
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor PointPositionalEncoding(Tensor coords, Parameter gaussian)
+    {
+        int n = coords.Length / 2, d = 2 * gaussian.Shape[1];
+        var y = Allocate(n, d);
+        PositionalEncoding.Points(Act(coords), n, Weights(gaussian), d, Act(y));
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor PostprocessMasks(Tensor lowRes, int imgSize, int inputH, int inputW, int origH, int origW)
+    {
+        int low = lowRes.Dim(-1), planes = lowRes.Length / (low * low);
+        var cropped = Allocate(planes, inputH, inputW);
+        Postprocess.Resize(Act(lowRes), planes, new ResizeShape { InH = low, InW = low, ScaleH = imgSize, ScaleW = imgSize, OutH = inputH, OutW = inputW }, Act(cropped));
+        var y = Allocate(planes, origH, origW);
+        Postprocess.Resize(Act(cropped), planes, new ResizeShape { InH = inputH, InW = inputW, ScaleH = origH, ScaleW = origW, OutH = origH, OutW = origW }, Act(y));
+        cropped.Dispose();
+        return y;
+    }
+
+    /// <inheritdoc />
+    public byte[] ThresholdToHost(Tensor logits)
+    {
+        using var mask = Accelerator.Allocate1D<byte>(logits.Length);
+        Postprocess.Threshold(Act(logits), logits.Length, mask.View);
+        Accelerator.Synchronize();
+        return mask.GetAsArray1D();
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        Accelerator.Synchronize();
+        _pool.Dispose();
+        foreach (var b in _uploads) b.Dispose();
+        _none.Dispose();
+        Accelerator.Dispose();
+        _context.Dispose();
+    }
+}
