@@ -86,11 +86,11 @@ internal static class AttentionPacking
 
     /// <summary>
     /// Vᵀ for rows of <paramref name="x"/> → panels of <paramref name="mr"/> channels, each [nPad][mr]
-    /// (nPad = tokens rounded up to <paramref name="mr"/>), zero past d and past the last token.
+    /// (<paramref name="nPad"/> ≥ tokens), zero past d and past the last token.
     /// </summary>
-    public static unsafe void PackChannelPanels(in HeadRows x, int d, int mr, float[] dst)
+    public static unsafe void PackChannelPanels(in HeadRows x, int d, int mr, int nPad, float[] dst)
     {
-        int n = x.Count, nPad = RoundUp(n, mr);
+        int n = x.Count;
         fixed (float* src = x.Source, pad = x.Pad, pd = dst)
         {
             for (int key = 0; key < nPad; key++)

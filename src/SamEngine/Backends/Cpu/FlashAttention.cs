@@ -45,9 +45,10 @@ internal static class FlashAttention
         float postScale, RelPos? relPos, float[] y, int[] outStarts, int outOffset) where T : struct, ISimdFloat<T>
     {
         var (mr, nr) = GemmKernels.Tile(path);
+        int vr = AttentionKernels.ValueRows(path);
         if (nr != 2 * T.Count) throw new InvalidOperationException($"{path}: a query panel of {nr} is not two vectors of {T.Count}");
         int nq = q.Count, nk = k.Count;
-        int nkPad = AttentionPacking.RoundUp(nk, mr), dPad = AttentionPacking.RoundUp(d, mr), bc = KeyBlockPanels * mr;
+        int nkPad = AttentionPacking.RoundUp(nk, mr), dPad = AttentionPacking.RoundUp(d, vr), bc = KeyBlockPanels * mr;
         int gh = relPos?.GridH ?? 0, gw = relPos?.GridW ?? 0;
         var s = _scratch ??= new Scratch();
         var packedQ = Scratch.Ensure(ref s.PackedQ, AttentionPacking.RoundUp(nq, nr) * d);
@@ -61,7 +62,7 @@ internal static class FlashAttention
         var tableWt = Scratch.Ensure(ref s.TableWt, (relPos?.RowsW ?? 0) * nr);
         AttentionPacking.PackTransposedPanels(q, d, nr, scale: 1f, packedQ);
         AttentionPacking.PackTransposedPanels(k, d, mr, keyScale, packedK);
-        AttentionPacking.PackChannelPanels(v, d, mr, packedVt);
+        AttentionPacking.PackChannelPanels(v, d, vr, nkPad, packedVt);
 
         fixed (float* pq = packedQ, pk = packedK, pvt = packedVt, pst = st, pot = ot, prh = relHt, prw = relWt, py = y)
         {
@@ -87,8 +88,8 @@ internal static class FlashAttention
                         if (!T.AllEqual(alpha0, 1f) || !T.AllEqual(alpha1, 1f)) OnlineSoftmax.Rescale(pot, dPad, alpha0, alpha1);
                     }
                     OnlineSoftmax.ExpAndSum(pst, rows, valid, runMax0, runMax1, ref runSum0, ref runSum1);
-                    for (int c = 0; c < dPad; c += mr) // Oᵀ[d, queries] (+)= Vᵀ_blk · Pᵀ
-                        GemmKernels.Run(path, rows, pvt + (long)c * nkPad + (long)k0 * mr, pst, pot + c * nr, nr, accumulate: k0 > 0);
+                    for (int c = 0; c < dPad; c += vr) // Oᵀ[d, queries] (+)= Vᵀ_blk · Pᵀ
+                        AttentionKernels.RunValues(path, rows, pvt + (long)c * nkPad + (long)k0 * vr, pst, pot + c * nr, nr, accumulate: k0 > 0);
                 }
                 OnlineSoftmax.Rescale(pot, d, T.Create(1f) / runSum0, T.Create(1f) / runSum1);
                 for (int j = 0; j < nr && q0 + j < nq; j++)
