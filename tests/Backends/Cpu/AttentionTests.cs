@@ -19,6 +19,47 @@ public class AttentionTests
     internal void GlobalVitAttentionOverSeveralBlocksMatchesReference(SimdPath path) =>
         CheckVit(path, h: 13, w: 11, heads: 3, hd: 16, window: 0); // 143 tokens: more than one query and key block
 
+    /// <summary>
+    /// SAM's head dims (64 for vit_b/l, 80 for vit_h) and odd ones that leave partial channel panels;
+    /// windows that do not divide the grid; a lone token; grids longer than one key block.
+    /// </summary>
+    public static IEnumerable<object[]> VitShapes()
+    {
+        var shapes = new (int H, int W, int Heads, int Hd, int Window)[]
+        {
+            (16, 15, 2, 64, 14), // vit_b head dim, 2 x 2 windows, the last ones mostly padding
+            (6, 5, 1, 80, 0), // vit_h head dim, global
+            (7, 9, 3, 7, 5), // odd head dim, windows over a padded 10 x 10
+            (5, 5, 2, 9, 0),
+            (1, 1, 2, 5, 0), // a single token
+            (1, 1, 1, 12, 3), // a single token in a padded 3 x 3 window
+            (17, 19, 1, 13, 0), // 323 tokens: two key blocks on every path
+        };
+        return from p in Paths() from s in shapes select new object[] { p[0], s.H, s.W, s.Heads, s.Hd, s.Window };
+    }
+
+    [Theory]
+    [MemberData(nameof(VitShapes))]
+    internal void VitAttentionOnOddShapesMatchesReference(SimdPath path, int h, int w, int heads, int hd, int window) =>
+        CheckVit(path, h, w, heads, hd, window);
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    internal void LargeScoresAcrossKeyBlocksRescaleCorrectly(SimdPath path)
+    {
+        // Scores that grow along the keys move the running max in every key block, so Oᵀ is rescaled.
+        int n = 600, d = 16;
+        var rng = new Random(9);
+        var q = GemmTests.Random(rng, n * d).Select(x => 4 * x).ToArray();
+        var k = new float[n * d];
+        for (int i = 0; i < n; i++) for (int e = 0; e < d; e++) k[i * d + e] = q[(n - 1 - i) * d + e] * (1 + i / 100f);
+        var v = GemmTests.Random(rng, n * d);
+        using var be = new CpuBackend();
+        var got = WithPath(path, () => be.ToHost(be.Attention(be.FromHost(q, 1, n, d), be.FromHost(k, 1, n, d), be.FromHost(v, 1, n, d), 1)));
+        var want = AttentionReference.Attend(q, k, v, n, n, d, 1f / MathF.Sqrt(d), scaleQueryFirst: false, relPos: null);
+        GemmTests.AssertClose(want, got, $"{path} growing scores", atol: 2e-5f);
+    }
+
     [Theory]
     [MemberData(nameof(Paths))]
     internal void DecoderAttentionMatchesReference(SimdPath path)

@@ -204,14 +204,14 @@ public sealed partial class CpuBackend
         var partMax = new float[parts * cols];
         var partSum = new float[parts * cols];
         Array.Fill(partMax, float.NegativeInfinity);
-        Parallel.For(0, parts, p =>
+        CpuParallel.For(0, parts, p =>
         {
             var pm = partMax.AsSpan(p * cols, cols);
             for (int r = n * p / parts, end = n * (p + 1) / parts; r < end; r++) Elementwise.MaxInPlace(pm, scores.AsSpan(r * cols, cols));
         });
         Array.Fill(max, float.NegativeInfinity);
         for (int p = 0; p < parts; p++) Elementwise.MaxInPlace(max, partMax.AsSpan(p * cols, cols));
-        Parallel.For(0, parts, p =>
+        CpuParallel.For(0, parts, p =>
         {
             var ps = partSum.AsSpan(p * cols, cols);
             for (int r = n * p / parts, end = n * (p + 1) / parts; r < end; r++) Elementwise.ExpShiftedAccumulate(scores.AsSpan(r * cols, cols), max, ps);

@@ -1,182 +1,144 @@
 namespace SamEngine.Backends.Cpu;
 
-/// <summary>Decomposed relative-position tables [2G - 1, d] for a GridH x GridW grid attending to itself.</summary>
-internal sealed record RelPos(float[] TableH, float[] TableW, int GridH, int GridW, int HeadDim);
-
 /// <summary>
-/// Single-head attention o = softmax(postScale · qProd kᵀ + relpos(qRaw)) v without the score matrix,
-/// computed transposed so that no operand is repacked inside the loops: for a panel of NR queries and
-/// a block of keys, the micro-kernel writes the scores Sᵀ [keys, NR] straight into the layout it reads
-/// B from; the relative-position bias is added on the fly, the softmax runs down the key axis with a
-/// running max and sum per query (vectorised across the NR queries), and Oᵀ [d, NR] += Vᵀ · Pᵀ
-/// reuses Sᵀ in place. K and Vᵀ are packed once per call as the kernel's A panels, qᵀ as its B panels.
-/// Scratch is rented per call from a shared pool and reused: the steady state allocates nothing.
+/// Single-head attention o = softmax(postScale · q (keyScale · k)ᵀ + relpos(q)) v without the score
+/// matrix, computed transposed so that no operand is repacked inside the loops: for a panel of NR
+/// queries and a block of keys, the GEMM micro-kernel writes the scores Sᵀ [keys, NR] straight into the
+/// layout it reads B from; one pass scales them, adds the relative-position bias and takes the maxima,
+/// one pass exponentiates (<see cref="SimdMath.Exp{T}"/>) and sums (<see cref="OnlineSoftmax"/>, both
+/// vectorised across the NR queries, two vectors, so the running max and sum stay in registers); and
+/// Oᵀ [d, NR] += Vᵀ · Pᵀ reuses Sᵀ in place. A key block holds a whole 14 x 14 window, so windowed
+/// attention never rescales; Oᵀ is rescaled only when a query's running max moved. K and Vᵀ are packed
+/// once per call as the kernel's A panels, qᵀ as its B panels, straight from where the rows lie
+/// (<see cref="HeadRows"/>); the rel-pos terms q · Rᵀ of a query panel come from the same kernel over
+/// the packed tables (<see cref="RelPos"/>). Scratch is rented per call from a shared pool and reused:
+/// the steady state allocates nothing.
 /// </summary>
 internal static class FlashAttention
 {
-    private const int KeyBlockPanels = 10;
+    private const int KeyBlockPanels = 20;
     private static readonly ScratchPool<Scratch> Scratches = new();
 
     /// <summary>
-    /// q* [nq, d], k and v [nk, d] → o [nq, d] (all dense, offset 0). <paramref name="qProd"/> is the
-    /// query as it enters the product (the ViT scales it first); <paramref name="qRaw"/> the unscaled
-    /// query the relative-position bias uses, as upstream does.
+    /// One head: queries <paramref name="q"/>, keys <paramref name="k"/> and values <paramref name="v"/>
+    /// (rows of d; as many keys as values). Query i's output goes to <paramref name="y"/> at
+    /// <c>outStarts[i] + outOffset</c>, skipped where <c>outStarts[i]</c> is negative. The ViT scales q
+    /// before the product (upstream); that is folded here into k (exact for power-of-two scales, e.g.
+    /// d = 64) so that the unscaled q serves the rel-pos terms too. The decoder scales the product
+    /// (<paramref name="postScale"/>).
     /// </summary>
-    public static void Attend(SimdPath path, float[] qProd, float[] qRaw, float[] k, float[] v, int nq, int nk, int d,
-        float postScale, RelPos? relPos, float[] o)
+    public static void Attend(SimdPath path, in HeadRows q, in HeadRows k, in HeadRows v, int d, float keyScale, float postScale,
+        RelPos? relPos, float[] y, int[] outStarts, int outOffset)
     {
-        // Scratch is rented per call, not kept per thread: there are as many calls at once as
-        // workers (CpuParallel), but the thread pool may hold many more threads.
+        if (k.Count != v.Count || q.Count <= 0 || k.Count <= 0) throw new ArgumentException($"attention of {q.Count} queries over {k.Count} keys and {v.Count} values");
+        if (relPos is not null && (relPos.GridH * relPos.GridW != q.Count || q.Count != k.Count || relPos.HeadDim != d))
+            throw new ArgumentException($"relative positions of a {relPos.GridH}x{relPos.GridW} grid for {q.Count} tokens");
+        // Scratch is rented per call, not kept per thread: there are as many calls at once as workers
+        // (CpuParallel), but the thread pool may hold many more threads.
         var s = Scratches.Rent();
-        try { Attend(path, qProd, qRaw, k, v, nq, nk, d, postScale, relPos, o, s); }
+        try
+        {
+            switch (path)
+            {
+                case SimdPath.Vector512: Attend<Simd512>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
+                case SimdPath.Vector256: Attend<Simd256>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
+                default: Attend<SimdPortable>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
+            }
+        }
         finally { Scratches.Return(s); }
     }
 
-    private static unsafe void Attend(SimdPath path, float[] qProd, float[] qRaw, float[] k, float[] v, int nq, int nk, int d,
-        float postScale, RelPos? relPos, float[] o, Scratch s)
+    private static unsafe void Attend<T>(SimdPath path, in HeadRows q, in HeadRows k, in HeadRows v, int d, float keyScale,
+        float postScale, RelPos? relPos, float[] y, int[] outStarts, int outOffset, Scratch s) where T : struct, ISimdFloat<T>
     {
         var (mr, nr) = GemmKernels.Tile(path);
-        int nkPad = RoundUp(nk, mr), dPad = RoundUp(d, mr), bc = KeyBlockPanels * mr;
+        int vr = AttentionKernels.ValueRows(path);
+        if (nr != 2 * T.Count) throw new InvalidOperationException($"{path}: a query panel of {nr} is not two vectors of {T.Count}");
+        int nq = q.Count, nk = k.Count;
+        int nkPad = AttentionPacking.RoundUp(nk, mr), dPad = AttentionPacking.RoundUp(d, vr), bc = KeyBlockPanels * mr;
         int gh = relPos?.GridH ?? 0, gw = relPos?.GridW ?? 0;
-        var packedQ = Scratch.Ensure(ref s.PackedQ, RoundUp(nq, nr) * d);
+        var packedQ = Scratch.Ensure(ref s.PackedQ, AttentionPacking.RoundUp(nq, nr) * d);
         var packedK = Scratch.Ensure(ref s.PackedK, nkPad * d);
         var packedVt = Scratch.Ensure(ref s.PackedVt, dPad * nkPad);
         var st = Scratch.Ensure(ref s.ScoresT, bc * nr);
         var ot = Scratch.Ensure(ref s.OutT, dPad * nr);
         var relHt = Scratch.Ensure(ref s.RelHt, gh * nr);
         var relWt = Scratch.Ensure(ref s.RelWt, gw * nr);
-        var stats = Scratch.Ensure(ref s.Stats, 4 * nr);
-        if (relPos is not null) RelPosTables(path, qRaw, nq, d, nr, relPos, s);
-        GemmRhs.PackAllTransposed(qProd, 0, nq, d, nr, packedQ);
-        PackRowPanels(k, nk, d, mr, packedK);
-        PackTransposedRowPanels(v, nk, d, mr, packedVt);
-        var runMax = stats.AsSpan(0, nr);
-        var runSum = stats.AsSpan(nr, nr);
-        var blockMax = stats.AsSpan(2 * nr, nr);
-        var alpha = stats.AsSpan(3 * nr, nr);
+        var tableHt = Scratch.Ensure(ref s.TableHt, (relPos?.RowsH ?? 0) * nr);
+        var tableWt = Scratch.Ensure(ref s.TableWt, (relPos?.RowsW ?? 0) * nr);
+        AttentionPacking.PackTransposedPanels(q, d, nr, scale: 1f, packedQ);
+        AttentionPacking.PackTransposedPanels(k, d, mr, keyScale, packedK);
+        AttentionPacking.PackChannelPanels(v, d, vr, nkPad, packedVt);
 
-        fixed (float* pq = packedQ, pk = packedK, pvt = packedVt, pst = st, pot = ot)
+        fixed (float* pq = packedQ, pk = packedK, pvt = packedVt, pst = st, pot = ot, prh = relHt, prw = relWt, py = y)
         {
             for (int q0 = 0; q0 < nq; q0 += nr)
             {
-                if (relPos is not null) RelPosTerms(q0, Math.Min(nr, nq - q0), nr, relPos, s.TableH!, s.TableW!, relHt, relWt);
-                runMax.Fill(float.NegativeInfinity);
-                runSum.Clear();
-                ot.AsSpan(0, dPad * nr).Clear();
+                float* qPanel = pq + (long)q0 * d;
+                if (relPos is not null) RelPosTerms(path, qPanel, q0, Math.Min(nr, nq - q0), nr, relPos, tableHt, tableWt, relHt, relWt);
+                T runMax0 = default, runMax1 = default, runSum0 = default, runSum1 = default;
                 for (int k0 = 0; k0 < nkPad; k0 += bc)
                 {
-                    int rows = Math.Min(bc, nkPad - k0);
+                    int rows = Math.Min(bc, nkPad - k0), valid = Math.Min(rows, nk - k0);
                     for (int r = 0; r < rows; r += mr) // Sᵀ[keys, queries] = K_blk · qᵀ
-                        GemmKernels.Run(path, d, pk + (long)(k0 + r) * d, pq + (long)q0 * d, pst + r * nr, nr, accumulate: false);
-                    BiasAndMax(st, rows, nr, k0, nk, postScale, relPos, relHt, relWt, blockMax);
-                    for (int j = 0; j < nr; j++)
+                        GemmKernels.Run(path, d, pk + (long)(k0 + r) * d, qPanel, pst + r * nr, nr, accumulate: false);
+                    OnlineSoftmax.BiasAndMax(pst, valid, k0, postScale, relPos, prh, prw, out T max0, out T max1);
+                    if (k0 == 0) (runMax0, runMax1) = (max0, max1);
+                    else
                     {
-                        float mNew = Math.Max(runMax[j], blockMax[j]);
-                        alpha[j] = MathF.Exp(runMax[j] - mNew); // 0 on the first block (max was -inf)
-                        runMax[j] = mNew;
-                        runSum[j] *= alpha[j];
+                        T m0 = T.Max(runMax0, max0), m1 = T.Max(runMax1, max1);
+                        T alpha0 = SimdMath.Exp(runMax0 - m0), alpha1 = SimdMath.Exp(runMax1 - m1);
+                        (runMax0, runMax1) = (m0, m1);
+                        runSum0 *= alpha0;
+                        runSum1 *= alpha1;
+                        if (!T.AllEqual(alpha0, 1f) || !T.AllEqual(alpha1, 1f)) OnlineSoftmax.Rescale(pot, dPad, alpha0, alpha1);
                     }
-                    for (int c = 0; c < dPad; c++) Elementwise.MultiplyInPlace(ot.AsSpan(c * nr, nr), alpha);
-                    ExpAndSum(st, rows, nr, runMax, runSum);
-                    for (int c = 0; c < dPad; c += mr) // Oᵀ[d, queries] += Vᵀ_blk · Pᵀ
-                        GemmKernels.Run(path, rows, pvt + (long)c * nkPad + (long)k0 * mr, pst, pot + c * nr, nr, accumulate: true);
+                    OnlineSoftmax.ExpAndSum(pst, rows, valid, runMax0, runMax1, ref runSum0, ref runSum1);
+                    for (int c = 0; c < dPad; c += vr) // Oᵀ[d, queries] (+)= Vᵀ_blk · Pᵀ
+                        AttentionKernels.RunValues(path, rows, pvt + (long)c * nkPad + (long)k0 * vr, pst, pot + c * nr, nr, accumulate: k0 > 0);
                 }
+                OnlineSoftmax.Rescale(pot, d, T.Create(1f) / runSum0, T.Create(1f) / runSum1);
                 for (int j = 0; j < nr && q0 + j < nq; j++)
                 {
-                    float inv = 1f / runSum[j];
-                    for (int c = 0; c < d; c++) o[(q0 + j) * d + c] = ot[c * nr + j] * inv;
+                    int dst = outStarts[q0 + j];
+                    if (dst < 0) continue;
+                    float* row = py + dst + outOffset;
+                    for (int c = 0; c < d; c++) row[c] = pot[c * nr + j];
                 }
             }
         }
     }
 
-    /// <summary>Scales the score rows, adds the rel-pos bias, masks padded keys, and takes the column maxima.</summary>
-    private static void BiasAndMax(float[] st, int rows, int nr, int k0, int nk, float postScale, RelPos? rp,
-        float[] relHt, float[] relWt, Span<float> colMax)
+    /// <summary>
+    /// The rel-pos terms of one query panel: tableᵀ [rows, NR] = R · qᵀ by the micro-kernel over the
+    /// packed tables, then gathered per query: relHt[ky, j] = q_j · Rh[qy_j - ky + GridH - 1],
+    /// relWt[kx, j] = q_j · Rw[qx_j - kx + GridW - 1] (zero for padded queries).
+    /// </summary>
+    private static unsafe void RelPosTerms(SimdPath path, float* qPanel, int q0, int count, int nr, RelPos rp,
+        float[] tableHt, float[] tableWt, float[] relHt, float[] relWt)
     {
-        colMax.Fill(float.NegativeInfinity);
-        for (int r = 0; r < rows; r++)
+        int gh = rp.GridH, gw = rp.GridW, d = rp.HeadDim, mr = GemmKernels.Tile(path).Mr;
+        fixed (float* ph = rp.PackedH, pw = rp.PackedW, th = tableHt, tw = tableWt)
         {
-            var row = st.AsSpan(r * nr, nr);
-            int key = k0 + r;
-            if (key >= nk) { row.Fill(float.NegativeInfinity); continue; }
-            if (postScale != 1f) Elementwise.Scale(row, postScale);
-            if (rp is not null)
-            {
-                int ky = key / rp.GridW, kx = key % rp.GridW;
-                Elementwise.AddInPlace(row, relHt.AsSpan(ky * nr, nr), relWt.AsSpan(kx * nr, nr));
-            }
-            Elementwise.MaxInPlace(colMax, row);
+            for (int r = 0; r < rp.RowsH; r += mr) GemmKernels.Run(path, d, ph + r * d, qPanel, th + r * nr, nr, accumulate: false);
+            for (int r = 0; r < rp.RowsW; r += mr) GemmKernels.Run(path, d, pw + r * d, qPanel, tw + r * nr, nr, accumulate: false);
         }
-    }
-
-    private static void ExpAndSum(float[] st, int rows, int nr, ReadOnlySpan<float> shift, Span<float> sum)
-    {
-        for (int r = 0; r < rows; r++) Elementwise.ExpShiftedAccumulate(st.AsSpan(r * nr, nr), shift, sum);
-    }
-
-    /// <summary>Every query against every table row, by the GEMM: tableH [nq, 2 GridH - 1] = q Rhᵀ, tableW likewise.</summary>
-    private static void RelPosTables(SimdPath path, float[] q, int nq, int d, int nr, RelPos rp, Scratch s)
-    {
-        int th = 2 * rp.GridH - 1, tw = 2 * rp.GridW - 1;
-        var packed = Scratch.Ensure(ref s.PackedRel, RoundUp(Math.Max(th, tw), nr) * d);
-        var tableH = Scratch.Ensure(ref s.TableH, nq * th);
-        var tableW = Scratch.Ensure(ref s.TableW, nq * tw);
-        GemmRhs.PackAllTransposed(rp.TableH, 0, th, d, nr, packed);
-        Gemm.MultiplyPacked(path, nq, th, d, q, 0, d, packed, 0, d * nr, tableH, 0, th, accumulate: false);
-        GemmRhs.PackAllTransposed(rp.TableW, 0, tw, d, nr, packed);
-        Gemm.MultiplyPacked(path, nq, tw, d, q, 0, d, packed, 0, d * nr, tableW, 0, tw, accumulate: false);
-    }
-
-    // relHt[ky, j] = q_j · Rh[qy_j - ky + GridH - 1], relWt[kx, j] = q_j · Rw[qx_j - kx + GridW - 1], gathered from the tables
-    private static void RelPosTerms(int q0, int count, int nr, RelPos rp, float[] tableH, float[] tableW, float[] relHt, float[] relWt)
-    {
-        int gh = rp.GridH, gw = rp.GridW, th = 2 * gh - 1, tw = 2 * gw - 1;
-        relHt.AsSpan(0, gh * nr).Clear();
-        relWt.AsSpan(0, gw * nr).Clear();
+        if (count < nr)
+        {
+            relHt.AsSpan(0, gh * nr).Clear();
+            relWt.AsSpan(0, gw * nr).Clear();
+        }
         for (int j = 0; j < count; j++)
         {
             int qi = q0 + j, qy = qi / gw, qx = qi % gw;
-            for (int ky = 0; ky < gh; ky++) relHt[ky * nr + j] = tableH[qi * th + qy - ky + gh - 1];
-            for (int kx = 0; kx < gw; kx++) relWt[kx * nr + j] = tableW[qi * tw + qx - kx + gw - 1];
+            for (int ky = 0; ky < gh; ky++) relHt[ky * nr + j] = tableHt[(qy - ky + gh - 1) * nr + j];
+            for (int kx = 0; kx < gw; kx++) relWt[kx * nr + j] = tableWt[(qx - kx + gw - 1) * nr + j];
         }
     }
-
-    /// <summary>x [n, d] → panels of <paramref name="mr"/> rows, each [d][mr] (the micro-kernel's A layout), zero rows past n.</summary>
-    private static void PackRowPanels(float[] x, int n, int d, int mr, float[] dst)
-    {
-        for (int r0 = 0; r0 < n; r0 += mr)
-            for (int r = 0; r < mr; r++)
-            {
-                int row = r0 + r, baseIdx = r0 * d + r;
-                if (row >= n) { for (int c = 0; c < d; c++) dst[baseIdx + c * mr] = 0; continue; }
-                for (int c = 0; c < d; c++) dst[baseIdx + c * mr] = x[row * d + c];
-            }
-    }
-
-    /// <summary>xᵀ for x [n, d] → panels of <paramref name="mr"/> channels, each [nPad][mr], zero past d and n.</summary>
-    private static void PackTransposedRowPanels(float[] x, int n, int d, int mr, float[] dst)
-    {
-        int nPad = RoundUp(n, mr);
-        for (int c0 = 0; c0 < d; c0 += mr)
-        {
-            int w = Math.Min(mr, d - c0);
-            var panel = dst.AsSpan(c0 * nPad, nPad * mr);
-            for (int key = 0; key < nPad; key++)
-            {
-                var seg = panel.Slice(key * mr, mr);
-                if (key < n) x.AsSpan(key * d + c0, w).CopyTo(seg);
-                else seg[..w].Clear();
-                seg[w..].Clear();
-            }
-        }
-    }
-
-    private static int RoundUp(int x, int to) => (x + to - 1) / to * to;
 
     private sealed class Scratch
     {
-        public float[]? PackedQ, PackedK, PackedVt, ScoresT, OutT, RelHt, RelWt, Stats, PackedRel, TableH, TableW;
+        public float[]? PackedQ, PackedK, PackedVt, ScoresT, OutT, RelHt, RelWt, TableHt, TableWt;
 
         public static float[] Ensure(ref float[]? buffer, int length) =>
             buffer is { } b && b.Length >= length ? b : buffer = new float[Math.Max(length, 1)];

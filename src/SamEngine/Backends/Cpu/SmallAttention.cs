@@ -42,7 +42,7 @@ internal static class SmallAttention
         }
         int items = b * heads * chunks;
         if ((long)items * QueriesPerItem * nk * hd < 1 << 16) for (int i = 0; i < items; i++) Item(i);
-        else Parallel.For(0, items, Item);
+        else CpuParallel.For(0, items, Item);
     }
 
     /// <summary>y += p · x.</summary>

@@ -1,0 +1,110 @@
+namespace SamEngine.Backends.Cpu;
+
+/// <summary>
+/// One head's q, k or v rows read in place from a larger buffer: token i's d values start at
+/// <c>Starts[i] + Offset</c> in <see cref="Source"/>, or, where <c>Starts[i]</c> is negative (a padded
+/// window token: zero input, so its projection is the bias), at <see cref="Offset"/> in <see cref="Pad"/>.
+/// Lets the packers read a window of the packed qkv [H, W, 3C] without gathering it first.
+/// </summary>
+internal readonly record struct HeadRows(float[] Source, int[] Starts, int Count, int Offset, float[]? Pad = null)
+{
+    /// <summary>Token <paramref name="i"/>'s <paramref name="d"/> values.</summary>
+    public ReadOnlySpan<float> Row(int i, int d) =>
+        Starts[i] >= 0 ? Source.AsSpan(Starts[i] + Offset, d) : Pad!.AsSpan(Offset, d);
+
+    /// <summary>The rows of a dense x [n, d].</summary>
+    public static HeadRows Dense(float[] x, int n, int d) => new(x, Enumerable.Range(0, n).Select(i => i * d).ToArray(), n, 0);
+}
+
+/// <summary>
+/// Decomposed relative-position tables Rh [2 GridH - 1, d] and Rw [2 GridW - 1, d] for a GridH x GridW
+/// grid attending to itself, packed once as row panels of the micro-kernel of <paramref name="path"/>,
+/// so that each query panel gets q · Rᵀ from the same kernel as its scores.
+/// </summary>
+internal sealed class RelPos
+{
+    public RelPos(SimdPath path, float[] tableH, float[] tableW, int gridH, int gridW, int headDim)
+    {
+        int mr = GemmKernels.Tile(path).Mr;
+        (GridH, GridW, HeadDim) = (gridH, gridW, headDim);
+        RowsH = AttentionPacking.RoundUp(2 * gridH - 1, mr);
+        RowsW = AttentionPacking.RoundUp(2 * gridW - 1, mr);
+        PackedH = new float[RowsH * headDim];
+        PackedW = new float[RowsW * headDim];
+        AttentionPacking.PackTransposedPanels(HeadRows.Dense(tableH, 2 * gridH - 1, headDim), headDim, mr, scale: 1f, PackedH);
+        AttentionPacking.PackTransposedPanels(HeadRows.Dense(tableW, 2 * gridW - 1, headDim), headDim, mr, scale: 1f, PackedW);
+    }
+
+    public int GridH { get; }
+    public int GridW { get; }
+    public int HeadDim { get; }
+
+    /// <summary>Table rows rounded up to whole panels.</summary>
+    public int RowsH { get; }
+    public int RowsW { get; }
+
+    /// <summary>Rh and Rw as row panels [panel][d][MR], zero rows past the table.</summary>
+    public float[] PackedH { get; }
+    public float[] PackedW { get; }
+}
+
+/// <summary>Packs attention operands into the GEMM micro-kernel's A and B panel layouts.</summary>
+internal static class AttentionPacking
+{
+    public static int RoundUp(int x, int to) => (x + to - 1) / to * to;
+
+    /// <summary>
+    /// Rows of <paramref name="x"/> times <paramref name="scale"/> → panels of <paramref name="width"/>
+    /// rows, each [d][width]: the A layout for keys (width MR), the B layout for queries (width NR).
+    /// Zero past the last token. Channel-major inside a panel, so the stores run contiguously and the
+    /// loads cycle over <paramref name="width"/> rows that stay in L1.
+    /// </summary>
+    public static unsafe void PackTransposedPanels(in HeadRows x, int d, int width, float scale, float[] dst)
+    {
+        int n = x.Count;
+        float** rows = stackalloc float*[width];
+        fixed (float* src = x.Source, pad = x.Pad, pd = dst)
+        {
+            for (int p0 = 0; p0 < n; p0 += width)
+            {
+                int count = Math.Min(width, n - p0);
+                for (int j = 0; j < count; j++)
+                {
+                    int start = x.Starts[p0 + j];
+                    rows[j] = (start >= 0 ? src + start : pad) + x.Offset;
+                }
+                float* panel = pd + (long)p0 * d;
+                for (int c = 0; c < d; c++)
+                {
+                    float* o = panel + c * width;
+                    for (int j = 0; j < count; j++) o[j] = rows[j][c] * scale;
+                    for (int j = count; j < width; j++) o[j] = 0;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Vᵀ for rows of <paramref name="x"/> → panels of <paramref name="mr"/> channels, each [nPad][mr]
+    /// (<paramref name="nPad"/> ≥ tokens), zero past d and past the last token.
+    /// </summary>
+    public static unsafe void PackChannelPanels(in HeadRows x, int d, int mr, int nPad, float[] dst)
+    {
+        int n = x.Count;
+        fixed (float* src = x.Source, pad = x.Pad, pd = dst)
+        {
+            for (int key = 0; key < nPad; key++)
+            {
+                int start = key < n ? x.Starts[key] : 0;
+                float* row = key >= n ? null : (start >= 0 ? src + start : pad) + x.Offset;
+                for (int c0 = 0; c0 < d; c0 += mr)
+                {
+                    float* seg = pd + (long)c0 * nPad + key * mr;
+                    int w = row is null ? 0 : Math.Min(mr, d - c0);
+                    for (int c = 0; c < w; c++) seg[c] = row[c0 + c];
+                    for (int c = w; c < mr; c++) seg[c] = 0;
+                }
+            }
+        }
+    }
+}

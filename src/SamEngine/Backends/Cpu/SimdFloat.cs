@@ -1,0 +1,137 @@
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace SamEngine.Backends.Cpu;
+
+/// <summary>
+/// One float vector of a <see cref="SimdPath"/>'s width, so that a kernel written once against this
+/// interface is specialised by the JIT for each width (struct type arguments are never shared).
+/// Only what the attention's softmax passes need; the operations map to single instructions
+/// (the <c>Native</c> min/max/convert forms, which skip .NET's NaN and saturation fix-ups).
+/// </summary>
+internal interface ISimdFloat<TSelf> where TSelf : struct, ISimdFloat<TSelf>
+{
+    /// <summary>Lanes per vector.</summary>
+    static abstract int Count { get; }
+
+    static abstract unsafe TSelf Load(float* p);
+    unsafe void Store(float* p);
+    static abstract TSelf Create(float x);
+    static abstract TSelf operator +(TSelf a, TSelf b);
+    static abstract TSelf operator -(TSelf a, TSelf b);
+    static abstract TSelf operator *(TSelf a, TSelf b);
+    static abstract TSelf operator /(TSelf a, TSelf b);
+
+    /// <summary>a · b + c, fused.</summary>
+    static abstract TSelf Fma(TSelf a, TSelf b, TSelf c);
+    static abstract TSelf Max(TSelf a, TSelf b);
+    static abstract TSelf Min(TSelf a, TSelf b);
+    static abstract TSelf Round(TSelf x);
+
+    /// <summary>2ⁿ for integral n in [-126, 127].</summary>
+    static abstract TSelf Pow2(TSelf n);
+
+    /// <summary><paramref name="value"/> where x ≥ limit, else 0.</summary>
+    static abstract TSelf ZeroBelow(TSelf x, TSelf limit, TSelf value);
+
+    /// <summary>Whether every lane equals <paramref name="x"/>.</summary>
+    static abstract bool AllEqual(TSelf a, float x);
+}
+
+/// <summary>A fast vectorised exp for float32, written once for every width.</summary>
+internal static class SimdMath
+{
+    // Below this exp(x) is subnormal; the result is flushed to 0 (also for -inf).
+    private const float MinArg = -87.33654475f, MaxArg = 88.37626266f;
+    private const float Log2E = 1.44269504088896341f;
+    // ln 2 in two parts (Cody-Waite): Ln2Hi has few mantissa bits, so n · Ln2Hi is exact.
+    private const float Ln2Hi = 0.693359375f, Ln2Lo = -2.12194440e-4f;
+
+    /// <summary>
+    /// exp(x): x = n ln2 + r with |r| ≤ ln2 / 2, exp(r) by a degree-6 minimax polynomial (Cephes'
+    /// expf coefficients, relative error about 1 ulp), times 2ⁿ built in the exponent bits.
+    /// Flushes to 0 below the smallest normal result; -inf gives 0, as the softmax needs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static T Exp<T>(T x) where T : struct, ISimdFloat<T>
+    {
+        var xc = T.Min(T.Max(x, T.Create(MinArg)), T.Create(MaxArg));
+        var n = T.Round(xc * T.Create(Log2E));
+        var r = T.Fma(n, T.Create(-Ln2Lo), T.Fma(n, T.Create(-Ln2Hi), xc));
+        var p = T.Fma(T.Create(1.9875691500e-4f), r, T.Create(1.3981999507e-3f));
+        p = T.Fma(p, r, T.Create(8.3334519073e-3f));
+        p = T.Fma(p, r, T.Create(4.1665795894e-2f));
+        p = T.Fma(p, r, T.Create(1.6666665459e-1f));
+        p = T.Fma(p, r, T.Create(5.0000001201e-1f));
+        p = T.Fma(p, r * r, r) + T.Create(1f);
+        return T.ZeroBelow(x, T.Create(MinArg), p * T.Pow2(n));
+    }
+}
+
+/// <summary>512-bit lanes (AVX-512).</summary>
+internal readonly struct Simd512(Vector512<float> v) : ISimdFloat<Simd512>
+{
+    private readonly Vector512<float> _v = v;
+
+    public static int Count => Vector512<float>.Count;
+    public static unsafe Simd512 Load(float* p) => new(Vector512.Load(p));
+    public unsafe void Store(float* p) => _v.Store(p);
+    public static Simd512 Create(float x) => new(Vector512.Create(x));
+    public static Simd512 operator +(Simd512 a, Simd512 b) => new(a._v + b._v);
+    public static Simd512 operator -(Simd512 a, Simd512 b) => new(a._v - b._v);
+    public static Simd512 operator *(Simd512 a, Simd512 b) => new(a._v * b._v);
+    public static Simd512 operator /(Simd512 a, Simd512 b) => new(a._v / b._v);
+    public static Simd512 Fma(Simd512 a, Simd512 b, Simd512 c) => new(Vector512.FusedMultiplyAdd(a._v, b._v, c._v));
+    public static Simd512 Max(Simd512 a, Simd512 b) => new(Vector512.MaxNative(a._v, b._v));
+    public static Simd512 Min(Simd512 a, Simd512 b) => new(Vector512.MinNative(a._v, b._v));
+    public static Simd512 Round(Simd512 x) => new(Vector512.Round(x._v));
+    public static Simd512 Pow2(Simd512 n) => new(Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n._v) + Vector512.Create(127), 23).AsSingle());
+    public static Simd512 ZeroBelow(Simd512 x, Simd512 limit, Simd512 value) => new(Vector512.GreaterThanOrEqual(x._v, limit._v) & value._v);
+    public static bool AllEqual(Simd512 a, float x) => a._v == Vector512.Create(x);
+}
+
+/// <summary>256-bit lanes (AVX2 + FMA).</summary>
+internal readonly struct Simd256(Vector256<float> v) : ISimdFloat<Simd256>
+{
+    private readonly Vector256<float> _v = v;
+
+    public static int Count => Vector256<float>.Count;
+    public static unsafe Simd256 Load(float* p) => new(Vector256.Load(p));
+    public unsafe void Store(float* p) => _v.Store(p);
+    public static Simd256 Create(float x) => new(Vector256.Create(x));
+    public static Simd256 operator +(Simd256 a, Simd256 b) => new(a._v + b._v);
+    public static Simd256 operator -(Simd256 a, Simd256 b) => new(a._v - b._v);
+    public static Simd256 operator *(Simd256 a, Simd256 b) => new(a._v * b._v);
+    public static Simd256 operator /(Simd256 a, Simd256 b) => new(a._v / b._v);
+    public static Simd256 Fma(Simd256 a, Simd256 b, Simd256 c) => new(Vector256.FusedMultiplyAdd(a._v, b._v, c._v));
+    public static Simd256 Max(Simd256 a, Simd256 b) => new(Vector256.MaxNative(a._v, b._v));
+    public static Simd256 Min(Simd256 a, Simd256 b) => new(Vector256.MinNative(a._v, b._v));
+    public static Simd256 Round(Simd256 x) => new(Vector256.Round(x._v));
+    public static Simd256 Pow2(Simd256 n) => new(Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n._v) + Vector256.Create(127), 23).AsSingle());
+    public static Simd256 ZeroBelow(Simd256 x, Simd256 limit, Simd256 value) => new(Vector256.GreaterThanOrEqual(x._v, limit._v) & value._v);
+    public static bool AllEqual(Simd256 a, float x) => a._v == Vector256.Create(x);
+}
+
+/// <summary>Portable <see cref="Vector{T}"/> lanes (AdvSimd on Arm, SSE/AVX elsewhere).</summary>
+internal readonly struct SimdPortable(Vector<float> v) : ISimdFloat<SimdPortable>
+{
+    private readonly Vector<float> _v = v;
+
+    public static int Count => Vector<float>.Count;
+    public static unsafe SimdPortable Load(float* p) => new(Unsafe.ReadUnaligned<Vector<float>>(p));
+    public unsafe void Store(float* p) => Unsafe.WriteUnaligned(p, _v);
+    public static SimdPortable Create(float x) => new(new Vector<float>(x));
+    public static SimdPortable operator +(SimdPortable a, SimdPortable b) => new(a._v + b._v);
+    public static SimdPortable operator -(SimdPortable a, SimdPortable b) => new(a._v - b._v);
+    public static SimdPortable operator *(SimdPortable a, SimdPortable b) => new(a._v * b._v);
+    public static SimdPortable operator /(SimdPortable a, SimdPortable b) => new(a._v / b._v);
+    public static SimdPortable Fma(SimdPortable a, SimdPortable b, SimdPortable c) => new(Vector.FusedMultiplyAdd(a._v, b._v, c._v));
+    public static SimdPortable Max(SimdPortable a, SimdPortable b) => new(Vector.MaxNative(a._v, b._v));
+    public static SimdPortable Min(SimdPortable a, SimdPortable b) => new(Vector.MinNative(a._v, b._v));
+    public static SimdPortable Round(SimdPortable x) => new(Vector.Round(x._v));
+    public static SimdPortable Pow2(SimdPortable n) => new(Vector.AsVectorSingle(Vector.ShiftLeft(Vector.ConvertToInt32Native(n._v) + new Vector<int>(127), 23)));
+    public static SimdPortable ZeroBelow(SimdPortable x, SimdPortable limit, SimdPortable value) =>
+        new(Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x._v, limit._v), value._v, Vector<float>.Zero));
+    public static bool AllEqual(SimdPortable a, float x) => a._v == new Vector<float>(x);
+}
