@@ -178,19 +178,22 @@ public sealed partial class CpuBackend
         });
     }
 
-    private static void SoftmaxGroups8(Span<float> row, int t)
+    private static unsafe void SoftmaxGroups8(Span<float> row, int t)
     {
-        var max = Vector256.Create<float>(row);
-        for (int j = 1; j < t; j++) max = Vector256.Max(max, Vector256.Create<float>(row[(j * 8)..]));
-        var sum = Vector256<float>.Zero;
-        for (int j = 0; j < t; j++)
+        fixed (float* p = row)
         {
-            var e = Vector256.Exp(Vector256.Create<float>(row[(j * 8)..]) - max);
-            e.CopyTo(row[(j * 8)..]);
-            sum += e;
+            var max = Simd256.Load(p);
+            for (int j = 1; j < t; j++) max = Simd256.Max(max, Simd256.Load(p + j * 8));
+            var sum = Simd256.Create(0f);
+            for (int j = 0; j < t; j++)
+            {
+                var e = SimdMath.Exp(Simd256.Load(p + j * 8) - max);
+                e.Store(p + j * 8);
+                sum += e;
+            }
+            var inv = Simd256.Create(1f) / sum;
+            for (int j = 0; j < t; j++) (Simd256.Load(p + j * 8) * inv).Store(p + j * 8);
         }
-        var inv = Vector256<float>.One / sum;
-        for (int j = 0; j < t; j++) (Vector256.Create<float>(row[(j * 8)..]) * inv).CopyTo(row[(j * 8)..]);
     }
 
     /// <summary>

@@ -65,42 +65,44 @@ public static class Elementwise
         });
 
     /// <summary>
-    /// Exact-form GELU, 0.5 x (1 + erf(x / √2)), vectorised: erf by Abramowitz and Stegun 7.1.26
-    /// (absolute error below 1.5e-7, well inside float32 GELU's own rounding at the magnitudes that
-    /// matter) over the vector exp. <see cref="MathUtil.Gelu"/> is the scalar specification.
+    /// Exact-form GELU, 0.5 x (1 + erf(x / √2)), vectorised on the active SIMD path: erfc(|x| / √2) by
+    /// Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7, well inside float32 GELU's own
+    /// rounding at the magnitudes that matter) over <see cref="SimdMath.Exp{T}"/>.
+    /// <see cref="MathUtil.Gelu"/> is the scalar specification.
     /// </summary>
-    public static void GeluInPlace(Span<float> x)
+    public static unsafe void GeluInPlace(Span<float> x)
     {
-        int i = 0;
-        if (Vector512.IsHardwareAccelerated)
-            for (; i <= x.Length - 16; i += 16) Gelu(Vector512.Create<float>(x[i..])).CopyTo(x[i..]);
-        else if (Vector256.IsHardwareAccelerated)
-            for (; i <= x.Length - 8; i += 8) Gelu(Vector256.Create<float>(x[i..])).CopyTo(x[i..]);
-        for (; i < x.Length; i++) x[i] = MathUtil.Gelu(x[i]);
+        fixed (float* p = x)
+        {
+            int i = Gemm.ActivePath switch
+            {
+                SimdPath.Vector512 => GeluVectors<Simd512>(p, x.Length),
+                SimdPath.Vector256 => GeluVectors<Simd256>(p, x.Length),
+                _ => GeluVectors<SimdPortable>(p, x.Length),
+            };
+            for (; i < x.Length; i++) x[i] = MathUtil.Gelu(x[i]);
+        }
     }
 
     private const float ErfP = 0.3275911f, ErfA1 = 0.254829592f, ErfA2 = -0.284496736f, ErfA3 = 1.421413741f, ErfA4 = -1.453152027f, ErfA5 = 1.061405429f;
 
-    private static Vector512<float> Gelu(Vector512<float> x)
+    /// <summary>GELU over the whole vectors of p[0, n); returns where the scalar tail starts.</summary>
+    private static unsafe int GeluVectors<T>(float* p, int n) where T : struct, ISimdFloat<T>
     {
-        var z = Vector512.Abs(x) * 0.70710678f;
-        var t = Vector512<float>.One / Vector512.FusedMultiplyAdd(z, Vector512.Create(ErfP), Vector512<float>.One);
-        var poly = Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(Vector512.FusedMultiplyAdd(
-            Vector512.Create(ErfA5), t, Vector512.Create(ErfA4)), t, Vector512.Create(ErfA3)), t, Vector512.Create(ErfA2)), t, Vector512.Create(ErfA1)) * t;
-        var erfAbs = Vector512<float>.One - poly * Vector512.Exp(-(z * z));
-        var erf = Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512<float>.Zero), -erfAbs, erfAbs);
-        return 0.5f * x * (Vector512<float>.One + erf);
+        int i = 0;
+        for (; i <= n - T.Count; i += T.Count) Gelu(T.Load(p + i)).Store(p + i);
+        return i;
     }
 
-    private static Vector256<float> Gelu(Vector256<float> x)
+    private static T Gelu<T>(T x) where T : struct, ISimdFloat<T>
     {
-        var z = Vector256.Abs(x) * 0.70710678f;
-        var t = Vector256<float>.One / Vector256.FusedMultiplyAdd(z, Vector256.Create(ErfP), Vector256<float>.One);
-        var poly = Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(Vector256.FusedMultiplyAdd(
-            Vector256.Create(ErfA5), t, Vector256.Create(ErfA4)), t, Vector256.Create(ErfA3)), t, Vector256.Create(ErfA2)), t, Vector256.Create(ErfA1)) * t;
-        var erfAbs = Vector256<float>.One - poly * Vector256.Exp(-(z * z));
-        var erf = Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256<float>.Zero), -erfAbs, erfAbs);
-        return 0.5f * x * (Vector256<float>.One + erf);
+        var zero = T.Create(0f);
+        var z = T.Max(x, zero - x) * T.Create(0.70710678f);
+        var t = T.Create(1f) / T.Fma(z, T.Create(ErfP), T.Create(1f));
+        var poly = T.Fma(T.Fma(T.Fma(T.Fma(T.Create(ErfA5), t, T.Create(ErfA4)), t, T.Create(ErfA3)), t, T.Create(ErfA2)), t, T.Create(ErfA1)) * t;
+        var q = poly * SimdMath.Exp(zero - z * z); // erfc(|x| / √2)
+        // 1 + erf(x / √2) is 2 - q for x ≥ 0 and q for x < 0.
+        return T.Create(0.5f) * x * (q + T.ZeroBelow(x, zero, T.Create(2f) - (q + q)));
     }
 
     /// <summary>x *= s.</summary>
@@ -190,16 +192,30 @@ public static class Elementwise
     }
 
     /// <summary>x = exp(x - shift) and sum += x, element by element (x = -inf gives 0).</summary>
-    public static void ExpShiftedAccumulate(Span<float> x, ReadOnlySpan<float> shift, Span<float> sum)
+    public static unsafe void ExpShiftedAccumulate(Span<float> x, ReadOnlySpan<float> shift, Span<float> sum)
     {
-        int vw = Vector<float>.Count, i = 0;
-        for (; i <= x.Length - vw; i += vw)
+        fixed (float* px = x, ps = shift, pa = sum)
         {
-            var e = Vector.Exp(new Vector<float>(x[i..]) - new Vector<float>(shift[i..]));
-            e.CopyTo(x[i..]);
-            (new Vector<float>(sum[i..]) + e).CopyTo(sum[i..]);
+            int i = Gemm.ActivePath switch
+            {
+                SimdPath.Vector512 => ExpShiftedAccumulate<Simd512>(px, ps, pa, x.Length),
+                SimdPath.Vector256 => ExpShiftedAccumulate<Simd256>(px, ps, pa, x.Length),
+                _ => ExpShiftedAccumulate<SimdPortable>(px, ps, pa, x.Length),
+            };
+            for (; i < x.Length; i++) { float e = MathF.Exp(x[i] - shift[i]); x[i] = e; sum[i] += e; }
         }
-        for (; i < x.Length; i++) { float e = MathF.Exp(x[i] - shift[i]); x[i] = e; sum[i] += e; }
+    }
+
+    private static unsafe int ExpShiftedAccumulate<T>(float* x, float* shift, float* sum, int n) where T : struct, ISimdFloat<T>
+    {
+        int i = 0;
+        for (; i <= n - T.Count; i += T.Count)
+        {
+            var e = SimdMath.Exp(T.Load(x + i) - T.Load(shift + i));
+            e.Store(x + i);
+            (T.Load(sum + i) + e).Store(sum + i);
+        }
+        return i;
     }
 
     /// <summary>y += s · x, element by element.</summary>
