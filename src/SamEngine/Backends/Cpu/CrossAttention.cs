@@ -36,19 +36,19 @@ public sealed partial class CpuBackend
         var bOut = Floats(outBias);
         var y = CpuTensor.Uninitialized(b, n, d);
         int group = image.Dim(0) == 1 ? b : 1, cols = group * th; // prompts sharing one image side
-        var aT = new float[cols * din];
+        // Scratch from the pool: fresh arrays of this size would be new pages to map on every call.
+        var pool = BufferPool.Shared;
+        float[] aT = pool.Rent(cols * din), vOut = pool.Rent(cols * d), scores = pool.Rent(n * cols);
         var colBias = new float[cols];
-        var vOut = new float[cols * d];
-        var scores = BufferPool.Shared.Rent(n * cols);
         try
         {
             for (int g0 = 0; g0 < b; g0 += group)
             {
                 // Aᵀ [T·H, Din] per prompt: each head's key times its slice of the query projection,
                 // scaled; V' [T·H, D]: each head's value times its slice of the output projection.
-                Array.Clear(aT);
+                aT.AsSpan(0, cols * din).Clear();
                 Array.Clear(colBias);
-                Array.Clear(vOut);
+                vOut.AsSpan(0, cols * d).Clear();
                 for (int p = 0; p < group; p++)
                     for (int j = 0; j < t; j++)
                         for (int h = 0; h < heads; h++)
@@ -73,7 +73,12 @@ public sealed partial class CpuBackend
                     Gemm.Multiply(n, scores, p * th, GemmRhs.Plain(vOut, p * th * d, th, d), y.Data, (g0 + p) * n * d, bOut, lda: cols);
             }
         }
-        finally { BufferPool.Shared.Return(scores); }
+        finally
+        {
+            pool.Return(scores);
+            pool.Return(vOut);
+            pool.Return(aT);
+        }
         return y;
     }
 
@@ -96,12 +101,11 @@ public sealed partial class CpuBackend
         var bv = vBias is null ? null : Floats(vBias);
         var y = CpuTensor.Uninitialized(b, t, c);
         int group = keys.Dim(0) == 1 ? b : 1, cols = group * th; // prompts sharing one image side
-        var qFold = new float[cols * din];
-        var px = new float[din * cols];
+        var pool = BufferPool.Shared;
+        float[] qFold = pool.Rent(cols * din), px = pool.Rent(din * cols), weights = pool.Rent(n * cols);
         var pxRow = new float[din];
         var colMax = new float[cols];
         var colSum = new float[cols];
-        var weights = BufferPool.Shared.Rent(n * cols);
         try
         {
             for (int g0 = 0; g0 < b; g0 += group)
@@ -109,7 +113,7 @@ public sealed partial class CpuBackend
                 // Qf [T·H, Din] per prompt: each head's query times its slice of the key projection,
                 // scaled. The key bias adds q_h·b_kh to a whole row of scores, which the softmax over
                 // N cancels.
-                Array.Clear(qFold);
+                qFold.AsSpan(0, cols * din).Clear();
                 for (int p = 0; p < group; p++)
                     for (int j = 0; j < t; j++)
                         for (int h = 0; h < heads; h++)
@@ -145,7 +149,12 @@ public sealed partial class CpuBackend
                         }
             }
         }
-        finally { BufferPool.Shared.Return(weights); }
+        finally
+        {
+            pool.Return(weights);
+            pool.Return(px);
+            pool.Return(qFold);
+        }
         return y;
     }
 
