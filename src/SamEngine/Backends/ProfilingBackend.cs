@@ -32,10 +32,14 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     {
         long start = Stopwatch.GetTimestamp();
         var y = run();
-        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        string key = $"{op} -> {y}";
-        _ops[key] = _ops.TryGetValue(key, out var t) ? (t.Calls + 1, t.Ms + ms) : (1, ms);
+        Record($"{op} -> {y}", start);
         return y;
+    }
+
+    private void Record(string key, long start)
+    {
+        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        _ops[key] = _ops.TryGetValue(key, out var t) ? (t.Calls + 1, t.Ms + ms) : (1, ms);
     }
 
     /// <inheritdoc />
@@ -51,8 +55,9 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     /// <inheritdoc />
     public float[] ToHost(Tensor x)
     {
-        float[] y = [];
-        Time(nameof(ToHost), () => { y = inner.ToHost(x); return x; });
+        long start = Stopwatch.GetTimestamp();
+        var y = inner.ToHost(x);
+        Record($"{nameof(ToHost)} -> {x}", start);
         return y;
     }
 
@@ -61,9 +66,7 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     {
         long start = Stopwatch.GetTimestamp();
         inner.ToHost(x, destination);
-        string key = $"{nameof(ToHost)} -> {x}";
-        double ms = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        _ops[key] = _ops.TryGetValue(key, out var t) ? (t.Calls + 1, t.Ms + ms) : (1, ms);
+        Record($"{nameof(ToHost)} -> {x}", start);
     }
 
     /// <inheritdoc />
