@@ -37,20 +37,11 @@ internal static class SmallAttention
                 float inv = 1f / Elementwise.ExpShiftedSum(scores, max);
                 var yi = y.AsSpan((bi * nq + i) * c + head * hd, hd);
                 yi.Clear();
-                for (int j = 0; j < nk; j++) Axpy(scores[j] * inv, v.AsSpan(kBase + j * c, hd), yi);
+                for (int j = 0; j < nk; j++) Elementwise.MultiplyAdd(yi, v.AsSpan(kBase + j * c, hd), scores[j] * inv);
             }
         }
         int items = b * heads * chunks;
         if ((long)items * QueriesPerItem * nk * hd < 1 << 16) for (int i = 0; i < items; i++) Item(i);
         else CpuParallel.For(0, items, Item);
-    }
-
-    /// <summary>y += p · x.</summary>
-    private static void Axpy(float p, ReadOnlySpan<float> x, Span<float> y)
-    {
-        int vw = Vector<float>.Count, i = 0;
-        var vp = new Vector<float>(p);
-        for (; i <= x.Length - vw; i += vw) Vector.FusedMultiplyAdd(vp, new Vector<float>(x[i..]), new Vector<float>(y[i..])).CopyTo(y[i..]);
-        for (; i < x.Length; i++) y[i] += p * x[i];
     }
 }
