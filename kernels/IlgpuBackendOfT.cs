@@ -206,11 +206,7 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     /// <inheritdoc />
     public Tensor VitAttention(Tensor qkv, int heads, int windowSize, Parameter relPosH, Parameter relPosW, Parameter qkvBias)
     {
-        int h = qkv.Dim(1), w = qkv.Dim(2), c3 = qkv.Dim(3), c = c3 / 3, hd = c / heads;
-        if (qkv.Rank != 4 || qkv.Dim(0) != 1 || c3 != 3 * c || c != hd * heads) throw new ArgumentException($"VitAttention: bad qkv {qkv} for {heads} heads");
-        int wh = windowSize > 0 ? windowSize : h, ww = windowSize > 0 ? windowSize : w;
-        if (relPosH.Shape[0] != 2 * wh - 1 || relPosW.Shape[0] != 2 * ww - 1 || relPosH.Shape[1] != hd || relPosW.Shape[1] != hd)
-            throw new ArgumentException($"relative position tables {ShapeUtil.Format(relPosH.Shape)} / {ShapeUtil.Format(relPosW.Shape)} do not fit a {wh}x{ww} window of head dim {hd}");
+        var (h, w, c, _, _, _) = OpShapes.VitAttention(qkv, heads, windowSize, relPosH, relPosW);
         var y = Allocate(1, h, w, c);
         Attn.Vit(Act(qkv), h, w, c, heads, windowSize, Weights(qkvBias), Weights(relPosH), Weights(relPosW), Act(y));
         return y;

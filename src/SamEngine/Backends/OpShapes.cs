@@ -112,4 +112,19 @@ public static class OpShapes
         if (hyper.Rank != 3 || hyper.Dim(0) != b || hyper.Dim(2) != c) throw new ArgumentException($"mask upscaling: hypernetwork output {hyper} does not fit [{b}, M, {c}]");
         return (b, x.Dim(1), d, c1, c, hyper.Dim(1));
     }
+
+    /// <summary>
+    /// ViT attention over a packed qkv [1, H, W, 3C] with <paramref name="heads"/> heads and rel-pos tables
+    /// for a <paramref name="windowSize"/> window (0: the whole grid) → (H, W, C, head dim, window H, window W).
+    /// </summary>
+    public static (int H, int W, int C, int HeadDim, int WindowH, int WindowW) VitAttention(Tensor qkv, int heads, int windowSize, Parameter relPosH, Parameter relPosW)
+    {
+        int h = qkv.Dim(1), w = qkv.Dim(2), c3 = qkv.Dim(3), c = c3 / 3, hd = c / heads;
+        if (qkv.Rank != 4 || qkv.Dim(0) != 1 || c3 != 3 * c || c != hd * heads) throw new ArgumentException($"VitAttention: bad qkv {qkv} for {heads} heads");
+        // Window (or whole grid) extent; windows tile the zero-padded grid.
+        int wh = windowSize > 0 ? windowSize : h, ww = windowSize > 0 ? windowSize : w;
+        if (relPosH.Shape[0] != 2 * wh - 1 || relPosW.Shape[0] != 2 * ww - 1 || relPosH.Shape[1] != hd || relPosW.Shape[1] != hd)
+            throw new ArgumentException($"relative position tables {ShapeUtil.Format(relPosH.Shape)} / {ShapeUtil.Format(relPosW.Shape)} do not fit a {wh}x{ww} window of head dim {hd}");
+        return (h, w, c, hd, wh, ww);
+    }
 }

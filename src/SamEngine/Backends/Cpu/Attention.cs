@@ -7,12 +7,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Tensor VitAttention(Tensor qkv, int heads, int windowSize, Parameter relPosH, Parameter relPosW, Parameter qkvBias)
     {
-        int h = qkv.Dim(1), w = qkv.Dim(2), c3 = qkv.Dim(3), c = c3 / 3, hd = c / heads;
-        if (qkv.Rank != 4 || qkv.Dim(0) != 1 || c3 != 3 * c || c != hd * heads) throw new ArgumentException($"VitAttention: bad qkv {qkv} for {heads} heads");
-        // Window (or whole grid) extent; windows tile the zero-padded grid.
-        int wh = windowSize > 0 ? windowSize : h, ww = windowSize > 0 ? windowSize : w;
-        if (relPosH.Shape[0] != 2 * wh - 1 || relPosW.Shape[0] != 2 * ww - 1 || relPosH.Shape[1] != hd || relPosW.Shape[1] != hd)
-            throw new ArgumentException($"relative position tables {ShapeUtil.Format(relPosH.Shape)} / {ShapeUtil.Format(relPosW.Shape)} do not fit a {wh}x{ww} window of head dim {hd}");
+        var (h, w, c, hd, wh, ww) = OpShapes.VitAttention(qkv, heads, windowSize, relPosH, relPosW);
         var y = CpuTensor.Uninitialized(1, h, w, c);
         var path = Gemm.ActivePath;
         var relPos = new RelPos(path, Floats(relPosH), Floats(relPosW), wh, ww, hd);
