@@ -154,7 +154,7 @@ public sealed class SamPredictor
     }
 
     /// <summary>
-    /// As <see cref="PredictLowRes"/>, into caller-owned buffers (rented and reused by the mask generator:
+    /// As <see cref="PredictLowRes(IReadOnlyList{SamPrompt}, bool)"/>, into caller-owned buffers (rented and reused by the mask generator:
     /// fresh 50 MB arrays per batch cost more in page mapping than the copy itself).
     /// <paramref name="lowRes"/> must hold B·M·(S/4)² values and <paramref name="iou"/> B·M, M = 3 with multimask, else 1.
     /// </summary>

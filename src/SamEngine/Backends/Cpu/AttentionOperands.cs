@@ -18,7 +18,7 @@ internal readonly record struct HeadRows(float[] Source, int[] Starts, int Count
 
 /// <summary>
 /// Decomposed relative-position tables Rh [2 GridH - 1, d] and Rw [2 GridW - 1, d] for a GridH x GridW
-/// grid attending to itself, packed once as row panels of the micro-kernel of <paramref name="path"/>,
+/// grid attending to itself, packed once as row panels of the micro-kernel of a SIMD path,
 /// so that each query panel gets q · Rᵀ from the same kernel as its scores.
 /// </summary>
 internal sealed class RelPos
