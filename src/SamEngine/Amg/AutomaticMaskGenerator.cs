@@ -101,11 +101,12 @@ public sealed class AutomaticMaskGenerator
         _lowRes = _lowRes is { } l && l.Length >= batch * perPoint * lowPlane ? l : new float[batch * perPoint * lowPlane];
         var lowRes = _lowRes;
         var ious = new float[batch * perPoint];
-        _predictor.PredictLowRes(prompts, multimask: true, lowRes, ious);
-
-        // Upstream upsamples every mask and then filters by predicted IoU; filtering first and upsampling
-        // only the survivors gives the same logits (each plane is resized on its own) for less work.
+        // Upstream makes every mask and then filters by predicted IoU. The IoU head does not read the
+        // masks, so the decoder skips the masks of points none of whose masks would pass, and only the
+        // surviving planes are upsampled (each plane is resized on its own): the same masks for less work.
         float iouThreshold = (float)Options.PredIouThresh;
+        _predictor.PredictLowRes(prompts, multimask: true, lowRes, ious, Options.PredIouThresh > 0 ? iouThreshold : null);
+
         int[] kept = Enumerable.Range(0, batch * perPoint).Where(k => !(Options.PredIouThresh > 0) || ious[k] > iouThreshold).ToArray();
         var emb = _predictor.Embedding!;
         int ch = emb.OriginalHeight, cw = emb.OriginalWidth, planeSize = ch * cw;

@@ -45,33 +45,58 @@ public sealed class MaskDecoder
     /// </summary>
     public (Tensor LowRes, Tensor Iou) Forward(IBackend be, Tensor imageTokens, Tensor imagePe, Tensor sparse, Tensor? dense, Parameter noMaskEmbed, bool multimask)
     {
-        int b = sparse.Dim(0);
-        if (b <= PromptsPerPass) return ForwardPass(be, imageTokens, imagePe, sparse, dense, noMaskEmbed, multimask);
         var lowRes = new List<Tensor>();
         var iou = new List<Tensor>();
         try
         {
-            for (int start = 0; start < b; start += PromptsPerPass)
+            foreach (var pass in Passes(be, imageTokens, imagePe, sparse, dense, noMaskEmbed, multimask, iouGate: null))
             {
-                int count = Math.Min(PromptsPerPass, b - start);
-                using var sparsePart = SliceBatch(be, sparse, start, count);
-                using var densePart = dense is null ? null : SliceBatch(be, dense, start, count);
-                var (l, i) = ForwardPass(be, imageTokens, imagePe, sparsePart, densePart, noMaskEmbed, multimask);
-                lowRes.Add(l);
-                iou.Add(i);
+                lowRes.Add(pass.LowRes!);
+                iou.Add(pass.Iou);
             }
-            return (ConcatBatch(be, lowRes), ConcatBatch(be, iou));
+            if (lowRes.Count == 1) return (lowRes[0], iou[0]);
+            var joined = (ConcatBatch(be, lowRes), ConcatBatch(be, iou));
+            foreach (var t in lowRes.Concat(iou)) t.Dispose();
+            return joined;
         }
-        finally
+        catch
         {
             foreach (var t in lowRes.Concat(iou)) t.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The B prompts in passes of at most <see cref="PromptsPerPass"/>. With an <paramref name="iouGate"/>,
+    /// a prompt's masks are computed only when one of its chosen masks has a predicted IoU above the
+    /// gate: the IoU head reads the transformer's output token, not the masks, so the predictions are the
+    /// same either way, and a caller that drops masks at or below the gate (the mask generator's
+    /// <c>pred_iou_thresh</c>) skips the upscaling of prompts it would drop entirely. The caller disposes
+    /// each pass's tensors.
+    /// </summary>
+    internal IEnumerable<DecodedPass> Passes(IBackend be, Tensor imageTokens, Tensor imagePe, Tensor sparse, Tensor? dense,
+        Parameter noMaskEmbed, bool multimask, float? iouGate)
+    {
+        int b = sparse.Dim(0);
+        if (b <= PromptsPerPass)
+        {
+            yield return ForwardPass(be, imageTokens, imagePe, sparse, dense, noMaskEmbed, multimask, iouGate, 0);
+            yield break;
+        }
+        for (int start = 0; start < b; start += PromptsPerPass)
+        {
+            int count = Math.Min(PromptsPerPass, b - start);
+            using var sparsePart = SliceBatch(be, sparse, start, count);
+            using var densePart = dense is null ? null : SliceBatch(be, dense, start, count);
+            yield return ForwardPass(be, imageTokens, imagePe, sparsePart, densePart, noMaskEmbed, multimask, iouGate, start);
         }
     }
 
     /// <summary>Prompts decoded together: enough to keep the GEMMs long, few enough to stay in cache-sized memory.</summary>
     internal const int PromptsPerPass = 8;
 
-    private (Tensor LowRes, Tensor Iou) ForwardPass(IBackend be, Tensor imageTokens, Tensor imagePe, Tensor sparse, Tensor? dense, Parameter noMaskEmbed, bool multimask)
+    private DecodedPass ForwardPass(IBackend be, Tensor imageTokens, Tensor imagePe, Tensor sparse, Tensor? dense, Parameter noMaskEmbed,
+        bool multimask, float? iouGate, int start)
     {
         int b = sparse.Dim(0), d = _arch.PromptEmbedDim, g = _arch.GridSize, hw = g * g;
         int outTokens = 1 + _arch.NumMaskTokens;
@@ -97,20 +122,37 @@ public sealed class MaskDecoder
         else (hs, keys) = _transformer.Forward(be, be.Add(dense, image), pe, tokens);
 
         using (hs)
+        using (keys)
         {
-            using var masks = PredictMasks(be, hs, keys, b);
-            using var iouAll = _iouHead.Forward(be, be.SliceRows(hs, 0, 1)); // [B, 1, 4]
             int first = multimask ? 1 : 0, count = multimask ? _arch.NumMaskTokens - 1 : 1;
+            Tensor iou;
+            using (var iouAll = _iouHead.Forward(be, be.SliceRows(hs, 0, 1))) // [B, 1, 4]
+            using (var iouRows = be.Reshape(iouAll, b, _arch.NumMaskTokens, 1))
+            using (var iouChosen = be.SliceRows(iouRows, first, count))
+                iou = be.Reshape(iouChosen, b, count);
+
+            int[] withMasks = PromptsPassingGate(be, iou, iouGate);
+            if (withMasks.Length == 0) return new DecodedPass(start, iou, withMasks, null);
+            using var hsPart = withMasks.Length == b ? null : GatherBatch(be, hs, withMasks);
+            using var keysPart = withMasks.Length == b ? null : GatherBatch(be, keys, withMasks);
+            using var masks = PredictMasks(be, hsPart ?? hs, keysPart ?? keys, withMasks.Length);
             using var chosen = be.SliceRows(masks, first, count);
-            using var iouRows = be.Reshape(iouAll, b, _arch.NumMaskTokens, 1);
-            using var iouChosen = be.SliceRows(iouRows, first, count);
-            return (be.Reshape(chosen, b, count, 4 * g, 4 * g), be.Reshape(iouChosen, b, count));
+            return new DecodedPass(start, iou, withMasks, be.Reshape(chosen, withMasks.Length, count, 4 * g, 4 * g));
         }
+    }
+
+    /// <summary>The prompts (rows of <paramref name="iou"/> [B, M]) with some IoU above the gate; all of them without one.</summary>
+    private static int[] PromptsPassingGate(IBackend be, Tensor iou, float? gate)
+    {
+        int b = iou.Dim(0), m = iou.Dim(1);
+        if (gate is not { } threshold) return Enumerable.Range(0, b).ToArray();
+        var values = be.ToHost(iou);
+        return Enumerable.Range(0, b).Where(i => Enumerable.Range(i * m, m).Any(k => values[k] > threshold)).ToArray();
     }
 
     /// <summary>
     /// The image side upscaled 4x (transposed convs with LayerNorm2d and GELU) dotted with each mask
-    /// token's hypernetwork output: mask logits [B, masks, 16·g·g]. Disposes <paramref name="keys"/>.
+    /// token's hypernetwork output: mask logits [B, masks, 16·g·g].
     /// </summary>
     private Tensor PredictMasks(IBackend be, Tensor hs, Tensor keys, int b)
     {
@@ -122,7 +164,6 @@ public sealed class MaskDecoder
         }).ToArray();
         using var hyper = be.ConcatRows(hyperParts); // [B, masks, D/8]
         foreach (var part in hyperParts) part.Dispose();
-        using (keys)
         using (var grid = be.Reshape(keys, b, g, g, d))
             return be.UpscaledMaskLogits(grid, _upscaling, hyper);
     }
@@ -136,6 +177,14 @@ public sealed class MaskDecoder
         return be.Reshape(part, [count, .. x.Shape[1..]]);
     }
 
+    /// <summary>The prompts <paramref name="indices"/> (ascending) of a [B, ...] tensor, as one batch.</summary>
+    private static Tensor GatherBatch(IBackend be, Tensor x, int[] indices)
+    {
+        var parts = indices.Select(i => SliceBatch(be, x, i, 1)).ToList();
+        try { return ConcatBatch(be, parts); }
+        finally { foreach (var p in parts) p.Dispose(); }
+    }
+
     /// <summary>[B_i, ...] tensors joined along the batch.</summary>
     private static Tensor ConcatBatch(IBackend be, List<Tensor> parts)
     {
@@ -143,5 +192,19 @@ public sealed class MaskDecoder
         using var joined = be.ConcatRows(rows);
         foreach (var r in rows) r.Dispose();
         return be.Reshape(joined, [parts.Sum(p => p.Dim(0)), .. parts[0].Shape[1..]]);
+    }
+}
+
+/// <summary>
+/// One pass of <see cref="MaskDecoder.Passes"/>: prompts [Start, Start + B). <see cref="Iou"/> [B, M] holds every
+/// prompt's predictions; <see cref="LowRes"/> [WithMasks.Length, M, 4g, 4g] the logits of the prompts
+/// <see cref="WithMasks"/> (indices within the pass, ascending), null when none passed the gate.
+/// </summary>
+internal sealed record DecodedPass(int Start, Tensor Iou, int[] WithMasks, Tensor? LowRes) : IDisposable
+{
+    public void Dispose()
+    {
+        Iou.Dispose();
+        LowRes?.Dispose();
     }
 }

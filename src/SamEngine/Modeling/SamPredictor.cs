@@ -1,3 +1,4 @@
+using System.Buffers;
 using SamEngine.Backends;
 using SamEngine.Processing;
 
@@ -157,35 +158,68 @@ public sealed class SamPredictor
     /// As <see cref="PredictLowRes(IReadOnlyList{SamPrompt}, bool)"/>, into caller-owned buffers (rented and reused by the mask generator:
     /// fresh 50 MB arrays per batch cost more in page mapping than the copy itself).
     /// <paramref name="lowRes"/> must hold B·M·(S/4)² values and <paramref name="iou"/> B·M, M = 3 with multimask, else 1.
+    /// With an <paramref name="iouGate"/>, only the prompts with some predicted IoU above it get their masks
+    /// computed: the planes of the others are left as they were (see <see cref="MaskDecoder.Passes"/>).
     /// </summary>
-    internal void PredictLowRes(IReadOnlyList<SamPrompt> prompts, bool multimask, float[] lowRes, float[] iou)
+    internal void PredictLowRes(IReadOnlyList<SamPrompt> prompts, bool multimask, float[] lowRes, float[] iou, float? iouGate = null)
     {
-        Decode(prompts, multimask, (lowResT, iouT) =>
+        var (emb, sparse, dense) = EncodePrompts(prompts);
+        using (sparse)
+        using (dense)
         {
-            Be.ToHost(lowResT, lowRes.AsSpan(0, lowResT.Length));
-            Be.ToHost(iouT, iou.AsSpan(0, iouT.Length));
-        });
+            foreach (var pass in _model.MaskDecoder.Passes(Be, emb.Tokens, DensePe, sparse, dense, _model.PromptEncoder.NoMaskEmbed, multimask, iouGate))
+            {
+                using (pass)
+                {
+                    int m = pass.Iou.Dim(1);
+                    Be.ToHost(pass.Iou, iou.AsSpan(pass.Start * m, pass.Iou.Length));
+                    if (pass.LowRes is not { } masks) continue;
+                    int perPrompt = masks.Length / pass.WithMasks.Length;
+                    if (pass.WithMasks.Length == pass.Iou.Dim(0))
+                    {
+                        Be.ToHost(masks, lowRes.AsSpan(pass.Start * perPrompt, masks.Length));
+                        continue;
+                    }
+                    var host = ArrayPool<float>.Shared.Rent(masks.Length);
+                    Be.ToHost(masks, host.AsSpan(0, masks.Length));
+                    for (int j = 0; j < pass.WithMasks.Length; j++)
+                        host.AsSpan(j * perPrompt, perPrompt).CopyTo(lowRes.AsSpan((pass.Start + pass.WithMasks[j]) * perPrompt));
+                    ArrayPool<float>.Shared.Return(host);
+                }
+            }
+        }
     }
 
     private (int Batch, int MaskCount) Decode(IReadOnlyList<SamPrompt> prompts, bool multimask, Action<Tensor, Tensor> read)
+    {
+        var (emb, sparse, dense) = EncodePrompts(prompts);
+        using (sparse)
+        using (dense)
+        {
+            var (lowRes, iou) = _model.MaskDecoder.Forward(Be, emb.Tokens, DensePe, sparse, dense, _model.PromptEncoder.NoMaskEmbed, multimask);
+            using (lowRes)
+            using (iou)
+            {
+                read(lowRes, iou);
+                return (prompts.Count, lowRes.Dim(1));
+            }
+        }
+    }
+
+    /// <summary>The prompts' sparse [B, N, D] and, with mask inputs, dense [B, g·g, D] embeddings.</summary>
+    private (ImageEmbedding Embedding, Tensor Sparse, Tensor? Dense) EncodePrompts(IReadOnlyList<SamPrompt> prompts)
     {
         var emb = Embedding ?? throw new InvalidOperationException("call SetImage (or SetEmbedding) before Predict");
         var arch = _model.Architecture;
         var enc = PromptEncoding.Encode(prompts, emb, arch);
         int b = prompts.Count;
         var sparseHost = _model.PromptEncoder.EmbedSparse(b, enc.Points, enc.Labels, enc.PointsPerPrompt, enc.Boxes, out int tokens);
-        using var sparse = Be.FromHost(sparseHost, b, tokens, arch.PromptEmbedDim);
-        using Tensor? dense = enc.MaskInputs is null ? null
+        var sparse = Be.FromHost(sparseHost, b, tokens, arch.PromptEmbedDim);
+        Tensor? dense = enc.MaskInputs is null ? null
             : _model.PromptEncoder.EmbedMask(Be, Be.FromHost(enc.MaskInputs, b, arch.LowResSize, arch.LowResSize));
         LastSparse = sparseHost;
         LastDense = dense is null ? null : Be.ToHost(dense);
-        var (lowRes, iou) = _model.MaskDecoder.Forward(Be, emb.Tokens, DensePe, sparse, dense, _model.PromptEncoder.NoMaskEmbed, multimask);
-        using (lowRes)
-        using (iou)
-        {
-            read(lowRes, iou);
-            return (b, lowRes.Dim(1));
-        }
+        return (emb, sparse, dense);
     }
 
     /// <summary>The sparse embeddings [B, N, D] of the last prediction (for parity checks).</summary>
