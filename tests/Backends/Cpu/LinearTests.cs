@@ -4,14 +4,16 @@ using SamEngine.Weights;
 
 namespace SamEngine.Tests.Backends.Cpu;
 
-/// <summary>The CPU backend's Linear on both of its paths (few rows: dot products; many: the packed GEMM).</summary>
+/// <summary>The CPU backend's Linear on both of its paths (few rows: <see cref="SmallRowLinear"/>; many: the packed GEMM).</summary>
 public class LinearTests
 {
     [Theory]
     [InlineData(1, 5, 3)]      // a single token
     [InlineData(7, 256, 256)]  // the decoder's tokens
-    [InlineData(15, 600, 2048)] // the last row count of the small path, enough work to split columns
-    [InlineData(16, 33, 17)]   // the first of the GEMM path
+    [InlineData(6, 37, 19)]    // column tails: one-vector strips and scalar columns, a partial row tile
+    [InlineData(56, 2048, 256)] // a pass of 8 prompts x 7 tokens, enough work to split columns
+    [InlineData(63, 600, 300)] // the last row count of the small path
+    [InlineData(64, 33, 17)]   // the first of the GEMM path
     public void MatchesScalarReference(int m, int n, int k)
     {
         var rng = new Random(m * 7 + n);
@@ -21,9 +23,14 @@ public class LinearTests
         var wf = w.ToFloat();
         var bf = b.ToFloat();
         using var be = new CpuBackend();
+        var saved = Gemm.ForcedPath;
+        foreach (var path in GemmTests.Paths().Select(p => (SimdPath)p[0]))
         foreach (var act in new[] { Activation.None, Activation.Relu, Activation.Gelu })
         {
-            var got = be.ToHost(be.Linear(be.FromHost(x, 1, m, k), w, b, act));
+            Gemm.ForcedPath = path;
+            float[] got;
+            try { got = be.ToHost(be.Linear(be.FromHost(x, 1, m, k), w, b, act)); }
+            finally { Gemm.ForcedPath = saved; }
             var want = new float[m * n];
             for (int i = 0; i < m; i++)
                 for (int j = 0; j < n; j++)
@@ -33,7 +40,7 @@ public class LinearTests
                     float v = (float)s;
                     want[i * n + j] = act switch { Activation.Relu => Math.Max(v, 0), Activation.Gelu => MathUtil.Gelu(v), _ => v };
                 }
-            GemmTests.AssertClose(want, got, $"linear {m}x{k} -> {n} {act}");
+            GemmTests.AssertClose(want, got, $"{path} linear {m}x{k} -> {n} {act}");
         }
     }
 }

@@ -33,7 +33,7 @@ public sealed partial class CpuBackend : IBackend
     /// <summary>A matrix parameter [R, C] as float32 [C, R], cached like <see cref="Floats"/>.</summary>
     internal float[] TransposedFloats(Parameter p) => _transposed.GetValue(p, q =>
     {
-        var x = Floats(q);
+        var x = q.ToFloat(); // not via Floats: the untransposed copy is not needed as well
         int rows = q.Shape[0], cols = q.Length / rows;
         var t = new float[x.Length];
         for (int r = 0; r < rows; r++)
@@ -80,34 +80,18 @@ public sealed partial class CpuBackend : IBackend
     {
         var (shape, m, n, k) = OpShapes.Linear(x, weight, residual);
         var y = CpuTensor.Uninitialized(shape);
-        if (m < SmallLinearRows) SmallLinear(Cpu(x).Data, m, Floats(weight), n, k, bias is null ? null : Floats(bias), act, y.Data);
+        if (m < SmallLinearRows) SmallRowLinear.Multiply(Cpu(x).Data, m, TransposedFloats(weight), n, k, bias is null ? null : Floats(bias), act, y.Data);
         else Gemm.Multiply(m, Cpu(x).Data, 0, LinearRhs(weight), y.Data, 0, bias is null ? null : Floats(bias), act);
         if (residual is not null) Elementwise.AddBroadcast(y.Data, Cpu(residual).Data, residual.Length, y.Data, y.Length); // in place
         return y;
     }
 
     /// <summary>
-    /// Below this many rows (the decoder's prompt tokens) packing the weight would cost more than the
-    /// product: rows are dotted with the weight's rows instead, from an fp32 copy kept for the model's
-    /// lifetime (only the decoder's small weights ever take this path).
+    /// Below this many rows (the decoder's prompt tokens, a pass of prompts included) packing the weight
+    /// would cost more than the product: <see cref="SmallRowLinear"/> reads an fp32 transposed copy kept
+    /// for the model's lifetime instead (only the decoder's small weights ever take this path).
     /// </summary>
-    private const int SmallLinearRows = 16;
-
-    private static void SmallLinear(float[] x, int m, float[] w, int n, int k, float[]? bias, Activation act, float[] y)
-    {
-        void Columns(int j0, int j1)
-        {
-            for (int i = 0; i < m; i++)
-            {
-                var xi = x.AsSpan(i * k, k);
-                var yi = y.AsSpan(i * n + j0, j1 - j0);
-                for (int j = j0; j < j1; j++) yi[j - j0] = Elementwise.Dot(xi, w.AsSpan(j * k, k)) + (bias?[j] ?? 0f);
-                Elementwise.Activate(yi, act);
-            }
-        }
-        if ((long)m * n * k < 1 << 20) Columns(0, n);
-        else Elementwise.ForRanges(n, 16, Columns);
-    }
+    private const int SmallLinearRows = 64;
 
     /// <inheritdoc />
     public Tensor MatMulTransposed(Tensor a, Tensor b)
