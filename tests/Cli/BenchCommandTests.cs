@@ -33,6 +33,25 @@ public sealed class BenchCommandTests
         Assert.Contains("TokenToImageAttention", stderr);
     }
 
+    [Fact]
+    public void Decoder_flop_count_matches_the_total_the_issue_states_for_vit_b()
+    {
+        // Issue 5: vit_b's decoder costs about 3.6 GFLOP per prompt.
+        var vitB = SamEngine.Config.SamArchitecture.VitB;
+        Assert.InRange(SamEngine.Cli.Commands.BenchCommand.DecoderFlops(vitB, sparseTokens: 2) / 1e9, 3.5, 3.7);
+    }
+
+    [Fact]
+    public void Text_report_gives_each_decoder_time_as_a_fraction_of_the_peak()
+    {
+        string dir = TestFixtures.Local("tiny");
+        var (code, stdout, stderr) = CliRunner.Run("bench", "--model", Path.Combine(dir, "model.safetensors"),
+            "--arch", Path.Combine(dir, "cases.json"), "--runs", "1");
+        Assert.True(code == 0, stderr);
+        foreach (var line in new[] { "decoder 1 point", "decoder 1 box", "decoder 64 points" })
+            Assert.Matches(line + @" +[0-9.]+ ms +[0-9.]+ GFLOP/s = [0-9.]+ ?% of peak", stdout);
+    }
+
     [Theory]
     [InlineData("--runs", "0")]
     [InlineData("--runs", "x")]
