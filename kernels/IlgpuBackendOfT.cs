@@ -151,11 +151,13 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     }
 
     /// <inheritdoc />
-    public Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps)
+    public Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps, Tensor? residual = null)
     {
-        int c = OpShapes.LayerNorm(x, weight, bias);
+        int c = OpShapes.LayerNorm(x, weight, bias, residual);
+        // The residual add stays a pass of its own on the device (not fused into the norm kernel).
+        using var sum = residual is null ? null : Add(x, residual);
         var y = Allocate(x.Shape);
-        Norm.LayerNorm(Act(x), x.Length / c, c, Weights(weight), Weights(bias), eps, Act(y));
+        Norm.LayerNorm(Act(sum ?? x), x.Length / c, c, Weights(weight), Weights(bias), eps, Act(y));
         return y;
     }
 

@@ -68,8 +68,12 @@ public interface IBackend : IDisposable
     /// <summary>a + b; b may have fewer leading dimensions than a and is then broadcast over them.</summary>
     Tensor Add(Tensor a, Tensor b);
 
-    /// <summary>LayerNorm over the last dimension (biased variance, statistics in fp32).</summary>
-    Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps);
+    /// <summary>
+    /// LayerNorm over the last dimension (biased variance, statistics in fp32) of x, or of
+    /// x + <paramref name="residual"/> when one is given (broadcast as in <see cref="Add"/>): the
+    /// transformer's residual add fused into the norm, so the sum is never written out.
+    /// </summary>
+    Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps, Tensor? residual = null);
 
     /// <summary>Element-wise activation.</summary>
     Tensor Activate(Tensor x, Activation act);

@@ -54,9 +54,10 @@ public static class OpShapes
             throw new ArgumentException($"cannot add {b} to {a}");
     }
 
-    /// <summary>Checks LayerNorm parameters against x's last dimension and returns it.</summary>
-    public static int LayerNorm(Tensor x, Parameter weight, Parameter bias)
+    /// <summary>Checks LayerNorm parameters (and a residual, as for <see cref="Add"/>) against x's last dimension and returns it.</summary>
+    public static int LayerNorm(Tensor x, Parameter weight, Parameter bias, Tensor? residual = null)
     {
+        if (residual is not null) Add(x, residual);
         int c = x.Dim(-1);
         if (weight.Length != c || bias.Length != c) throw new ArgumentException($"LayerNorm '{weight.Name}' has {weight.Length} channels, input {x}");
         return c;

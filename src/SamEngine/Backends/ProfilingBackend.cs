@@ -83,7 +83,8 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     public Tensor Add(Tensor a, Tensor b) => Time(nameof(Add), () => inner.Add(a, b));
 
     /// <inheritdoc />
-    public Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps) => Time(nameof(LayerNorm), () => inner.LayerNorm(x, weight, bias, eps));
+    public Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps, Tensor? residual = null) =>
+        Time(residual is null ? nameof(LayerNorm) : "LayerNorm(residual)", () => inner.LayerNorm(x, weight, bias, eps, residual));
 
     /// <inheritdoc />
     public Tensor Activate(Tensor x, Activation act) => Time($"{nameof(Activate)}({act})", () => inner.Activate(x, act));

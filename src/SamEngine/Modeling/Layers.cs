@@ -18,7 +18,8 @@ internal sealed class LayerNorm(WeightScope vb, int dim, float eps)
     public Parameter Weight { get; } = vb.Get("weight", dim);
     public Parameter Bias { get; } = vb.Get("bias", dim);
 
-    public Tensor Forward(IBackend be, Tensor x) => be.LayerNorm(x, Weight, Bias, eps);
+    /// <summary>norm(x), or norm(x + residual) in one pass.</summary>
+    public Tensor Forward(IBackend be, Tensor x, Tensor? residual = null) => be.LayerNorm(x, Weight, Bias, eps, residual);
 }
 
 /// <summary>

@@ -52,9 +52,7 @@ internal sealed class TwoWayTransformer
         using var q = be.Add(queries, tokens);
         using var k = be.Add(keys, imagePe);
         using var attn = _finalAttn.AttendImage(be, q, k, keys);
-        using var sum = be.Add(queries, attn);
-        queries.Dispose();
-        return (_normFinal.Forward(be, sum), keys);
+        using (queries) return (_normFinal.Forward(be, queries, attn), keys);
     }
 
     /// <summary>Self attention, token→image cross attention, MLP, image→token cross attention.</summary>
@@ -122,8 +120,7 @@ internal sealed class TwoWayTransformer
             // Image → token: the image-side queries are shared; the prompt tokens are each prompt's own.
             using (var q = be.Add(queries, queryPe))
             using (var attn = _imageToToken.AttendTokensProjected(be, image.ImageToTokenQ, q, queries))
-            using (var sum = be.Add(attn, image.Src)) // keys + attn: the image side is every prompt's keys
-                return (queries, _norm4.Forward(be, sum));
+                return (queries, _norm4.Forward(be, attn, image.Src)); // keys + attn: the image side is every prompt's keys
         }
 
         private Tensor SelfAttention(IBackend be, Tensor queries, Tensor queryPe)
@@ -148,9 +145,7 @@ internal sealed class TwoWayTransformer
         /// <summary>norm(x + y); disposes x, which it replaces.</summary>
         private static Tensor Residual(IBackend be, LayerNorm norm, Tensor x, Tensor y)
         {
-            using var sum = be.Add(x, y);
-            x.Dispose();
-            return norm.Forward(be, sum);
+            using (x) return norm.Forward(be, x, y);
         }
     }
 }

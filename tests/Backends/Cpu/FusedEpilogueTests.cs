@@ -37,6 +37,26 @@ public sealed class FusedEpilogueTests
             AssertSame($"linear {act} + residual", _be.Add(_be.Linear(x, w, b, act), res), _be.Linear(x, w, b, act, residual: res));
     }
 
+    [Theory]
+    [InlineData(true)]  // a residual of x's shape
+    [InlineData(false)] // one residual [N, C] broadcast over the batch (the decoder's shared image side)
+    public void LayerNormOfXPlusResidualIsTheNormOfTheSum(bool batched)
+    {
+        var x = Input(4, 3, 5, 37);
+        var res = batched ? Input(5, 3, 5, 37) : Input(5, 5, 37);
+        var w = Param("norm.weight", 37);
+        var b = Param("norm.bias", 37);
+        AssertSame("layernorm(x + residual)", _be.LayerNorm(_be.Add(x, res), w, b, 1e-5f), _be.LayerNorm(x, w, b, 1e-5f, residual: res));
+    }
+
+    [Fact]
+    public void LayerNormRefusesAResidualOfAnotherShape()
+    {
+        var w = Param("norm.weight", 8);
+        var b = Param("norm.bias", 8);
+        Assert.Contains("cannot add", Assert.Throws<ArgumentException>(() => _be.LayerNorm(Input(1, 2, 8), w, b, 1e-5f, residual: Input(2, 2, 3, 8))).Message);
+    }
+
     [Fact]
     public void LinearRefusesAResidualOfAnotherShape()
     {

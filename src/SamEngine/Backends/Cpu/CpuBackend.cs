@@ -115,11 +115,12 @@ public sealed partial class CpuBackend : IBackend
     }
 
     /// <inheritdoc />
-    public Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps)
+    public Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps, Tensor? residual = null)
     {
-        int c = OpShapes.LayerNorm(x, weight, bias);
+        int c = OpShapes.LayerNorm(x, weight, bias, residual);
         var y = CpuTensor.Uninitialized(x.Shape);
-        Elementwise.LayerNorm(Cpu(x).Data, y.Data, x.Length / c, c, Floats(weight), Floats(bias), eps);
+        Elementwise.LayerNorm(Cpu(x).Data, y.Data, x.Length / c, c, Floats(weight), Floats(bias), eps,
+            residual is null ? null : Cpu(residual).Data, residual?.Length ?? 0);
         return y;
     }
 

@@ -249,14 +249,22 @@ public static class Elementwise
     /// <summary>
     /// LayerNorm of <paramref name="rows"/> rows of <paramref name="c"/> channels (biased variance),
     /// vectorised: two passes over the row for the statistics (mean, then the centred sum of
-    /// squares, both accumulated in fp32 lanes), one for the affine output.
+    /// squares, both accumulated in fp32 lanes), one for the affine output. With a
+    /// <paramref name="residual"/> (<paramref name="residualLength"/> values, repeated over x) the row
+    /// x + residual is formed in y first and normalised there, while it is in L1.
     /// </summary>
-    public static void LayerNorm(float[] x, float[] y, int rows, int c, float[] gamma, float[] beta, float eps)
+    public static void LayerNorm(float[] x, float[] y, int rows, int c, float[] gamma, float[] beta, float eps,
+        float[]? residual = null, int residualLength = 0)
     {
         void Row(int r)
         {
             var xr = x.AsSpan(r * c, c);
             var yr = y.AsSpan(r * c, c);
+            if (residual is not null)
+            {
+                Add(xr, residual.AsSpan(r * c % residualLength, c), yr);
+                xr = yr;
+            }
             int vw = Vector<float>.Count, i = 0;
             var acc = Vector<float>.Zero;
             for (; i <= c - vw; i += vw) acc += new Vector<float>(xr[i..]);
