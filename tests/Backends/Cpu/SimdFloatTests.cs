@@ -3,7 +3,7 @@ using SamEngine.Backends.Cpu;
 
 namespace SamEngine.Tests.Backends.Cpu;
 
-/// <summary>The vector exp of the attention's softmax against double-precision exp, on every width this CPU runs.</summary>
+/// <summary>The vector exp of the attention's softmax and the vector reciprocal against double precision, on every width this CPU runs.</summary>
 public class SimdFloatTests
 {
     [Fact]
@@ -17,6 +17,32 @@ public class SimdFloatTests
     }
 
     private const float MinNormal = 1.17549435e-38f;
+
+    [Fact]
+    public void ReciprocalIsWithinTwoUlps()
+    {
+        // GELU feeds it 1 + 0.33 |x| / √2 ≥ 1; the range is wider to test the estimate's refinement.
+        var x = Enumerable.Range(0, 20000).Select(i => 1f + i * 0.013f).Concat([0.001f, 0.5f, 3e5f, -1f, -7.25f]).ToArray();
+        if (Vector512.IsHardwareAccelerated) CheckReciprocal<Simd512>(x);
+        if (Vector256.IsHardwareAccelerated) CheckReciprocal<Simd256>(x);
+        CheckReciprocal<SimdPortable>(x);
+    }
+
+    private static unsafe void CheckReciprocal<T>(float[] x) where T : struct, ISimdFloat<T>
+    {
+        int w = T.Count, n = (x.Length + w - 1) / w * w;
+        var input = x.Concat(Enumerable.Repeat(1f, n - x.Length)).ToArray();
+        var got = new float[n];
+        fixed (float* pi = input, pg = got)
+            for (int i = 0; i < n; i += w) T.Reciprocal(T.Load(pi + i)).Store(pg + i);
+        for (int i = 0; i < x.Length; i++)
+        {
+            double want = 1.0 / x[i];
+            float wf = (float)want;
+            float ulp = Math.Abs(MathF.BitIncrement(Math.Abs(wf)) - Math.Abs(wf));
+            Assert.True(Math.Abs(got[i] - want) <= 2 * ulp, $"{typeof(T).Name} 1 / {x[i]} = {got[i]}, expected {want} (2 ulp = {2 * ulp})");
+        }
+    }
 
     private static unsafe void Check<T>(float[] x) where T : struct, ISimdFloat<T>
     {

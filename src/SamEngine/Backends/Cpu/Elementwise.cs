@@ -13,7 +13,9 @@ public static class Elementwise
         {
             case Activation.None: return;
             case Activation.Relu:
-                for (int i = 0; i < x.Length; i++) x[i] = Math.Max(x[i], 0f);
+                int vw = Vector<float>.Count, i = 0;
+                for (; i <= x.Length - vw; i += vw) Vector.Max(new Vector<float>(x[i..]), Vector<float>.Zero).CopyTo(x[i..]);
+                for (; i < x.Length; i++) x[i] = Math.Max(x[i], 0f);
                 return;
             case Activation.Gelu:
                 GeluInPlace(x);
@@ -86,6 +88,47 @@ public static class Elementwise
 
     private const float ErfP = 0.3275911f, ErfA1 = 0.254829592f, ErfA2 = -0.284496736f, ErfA3 = 1.421413741f, ErfA4 = -1.453152027f, ErfA5 = 1.061405429f;
 
+    /// <summary>
+    /// A GEMM epilogue in one pass over a tile: rows x width floats at <paramref name="c"/>
+    /// (row stride <paramref name="ldc"/>) get the bias (columns from <paramref name="j0"/>) and
+    /// <paramref name="act"/>, with the SIMD width resolved once per tile rather than per row.
+    /// </summary>
+    internal static unsafe void BiasActivate(SimdPath path, float* c, int rows, int width, int ldc, float[]? bias, int j0, Activation act)
+    {
+        switch (path)
+        {
+            case SimdPath.Vector512: BiasActivate<Simd512>(c, rows, width, ldc, bias, j0, act); break;
+            case SimdPath.Vector256: BiasActivate<Simd256>(c, rows, width, ldc, bias, j0, act); break;
+            default: BiasActivate<SimdPortable>(c, rows, width, ldc, bias, j0, act); break;
+        }
+    }
+
+    private static unsafe void BiasActivate<T>(float* c, int rows, int width, int ldc, float[]? bias, int j0, Activation act) where T : struct, ISimdFloat<T>
+    {
+        fixed (float* pb = bias)
+        {
+            float* b = pb == null ? null : pb + j0;
+            var zero = T.Create(0f);
+            for (int r = 0; r < rows; r++)
+            {
+                float* row = c + (long)r * ldc;
+                int i = 0;
+                for (; i <= width - T.Count; i += T.Count)
+                {
+                    var v = T.Load(row + i);
+                    if (b != null) v += T.Load(b + i);
+                    v = act switch { Activation.Gelu => Gelu(v), Activation.Relu => T.Max(v, zero), _ => v };
+                    v.Store(row + i);
+                }
+                for (; i < width; i++)
+                {
+                    float v = row[i] + (b != null ? b[i] : 0f);
+                    row[i] = act switch { Activation.Gelu => MathUtil.Gelu(v), Activation.Relu => Math.Max(v, 0f), _ => v };
+                }
+            }
+        }
+    }
+
     /// <summary>GELU over the whole vectors of p[0, n); returns where the scalar tail starts.</summary>
     private static unsafe int GeluVectors<T>(float* p, int n) where T : struct, ISimdFloat<T>
     {
@@ -98,7 +141,7 @@ public static class Elementwise
     {
         var zero = T.Create(0f);
         var z = T.Max(x, zero - x) * T.Create(0.70710678f);
-        var t = T.Create(1f) / T.Fma(z, T.Create(ErfP), T.Create(1f));
+        var t = T.Reciprocal(T.Fma(z, T.Create(ErfP), T.Create(1f)));
         var poly = T.Fma(T.Fma(T.Fma(T.Fma(T.Create(ErfA5), t, T.Create(ErfA4)), t, T.Create(ErfA3)), t, T.Create(ErfA2)), t, T.Create(ErfA1)) * t;
         var q = poly * SimdMath.Exp(zero - z * z); // erfc(|x| / √2)
         // 1 + erf(x / √2) is 2 - q for x ≥ 0 and q for x < 0.

@@ -199,12 +199,7 @@ public static class Gemm
         private unsafe void Epilogue(float* cTile, int h, int j0, int w)
         {
             if (Bias is null && Act == Activation.None) return;
-            for (int r = 0; r < h; r++)
-            {
-                var row = new Span<float>(cTile + (long)r * Ldc, w);
-                if (Bias is not null) Elementwise.AddInPlace(row, Bias.AsSpan(j0, w));
-                Elementwise.Activate(row, Act);
-            }
+            Elementwise.BiasActivate(Path, cTile, h, w, Ldc, Bias, j0, Act);
         }
     }
 }

@@ -1,6 +1,7 @@
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace SamEngine.Backends.Cpu;
 
@@ -28,6 +29,12 @@ internal interface ISimdFloat<TSelf> where TSelf : struct, ISimdFloat<TSelf>
     static abstract TSelf Max(TSelf a, TSelf b);
     static abstract TSelf Min(TSelf a, TSelf b);
     static abstract TSelf Round(TSelf x);
+
+    /// <summary>
+    /// 1 / x within about 2 ulp: the hardware estimate refined by one Newton step where the CPU has
+    /// one (a vector divide is several times slower on some CPUs), else a division.
+    /// </summary>
+    static abstract TSelf Reciprocal(TSelf x);
 
     /// <summary>2ⁿ for integral n in [-126, 127].</summary>
     static abstract TSelf Pow2(TSelf n);
@@ -86,6 +93,12 @@ internal readonly struct Simd512(Vector512<float> v) : ISimdFloat<Simd512>
     public static Simd512 Max(Simd512 a, Simd512 b) => new(Vector512.MaxNative(a._v, b._v));
     public static Simd512 Min(Simd512 a, Simd512 b) => new(Vector512.MinNative(a._v, b._v));
     public static Simd512 Round(Simd512 x) => new(Vector512.Round(x._v));
+    public static Simd512 Reciprocal(Simd512 x)
+    {
+        if (!Avx512F.IsSupported) return new(Vector512<float>.One / x._v);
+        var r = Avx512F.Reciprocal14(x._v); // relative error ≤ 2⁻¹⁴; one Newton step squares it
+        return new(Vector512.FusedMultiplyAdd(r, Vector512.FusedMultiplyAdd(-x._v, r, Vector512<float>.One), r));
+    }
     public static Simd512 Pow2(Simd512 n) => new(Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n._v) + Vector512.Create(127), 23).AsSingle());
     public static Simd512 ZeroBelow(Simd512 x, Simd512 limit, Simd512 value) => new(Vector512.GreaterThanOrEqual(x._v, limit._v) & value._v);
     public static bool AllEqual(Simd512 a, float x) => a._v == Vector512.Create(x);
@@ -108,6 +121,13 @@ internal readonly struct Simd256(Vector256<float> v) : ISimdFloat<Simd256>
     public static Simd256 Max(Simd256 a, Simd256 b) => new(Vector256.MaxNative(a._v, b._v));
     public static Simd256 Min(Simd256 a, Simd256 b) => new(Vector256.MinNative(a._v, b._v));
     public static Simd256 Round(Simd256 x) => new(Vector256.Round(x._v));
+    public static Simd256 Reciprocal(Simd256 x)
+    {
+        // rcpps is only 12 bits (one Newton step gives ~23): AVX-512VL's 14-bit estimate where present.
+        if (!Avx512F.VL.IsSupported) return new(Vector256<float>.One / x._v);
+        var r = Avx512F.VL.Reciprocal14(x._v);
+        return new(Vector256.FusedMultiplyAdd(r, Vector256.FusedMultiplyAdd(-x._v, r, Vector256<float>.One), r));
+    }
     public static Simd256 Pow2(Simd256 n) => new(Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n._v) + Vector256.Create(127), 23).AsSingle());
     public static Simd256 ZeroBelow(Simd256 x, Simd256 limit, Simd256 value) => new(Vector256.GreaterThanOrEqual(x._v, limit._v) & value._v);
     public static bool AllEqual(Simd256 a, float x) => a._v == Vector256.Create(x);
@@ -130,6 +150,7 @@ internal readonly struct SimdPortable(Vector<float> v) : ISimdFloat<SimdPortable
     public static SimdPortable Max(SimdPortable a, SimdPortable b) => new(Vector.MaxNative(a._v, b._v));
     public static SimdPortable Min(SimdPortable a, SimdPortable b) => new(Vector.MinNative(a._v, b._v));
     public static SimdPortable Round(SimdPortable x) => new(Vector.Round(x._v));
+    public static SimdPortable Reciprocal(SimdPortable x) => new(Vector<float>.One / x._v);
     public static SimdPortable Pow2(SimdPortable n) => new(Vector.AsVectorSingle(Vector.ShiftLeft(Vector.ConvertToInt32Native(n._v) + new Vector<int>(127), 23)));
     public static SimdPortable ZeroBelow(SimdPortable x, SimdPortable limit, SimdPortable value) =>
         new(Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x._v, limit._v), value._v, Vector<float>.Zero));
