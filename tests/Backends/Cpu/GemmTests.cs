@@ -17,6 +17,30 @@ public class GemmTests
         Enum.GetValues<SimdPath>().Where(GemmKernels.IsSupported).Select(p => new object[] { p });
 
     [Theory]
+    [InlineData(37, 5, 32)]    // fewer rows than a transpose block, columns past N
+    [InlineData(70, 131, 32)]  // reduction tails of the 64-step chunks and the 8 x 8 blocks
+    [InlineData(33, 256, 16)]  // the Vector256 panel width
+    [InlineData(9, 72, 8)]
+    [InlineData(40, 40, 12)]   // a width the blocked path does not take
+    public void HalfWeightPanelsHoldTheTransposedWeightExactly(int n, int k, int width)
+    {
+        var rng = new Random(n * 31 + k);
+        var bits = Random(rng, n * k).Select(Fp16.FromFloat).ToArray();
+        var rhs = GemmRhs.TransposedHalf(bits, n, k);
+        for (int j0 = 0; j0 < n; j0 += width)
+        {
+            var panel = Enumerable.Repeat(float.NaN, k * width).ToArray();
+            rhs.PackPanel(j0, width, panel);
+            for (int kk = 0; kk < k; kk++)
+                for (int col = 0; col < width; col++)
+                {
+                    float want = j0 + col < n ? Fp16.ToFloat(bits[(j0 + col) * k + kk]) : 0f;
+                    Assert.True(want.Equals(panel[kk * width + col]), $"panel at {j0}: [{kk}, {col}] = {panel[kk * width + col]}, expected {want}");
+                }
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(Paths))]
     internal void HalfWeightsMatchScalarReference(SimdPath path)
     {
