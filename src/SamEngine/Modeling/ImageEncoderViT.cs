@@ -74,6 +74,12 @@ public sealed class ImageEncoderViT
     }
 
     /// <summary>One ViT block: x + Attn(LN(x)), then x + MLP(LN(x)).</summary>
+    /// <summary>
+    /// The largest MLP hidden activation (bytes of fp32) computed for all tokens at once; above it the
+    /// MLP runs over half the tokens at a time. Settable for tests of both paths.
+    /// </summary>
+    internal static long MlpWholeHiddenBytes { get; set; } = 64L << 20;
+
     private sealed class Block
     {
         private readonly LayerNorm _norm1, _norm2;
@@ -115,14 +121,23 @@ public sealed class ImageEncoderViT
         }
 
         /// <summary>
-        /// mid + MLP(LN(mid)), the MLP over each half of the tokens in turn: the hidden activation of a
-        /// half, [T / 2, 4C], then fits in the buffer the qkv [T, 3C] had, so the block never needs
-        /// both (for ViT-H the whole hidden would be 84 MB). Rows are independent, so this is exact.
+        /// mid + MLP(LN(mid)). When the hidden activation [T, 4C] is large (ViT-L, ViT-H: 67 and 84 MB)
+        /// the MLP runs over each half of the tokens in turn: the hidden of a half then fits in the
+        /// buffer the qkv [T, 3C] had, so the block never needs both. Rows are independent, so this is
+        /// exact; for ViT-B (50 MB) the split would cost more (a second packing of both weights, the
+        /// slice and the concatenation) than the memory it saves.
         /// </summary>
         private Tensor MlpResidual(IBackend be, Tensor mid)
         {
+            int t = mid.Dim(1) * mid.Dim(2), c = mid.Dim(3);
+            if ((long)t * 4 * c * sizeof(float) <= MlpWholeHiddenBytes)
+            {
+                Tensor h;
+                using (var normed = _norm2.Forward(be, mid)) h = _lin1.Forward(be, normed, Activation.Gelu);
+                using (h) return _lin2.Forward(be, h, residual: mid);
+            }
             // Views are disposed only after their last use: some backends free the data with any view.
-            int t = mid.Dim(1) * mid.Dim(2), c = mid.Dim(3), half = (t + 1) / 2;
+            int half = (t + 1) / 2;
             using var tokens = be.Reshape(mid, 1, t, c);
             var parts = new Tensor[2];
             try
