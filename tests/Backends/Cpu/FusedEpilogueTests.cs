@@ -26,11 +26,13 @@ public sealed class FusedEpilogueTests
     private void AssertSame(string name, Tensor expected, Tensor actual) =>
         KernelAssert.Close(name, _be.ToHost(expected), _be.ToHost(actual), expected.Shape, actual.Shape, atol: 1e-6f, rtol: 1e-6f);
 
-    [Fact]
-    public void LinearAddsTheResidualAfterBiasAndActivation()
+    [Theory]
+    [InlineData(7)]  // few rows: the small-row path
+    [InlineData(40)] // 120 rows: the GEMM, residual added in its tile epilogue
+    public void LinearAddsTheResidualAfterBiasAndActivation(int rows)
     {
-        var x = Input(1, 3, 7, 19);
-        var res = Input(2, 3, 7, 33);
+        var x = Input(1, 3, rows, 19);
+        var res = Input(2, 3, rows, 33);
         var w = Param("mlp.lin2.weight", 33, 19);
         var b = Param("mlp.lin2.bias", 33);
         foreach (var act in new[] { Activation.None, Activation.Gelu, Activation.Relu })

@@ -80,9 +80,13 @@ public sealed partial class CpuBackend : IBackend
     {
         var (shape, m, n, k) = OpShapes.Linear(x, weight, residual);
         var y = CpuTensor.Uninitialized(shape);
-        if (m < SmallLinearRows) SmallRowLinear.Multiply(Cpu(x).Data, m, TransposedFloats(weight), n, k, bias is null ? null : Floats(bias), act, y.Data);
-        else Gemm.Multiply(m, Cpu(x).Data, 0, LinearRhs(weight), y.Data, 0, bias is null ? null : Floats(bias), act);
-        if (residual is not null) Elementwise.AddBroadcast(y.Data, Cpu(residual).Data, residual.Length, y.Data, y.Length); // in place
+        float[]? res = residual is null ? null : Cpu(residual).Data;
+        if (m < SmallLinearRows)
+        {
+            SmallRowLinear.Multiply(Cpu(x).Data, m, TransposedFloats(weight), n, k, bias is null ? null : Floats(bias), act, y.Data);
+            if (res is not null) Elementwise.AddBroadcast(y.Data, res, residual!.Length, y.Data, y.Length); // in place
+        }
+        else Gemm.Multiply(m, Cpu(x).Data, 0, LinearRhs(weight), y.Data, 0, bias is null ? null : Floats(bias), act, residual: res);
         return y;
     }
 

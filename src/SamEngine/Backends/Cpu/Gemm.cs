@@ -41,10 +41,13 @@ public static class Gemm
     /// C[m, :] = act(A[m, :] · B + bias) for m in [0, M). A starts at <paramref name="aOffset"/> with
     /// row stride <paramref name="lda"/> (0: K), or with <paramref name="transposedA"/> is stored as
     /// Aᵀ [K, M] (row stride <paramref name="lda"/>, 0: M); C starts at <paramref name="cOffset"/> with
-    /// row stride N. <paramref name="parallel"/> spreads row blocks over all cores.
+    /// row stride N. <paramref name="parallel"/> spreads row blocks over all cores. A
+    /// <paramref name="residual"/> laid out as C (from index 0) is added after the activation, in the
+    /// same epilogue pass: C = act(A·B + bias) + residual.
     /// </summary>
     public static unsafe void Multiply(int m, float[] a, int aOffset, GemmRhs b, float[] c, int cOffset,
-        float[]? bias = null, Activation act = Activation.None, bool parallel = true, bool transposedA = false, int lda = 0)
+        float[]? bias = null, Activation act = Activation.None, bool parallel = true, bool transposedA = false, int lda = 0,
+        float[]? residual = null)
     {
         int n = b.N, k = b.K;
         if (m <= 0) return;
@@ -53,6 +56,7 @@ public static class Gemm
         if (lda < (transposedA ? m : k) || aEnd > a.Length || (long)cOffset + (long)m * n > c.Length)
             throw new ArgumentException($"GEMM [{m}, {k}] x [{k}, {n}] overruns its buffers");
         if (bias is not null && bias.Length < n) throw new ArgumentException($"bias of {bias.Length} for {n} columns");
+        if (residual is not null && residual.Length < (long)m * n) throw new ArgumentException($"residual of {residual.Length} for [{m}, {n}]");
         var path = ActivePath;
         var (mr, nr) = GemmKernels.Tile(path);
         int panels = (n + nr - 1) / nr;
@@ -69,6 +73,7 @@ public static class Gemm
             var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, lda, packedB, 0, k * nr, c, cOffset, n, Accumulate: false, bias, act)
             {
                 TransposedA = transposedA,
+                Residual = residual,
             };
             if (par && blocks > 1) CpuParallel.For(0, blocks, job.RowBlock);
             else for (int blk = 0; blk < blocks; blk++) job.RowBlock(blk);
@@ -116,6 +121,9 @@ public static class Gemm
         /// <summary>A is stored as Aᵀ [K, M] with row stride <see cref="Lda"/>.</summary>
         public bool TransposedA { get; init; }
 
+        /// <summary>Added to C after the activation: [M, Ldc] from index 0.</summary>
+        public float[]? Residual { get; init; }
+
         public unsafe void RowBlock(int blk)
         {
             int i0 = blk * Mc, rows = Math.Min(Mc, M - i0), rowPanels = (rows + Mr - 1) / Mr;
@@ -147,7 +155,7 @@ public static class Gemm
                             float* cTile = pc + COffset + (long)r0 * Ldc + j0;
                             if (h == Mr && w == Nr) GemmKernels.Run(Path, kc, ap, aRow, aStep, bp, cTile, Ldc, accumulate: !first);
                             else EdgeTile(kc, ap, aRow, aStep, bp, cTile, h, w, first, edge);
-                            if (last) Epilogue(cTile, h, j0, w);
+                            if (last) Epilogue(cTile, r0, h, j0, w);
                         }
                     }
                 }
@@ -196,10 +204,12 @@ public static class Gemm
             for (int r = 0; r < h; r++) new Span<float>(edge + r * Nr, w).CopyTo(new Span<float>(cTile + (long)r * Ldc, w));
         }
 
-        private unsafe void Epilogue(float* cTile, int h, int j0, int w)
+        private unsafe void Epilogue(float* cTile, int r0, int h, int j0, int w)
         {
-            if (Bias is null && Act == Activation.None) return;
-            Elementwise.BiasActivate(Path, cTile, h, w, Ldc, Bias, j0, Act);
+            if (Bias is not null || Act != Activation.None) Elementwise.BiasActivate(Path, cTile, h, w, Ldc, Bias, j0, Act);
+            if (Residual is null) return;
+            for (int r = 0; r < h; r++)
+                Elementwise.AddInPlace(new Span<float>(cTile + (long)r * Ldc, w), Residual.AsSpan((r0 + r) * Ldc + j0, w));
         }
     }
 }
