@@ -135,9 +135,8 @@ public sealed class MaskDecoder
             if (withMasks.Length == 0) return new DecodedPass(start, iou, withMasks, null);
             using var hsPart = withMasks.Length == b ? null : GatherBatch(be, hs, withMasks);
             using var keysPart = withMasks.Length == b ? null : GatherBatch(be, keys, withMasks);
-            using var masks = PredictMasks(be, hsPart ?? hs, keysPart ?? keys, withMasks.Length);
-            using var chosen = be.SliceRows(masks, first, count);
-            return new DecodedPass(start, iou, withMasks, be.Reshape(chosen, withMasks.Length, count, 4 * g, 4 * g));
+            using var masks = PredictMasks(be, hsPart ?? hs, keysPart ?? keys, withMasks.Length, first, count);
+            return new DecodedPass(start, iou, withMasks, be.Reshape(masks, withMasks.Length, count, 4 * g, 4 * g));
         }
     }
 
@@ -151,13 +150,15 @@ public sealed class MaskDecoder
     }
 
     /// <summary>
-    /// The image side upscaled 4x (transposed convs with LayerNorm2d and GELU) dotted with each mask
-    /// token's hypernetwork output: mask logits [B, masks, 16·g·g].
+    /// The image side upscaled 4x (transposed convs with LayerNorm2d and GELU) dotted with the
+    /// hypernetwork output of mask tokens [first, first + count): mask logits [B, count, 16·g·g]. Masks
+    /// that are not returned (the first with multimask, the others without) are not computed; each
+    /// mask's product is independent of the others.
     /// </summary>
-    private Tensor PredictMasks(IBackend be, Tensor hs, Tensor keys, int b)
+    private Tensor PredictMasks(IBackend be, Tensor hs, Tensor keys, int b, int first, int count)
     {
         int d = _arch.PromptEmbedDim, g = _arch.GridSize;
-        var hyperParts = Enumerable.Range(0, _arch.NumMaskTokens).Select(i =>
+        var hyperParts = Enumerable.Range(first, count).Select(i =>
         {
             using var token = be.SliceRows(hs, 1 + i, 1);
             return _hypernetworks[i].Forward(be, token);
