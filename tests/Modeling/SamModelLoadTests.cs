@@ -59,6 +59,22 @@ public sealed class SamModelLoadTests
     }
 
     [Fact]
+    public void Loaded_weights_are_served_from_the_mapping_and_outlive_the_closed_file()
+    {
+        using var model = SamModel.Load(TinyModel, TinyArch); // disposes its weight source
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        foreach (var p in model.Parameters)
+        {
+            Assert.False(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(p.Bits, out _), $"{p.Name} was copied");
+            Assert.Equal(GeneratedWeights.Generate(p.Name, p.Shape, 0), p.HalfBits);
+        }
+    }
+
+    [Fact]
     public void Generated_model_names_match_the_shipped_file_exactly()
     {
         var source = new GeneratedWeightSource(0);

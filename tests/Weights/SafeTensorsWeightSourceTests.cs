@@ -45,6 +45,34 @@ public sealed class SafeTensorsWeightSourceTests : IDisposable
         Assert.Contains("I64", e.Message);
     }
 
+    // Not inlined, so that only the returned parameters reference the file's mapping.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Parameter[] LoadAndDispose(string path, params string[] names)
+    {
+        using var src = SafeTensorsWeightSource.Open(path);
+        return names.Select(n => src.Get(n, src.File.Info(n).Shape)).ToArray();
+    }
+
+    [Fact]
+    public void ParametersStayValidAfterTheSourceIsDisposed()
+    {
+        var w = new SafeTensorsWriter();
+        ushort[] half = Enumerable.Range(0, 70_000).Select(i => (ushort)(i * 7919)).ToArray();
+        w.AddHalf("h.weight", [350, 200], half);
+        w.AddFloat32("f.bias", [2], [1f, -2.5f]);
+        string path = Path.Combine(_dir, "mixed.safetensors");
+        w.Write(path);
+
+        var ps = LoadAndDispose(path, "h.weight", "f.bias");
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.Equal(half, ps[0].HalfBits);
+        Assert.Equal([(ushort)0x3C00, 0xC100], ps[1].HalfBits.ToArray());
+    }
+
     [Fact]
     public void ShippedModelMatchesTheGenerator()
     {
