@@ -77,7 +77,8 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     /// <summary>The parameter's fp16 bits on the device, uploaded on first use.</summary>
     public ArrayView<ushort> Weights(Parameter p) => _weights.GetValue(p, q =>
     {
-        var buf = Accelerator.Allocate1D(q.HalfBits);
+        var buf = Accelerator.Allocate1D<ushort>(q.Length);
+        buf.View.AsContiguous().CopyFromCPU(q.HalfBits);
         lock (_uploads) _uploads.Add(buf);
         return buf;
     }).View;

@@ -16,7 +16,7 @@ public sealed class SamModelLoadTests
     {
         var tensors = new Dictionary<string, (int[], ushort[])>();
         using (var f = SafeTensorsFile.Open(TinyModel))
-            foreach (var (name, info) in f.Tensors) tensors[name] = (info.Shape, f.ReadHalfBits(name));
+            foreach (var (name, info) in f.Tensors) tensors[name] = (info.Shape, f.ReadHalfBits(name).ToArray());
         edit(tensors);
         var w = new SafeTensorsWriter();
         foreach (var (name, (shape, bits)) in tensors) w.AddHalf(name, shape, bits);
@@ -59,13 +59,29 @@ public sealed class SamModelLoadTests
     }
 
     [Fact]
+    public void Loaded_weights_are_served_from_the_mapping_and_outlive_the_closed_file()
+    {
+        using var model = SamModel.Load(TinyModel, TinyArch); // disposes its weight source
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        foreach (var p in model.Parameters)
+        {
+            Assert.False(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(p.Bits, out _), $"{p.Name} was copied");
+            Assert.Equal(GeneratedWeights.Generate(p.Name, p.Shape, 0), p.HalfBits);
+        }
+    }
+
+    [Fact]
     public void Generated_model_names_match_the_shipped_file_exactly()
     {
         var source = new GeneratedWeightSource(0);
         SamModel.Create(TinyArch, source);
         using var f = SafeTensorsFile.Open(TinyModel);
         Assert.Equal(f.Tensors.Keys.OrderBy(k => k, StringComparer.Ordinal), source.Generated.Keys.OrderBy(k => k, StringComparer.Ordinal));
-        foreach (var (name, p) in source.Generated) Assert.Equal(f.ReadHalfBits(name), p.HalfBits);
+        foreach (var (name, p) in source.Generated) Assert.Equal(f.ReadHalfBits(name).Span, p.HalfBits);
     }
 
     [Theory]

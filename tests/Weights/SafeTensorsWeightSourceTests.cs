@@ -28,7 +28,7 @@ public sealed class SafeTensorsWeightSourceTests : IDisposable
         using var src = SafeTensorsWeightSource.Open(Checkpoint());
         var a = src.Get("a.weight", [2, 2]);
         // 65520 rounds to infinity in fp16, 1e-8 to zero: round to nearest even, as torch's .half() does.
-        Assert.Equal([(ushort)0x3555, 0xC100, 0x7C00, 0x0000], a.HalfBits);
+        Assert.Equal([(ushort)0x3555, 0xC100, 0x7C00, 0x0000], a.HalfBits.ToArray());
         Assert.Equal([1f], src.Get("b.bias", [1]).ToFloat());
         Assert.Equal(["a.weight", "b.bias", "steps"], src.Names.Order(StringComparer.Ordinal));
     }
@@ -43,6 +43,34 @@ public sealed class SafeTensorsWeightSourceTests : IDisposable
         var e = Assert.Throws<WeightException>(() => src.Get("steps", [1]));
         Assert.Contains("'steps'", e.Message);
         Assert.Contains("I64", e.Message);
+    }
+
+    // Not inlined, so that only the returned parameters reference the file's mapping.
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static Parameter[] LoadAndDispose(string path, params string[] names)
+    {
+        using var src = SafeTensorsWeightSource.Open(path);
+        return names.Select(n => src.Get(n, src.File.Info(n).Shape)).ToArray();
+    }
+
+    [Fact]
+    public void ParametersStayValidAfterTheSourceIsDisposed()
+    {
+        var w = new SafeTensorsWriter();
+        ushort[] half = Enumerable.Range(0, 70_000).Select(i => (ushort)(i * 7919)).ToArray();
+        w.AddHalf("h.weight", [350, 200], half);
+        w.AddFloat32("f.bias", [2], [1f, -2.5f]);
+        string path = Path.Combine(_dir, "mixed.safetensors");
+        w.Write(path);
+
+        var ps = LoadAndDispose(path, "h.weight", "f.bias");
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+        Assert.Equal(half, ps[0].HalfBits);
+        Assert.Equal([(ushort)0x3C00, 0xC100], ps[1].HalfBits.ToArray());
     }
 
     [Fact]

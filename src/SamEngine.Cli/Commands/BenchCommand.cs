@@ -140,14 +140,19 @@ public static class BenchCommand
     /// <summary>
     /// One warm-up call, then the median of <paramref name="runs"/> timed calls, in ms of wall time.
     /// The process CPU time per call goes to the progress line too: on a shared machine it shows how
-    /// much of the wall time was spent waiting for the cores.
+    /// much of the wall time was spent waiting for the cores. The warm-up's time is printed too: it
+    /// pays the one-time costs (weights read from a mapped file on first touch, cached conversions).
     /// </summary>
     private static double Median(int runs, Action run, ProfilingBackend? profiler, Action<string> progress, string what)
     {
+        var self = Process.GetCurrentProcess();
+        var warmUpCpu = self.TotalProcessorTime;
+        var warmUp = Stopwatch.StartNew();
         run();
+        self.Refresh();
+        progress($"{what}: warm-up {warmUp.Elapsed.TotalMilliseconds:F1} ms wall, {(self.TotalProcessorTime - warmUpCpu).TotalMilliseconds:F1} ms CPU");
         profiler?.Reset();
         var times = new double[runs];
-        var self = Process.GetCurrentProcess();
         var cpuStart = self.TotalProcessorTime;
         for (int i = 0; i < runs; i++)
         {

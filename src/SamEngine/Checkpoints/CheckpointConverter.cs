@@ -86,7 +86,7 @@ public static class CheckpointConverter
         var writer = new SafeTensorsWriter();
         foreach (var p in model.Parameters)
         {
-            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(p.HalfBits.AsSpan());
+            var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(p.HalfBits);
             writer.Add(p.Name, dtype, p.Shape, dtype == SafeTensorDType.F16 ? bytes : Cast(bytes.ToArray(), SafeTensorDType.F16, dtype));
         }
         writer.Write(output, Metadata(model.Architecture, model.Description));

@@ -6,25 +6,33 @@ using SamEngine.Weights;
 namespace SamEngine.IO;
 
 /// <summary>
-/// A safetensors file, open for reading. The header is validated completely at <see cref="Open"/>;
-/// tensor bytes are read on demand with positioned reads straight into the destination array. The file
-/// is not memory-mapped: mapped pages count in the process's resident memory for as long as the
-/// mapping lives, so a model loaded from a mapping would hold its weights twice. Multi-byte values are
-/// little-endian as the format requires (the engine runs on little-endian hosts only).
+/// A safetensors file, open for reading. The header is validated completely at <see cref="Open"/>,
+/// and the data section is then mapped read-only: <see cref="ReadHalfBits"/> serves F16 tensors from
+/// the mapping without copying, so loading touches no weight bytes and needs no fresh memory; pages are
+/// read from the page cache on first use and shared with it (they count in the resident set once
+/// touched, as the weights would anyway). Tensors that must be converted (or F16 data at an odd
+/// offset) are read with positioned reads into fresh arrays instead, so converting a wider checkpoint
+/// does not keep its pages resident through the mapping. Memory served from the mapping stays valid
+/// after the file is disposed: the mapping goes only when nothing references it. The file must not be
+/// truncated in place while mapped (reading a vanished page kills the process); the writer replaces
+/// files by renaming, which is safe. Multi-byte values are little-endian as the format requires (the
+/// engine runs on little-endian hosts only).
 /// </summary>
 public sealed class SafeTensorsFile : IDisposable
 {
     private readonly SafeFileHandle _handle;
     private readonly long _dataStart; // file offset of the data section
+    private MappedTensorData? _data; // null when the data section is empty, or once disposed
     private readonly Dictionary<string, SafeTensorInfo> _tensors;
     private bool _disposed;
 
-    private SafeTensorsFile(string path, SafeFileHandle handle, long dataStart,
+    private SafeTensorsFile(string path, SafeFileHandle handle, long dataStart, MappedTensorData? data,
         Dictionary<string, SafeTensorInfo> tensors, Dictionary<string, string> metadata)
     {
         Path = path;
         _handle = handle;
         _dataStart = dataStart;
+        _data = data;
         _tensors = tensors;
         Metadata = metadata;
     }
@@ -59,7 +67,9 @@ public sealed class SafeTensorsFile : IDisposable
             ReadExactly(handle, header, 8);
             long dataLength = fileLength - 8 - (long)headerLength;
             var (tensors, metadata) = SafeTensorsHeader.Parse(path, header, dataLength);
-            return new SafeTensorsFile(path, handle, 8 + (long)headerLength, tensors, metadata);
+            long dataStart = 8 + (long)headerLength;
+            var data = MappedTensorData.Map(handle, dataStart, dataLength);
+            return new SafeTensorsFile(path, handle, dataStart, data, tensors, metadata);
         }
         catch
         {
@@ -103,15 +113,18 @@ public sealed class SafeTensorsFile : IDisposable
     }
 
     /// <summary>
-    /// The tensor as fp16 bits: F16 as stored; F32, F64 and BF16 rounded to nearest even.
-    /// Integer and BOOL tensors throw.
+    /// The tensor as fp16 bits: F16 as stored, in place in the file's mapping when 2-byte aligned;
+    /// F32, F64 and BF16 rounded to nearest even into a new array. Integer and BOOL tensors throw.
+    /// The memory stays valid after this file is disposed.
     /// </summary>
-    public ushort[] ReadHalfBits(string name)
+    public ReadOnlyMemory<ushort> ReadHalfBits(string name)
     {
         var info = Info(name);
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (info.DType == SafeTensorDType.F16)
         {
-            // As stored: read straight into the array, no staging copy and no zeroing first.
+            if (_data is not null && _data.TryGetHalfBits(info.Begin, CheckedCount(info), out var mapped)) return mapped;
+            // Misaligned: read straight into the array, no staging copy and no zeroing first.
             var bits = GC.AllocateUninitializedArray<ushort>(CheckedCount(info));
             Read(info, MemoryMarshal.AsBytes(bits.AsSpan()));
             return bits;
@@ -138,11 +151,15 @@ public sealed class SafeTensorsFile : IDisposable
         return Bytes(info);
     }
 
-    /// <summary>Closes the file.</summary>
+    /// <summary>
+    /// Closes the file. Its mapping is released once no memory from <see cref="ReadHalfBits"/> is
+    /// referenced any more.
+    /// </summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        _data = null;
         _handle.Dispose();
     }
 

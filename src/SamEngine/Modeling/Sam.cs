@@ -86,6 +86,7 @@ public sealed class SamModel : IDisposable
             return Create(arch ?? preset, new GeneratedWeightSource(seed), backend, $"generated:{parts[1]}:{seed}");
         }
         if (!File.Exists(model)) throw new FileNotFoundException($"model file '{model}' does not exist");
+        // Disposing the source closes the file; the parameters keep the mapping they were served from.
         using var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(model));
         arch ??= ArchitectureOf(source);
         return Create(arch, source, backend, model);

@@ -36,7 +36,7 @@ internal sealed class FingerprintingWeightSource(IWeightSource inner) : IWeightS
         foreach (var p in parameters)
         {
             hash.AppendData(System.Text.Encoding.UTF8.GetBytes(p.Name + ShapeUtil.Format(p.Shape)));
-            hash.AppendData(MemoryMarshal.AsBytes(p.HalfBits.AsSpan()));
+            hash.AppendData(MemoryMarshal.AsBytes(p.HalfBits));
         }
         return Convert.ToHexStringLower(hash.GetHashAndReset());
     }

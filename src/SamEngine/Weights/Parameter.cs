@@ -2,19 +2,27 @@ namespace SamEngine.Weights;
 
 /// <summary>
 /// One named model weight, kept as IEEE fp16 bits: the single fp16 policy of the engine is that
-/// weights live in memory as fp16 and every backend computes in fp32 (or fp16) over them.
+/// weights live in memory as fp16 and every backend computes in fp32 (or fp16) over them. The bits are
+/// an array or, for a checkpoint loaded from disk, read-only memory over the file's mapping, which the
+/// parameter keeps alive.
 /// </summary>
 public sealed class Parameter
 {
     /// <summary>Creates a parameter from fp16 bit patterns in row-major order.</summary>
-    public Parameter(string name, int[] shape, ushort[] halfBits)
+    public Parameter(string name, int[] shape, ushort[] halfBits) : this(name, shape, new ReadOnlyMemory<ushort>(halfBits)) { }
+
+    /// <summary>
+    /// Creates a parameter over fp16 bit patterns in row-major order held elsewhere (an array or a
+    /// file mapping); the memory must stay unchanged for the parameter's lifetime.
+    /// </summary>
+    public Parameter(string name, int[] shape, ReadOnlyMemory<ushort> bits)
     {
         long n = ShapeUtil.Count(shape);
-        if (n != halfBits.Length)
-            throw new ArgumentException($"tensor '{name}': shape [{string.Join(", ", shape)}] holds {n} values but {halfBits.Length} were given");
+        if (n != bits.Length)
+            throw new ArgumentException($"tensor '{name}': shape [{string.Join(", ", shape)}] holds {n} values but {bits.Length} were given");
         Name = name;
         Shape = shape;
-        HalfBits = halfBits;
+        Bits = bits;
     }
 
     /// <summary>The official state-dict name, e.g. <c>image_encoder.blocks.3.attn.qkv.weight</c>.</summary>
@@ -23,16 +31,22 @@ public sealed class Parameter
     /// <summary>The tensor shape as in the official state dict.</summary>
     public int[] Shape { get; }
 
-    /// <summary>Row-major fp16 bit patterns.</summary>
-    public ushort[] HalfBits { get; }
+    /// <summary>
+    /// Row-major fp16 bit patterns. Hold the parameter (or this memory), not only a span taken from it,
+    /// while reading: mapped memory is released once nothing references it.
+    /// </summary>
+    public ReadOnlyMemory<ushort> Bits { get; }
+
+    /// <summary>Row-major fp16 bit patterns, <see cref="Bits"/> as a span.</summary>
+    public ReadOnlySpan<ushort> HalfBits => Bits.Span;
 
     /// <summary>Number of elements.</summary>
-    public int Length => HalfBits.Length;
+    public int Length => Bits.Length;
 
     /// <summary>Upcasts to fp32 (exact: every fp16 value is a float32 value).</summary>
     public float[] ToFloat()
     {
-        var r = new float[HalfBits.Length];
+        var r = new float[Length];
         Fp16.ToFloat(HalfBits, r);
         return r;
     }

@@ -4,7 +4,9 @@ namespace SamEngine.Weights;
 
 /// <summary>
 /// Weights from a safetensors checkpoint. Floating-point tensors of any width become fp16 bits
-/// (round to nearest even); each request is checked against the architecture's shape.
+/// (round to nearest even); each request is checked against the architecture's shape. F16 tensors are
+/// served in place from the file's read-only mapping, which the parameters keep alive: disposing the
+/// source does not invalidate them.
 /// </summary>
 public sealed class SafeTensorsWeightSource : IWeightSource, IDisposable
 {

@@ -22,7 +22,7 @@ public sealed partial class CpuBackend
         // kernel is already in that order and is read in place.
         var rhs = _convRhs.GetValue(weight, p =>
         {
-            if (kh * kw == 1) return GemmRhs.TransposedHalf(p.HalfBits, cout, kdim);
+            if (kh * kw == 1) return GemmRhs.TransposedHalf(p.Bits, cout, kdim);
             var src = p.HalfBits;
             var reordered = new ushort[cout * kdim];
             for (int co = 0; co < cout; co++)

@@ -42,7 +42,7 @@ public sealed partial class CpuBackend : IBackend
     });
 
     /// <summary>The nn.Linear weight [N, K] as a GEMM operand, read as fp16 in place.</summary>
-    internal static GemmRhs LinearRhs(Parameter w) => GemmRhs.TransposedHalf(w.HalfBits, w.Shape[0], w.Shape[1]);
+    internal static GemmRhs LinearRhs(Parameter w) => GemmRhs.TransposedHalf(w.Bits, w.Shape[0], w.Shape[1]);
 
     private static CpuTensor Cpu(Tensor t) => t as CpuTensor ?? throw new ArgumentException($"{t} does not belong to the CPU backend");
 

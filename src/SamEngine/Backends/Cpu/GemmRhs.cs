@@ -30,7 +30,7 @@ public abstract class GemmRhs
     internal abstract void PackPanel(int j0, int width, Span<float> dst);
 
     /// <summary>B = Wᵀ for an fp16 weight W [N, K] (the nn.Linear layout), read in place.</summary>
-    public static GemmRhs TransposedHalf(ushort[] bits, int n, int k) => new TransposedHalfRhs(bits, n, k);
+    public static GemmRhs TransposedHalf(ReadOnlyMemory<ushort> bits, int n, int k) => new TransposedHalfRhs(bits, n, k);
 
     /// <summary>B = Xᵀ for a float32 X [N, K] stored at <paramref name="offset"/>.</summary>
     public static GemmRhs Transposed(float[] data, int offset, int n, int k) => new TransposedFloatRhs(data, offset, n, k);
@@ -44,7 +44,7 @@ public abstract class GemmRhs
         for (int kk = 0; kk < column.Length; kk++) dst[kk * width + col] = column[kk];
     }
 
-    private sealed class TransposedHalfRhs(ushort[] bits, int n, int k) : GemmRhs(n, k)
+    private sealed class TransposedHalfRhs(ReadOnlyMemory<ushort> bits, int n, int k) : GemmRhs(n, k)
     {
         internal override void PackPanel(int j0, int width, Span<float> dst)
         {
@@ -87,9 +87,10 @@ public abstract class GemmRhs
         {
             float[] row = ArrayPool<float>.Shared.Rent(K);
             dst[..(K * width)].Clear();
+            var w = bits.Span;
             for (int col = 0; col < width && j0 + col < N; col++)
             {
-                HalfConversion.ToSingle(bits.AsSpan((j0 + col) * K, K), row);
+                HalfConversion.ToSingle(w.Slice((j0 + col) * K, K), row);
                 ScatterColumn(row.AsSpan(0, K), col, width, dst);
             }
             ArrayPool<float>.Shared.Return(row);

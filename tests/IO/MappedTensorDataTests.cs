@@ -1,0 +1,120 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using SamEngine.IO;
+
+namespace SamEngine.Tests.IO;
+
+/// <summary>F16 tensors served in place from the file's mapping, and how long that memory lives.</summary>
+public sealed class MappedTensorDataTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("samengine-map-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static ushort[] Bits(int n, int seed)
+    {
+        var rng = new Random(seed);
+        return Enumerable.Range(0, n).Select(_ => (ushort)rng.Next(0x10000)).ToArray();
+    }
+
+    private string Write(string name, Action<SafeTensorsWriter> add)
+    {
+        var w = new SafeTensorsWriter();
+        add(w);
+        string path = Path.Combine(_dir, name);
+        w.Write(path);
+        return path;
+    }
+
+    private static bool IsArray(ReadOnlyMemory<ushort> m) => MemoryMarshal.TryGetArray(m, out _);
+
+    [Fact]
+    public void AlignedF16IsServedInPlaceWithTheStoredBits()
+    {
+        ushort[] a = Bits(3, 1), b = Bits(4097, 2);
+        using var f = SafeTensorsFile.Open(Write("f16.safetensors", w => { w.AddHalf("a", [3], a); w.AddHalf("b", [17, 241], b); }));
+        Assert.Equal(6, f.Info("b").Begin); // even: aligned, since the header is padded to 8 bytes
+        var got = f.ReadHalfBits("b");
+        Assert.False(IsArray(got));
+        Assert.Equal(b, got.ToArray());
+        Assert.Equal(a, f.ReadHalfBits("a").ToArray());
+        using var pin = got.Pin();
+        unsafe { Assert.Equal(b[0], *(ushort*)pin.Pointer); }
+    }
+
+    [Fact]
+    public void MisalignedF16IsCopied()
+    {
+        ushort[] b = Bits(5, 3);
+        using var f = SafeTensorsFile.Open(Write("odd.safetensors", w => { w.AddUInt8("a", [3], [1, 2, 3]); w.AddHalf("b", [5], b); }));
+        Assert.Equal(3, f.Info("b").Begin);
+        var got = f.ReadHalfBits("b");
+        Assert.True(IsArray(got));
+        Assert.Equal(b, got.ToArray());
+    }
+
+    [Fact]
+    public void EmptyDataSectionNeedsNoMapping()
+    {
+        using var f = SafeTensorsFile.Open(Write("empty.safetensors", w => w.AddHalf("e", [0, 4], [])));
+        Assert.Equal(0, f.Info("e").ByteLength);
+        Assert.Equal(0, f.ReadHalfBits("e").Length);
+    }
+
+    [Fact]
+    public void ReadingAfterDisposeThrows()
+    {
+        var f = SafeTensorsFile.Open(Write("closed.safetensors", w => w.AddHalf("x", [2], [1, 2])));
+        f.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => f.ReadHalfBits("x"));
+    }
+
+    // Not inlined, so that nothing but the returned memory references the file or its mapping.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ReadOnlyMemory<ushort> ReadAndDispose(string path, string name)
+    {
+        using var f = SafeTensorsFile.Open(path);
+        return f.ReadHalfBits(name);
+    }
+
+    private static void CollectEverything()
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+        }
+    }
+
+    [Fact]
+    public void MemoryOutlivesTheDisposedFile()
+    {
+        ushort[] x = Bits(100_000, 4);
+        var got = ReadAndDispose(Write("outlive.safetensors", w => w.AddHalf("x", [100_000], x)), "x");
+        CollectEverything();
+        Assert.False(IsArray(got));
+        Assert.Equal(x, got.ToArray());
+    }
+
+    private static bool IsMapped(string path) => File.ReadAllText("/proc/self/maps").Contains(path, StringComparison.Ordinal);
+
+    // A frame of its own, so that no stack slot of the caller still holds the memory afterwards.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ReadCollectAndDrop(string path)
+    {
+        var got = ReadAndDispose(path, "x");
+        CollectEverything();
+        Assert.True(IsMapped(path), "the memory no longer references the mapping");
+        GC.KeepAlive(got);
+    }
+
+    [Fact]
+    public void MappingIsReleasedOnceNothingReferencesIt()
+    {
+        if (!OperatingSystem.IsLinux()) return; // reads /proc/self/maps
+        string path = Write("released.safetensors", w => w.AddHalf("x", [8], Bits(8, 5)));
+        ReadCollectAndDrop(path);
+        CollectEverything();
+        Assert.False(IsMapped(path), "the mapping outlived every reference to it");
+    }
+}
