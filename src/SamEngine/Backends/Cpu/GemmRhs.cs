@@ -63,6 +63,7 @@ public abstract class GemmRhs
         private unsafe void PackPanelBlocked(int j0, int width, Span<float> dst)
         {
             int cols = Math.Min(width, N - j0);
+            var w = bits.Span;
             float* block = stackalloc float[MaxBlockedWidth * KChunk];
             fixed (float* pd = dst)
                 for (int k0 = 0; k0 < K; k0 += KChunk)
@@ -71,7 +72,7 @@ public abstract class GemmRhs
                     for (int col = 0; col < width; col++)
                     {
                         var row = new Span<float>(block + col * KChunk, kc);
-                        if (col < cols) HalfConversion.ToSingle(bits.AsSpan((j0 + col) * K + k0, kc), row);
+                        if (col < cols) HalfConversion.ToSingle(w.Slice((j0 + col) * K + k0, kc), row);
                         else row.Clear();
                     }
                     int kk = 0;
