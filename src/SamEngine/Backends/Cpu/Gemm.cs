@@ -132,8 +132,9 @@ public static class Gemm
             float* edge = stackalloc float[Mr * Nr];
             // Packing A costs about as much per element as one register tile's worth of FMAs, so for a
             // narrow B it would dominate: full row panels then read A in place (only the ragged last
-            // panel is packed, so that no row past M is read).
-            bool inPlace = !TransposedA && N <= InPlaceMaxN;
+            // panel is packed, so that no row past M is read). A stored as Aᵀ is read in place as
+            // well: a panel's MR values of one reduction step are adjacent there, as in a packed panel.
+            bool inPlace = N <= InPlaceMaxN;
             int fullPanels = inPlace ? rows / Mr : 0;
             fixed (float* pa = aPack, pb = PackedB, pc = C, pA = A)
             {
@@ -150,8 +151,9 @@ public static class Gemm
                         {
                             int r0 = i0 + rp * Mr, h = Math.Min(Mr, M - r0);
                             bool direct = rp < fullPanels;
-                            float* ap = direct ? pA + AOffset + (long)r0 * Lda + k0 : pa + (rp - fullPanels) * Mr * kc;
-                            int aRow = direct ? Lda : 1, aStep = direct ? 1 : Mr;
+                            float* ap = !direct ? pa + (rp - fullPanels) * Mr * kc
+                                : TransposedA ? pA + AOffset + (long)k0 * Lda + r0 : pA + AOffset + (long)r0 * Lda + k0;
+                            int aRow = direct && !TransposedA ? Lda : 1, aStep = !direct ? Mr : TransposedA ? Lda : 1;
                             float* cTile = pc + COffset + (long)r0 * Ldc + j0;
                             if (h == Mr && w == Nr) GemmKernels.Run(Path, kc, ap, aRow, aStep, bp, cTile, Ldc, accumulate: !first);
                             else EdgeTile(kc, ap, aRow, aStep, bp, cTile, h, w, first, edge);
