@@ -22,11 +22,18 @@ public class GemmTests
     [InlineData(33, 256, 16)]  // the Vector256 panel width
     [InlineData(9, 72, 8)]
     [InlineData(40, 40, 12)]   // a width the blocked path does not take
-    public void HalfWeightPanelsHoldTheTransposedWeightExactly(int n, int k, int width)
+    public void TransposedPanelsHoldTheSourceExactly(int n, int k, int width)
     {
         var rng = new Random(n * 31 + k);
         var bits = Random(rng, n * k).Select(Fp16.FromFloat).ToArray();
-        var rhs = GemmRhs.TransposedHalf(bits, n, k);
+        var values = bits.Select(Fp16.ToFloat).ToArray();
+        AssertPanels(GemmRhs.TransposedHalf(bits, n, k), (row, kk) => values[row * k + kk], n, k, width);
+        // The float32 form at an offset: the same panels.
+        AssertPanels(GemmRhs.Transposed([1f, 2f, 3f, .. values], 3, n, k), (row, kk) => values[row * k + kk], n, k, width);
+    }
+
+    private static void AssertPanels(GemmRhs rhs, Func<int, int, float> source, int n, int k, int width)
+    {
         for (int j0 = 0; j0 < n; j0 += width)
         {
             var panel = Enumerable.Repeat(float.NaN, k * width).ToArray();
@@ -34,7 +41,7 @@ public class GemmTests
             for (int kk = 0; kk < k; kk++)
                 for (int col = 0; col < width; col++)
                 {
-                    float want = j0 + col < n ? Fp16.ToFloat(bits[(j0 + col) * k + kk]) : 0f;
+                    float want = j0 + col < n ? source(j0 + col, kk) : 0f;
                     Assert.True(want.Equals(panel[kk * width + col]), $"panel at {j0}: [{kk}, {col}] = {panel[kk * width + col]}, expected {want}");
                 }
         }

@@ -137,7 +137,8 @@ public static class Elementwise
         return i;
     }
 
-    private static T Gelu<T>(T x) where T : struct, ISimdFloat<T>
+    /// <summary>GELU of one vector (see <see cref="GeluInPlace"/>).</summary>
+    internal static T Gelu<T>(T x) where T : struct, ISimdFloat<T>
     {
         var zero = T.Create(0f);
         var z = T.Max(x, zero - x) * T.Create(0.70710678f);

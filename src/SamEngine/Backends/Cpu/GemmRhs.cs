@@ -136,10 +136,24 @@ public abstract class GemmRhs
         for (int j0 = 0; j0 < n; j0 += width) PackPlainPanel(data, offset, k, n, j0, width, dst.Slice(j0 * k, k * width));
     }
 
-    private static void PackTransposedPanel(float[] data, int offset, int n, int k, int j0, int width, Span<float> dst)
+    private static unsafe void PackTransposedPanel(float[] data, int offset, int n, int k, int j0, int width, Span<float> dst)
     {
         dst[..(k * width)].Clear();
-        for (int col = 0; col < width && j0 + col < n; col++)
+        int col = 0;
+        if (Avx.IsSupported && offset + (long)n * k <= data.Length)
+        {
+            // Whole groups of 8 source rows by 8 x 8 register transposes, the rest element by element.
+            fixed (float* ps = data, pd = dst)
+                for (; col + 8 <= width && j0 + col + 8 <= n; col += 8)
+                {
+                    float* src = ps + offset + (long)(j0 + col) * k;
+                    int kk = 0;
+                    for (; kk + 8 <= k; kk += 8) Transpose8x8(src + kk, k, pd + (long)kk * width + col, width);
+                    for (; kk < k; kk++)
+                        for (int c = 0; c < 8; c++) pd[(long)kk * width + col + c] = src[(long)c * k + kk];
+                }
+        }
+        for (; col < width && j0 + col < n; col++)
             ScatterColumn(data.AsSpan(offset + (j0 + col) * k, k), col, width, dst);
     }
 

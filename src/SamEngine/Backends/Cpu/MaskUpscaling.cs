@@ -58,17 +58,14 @@ public sealed partial class CpuBackend
             for (int j0 = 0; j0 < mid; j0 += nr) up1T.PackPanel(j0, nr, up1Packed.AsSpan(j0 * c1, c1 * nr));
             Gemm.MultiplyPacked(path, 4 * c, mid, c1, conv2, 0, c1, up1Packed, 0, c1 * nr, up2, 0, mid, accumulate: false);
 
-            // Bias, GELU and the product with each mask's hypernetwork output, row by row.
+            // Bias, GELU and the product with each mask's hypernetwork output, in one pass per row.
             Array.Clear(acc, 0, masks * 4 * mid);
-            for (int sub = 0; sub < 4; sub++)
-                for (int ch = 0; ch < c; ch++)
-                {
-                    var r = up2.AsSpan((sub * c + ch) * mid, mid);
-                    Elementwise.AddScalar(r, bias2[ch]);
-                    Elementwise.GeluInPlace(r);
-                    for (int m = 0; m < masks; m++)
-                        Elementwise.MultiplyAdd(acc.AsSpan((m * 4 + sub) * mid, mid), r, hyperData[(bi * masks + m) * c + ch]);
-                }
+            switch (path)
+            {
+                case SimdPath.Vector512: GeluProducts<Simd512>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
+                case SimdPath.Vector256: GeluProducts<Simd256>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
+                default: GeluProducts<SimdPortable>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
+            }
 
             // Position (x, dy, dx) and sub-pixel (dy2, dx2) of this grid row are pixel (4 row + 2 dy + dy2, 4 x + 2 dx + dx2).
             for (int m = 0; m < masks; m++)
@@ -87,6 +84,37 @@ public sealed partial class CpuBackend
             }
         });
         return y;
+    }
+
+    /// <summary>
+    /// acc[(m, sub), p] += GELU(up2[(sub, ch), p] + bias[ch]) · hyper[m, ch] over every sub-pixel, channel
+    /// and mask: each activated value is used for all masks while it is in a register.
+    /// </summary>
+    private static unsafe void GeluProducts<T>(float[] up2, int c, int mid, float[] bias, float[] hyper, int hyperOffset, int masks, float[] acc)
+        where T : struct, ISimdFloat<T>
+    {
+        fixed (float* pu = up2, pa = acc, ph = hyper)
+            for (int sub = 0; sub < 4; sub++)
+                for (int ch = 0; ch < c; ch++)
+                {
+                    float* row = pu + (sub * c + ch) * mid, h = ph + hyperOffset + ch;
+                    float b = bias[ch];
+                    int p = 0;
+                    for (; p + T.Count <= mid; p += T.Count)
+                    {
+                        var v = Elementwise.Gelu(T.Load(row + p) + T.Create(b));
+                        for (int m = 0; m < masks; m++)
+                        {
+                            float* a = pa + (m * 4 + sub) * mid + p;
+                            T.Fma(v, T.Create(h[m * c]), T.Load(a)).Store(a);
+                        }
+                    }
+                    for (; p < mid; p++)
+                    {
+                        float v = MathUtil.Gelu(row[p] + b);
+                        for (int m = 0; m < masks; m++) pa[(m * 4 + sub) * mid + p] += v * h[m * c];
+                    }
+                }
     }
 
     /// <summary>A 2x2 transposed conv's weight [Cin, Cout, 2, 2] as rows [(dy, dx, co), Cin], float32, cached.</summary>
