@@ -126,7 +126,8 @@ public sealed class MaskDecoder
         {
             int first = multimask ? 1 : 0, count = multimask ? _arch.NumMaskTokens - 1 : 1;
             Tensor iou;
-            using (var iouAll = _iouHead.Forward(be, be.SliceRows(hs, 0, 1))) // [B, 1, 4]
+            using (var iouToken = be.SliceRows(hs, 0, 1))
+            using (var iouAll = _iouHead.Forward(be, iouToken)) // [B, 1, 4]
             using (var iouRows = be.Reshape(iouAll, b, _arch.NumMaskTokens, 1))
             using (var iouChosen = be.SliceRows(iouRows, first, count))
                 iou = be.Reshape(iouChosen, b, count);
