@@ -16,7 +16,7 @@ internal static class QuickRun
             b.Setup();
             Report(c.Name, c.Flops, peak, b.Gemm);
         }
-        foreach (var c in SmallRowLinearCase.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
+        foreach (var c in SmallRowLinearBenchmarks.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
         {
             var b = new SmallRowLinearBenchmarks { Case = c };
             b.Setup();

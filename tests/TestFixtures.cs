@@ -6,6 +6,14 @@ internal static class TestFixtures
     /// <summary>A fixture copied next to the test binaries (tiny, odd).</summary>
     public static string Local(string config) => Path.Combine(AppContext.BaseDirectory, "fixtures", config);
 
+    /// <summary>The model of a local fixture (its weights, with the architecture from its cases.json).</summary>
+    public static SamEngine.Modeling.SamModel LoadModel(string config, SamEngine.Backends.IBackend? backend = null)
+    {
+        string dir = Local(config);
+        return SamEngine.Modeling.SamModel.Load(Path.Combine(dir, "model.safetensors"),
+            SamEngine.Config.SamArchitecture.FromJson(File.ReadAllText(Path.Combine(dir, "cases.json"))), backend);
+    }
+
     /// <summary>
     /// A large fixture in the shared folder beside the project root (vit_b, vit_h), or null when this
     /// checkout has none. SAMENGINE_FIXTURES overrides the location.

@@ -4,17 +4,13 @@ using SamEngine.Backends.Cpu;
 
 namespace SamEngine.Bench;
 
-/// <summary>The decoder's token linears at their real shapes: a few rows x [K, N] (fp32 transposed weight).</summary>
-public sealed record SmallRowLinearCase(string Name, int M, int N, int K, Activation Act = Activation.None)
+/// <summary><see cref="SmallRowLinear"/>, the CPU backend's Linear below 64 rows.</summary>
+public class SmallRowLinearBenchmarks : IFlopCounted
 {
-    /// <summary>FLOP = 2 x MAC.</summary>
-    public double Flops => 2.0 * M * N * K;
-
-    /// <inheritdoc />
-    public override string ToString() => Name;
+    private float[] _x = [], _wt = [], _bias = [], _y = [];
 
     /// <summary>One prompt's 7 tokens and a decoder pass of 8 prompts (56 tokens), vit_b's decoder (D = 256, MLP 2048).</summary>
-    public static readonly SmallRowLinearCase[] All =
+    public static readonly GemmCase[] All =
     [
         new("tokens7_proj", 7, 256, 256),
         new("tokens7_mlp_lin1", 7, 2048, 256, Activation.Relu),
@@ -22,17 +18,11 @@ public sealed record SmallRowLinearCase(string Name, int M, int N, int K, Activa
         new("tokens56_mlp_lin1", 56, 2048, 256, Activation.Relu),
         new("tokens56_mlp_lin2", 56, 256, 2048),
     ];
-}
-
-/// <summary><see cref="SmallRowLinear"/>, the CPU backend's Linear below 64 rows.</summary>
-public class SmallRowLinearBenchmarks : IFlopCounted
-{
-    private float[] _x = [], _wt = [], _bias = [], _y = [];
 
     [ParamsSource(nameof(Cases))]
-    public SmallRowLinearCase Case { get; set; } = SmallRowLinearCase.All[0];
+    public GemmCase Case { get; set; } = All[0];
 
-    public static IEnumerable<SmallRowLinearCase> Cases => SmallRowLinearCase.All;
+    public static IEnumerable<GemmCase> Cases => All;
 
     /// <inheritdoc />
     public double Flops => Case.Flops;

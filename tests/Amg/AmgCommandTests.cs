@@ -5,12 +5,9 @@ using SamEngine.Cli;
 namespace SamEngine.Tests.Amg;
 
 /// <summary><c>samengine amg</c> end to end on the tiny fixture.</summary>
-public sealed class AmgCommandTests : IDisposable
+public sealed class AmgCommandTests() : TempDirectoryTests("samengine-amg-")
 {
     private static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny", name);
-    private readonly string _dir = Directory.CreateTempSubdirectory("samengine-amg-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     private (int Code, string Out, string Err) Run(params string[] args)
     {
@@ -22,7 +19,7 @@ public sealed class AmgCommandTests : IDisposable
     [Fact]
     public void WritesValidJsonAndAnOverlay()
     {
-        string json = Path.Combine(_dir, "anns.json"), overlay = Path.Combine(_dir, "overlay.png");
+        string json = Path.Combine(TempDir, "anns.json"), overlay = Path.Combine(TempDir, "overlay.png");
         var (code, _, err) = Run("amg", "--model", Fixture("model.safetensors"), "--arch", Fixture("cases.json"),
             "--image", Fixture("image.png"), "--out", json, "--overlay", overlay, "--points-per-side", "4",
             "--pred-iou-thresh", "0", "--stability-score-thresh", "0.6", "--stability-score-offset", "0.05", "--crop-n-layers", "1");
@@ -38,13 +35,13 @@ public sealed class AmgCommandTests : IDisposable
         }
         var png = File.ReadAllBytes(overlay);
         Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
-        Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
+        Assert.Empty(Directory.GetFiles(TempDir, "*.tmp"));
     }
 
     [Fact]
     public void BadInputsGiveOneLineErrors()
     {
-        string json = Path.Combine(_dir, "anns.json");
+        string json = Path.Combine(TempDir, "anns.json");
         var cases = new[]
         {
             (new[] { "amg", "--model", Fixture("model.safetensors"), "--image", Fixture("image.png") }, 2),                       // no --out

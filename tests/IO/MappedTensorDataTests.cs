@@ -5,12 +5,8 @@ using SamEngine.IO;
 namespace SamEngine.Tests.IO;
 
 /// <summary>F16 tensors served in place from the file's mapping, and how long that memory lives.</summary>
-public sealed class MappedTensorDataTests : IDisposable
+public sealed class MappedTensorDataTests() : TempDirectoryTests("samengine-map-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("samengine-map-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     private static ushort[] Bits(int n, int seed)
     {
         var rng = new Random(seed);
@@ -21,7 +17,7 @@ public sealed class MappedTensorDataTests : IDisposable
     {
         var w = new SafeTensorsWriter();
         add(w);
-        string path = Path.Combine(_dir, name);
+        string path = Path.Combine(TempDir, name);
         w.Write(path);
         return path;
     }

@@ -6,18 +6,14 @@ using SamEngine.IO;
 namespace SamEngine.Tests.IO;
 
 /// <summary>Reader validation, writer→reader round trips and the shipped fixtures.</summary>
-public sealed class SafeTensorsTests : IDisposable
+public sealed class SafeTensorsTests() : TempDirectoryTests("samengine-st-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("samengine-st-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     internal static string Fixture(string set, string file) => Path.Combine(AppContext.BaseDirectory, "fixtures", set, file);
 
     /// <summary>Writes a raw file: 8-byte length (or <paramref name="lengthField"/>), header bytes, data bytes.</summary>
     private string WriteRaw(byte[] header, int dataBytes = 0, ulong? lengthField = null)
     {
-        string path = Path.Combine(_dir, $"bad-{Guid.NewGuid():N}.safetensors");
+        string path = Path.Combine(TempDir, $"bad-{Guid.NewGuid():N}.safetensors");
         var bytes = new byte[8 + header.Length + dataBytes];
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, lengthField ?? (ulong)header.Length);
         header.CopyTo(bytes, 8);
@@ -37,7 +33,7 @@ public sealed class SafeTensorsTests : IDisposable
     [Fact]
     public void FileShorterThanEightBytes()
     {
-        string path = Path.Combine(_dir, "short.safetensors");
+        string path = Path.Combine(TempDir, "short.safetensors");
         File.WriteAllBytes(path, [1, 2, 3]);
         AssertRejected(path, "shorter than");
     }
@@ -45,7 +41,7 @@ public sealed class SafeTensorsTests : IDisposable
     [Fact]
     public void EmptyFile()
     {
-        string path = Path.Combine(_dir, "empty.safetensors");
+        string path = Path.Combine(TempDir, "empty.safetensors");
         File.WriteAllBytes(path, []);
         AssertRejected(path, "0 bytes");
     }
@@ -131,7 +127,7 @@ public sealed class SafeTensorsTests : IDisposable
         var w = new SafeTensorsWriter();
         w.Add("i", SafeTensorDType.I32, [1], new byte[4]);
         w.AddFloat32("f", [1], [1f]);
-        string path = Path.Combine(_dir, "types.safetensors");
+        string path = Path.Combine(TempDir, "types.safetensors");
         w.Write(path);
         using var f = SafeTensorsFile.Open(path);
         Assert.Contains("'i'", Assert.Throws<SafeTensorsException>(() => f.ReadHalfBits("i")).Message);
@@ -150,7 +146,7 @@ public sealed class SafeTensorsTests : IDisposable
         var w = new SafeTensorsWriter();
         w.Add("x", dtype, shape, data);
         w.Add("scalar", dtype, [], data.AsSpan(0, dtype.ElementSize()));
-        string path = Path.Combine(_dir, $"rt-{dtype}.safetensors");
+        string path = Path.Combine(TempDir, $"rt-{dtype}.safetensors");
         w.Write(path, new Dictionary<string, string> { ["k"] = "v" });
 
         using var f = SafeTensorsFile.Open(path);
@@ -178,7 +174,7 @@ public sealed class SafeTensorsTests : IDisposable
         w.Add("i64", SafeTensorDType.I64, [2], MemoryMarshal.AsBytes<long>([-7, 1L << 40]));
         w.AddUInt8("u8", [2], [0, 255]);
         w.Add("bool", SafeTensorDType.BOOL, [2], [1, 0]);
-        string path = Path.Combine(_dir, "conv.safetensors");
+        string path = Path.Combine(TempDir, "conv.safetensors");
         w.Write(path);
 
         using var f = SafeTensorsFile.Open(path);
@@ -210,7 +206,7 @@ public sealed class SafeTensorsTests : IDisposable
         double x = 1.0 + Math.Pow(2, -11) + Math.Pow(2, -40);
         var w = new SafeTensorsWriter();
         w.Add("x", SafeTensorDType.F64, [1], MemoryMarshal.AsBytes<double>([x]));
-        string path = Path.Combine(_dir, "f64.safetensors");
+        string path = Path.Combine(TempDir, "f64.safetensors");
         w.Write(path);
         using var f = SafeTensorsFile.Open(path);
         Assert.Equal([(ushort)0x3C01], f.ReadHalfBits("x").ToArray());
@@ -223,7 +219,7 @@ public sealed class SafeTensorsTests : IDisposable
         w.AddUInt8("b\u00e9\U0001F600\u007f\"\\\n", [1], [9]);
         w.AddUInt8("\uE000", [1], [8]);
         w.AddUInt8("a", [], [7]);
-        string path = Path.Combine(_dir, "hdr.safetensors");
+        string path = Path.Combine(TempDir, "hdr.safetensors");
         w.Write(path, new Dictionary<string, string> { ["z"] = "1", ["\u00e9"] = "x" });
 
         // What Python's json.dumps(..., separators=(",", ":")) writes for the same dict; sorted() puts
@@ -261,23 +257,23 @@ public sealed class SafeTensorsTests : IDisposable
     {
         var w = new SafeTensorsWriter();
         w.AddFloat32("a", [1], [1f]);
-        string target = Path.Combine(_dir, "taken");
+        string target = Path.Combine(TempDir, "taken");
         Directory.CreateDirectory(target); // a folder where the file should go: the final move fails
         Assert.ThrowsAny<IOException>(() => w.Write(target));
-        Assert.Equal([target], Directory.GetFileSystemEntries(_dir));
+        Assert.Equal([target], Directory.GetFileSystemEntries(TempDir));
     }
 
     [Fact]
     public void WriteReplacesAnExistingFile()
     {
-        string path = Path.Combine(_dir, "replace.safetensors");
+        string path = Path.Combine(TempDir, "replace.safetensors");
         File.WriteAllText(path, "old contents that are not safetensors");
         var w = new SafeTensorsWriter();
         w.AddFloat32("a", [1], [3f]);
         w.Write(path);
         using var f = SafeTensorsFile.Open(path);
         Assert.Equal([3f], f.ReadFloat32("a"));
-        Assert.Single(Directory.GetFileSystemEntries(_dir));
+        Assert.Single(Directory.GetFileSystemEntries(TempDir));
     }
 
     [Fact]

@@ -9,9 +9,7 @@ public sealed class ImageEncoderMlpSplitTests
     [Fact]
     public void Mlp_over_halves_of_the_tokens_matches_the_whole()
     {
-        string dir = TestFixtures.Local("tiny");
-        using var model = SamModel.Load(Path.Combine(dir, "model.safetensors"),
-            SamEngine.Config.SamArchitecture.FromJson(File.ReadAllText(Path.Combine(dir, "cases.json"))), new CpuBackend());
+        using var model = TestFixtures.LoadModel("tiny", new CpuBackend());
         int s = model.Architecture.ImgSize;
         var input = Enumerable.Range(0, s * s * 3).Select(i => MathF.Sin(i * 0.01f)).ToArray();
         float[] Encode()

@@ -8,9 +8,7 @@ namespace SamEngine.Tests.Modeling;
 /// </summary>
 public sealed class MaskDecoderGateTests
 {
-    private static readonly Lazy<SamModel> Tiny = new(() =>
-        SamModel.Load(Path.Combine(TestFixtures.Local("tiny"), "model.safetensors"),
-            SamEngine.Config.SamArchitecture.FromJson(File.ReadAllText(Path.Combine(TestFixtures.Local("tiny"), "cases.json")))));
+    private static readonly Lazy<SamModel> Tiny = new(() => TestFixtures.LoadModel("tiny"));
 
     [Fact]
     public void Gated_decoding_matches_ungated_for_the_prompts_that_pass()

@@ -5,9 +5,7 @@ namespace SamEngine.Tests.Modeling;
 /// <summary>Bad prompts and images through the library API: one clear error each.</summary>
 public sealed class PredictorInputTests
 {
-    private static readonly Lazy<SamModel> Tiny = new(() =>
-        SamModel.Load(Path.Combine(TestFixtures.Local("tiny"), "model.safetensors"),
-            SamEngine.Config.SamArchitecture.FromJson(File.ReadAllText(Path.Combine(TestFixtures.Local("tiny"), "cases.json")))));
+    private static readonly Lazy<SamModel> Tiny = new(() => TestFixtures.LoadModel("tiny"));
 
     private static SamPredictor PredictorWithImage(int h = 20, int w = 30)
     {

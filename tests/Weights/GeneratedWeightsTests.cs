@@ -5,12 +5,8 @@ using SamEngine.Weights;
 namespace SamEngine.Tests.Weights;
 
 /// <summary>The splitmix-v1 generator against the spec's vectors and the shipped generated models.</summary>
-public sealed class GeneratedWeightsTests : IDisposable
+public sealed class GeneratedWeightsTests() : TempDirectoryTests("samengine-gen-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("samengine-gen-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     [Fact]
     public void Fnv1a64MatchesSpecVector() =>
         Assert.Equal(0xbf1a6a589af4aceeUL, GeneratedWeights.Fnv1a64("image_encoder.patch_embed.proj.weight"));
@@ -36,7 +32,7 @@ public sealed class GeneratedWeightsTests : IDisposable
             foreach (var info in f.Tensors.Values)
                 writer.AddHalf(info.Name, info.Shape, GeneratedWeights.Generate(info.Name, info.Shape, modelSeed: 0));
         }
-        string path = Path.Combine(_dir, $"{set}.safetensors");
+        string path = Path.Combine(TempDir, $"{set}.safetensors");
         writer.Write(path, new Dictionary<string, string> { ["format"] = "pt", ["generator"] = "splitmix-v1", ["seed"] = "0" });
 
         byte[] expected = File.ReadAllBytes(shipped), actual = File.ReadAllBytes(path);

@@ -5,19 +5,15 @@ using SamEngine.Weights;
 namespace SamEngine.Tests.Weights;
 
 /// <summary>Checkpoint loading through <see cref="SafeTensorsWeightSource"/>.</summary>
-public sealed class SafeTensorsWeightSourceTests : IDisposable
+public sealed class SafeTensorsWeightSourceTests() : TempDirectoryTests("samengine-sws-")
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("samengine-sws-").FullName;
-
-    public void Dispose() => Directory.Delete(_dir, recursive: true);
-
     private string Checkpoint()
     {
         var w = new SafeTensorsWriter();
         w.AddFloat32("a.weight", [2, 2], [1f / 3f, -2.5f, 65520f, 1e-8f]);
         w.Add("b.bias", SafeTensorDType.BF16, [1], [0x80, 0x3F]); // 1.0
         w.Add("steps", SafeTensorDType.I64, [1], new byte[8]);
-        string path = Path.Combine(_dir, "ckpt.safetensors");
+        string path = Path.Combine(TempDir, "ckpt.safetensors");
         w.Write(path);
         return path;
     }
@@ -60,7 +56,7 @@ public sealed class SafeTensorsWeightSourceTests : IDisposable
         ushort[] half = Enumerable.Range(0, 70_000).Select(i => (ushort)(i * 7919)).ToArray();
         w.AddHalf("h.weight", [350, 200], half);
         w.AddFloat32("f.bias", [2], [1f, -2.5f]);
-        string path = Path.Combine(_dir, "mixed.safetensors");
+        string path = Path.Combine(TempDir, "mixed.safetensors");
         w.Write(path);
 
         var ps = LoadAndDispose(path, "h.weight", "f.bias");

@@ -28,13 +28,9 @@ public class SimdFloatTests
         CheckReciprocal<SimdPortable>(x);
     }
 
-    private static unsafe void CheckReciprocal<T>(float[] x) where T : struct, ISimdFloat<T>
+    private static void CheckReciprocal<T>(float[] x) where T : struct, ISimdFloat<T>
     {
-        int w = T.Count, n = (x.Length + w - 1) / w * w;
-        var input = x.Concat(Enumerable.Repeat(1f, n - x.Length)).ToArray();
-        var got = new float[n];
-        fixed (float* pi = input, pg = got)
-            for (int i = 0; i < n; i += w) T.Reciprocal(T.Load(pi + i)).Store(pg + i);
+        var got = Map<T>(x, T.Reciprocal, 1f);
         for (int i = 0; i < x.Length; i++)
         {
             double want = 1.0 / x[i];
@@ -44,13 +40,20 @@ public class SimdFloatTests
         }
     }
 
-    private static unsafe void Check<T>(float[] x) where T : struct, ISimdFloat<T>
+    /// <summary><paramref name="f"/> applied to x vector by vector (the last one padded with <paramref name="pad"/>).</summary>
+    private static unsafe float[] Map<T>(float[] x, Func<T, T> f, float pad) where T : struct, ISimdFloat<T>
     {
         int w = T.Count, n = (x.Length + w - 1) / w * w;
-        var input = x.Concat(Enumerable.Repeat(0f, n - x.Length)).ToArray();
+        var input = x.Concat(Enumerable.Repeat(pad, n - x.Length)).ToArray();
         var got = new float[n];
         fixed (float* pi = input, pg = got)
-            for (int i = 0; i < n; i += w) SimdMath.Exp(T.Load(pi + i)).Store(pg + i);
+            for (int i = 0; i < n; i += w) f(T.Load(pi + i)).Store(pg + i);
+        return got;
+    }
+
+    private static void Check<T>(float[] x) where T : struct, ISimdFloat<T>
+    {
+        var got = Map<T>(x, SimdMath.Exp, 0f);
         for (int i = 0; i < x.Length; i++)
         {
             double want = Math.Exp(x[i]);
