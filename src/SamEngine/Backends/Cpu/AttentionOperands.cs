@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace SamEngine.Backends.Cpu;
 
 /// <summary>
@@ -74,14 +76,24 @@ internal static class AttentionPacking
                     rows[j] = (start >= 0 ? src + start : pad) + x.Offset;
                 }
                 float* panel = pd + (long)p0 * d;
-                for (int c = 0; c < d; c++)
-                {
-                    float* o = panel + c * width;
-                    for (int j = 0; j < count; j++) o[j] = rows[j][c] * scale;
-                    for (int j = count; j < width; j++) o[j] = 0;
-                }
+                int c0 = 0;
+                if (SimdTranspose.IsSupported)
+                    for (; c0 + 8 <= d; c0 += 8)
+                    {
+                        int j0 = 0;
+                        for (; j0 + 8 <= count; j0 += 8) SimdTranspose.Block8(rows + j0, c0, scale, panel + c0 * width + j0, width);
+                        for (int c = c0; c < c0 + 8; c++) PackChannel(rows, c, j0, count, width, scale, panel + c * width);
+                    }
+                for (int c = c0; c < d; c++) PackChannel(rows, c, 0, count, width, scale, panel + c * width);
             }
         }
+    }
+
+    /// <summary>Channel c of rows [j0, count) into o[j0, count), zeros up to <paramref name="width"/>.</summary>
+    private static unsafe void PackChannel(float** rows, int c, int j0, int count, int width, float scale, float* o)
+    {
+        for (int j = j0; j < count; j++) o[j] = rows[j][c] * scale;
+        for (int j = count; j < width; j++) o[j] = 0;
     }
 
     /// <summary>
@@ -101,6 +113,11 @@ internal static class AttentionPacking
                 {
                     float* seg = pd + (long)c0 * nPad + key * mr;
                     int w = row is null ? 0 : Math.Min(mr, d - c0);
+                    if (w == 8 && Vector256.IsHardwareAccelerated)
+                    {
+                        Vector256.Store(Vector256.Load(row + c0), seg); // the common case: a whole 8-channel segment
+                        continue;
+                    }
                     for (int c = 0; c < w; c++) seg[c] = row[c0 + c];
                     for (int c = w; c < mr; c++) seg[c] = 0;
                 }

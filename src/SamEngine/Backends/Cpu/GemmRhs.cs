@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Runtime.Intrinsics.X86;
 
 namespace SamEngine.Backends.Cpu;
 
@@ -48,7 +47,7 @@ public abstract class GemmRhs
     {
         internal override void PackPanel(int j0, int width, Span<float> dst)
         {
-            if (Avx.IsSupported && width % 8 == 0 && width <= MaxBlockedWidth) PackPanelBlocked(j0, width, dst);
+            if (SimdTranspose.IsSupported && width % 8 == 0 && width <= MaxBlockedWidth) PackPanelBlocked(j0, width, dst);
             else PackPanelByColumns(j0, width, dst);
         }
 
@@ -78,7 +77,7 @@ public abstract class GemmRhs
                     int kk = 0;
                     for (; kk + 8 <= kc; kk += 8)
                         for (int c0 = 0; c0 < width; c0 += 8)
-                            Transpose8x8(block + c0 * KChunk + kk, KChunk, pd + (long)(k0 + kk) * width + c0, width);
+                            SimdTranspose.Block8(block + c0 * KChunk + kk, KChunk, pd + (long)(k0 + kk) * width + c0, width);
                     for (; kk < kc; kk++)
                         for (int col = 0; col < width; col++) pd[(long)(k0 + kk) * width + col] = block[col * KChunk + kk];
                 }
@@ -98,32 +97,6 @@ public abstract class GemmRhs
         }
     }
 
-    /// <summary>dst[c · dstStride + r] = src[r · srcStride + c] for an 8 x 8 block (AVX).</summary>
-    private static unsafe void Transpose8x8(float* src, int srcStride, float* dst, int dstStride)
-    {
-        var r0 = Avx.LoadVector256(src); var r1 = Avx.LoadVector256(src + srcStride);
-        var r2 = Avx.LoadVector256(src + 2 * srcStride); var r3 = Avx.LoadVector256(src + 3 * srcStride);
-        var r4 = Avx.LoadVector256(src + 4 * srcStride); var r5 = Avx.LoadVector256(src + 5 * srcStride);
-        var r6 = Avx.LoadVector256(src + 6 * srcStride); var r7 = Avx.LoadVector256(src + 7 * srcStride);
-        // Pairs of rows interleaved, then quadruples, then the 128-bit halves swapped into place.
-        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
-        var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
-        var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
-        var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
-        var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
-        Avx.Store(dst, Avx.Permute2x128(s0, s4, 0x20));
-        Avx.Store(dst + dstStride, Avx.Permute2x128(s1, s5, 0x20));
-        Avx.Store(dst + 2 * dstStride, Avx.Permute2x128(s2, s6, 0x20));
-        Avx.Store(dst + 3 * dstStride, Avx.Permute2x128(s3, s7, 0x20));
-        Avx.Store(dst + 4 * dstStride, Avx.Permute2x128(s0, s4, 0x31));
-        Avx.Store(dst + 5 * dstStride, Avx.Permute2x128(s1, s5, 0x31));
-        Avx.Store(dst + 6 * dstStride, Avx.Permute2x128(s2, s6, 0x31));
-        Avx.Store(dst + 7 * dstStride, Avx.Permute2x128(s3, s7, 0x31));
-    }
-
     /// <summary>Packs every panel of Xᵀ, X [N, K] float32 at <paramref name="offset"/>: panel p at p·K·width.</summary>
     internal static void PackAllTransposed(float[] data, int offset, int n, int k, int width, Span<float> dst)
     {
@@ -140,7 +113,7 @@ public abstract class GemmRhs
     {
         dst[..(k * width)].Clear();
         int col = 0;
-        if (Avx.IsSupported && offset + (long)n * k <= data.Length)
+        if (SimdTranspose.IsSupported && offset + (long)n * k <= data.Length)
         {
             // Whole groups of 8 source rows by 8 x 8 register transposes, the rest element by element.
             fixed (float* ps = data, pd = dst)
@@ -148,7 +121,7 @@ public abstract class GemmRhs
                 {
                     float* src = ps + offset + (long)(j0 + col) * k;
                     int kk = 0;
-                    for (; kk + 8 <= k; kk += 8) Transpose8x8(src + kk, k, pd + (long)kk * width + col, width);
+                    for (; kk + 8 <= k; kk += 8) SimdTranspose.Block8(src + kk, k, pd + (long)kk * width + col, width);
                     for (; kk < k; kk++)
                         for (int c = 0; c < 8; c++) pd[(long)kk * width + col + c] = src[(long)c * k + kk];
                 }
