@@ -33,6 +33,15 @@ public sealed class BenchCommandTests
         Assert.Contains("TokenToImageAttention", stderr);
     }
 
+    [Theory]
+    [InlineData("vit_b", 0.97)]
+    [InlineData("vit_l", 2.99)]
+    [InlineData("vit_h", 5.96)]
+    public void Encoder_flop_count_matches_the_totals_the_issue_states(string preset, double tflop) =>
+        // Issue 5 states each encoder's cost at 1024 x 1024 (upstream's matmuls and convs) to three digits.
+        Assert.InRange(SamEngine.Cli.Commands.BenchCommand.EncoderFlops(SamEngine.Config.SamArchitecture.FromPreset(preset)) / 1e12,
+            tflop - 0.005, tflop + 0.005);
+
     [Fact]
     public void Decoder_flop_count_matches_the_total_the_issue_states_for_vit_b()
     {
