@@ -103,7 +103,8 @@ public static class Elementwise
         }
     }
 
-    private static unsafe void BiasActivate<T>(float* c, int rows, int width, int ldc, float[]? bias, int j0, Activation act) where T : struct, ISimdFloat<T>
+    /// <summary>As <see cref="BiasActivate(SimdPath, float*, int, int, int, float[], int, Activation)"/> for a width already resolved.</summary>
+    internal static unsafe void BiasActivate<T>(float* c, int rows, int width, int ldc, float[]? bias, int j0, Activation act) where T : struct, ISimdFloat<T>
     {
         fixed (float* pb = bias)
         {

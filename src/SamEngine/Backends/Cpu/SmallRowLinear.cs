@@ -53,12 +53,7 @@ internal static class SmallRowLinear
                     for (int kk = 0; kk < k; kk++) s += px[i * k + kk] * pw[kk * n + j];
                     py[i * n + j] = s;
                 }
-        }
-        for (int i = 0; i < m; i++)
-        {
-            var row = y.AsSpan(i * n + j0, j1 - j0);
-            if (bias is not null) Elementwise.AddInPlace(row, bias.AsSpan(j0, j1 - j0));
-            Elementwise.Activate(row, act);
+            Elementwise.BiasActivate<T>(py + j0, m, j1 - j0, n, bias, j0, act);
         }
     }
 
