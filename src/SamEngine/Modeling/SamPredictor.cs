@@ -214,9 +214,10 @@ public sealed class SamPredictor
         var enc = PromptEncoding.Encode(prompts, emb, arch);
         int b = prompts.Count;
         var sparseHost = _model.PromptEncoder.EmbedSparse(b, enc.Points, enc.Labels, enc.PointsPerPrompt, enc.Boxes, out int tokens);
-        var sparse = Be.FromHost(sparseHost, b, tokens, arch.PromptEmbedDim);
+        // The dense side first: should it fail, no sparse tensor is left undisposed.
         Tensor? dense = enc.MaskInputs is null ? null
             : _model.PromptEncoder.EmbedMask(Be, Be.FromHost(enc.MaskInputs, b, arch.LowResSize, arch.LowResSize));
+        var sparse = Be.FromHost(sparseHost, b, tokens, arch.PromptEmbedDim);
         LastSparse = sparseHost;
         LastDense = dense is null ? null : Be.ToHost(dense);
         return (emb, sparse, dense);
