@@ -27,8 +27,12 @@ public abstract class Tensor : IDisposable
     /// <summary>Rank of the tensor.</summary>
     public int Rank => Shape.Length;
 
-    /// <inheritdoc />
+    /// <summary>Releases the tensor's storage to its backend; a second call does nothing.</summary>
     public virtual void Dispose() => GC.SuppressFinalize(this);
+
+    /// <summary>Throws the error of a tensor read after <see cref="Dispose"/> (its storage may belong to another tensor by then).</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    protected void ThrowDisposed() => throw new ObjectDisposedException(ToString(), $"{this} was used after it was disposed");
 
     /// <inheritdoc />
     public override string ToString() => $"Tensor{ShapeUtil.Format(Shape)}";

@@ -44,11 +44,19 @@ public sealed partial class CpuBackend : IBackend
     /// <summary>The nn.Linear weight [N, K] as a GEMM operand, read as fp16 in place.</summary>
     internal static GemmRhs LinearRhs(Parameter w) => GemmRhs.TransposedHalf(w.Bits, w.Shape[0], w.Shape[1]);
 
-    private static CpuTensor Cpu(Tensor t) => t as CpuTensor ?? throw new ArgumentException($"{t} does not belong to the CPU backend");
+    private bool _disposed;
+
+    /// <summary>An op's input as this backend's tensor; every op reads its inputs through here, so after <see cref="Dispose"/> every op throws.</summary>
+    private CpuTensor Cpu(Tensor t)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return t as CpuTensor ?? throw new ArgumentException($"{t} does not belong to the CPU backend");
+    }
 
     /// <inheritdoc />
     public Tensor FromHost(ReadOnlySpan<float> data, params int[] shape)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (data.Length != ShapeUtil.Count(shape)) throw new ArgumentException($"{data.Length} values do not fill shape {ShapeUtil.Format(shape)}");
         var t = CpuTensor.Uninitialized(shape);
         data.CopyTo(t.Span);
@@ -56,7 +64,11 @@ public sealed partial class CpuBackend : IBackend
     }
 
     /// <inheritdoc />
-    public Tensor FromParameter(Parameter p) => new CpuTensor(Floats(p), p.Shape);
+    public Tensor FromParameter(Parameter p)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new CpuTensor(Floats(p), p.Shape);
+    }
 
     /// <inheritdoc />
     public float[] ToHost(Tensor x) => Cpu(x).Span.ToArray();
@@ -177,6 +189,19 @@ public sealed partial class CpuBackend : IBackend
         return y;
     }
 
-    /// <inheritdoc />
-    public void Dispose() { }
+    /// <summary>
+    /// Drops the weight copies cached for the parameters it has seen; every op throws
+    /// <see cref="ObjectDisposedException"/> afterwards. A second call does nothing. (Activation buffers
+    /// belong to a pool shared by all CPU backends.)
+    /// </summary>
+    public void Dispose()
+    {
+        _disposed = true;
+        _floats.Clear();
+        _transposed.Clear();
+        _convRhs.Clear();
+        _convTBias.Clear();
+        _convTRows.Clear();
+        _packedConvT.Clear();
+    }
 }

@@ -29,20 +29,30 @@ public sealed class CpuTensor : Tensor
     /// <summary>Another view of the same buffer (which stays alive until both are disposed).</summary>
     internal CpuTensor View(int[] shape)
     {
+        if (_disposed != 0) ThrowDisposed();
         Interlocked.Increment(ref _storage.Refs);
         return new CpuTensor(_storage, shape);
     }
 
     /// <summary>
     /// Row-major values. The array may be longer than <see cref="Tensor.Length"/> (a pooled buffer):
-    /// index it with explicit lengths, or use <see cref="Span"/>.
+    /// index it with explicit lengths, or use <see cref="Span"/>. Throws
+    /// <see cref="ObjectDisposedException"/> once the tensor is disposed (the pool may have lent the
+    /// buffer to another tensor).
     /// </summary>
-    public float[] Data => _storage.Data;
+    public float[] Data
+    {
+        get
+        {
+            if (_disposed != 0) ThrowDisposed();
+            return _storage.Data;
+        }
+    }
 
     /// <summary>The values as a span of exactly <see cref="Tensor.Length"/> elements.</summary>
     public Span<float> Span => Data.AsSpan(0, Length);
 
-    /// <inheritdoc />
+    /// <summary>Gives up this view of the buffer (returned to the pool with the last view); a second call does nothing.</summary>
     public override void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0 && Interlocked.Decrement(ref _storage.Refs) == 0 && _storage.Pooled)
