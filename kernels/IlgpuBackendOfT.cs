@@ -21,6 +21,8 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     private readonly ConditionalWeakTable<Parameter, DeviceTensor> _widened = new();
     private readonly List<MemoryBuffer1D<ushort, Stride1D.Dense>> _uploads = new();
     private readonly MemoryBuffer1D<ushort, Stride1D.Dense> _none;
+    private int _widenedCount; // tensors cached by FromParameter: alive as long as their parameter
+    private bool _disposed;
 
     internal IlgpuBackend(Context context, Accelerator accelerator, string name)
     {
@@ -69,13 +71,24 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     public bool LayerNormRowPerThread { get => Norm.RowPerThread; set => Norm.RowPerThread = value; }
 
     /// <summary>A pooled device tensor of the given shape (contents undefined).</summary>
-    public DeviceTensor Allocate(params int[] shape) => new(_pool.Rent(ShapeUtil.Count(shape) * TAct.BytesPerElement), shape, TAct.BytesPerElement);
+    public DeviceTensor Allocate(params int[] shape)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new(_pool.Rent(ShapeUtil.Count(shape) * TAct.BytesPerElement), shape, TAct.BytesPerElement);
+    }
+
+    /// <summary>
+    /// Device tensors handed out by ops and not yet disposed (reshapes of one count once), parameter
+    /// copies cached by <see cref="FromParameter"/> left out: a forward pass whose result is disposed
+    /// leaves this where it found it, unless it drops an intermediate for the GC.
+    /// </summary>
+    internal int LiveTensorCount => _pool.LiveStorages - Volatile.Read(ref _widenedCount);
 
     /// <summary>The tensor's elements as the kernels see them.</summary>
     public static TAct Act(Tensor t) => TAct.Over(Dev(t).Raw, t.Length);
 
     /// <summary>The parameter's fp16 bits on the device, uploaded on first use.</summary>
-    public ArrayView<ushort> Weights(Parameter p) => _weights.GetValue(p, q =>
+    public ArrayView<ushort> Weights(Parameter p) => _weights.GetValue(Live(p), q =>
     {
         var buf = Accelerator.Allocate1D<ushort>(q.Length);
         buf.View.AsContiguous().CopyFromCPU(q.HalfBits);
@@ -85,11 +98,22 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
 
     private ArrayView<ushort> OptionalWeights(Parameter? p) => p is null ? _none.View : Weights(p);
 
+    /// <summary><paramref name="p"/>, unless this backend is disposed (its cached uploads are freed).</summary>
+    private Parameter Live(Parameter p)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return p;
+    }
+
     private static DeviceTensor Dev(Tensor t) =>
         t is DeviceTensor d && d.BytesPerElement == TAct.BytesPerElement ? d : throw new ArgumentException($"{t} does not belong to an ILGPU backend of this precision");
 
     /// <inheritdoc />
-    public void Synchronize() => Accelerator.Synchronize();
+    public void Synchronize()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        Accelerator.Synchronize();
+    }
 
     /// <inheritdoc />
     public Tensor FromHost(ReadOnlySpan<float> data, params int[] shape)
@@ -101,25 +125,32 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     }
 
     /// <inheritdoc />
-    public Tensor FromParameter(Parameter p) => _widened.GetValue(p, q =>
+    /// <remarks>
+    /// Each call gets a view of its own of the cached tensor: disposing it (as a caller may) leaves
+    /// the cache's storage alive, so the pool never lends it out while the cache still serves it.
+    /// </remarks>
+    public Tensor FromParameter(Parameter p) => _widened.GetValue(Live(p), q =>
     {
         var t = Allocate(q.Shape);
         Elementwise.Widen(Weights(q), Act(t));
+        Interlocked.Increment(ref _widenedCount);
         return t;
-    });
+    }).Reshaped(p.Shape);
 
     /// <inheritdoc />
     public float[] ToHost(Tensor x)
     {
         var r = new float[x.Length];
-        Accelerator.Synchronize();
-        TAct.Download(Dev(x).Raw, r);
+        var raw = Dev(x).Raw;
+        Synchronize();
+        TAct.Download(raw, r);
         return r;
     }
 
     /// <inheritdoc />
     public Tensor Reshape(Tensor x, params int[] shape)
     {
+        ObjectDisposedException.ThrowIf(_disposed, this);
         OpShapes.Reshape(x, shape);
         return Dev(x).Reshaped(shape);
     }
@@ -292,15 +323,22 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     /// <inheritdoc />
     public byte[] ThresholdToHost(Tensor logits)
     {
+        var values = Act(logits);
         using var mask = Accelerator.Allocate1D<byte>(logits.Length);
-        Postprocess.Threshold(Act(logits), logits.Length, mask.View);
+        Postprocess.Threshold(values, logits.Length, mask.View);
         Accelerator.Synchronize();
         return mask.GetAsArray1D();
     }
 
-    /// <inheritdoc />
+    /// <summary>
+    /// Waits for the device, then frees every buffer (tensors still alive throw
+    /// <see cref="ObjectDisposedException"/> from then on), the accelerator and the context. A second
+    /// call does nothing.
+    /// </summary>
     public void Dispose()
     {
+        if (_disposed) return;
+        _disposed = true;
         Accelerator.Synchronize();
         _pool.Dispose();
         foreach (var b in _uploads) b.Dispose();
