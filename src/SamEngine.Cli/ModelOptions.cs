@@ -35,6 +35,6 @@ public static class ModelOptions
         var backend = BackendFactory.Create(args.Value("--backend") ?? "auto");
         if (model.StartsWith("generated:", StringComparison.Ordinal))
             stderr.WriteLine($"samengine: notice: {model} is seeded random weights for testing; its masks are meaningless (convert an official checkpoint for real results)");
-        return SamModel.Load(model, arch, backend);
+        return SamModel.Load(model, arch, backend, disposeBackend: true);
     }
 }

@@ -65,13 +65,7 @@ public sealed class MappedTensorDataTests() : TempDirectoryTests("samengine-map-
         Assert.Throws<ObjectDisposedException>(() => f.ReadHalfBits("x"));
     }
 
-    // Not inlined, so that nothing but the returned memory references the file or its mapping.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static ReadOnlyMemory<ushort> ReadAndDispose(string path, string name)
-    {
-        using var f = SafeTensorsFile.Open(path);
-        return f.ReadHalfBits(name);
-    }
+    private static bool IsMapped(string path) => File.ReadAllText("/proc/self/maps").Contains(path, StringComparison.Ordinal);
 
     private static void CollectEverything()
     {
@@ -83,33 +77,57 @@ public sealed class MappedTensorDataTests() : TempDirectoryTests("samengine-map-
     }
 
     [Fact]
-    public void MemoryOutlivesTheDisposedFile()
+    public void DisposingTheFileUnmapsItAndItsMemoryThrows()
     {
         ushort[] x = Bits(100_000, 4);
-        var got = ReadAndDispose(Write("outlive.safetensors", w => w.AddHalf("x", [100_000], x)), "x");
-        CollectEverything();
-        Assert.False(IsArray(got));
+        string path = Write("disposed.safetensors", w => w.AddHalf("x", [100_000], x));
+        var f = SafeTensorsFile.Open(path);
+        var got = f.ReadHalfBits("x");
         Assert.Equal(x, got.ToArray());
-    }
-
-    private static bool IsMapped(string path) => File.ReadAllText("/proc/self/maps").Contains(path, StringComparison.Ordinal);
-
-    // A frame of its own, so that no stack slot of the caller still holds the memory afterwards.
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ReadCollectAndDrop(string path)
-    {
-        var got = ReadAndDispose(path, "x");
-        CollectEverything();
-        Assert.True(IsMapped(path), "the memory no longer references the mapping");
-        GC.KeepAlive(got);
+        f.Dispose();
+        f.Dispose(); // a second time does nothing
+        if (OperatingSystem.IsLinux()) Assert.False(IsMapped(path), "the mapping outlived the file's Dispose");
+        // The memory is still referenced here: reading it must throw, not touch the unmapped pages.
+        Assert.Throws<ObjectDisposedException>(() => got.Span[0]);
+        Assert.Throws<ObjectDisposedException>(() => got.ToArray());
+        Assert.Throws<ObjectDisposedException>(() => got.Pin().Dispose());
     }
 
     [Fact]
-    public void MappingIsReleasedOnceNothingReferencesIt()
+    public unsafe void APinnedPointerKeepsThePagesUntilUnpinned()
+    {
+        ushort[] x = Bits(4096, 6);
+        string path = Write("pinned.safetensors", w => w.AddHalf("x", [4096], x));
+        var f = SafeTensorsFile.Open(path);
+        var pin = f.ReadHalfBits("x").Pin();
+        f.Dispose();
+        Assert.Equal(x[4095], ((ushort*)pin.Pointer)[4095]); // still mapped: no fault
+        if (OperatingSystem.IsLinux()) Assert.True(IsMapped(path), "unmapped while pinned");
+        pin.Dispose();
+        if (OperatingSystem.IsLinux()) Assert.False(IsMapped(path), "the last unpin did not unmap");
+    }
+
+    // Not inlined, so that nothing but the returned memory references the file or its mapping.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static ReadOnlyMemory<ushort> ReadWithoutDisposing(string path, string name) => SafeTensorsFile.Open(path).ReadHalfBits(name);
+
+    // A frame of its own, so that no stack slot of the caller still holds the memory afterwards.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ReadCollectAndDrop(string path, ushort[] expected)
+    {
+        var got = ReadWithoutDisposing(path, "x");
+        CollectEverything();
+        Assert.True(IsMapped(path), "the memory no longer references the mapping");
+        Assert.Equal(expected, got.ToArray());
+    }
+
+    [Fact]
+    public void AFileNeverDisposedStaysMappedWhileReferencedAndIsReleasedOnceNot()
     {
         if (!OperatingSystem.IsLinux()) return; // reads /proc/self/maps
-        string path = Write("released.safetensors", w => w.AddHalf("x", [8], Bits(8, 5)));
-        ReadCollectAndDrop(path);
+        ushort[] x = Bits(8, 5);
+        string path = Write("released.safetensors", w => w.AddHalf("x", [8], x));
+        ReadCollectAndDrop(path, x);
         CollectEverything();
         Assert.False(IsMapped(path), "the mapping outlived every reference to it");
     }

@@ -59,9 +59,9 @@ public sealed class SamModelLoadTests
     }
 
     [Fact]
-    public void Loaded_weights_are_served_from_the_mapping_and_outlive_the_closed_file()
+    public void Loaded_weights_are_served_from_the_mapping_while_the_model_lives()
     {
-        using var model = SamModel.Load(TinyModel, TinyArch); // disposes its weight source
+        using var model = SamModel.Load(TinyModel, TinyArch); // holds the file until disposed
         for (int i = 0; i < 3; i++)
         {
             GC.Collect();

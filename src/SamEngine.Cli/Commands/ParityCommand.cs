@@ -34,7 +34,7 @@ public static class ParityCommand
             "fp16" => Precision.Fp16,
             var p => throw new UsageException($"parity: unknown precision '{p}' (fp32 or fp16)"),
         };
-        var backend = BackendFactory.Create(args.Value("--backend") ?? "auto", precision);
+        using var backend = BackendFactory.Create(args.Value("--backend") ?? "auto", precision);
         var runner = new ParityRunner(dir, backend, precision);
         var progress = Console.IsErrorRedirected ? null : new Action<string>(s => stderr.Write($"\r{s,-60}"));
         var results = runner.Run(progress);

@@ -12,8 +12,9 @@ namespace SamEngine.IO;
 /// read from the page cache on first use and shared with it (they count in the resident set once
 /// touched, as the weights would anyway). Tensors that must be converted (or F16 data at an odd
 /// offset) are read with positioned reads into fresh arrays instead, so converting a wider checkpoint
-/// does not keep its pages resident through the mapping. Memory served from the mapping stays valid
-/// after the file is disposed: the mapping goes only when nothing references it. The file must not be
+/// does not keep its pages resident through the mapping. Memory served from the mapping is valid until
+/// the file is disposed, which unmaps it: reading it afterwards throws <see cref="ObjectDisposedException"/>.
+/// (A file never disposed stays mapped while anything references that memory.) The file must not be
 /// truncated in place while mapped (reading a vanished page kills the process); the writer replaces
 /// files by renaming, which is safe. Multi-byte values are little-endian as the format requires (the
 /// engine runs on little-endian hosts only).
@@ -115,7 +116,7 @@ public sealed class SafeTensorsFile : IDisposable
     /// <summary>
     /// The tensor as fp16 bits: F16 as stored, in place in the file's mapping when 2-byte aligned;
     /// F32, F64 and BF16 rounded to nearest even into a new array. Integer and BOOL tensors throw.
-    /// The memory stays valid after this file is disposed.
+    /// Mapped memory is readable until this file is disposed.
     /// </summary>
     public ReadOnlyMemory<ushort> ReadHalfBits(string name)
     {
@@ -152,13 +153,15 @@ public sealed class SafeTensorsFile : IDisposable
     }
 
     /// <summary>
-    /// Closes the file. Its mapping is released once no memory from <see cref="ReadHalfBits"/> is
-    /// referenced any more.
+    /// Closes the file and unmaps its data section: memory from <see cref="ReadHalfBits"/> throws
+    /// <see cref="ObjectDisposedException"/> from now on (a pinned pointer keeps its pages until
+    /// unpinned). A second call does nothing.
     /// </summary>
     public void Dispose()
     {
         if (_disposed) return;
         _disposed = true;
+        _data?.Dispose();
         _data = null;
         _handle.Dispose();
     }

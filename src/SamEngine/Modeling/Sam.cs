@@ -8,7 +8,7 @@ namespace SamEngine.Modeling;
 
 /// <summary>
 /// A loaded SAM model: the three parts, their architecture, and the backend they run on.
-/// Create one with <see cref="Load(string, SamArchitecture?, IBackend?)"/>, then use a
+/// Create one with <see cref="Load"/>, then use a
 /// <see cref="SamPredictor"/> to segment images.
 /// </summary>
 public sealed class SamModel : IDisposable
@@ -16,18 +16,28 @@ public sealed class SamModel : IDisposable
     private SamModel(SamArchitecture arch, IBackend backend, IWeightSource weights, string description)
     {
         Architecture = arch;
-        Backend = backend;
+        _backend = backend;
         var hashed = new FingerprintingWeightSource(weights);
         var vb = new WeightScope(hashed);
-        ImageEncoder = new ImageEncoderViT(vb.Push("image_encoder"), arch);
-        PromptEncoder = new PromptEncoder(vb.Push("prompt_encoder"), arch);
-        MaskDecoder = new MaskDecoder(vb.Push("mask_decoder"), arch);
+        _imageEncoder = new ImageEncoderViT(vb.Push("image_encoder"), arch);
+        _promptEncoder = new PromptEncoder(vb.Push("prompt_encoder"), arch);
+        _maskDecoder = new MaskDecoder(vb.Push("mask_decoder"), arch);
         vb.Finish();
         Description = description;
-        Parameters = hashed.Served;
+        _parameters = hashed.Served;
         ParameterCount = hashed.ParameterCount;
         _fingerprint = new Lazy<string>(() => FingerprintingWeightSource.Fingerprint(Parameters));
     }
+
+    private readonly IBackend _backend;
+    private readonly ImageEncoderViT _imageEncoder;
+    private readonly PromptEncoder _promptEncoder;
+    private readonly MaskDecoder _maskDecoder;
+    private readonly IReadOnlyList<Parameter> _parameters;
+    // What Dispose releases: the backend when the model made it (or was told to dispose it), and
+    // the weight file Load opened, whose mapping the parameters read from.
+    private IDisposable? _ownedBackend, _ownedWeights;
+    private bool _disposed;
 
     private readonly Lazy<string> _fingerprint;
 
@@ -35,16 +45,16 @@ public sealed class SamModel : IDisposable
     public SamArchitecture Architecture { get; }
 
     /// <summary>The backend the model runs on.</summary>
-    public IBackend Backend { get; }
+    public IBackend Backend => Live(_backend);
 
     /// <summary>The ViT image encoder.</summary>
-    public ImageEncoderViT ImageEncoder { get; }
+    public ImageEncoderViT ImageEncoder => Live(_imageEncoder);
 
     /// <summary>The prompt encoder.</summary>
-    public PromptEncoder PromptEncoder { get; }
+    public PromptEncoder PromptEncoder => Live(_promptEncoder);
 
     /// <summary>The mask decoder.</summary>
-    public MaskDecoder MaskDecoder { get; }
+    public MaskDecoder MaskDecoder => Live(_maskDecoder);
 
     /// <summary>Where the weights came from (a path or <c>generated:preset:seed</c>).</summary>
     public string Description { get; }
@@ -53,28 +63,33 @@ public sealed class SamModel : IDisposable
     /// SHA-256 (hex) over every weight's name, shape and fp16 value: tells models apart. Computed on
     /// first use (saving or loading an embedding), so that loading stays fast.
     /// </summary>
-    public string Fingerprint => _fingerprint.Value;
+    public string Fingerprint => Live(_fingerprint).Value;
 
     /// <summary>Every weight of the model, in the order the modules asked for them.</summary>
-    public IReadOnlyList<Parameter> Parameters { get; }
+    public IReadOnlyList<Parameter> Parameters => Live(_parameters);
 
     /// <summary>Number of weight values.</summary>
     public long ParameterCount { get; }
 
     /// <summary>
     /// Builds a model over any weight source; every tensor the architecture needs must be there with
-    /// its exact shape, and nothing else (a <see cref="WeightException"/> names each problem).
+    /// its exact shape, and nothing else (a <see cref="WeightException"/> names each problem). The
+    /// weights stay the caller's: they must stay readable (a file source open) while the model is used.
+    /// Without a <paramref name="backend"/> the model runs on a <see cref="CpuBackend"/> of its own;
+    /// a backend passed in stays the caller's, and is disposed with the model only when
+    /// <paramref name="disposeBackend"/> is true.
     /// </summary>
-    public static SamModel Create(SamArchitecture arch, IWeightSource weights, IBackend? backend = null, string description = "") =>
-        new(arch.Validate(), backend ?? new CpuBackend(), weights, description);
+    public static SamModel Create(SamArchitecture arch, IWeightSource weights, IBackend? backend = null, string description = "", bool disposeBackend = false) =>
+        Build(arch, weights, ownedWeights: null, backend, disposeBackend, description);
 
     /// <summary>
     /// Loads a model from <paramref name="model"/>: a <c>.safetensors</c> path with the official names,
     /// or <c>generated:&lt;preset&gt;[:&lt;seed&gt;]</c> for the seeded weights of
     /// <c>generated-weights.md</c>. The architecture is <paramref name="arch"/> when given, else the
-    /// file's <c>sam_architecture</c> metadata, else inferred from the tensor shapes.
+    /// file's <c>sam_architecture</c> metadata, else inferred from the tensor shapes. The backend is
+    /// owned as in <see cref="Create"/>; the weight file stays mapped until the model is disposed.
     /// </summary>
-    public static SamModel Load(string model, SamArchitecture? arch = null, IBackend? backend = null)
+    public static SamModel Load(string model, SamArchitecture? arch = null, IBackend? backend = null, bool disposeBackend = false)
     {
         if (model.StartsWith("generated:", StringComparison.Ordinal))
         {
@@ -83,13 +98,46 @@ public sealed class SamModel : IDisposable
                 throw new ArgumentException($"model '{model}': expected generated:<preset>[:<seed>]");
             var preset = SamArchitecture.FromPreset(parts[1]);
             ulong seed = parts.Length == 3 ? ulong.Parse(parts[2]) : 0;
-            return Create(arch ?? preset, new GeneratedWeightSource(seed), backend, $"generated:{parts[1]}:{seed}");
+            return Create(arch ?? preset, new GeneratedWeightSource(seed), backend, $"generated:{parts[1]}:{seed}", disposeBackend);
         }
         if (!File.Exists(model)) throw new FileNotFoundException($"model file '{model}' does not exist");
-        // Disposing the source closes the file; the parameters keep the mapping they were served from.
-        using var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(model));
-        arch ??= ArchitectureOf(source);
-        return Create(arch, source, backend, model);
+        // The parameters are served from the file's mapping: the model owns the file from here on.
+        var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(model));
+        try
+        {
+            arch ??= ArchitectureOf(source);
+        }
+        catch
+        {
+            source.Dispose();
+            throw;
+        }
+        return Build(arch, source, ownedWeights: source, backend, disposeBackend, model);
+    }
+
+    /// <summary>
+    /// The model over <paramref name="weights"/>, owning <paramref name="ownedWeights"/> and the backend
+    /// as <see cref="Create"/> says; what it owns is disposed here too when building fails.
+    /// </summary>
+    private static SamModel Build(SamArchitecture arch, IWeightSource weights, IDisposable? ownedWeights, IBackend? backend, bool disposeBackend, string description)
+    {
+        IBackend? created = null;
+        try
+        {
+            arch = arch.Validate();
+            if (backend is null) backend = created = new CpuBackend();
+            return new SamModel(arch, backend, weights, description)
+            {
+                _ownedBackend = created is not null || disposeBackend ? backend : null,
+                _ownedWeights = ownedWeights,
+            };
+        }
+        catch
+        {
+            ownedWeights?.Dispose();
+            if (created is not null || disposeBackend) backend?.Dispose();
+            throw;
+        }
     }
 
     /// <summary>The architecture stored in a file's metadata, or inferred from its shapes.</summary>
@@ -100,6 +148,25 @@ public sealed class SamModel : IDisposable
             ?? throw new WeightException($"'{source.File.Path}': cannot tell the architecture from the tensor shapes; pass --arch (a preset name or a JSON file)");
     }
 
-    /// <inheritdoc />
-    public void Dispose() => Backend.Dispose();
+    /// <summary>
+    /// Releases what the model owns: the weight file <see cref="Load"/> mapped (its parameters throw
+    /// <see cref="ObjectDisposedException"/> from then on instead of reading unmapped memory) and the
+    /// backend when the model created it or was told to dispose it. A second call does nothing; the
+    /// model's parts and backend throw <see cref="ObjectDisposedException"/> afterwards. Not to be called
+    /// while another thread still runs the model.
+    /// </summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        _ownedWeights?.Dispose();
+        _ownedBackend?.Dispose();
+    }
+
+    /// <summary><paramref name="part"/>, unless the model is disposed.</summary>
+    private T Live<T>(T part)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return part;
+    }
 }

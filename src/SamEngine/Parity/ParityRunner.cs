@@ -1,5 +1,4 @@
 using SamEngine.Backends;
-using SamEngine.Backends.Cpu;
 using SamEngine.IO;
 using SamEngine.Modeling;
 using SamEngine.Weights;
@@ -56,10 +55,10 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
 
     private SamModel LoadModel(FixtureSpec spec)
     {
-        var be = backend ?? new CpuBackend();
+        // Without a backend the model makes (and disposes) a CPU one; the caller's stays the caller's.
         string shipped = Path.Combine(fixtureDir, spec.ShippedWeights ?? "model.safetensors");
-        if (File.Exists(shipped)) return SamModel.Load(shipped, spec.Architecture, be);
-        return SamModel.Create(spec.Architecture, new GeneratedWeightSource(spec.Seed), be, $"generated (seed {spec.Seed})");
+        if (File.Exists(shipped)) return SamModel.Load(shipped, spec.Architecture, backend);
+        return SamModel.Create(spec.Architecture, new GeneratedWeightSource(spec.Seed), backend, $"generated (seed {spec.Seed})");
     }
 
     private void RunCase(FixtureCase c, SamPredictor predictor, SafeTensorsFile reference, Config.SamArchitecture arch, int h, int w)

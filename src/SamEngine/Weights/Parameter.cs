@@ -3,8 +3,8 @@ namespace SamEngine.Weights;
 /// <summary>
 /// One named model weight, kept as IEEE fp16 bits: the single fp16 policy of the engine is that
 /// weights live in memory as fp16 and every backend computes in fp32 (or fp16) over them. The bits are
-/// an array or, for a checkpoint loaded from disk, read-only memory over the file's mapping, which the
-/// parameter keeps alive.
+/// an array or, for a checkpoint loaded from disk, read-only memory over the file's mapping, readable
+/// until the model (or file) is disposed and throwing <see cref="ObjectDisposedException"/> after.
 /// </summary>
 public sealed class Parameter
 {
@@ -32,8 +32,8 @@ public sealed class Parameter
     public int[] Shape { get; }
 
     /// <summary>
-    /// Row-major fp16 bit patterns. Hold the parameter (or this memory), not only a span taken from it,
-    /// while reading: mapped memory is released once nothing references it.
+    /// Row-major fp16 bit patterns. Mapped memory is released when its model is disposed: take a span
+    /// from it only for a read that ends before then (or pin it, which keeps the pages until unpinned).
     /// </summary>
     public ReadOnlyMemory<ushort> Bits { get; }
 

@@ -5,8 +5,8 @@ namespace SamEngine.Weights;
 /// <summary>
 /// Weights from a safetensors checkpoint. Floating-point tensors of any width become fp16 bits
 /// (round to nearest even); each request is checked against the architecture's shape. F16 tensors are
-/// served in place from the file's read-only mapping, which the parameters keep alive: disposing the
-/// source does not invalidate them.
+/// served in place from the file's read-only mapping: disposing a source that owns its file unmaps it,
+/// and reading those parameters then throws <see cref="ObjectDisposedException"/>.
 /// </summary>
 public sealed class SafeTensorsWeightSource : IWeightSource, IDisposable
 {
@@ -40,7 +40,7 @@ public sealed class SafeTensorsWeightSource : IWeightSource, IDisposable
         return new Parameter(name, info.Shape, File.ReadHalfBits(name));
     }
 
-    /// <inheritdoc/>
+    /// <summary>Closes the file when this source owns it (see <see cref="SafeTensorsFile.Dispose"/>); a second call does nothing.</summary>
     public void Dispose()
     {
         if (_ownsFile) File.Dispose();
