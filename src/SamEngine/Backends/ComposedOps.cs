@@ -12,20 +12,26 @@ public static class ComposedOps
     public static Tensor ImageToTokenAttention(IBackend be, Tensor image, Parameter? qWeight, Parameter? qBias, Tensor k, Tensor v, int heads, Parameter outWeight, Parameter outBias)
     {
         int b = k.Dim(0);
-        var q = qWeight is null ? image : be.Linear(image, qWeight, qBias);
-        if (q.Dim(0) != b) q = Repeat(be, q, b);
-        return be.Linear(be.Attention(q, k, v, heads), outWeight, outBias);
+        // Only the tensors made here are disposed here; the caller's stay alive.
+        using var projected = qWeight is null ? null : be.Linear(image, qWeight, qBias);
+        var q = projected ?? image;
+        using var repeated = q.Dim(0) != b ? Repeat(be, q, b) : null;
+        using var attended = be.Attention(repeated ?? q, k, v, heads);
+        return be.Linear(attended, outWeight, outBias);
     }
 
     /// <summary><see cref="IBackend.TokenToImageAttention"/> as projections and attention.</summary>
     public static Tensor TokenToImageAttention(IBackend be, Tensor q, Tensor keys, Parameter? kWeight, Parameter? kBias, Tensor values, Parameter? vWeight, Parameter? vBias, int heads)
     {
-        var k = kWeight is null ? keys : be.Linear(keys, kWeight, kBias);
-        var v = vWeight is null ? values : be.Linear(values, vWeight, vBias);
+        using var projectedK = kWeight is null ? null : be.Linear(keys, kWeight, kBias);
+        using var projectedV = vWeight is null ? null : be.Linear(values, vWeight, vBias);
+        Tensor k = projectedK ?? keys, v = projectedV ?? values;
         int b = q.Dim(0), t = q.Dim(1), c = q.Dim(2);
         if (k.Dim(0) == b) return be.Attention(q, k, v, heads);
         // Shared keys and values: every prompt's tokens are queries of one batch.
-        return be.Reshape(be.Attention(be.Reshape(q, 1, b * t, c), k, v, heads), b, t, c);
+        using var queries = be.Reshape(q, 1, b * t, c);
+        using var attended = be.Attention(queries, k, v, heads);
+        return be.Reshape(attended, b, t, c); // the view keeps the data
     }
 
     /// <summary><see cref="IBackend.UpscaledMaskLogits"/> op by op.</summary>
@@ -45,7 +51,8 @@ public static class ComposedOps
     /// <summary>[1, N, C] repeated to [B, N, C].</summary>
     private static Tensor Repeat(IBackend be, Tensor x, int b)
     {
-        var flat = be.Reshape(x, 1, 1, x.Length);
-        return be.Reshape(be.ConcatRows(Enumerable.Repeat(flat, b).ToArray()), [b, .. x.Shape[1..]]);
+        using var flat = be.Reshape(x, 1, 1, x.Length);
+        using var copies = be.ConcatRows(Enumerable.Repeat(flat, b).ToArray());
+        return be.Reshape(copies, [b, .. x.Shape[1..]]); // the view keeps the data
     }
 }

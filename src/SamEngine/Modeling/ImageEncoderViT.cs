@@ -70,7 +70,7 @@ public sealed class ImageEncoderViT
         Tensor nchw;
         using (var tokens = be.Reshape(x, 1, g * g, _arch.PromptEmbedDim)) nchw = be.Transpose(tokens);
         x.Dispose();
-        return be.Reshape(nchw, 1, _arch.PromptEmbedDim, g, g);
+        using (nchw) return be.Reshape(nchw, 1, _arch.PromptEmbedDim, g, g); // the view keeps the data
     }
 
     /// <summary>One ViT block: x + Attn(LN(x)), then x + MLP(LN(x)).</summary>

@@ -102,12 +102,20 @@ public sealed class PromptEncoder
     public Tensor EmbedMask(IBackend be, Tensor masks)
     {
         int b = masks.Dim(0), s = _arch.LowResSize, g = _arch.GridSize;
-        var x = be.Reshape(masks, b, s, s, 1);
-        x = be.Conv2d(x, _down0W, _down0B, stride: 2, padding: 0);
-        x = be.Activate(_down1.Forward(be, x), Activation.Gelu);
-        x = be.Conv2d(x, _down3W, _down3B, stride: 2, padding: 0);
-        x = be.Activate(_down4.Forward(be, x), Activation.Gelu);
-        x = be.Conv2d(x, _down6W, _down6B, stride: 1, padding: 0);
-        return be.Reshape(x, b, g * g, _arch.PromptEmbedDim);
+        // Each step's input is disposed once consumed, so the backend reuses its buffer.
+        static Tensor Step(Tensor input, Tensor output)
+        {
+            input.Dispose();
+            return output;
+        }
+        var x = be.Reshape(masks, b, s, s, 1); // a view: disposing it leaves the caller's masks alive
+        x = Step(x, be.Conv2d(x, _down0W, _down0B, stride: 2, padding: 0));
+        x = Step(x, _down1.Forward(be, x));
+        x = Step(x, be.Activate(x, Activation.Gelu));
+        x = Step(x, be.Conv2d(x, _down3W, _down3B, stride: 2, padding: 0));
+        x = Step(x, _down4.Forward(be, x));
+        x = Step(x, be.Activate(x, Activation.Gelu));
+        x = Step(x, be.Conv2d(x, _down6W, _down6B, stride: 1, padding: 0));
+        return Step(x, be.Reshape(x, b, g * g, _arch.PromptEmbedDim)); // the view keeps the data
     }
 }
