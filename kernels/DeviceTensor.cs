@@ -6,7 +6,7 @@ namespace SamEngine.Kernels;
 
 /// <summary>
 /// Device memory behind one or more tensors (a reshape shares it). It owns no device memory itself:
-/// <see cref="BufferPool"/> holds the buffer and hands it out again once this object is disposed or
+/// <see cref="DeviceBufferPool"/> holds the buffer and hands it out again once this object is disposed or
 /// collected, so device buffers are never freed by a finaliser racing a reuse.
 /// </summary>
 internal sealed class DeviceStorage(MemoryBuffer1D<byte, Stride1D.Dense> buffer)
@@ -63,7 +63,7 @@ public sealed class DeviceTensor : Tensor
 /// to was disposed or garbage-collected (tracked by a weak reference): the model never frees its
 /// intermediates explicitly, and the pool keeps the steady state of a forward pass allocation-free.
 /// </summary>
-internal sealed class BufferPool(Accelerator accelerator) : IDisposable
+internal sealed class DeviceBufferPool(Accelerator accelerator) : IDisposable
 {
     private sealed record Slot(MemoryBuffer1D<byte, Stride1D.Dense> Buffer, WeakReference<DeviceStorage> Owner);
 

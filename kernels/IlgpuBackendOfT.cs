@@ -16,7 +16,7 @@ namespace SamEngine.Kernels;
 public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IActivations<TAct>
 {
     private readonly Context _context;
-    private readonly BufferPool _pool;
+    private readonly DeviceBufferPool _pool;
     private readonly ConditionalWeakTable<Parameter, MemoryBuffer1D<ushort, Stride1D.Dense>> _weights = new();
     private readonly ConditionalWeakTable<Parameter, DeviceTensor> _widened = new();
     private readonly List<MemoryBuffer1D<ushort, Stride1D.Dense>> _uploads = new();
@@ -27,7 +27,7 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
         _context = context;
         Accelerator = accelerator;
         Name = name;
-        _pool = new BufferPool(accelerator);
+        _pool = new DeviceBufferPool(accelerator);
         _none = accelerator.Allocate1D<ushort>(1);
         Gemm = new GemmLauncher<TAct>(accelerator);
         Elementwise = new ElementwiseLauncher<TAct>(accelerator);

@@ -37,7 +37,7 @@ public sealed partial class CpuBackend
         var y = CpuTensor.Uninitialized(b, n, d);
         int group = image.Dim(0) == 1 ? b : 1, cols = group * th; // prompts sharing one image side
         // Scratch from the pool: fresh arrays of this size would be new pages to map on every call.
-        var pool = BufferPool.Shared;
+        var pool = HostBufferPool.Shared;
         float[] aT = pool.Rent(cols * din), vOut = pool.Rent(cols * d), scores = pool.Rent(n * cols);
         var colBias = new float[cols];
         try
@@ -101,7 +101,7 @@ public sealed partial class CpuBackend
         var bv = vBias is null ? null : Floats(vBias);
         var y = CpuTensor.Uninitialized(b, t, c);
         int group = keys.Dim(0) == 1 ? b : 1, cols = group * th; // prompts sharing one image side
-        var pool = BufferPool.Shared;
+        var pool = HostBufferPool.Shared;
         float[] qFold = pool.Rent(cols * din), px = pool.Rent(din * cols), weights = pool.Rent(n * cols);
         var pxRow = new float[din];
         var colMax = new float[cols];

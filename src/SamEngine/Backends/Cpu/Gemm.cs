@@ -61,7 +61,7 @@ public static class Gemm
         var (mr, nr) = GemmKernels.Tile(path);
         int panels = (n + nr - 1) / nr;
         bool par = parallel && Environment.ProcessorCount > 1 && (long)m * n * k >= 1 << 20;
-        float[] packedB = BufferPool.Shared.Rent(panels * k * nr);
+        float[] packedB = HostBufferPool.Shared.Rent(panels * k * nr);
         try
         {
             if (par) CpuParallel.For(0, panels, p => b.PackPanel(p * nr, nr, packedB.AsSpan(p * k * nr, k * nr)));
@@ -78,7 +78,7 @@ public static class Gemm
             if (par && blocks > 1) CpuParallel.For(0, blocks, job.RowBlock);
             else for (int blk = 0; blk < blocks; blk++) job.RowBlock(blk);
         }
-        finally { BufferPool.Shared.Return(packedB); }
+        finally { HostBufferPool.Shared.Return(packedB); }
     }
 
     /// <summary>
