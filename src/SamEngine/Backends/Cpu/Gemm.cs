@@ -64,8 +64,7 @@ public static class Gemm
         float[] packedB = HostBufferPool.Shared.Rent(panels * k * nr);
         try
         {
-            if (par) CpuParallel.For(0, panels, p => b.PackPanel(p * nr, nr, packedB.AsSpan(p * k * nr, k * nr)));
-            else for (int p = 0; p < panels; p++) b.PackPanel(p * nr, nr, packedB.AsSpan(p * k * nr, k * nr));
+            PackPanels(b, nr, packedB, par);
 
             int threads = par ? Environment.ProcessorCount : 1;
             int mc = Math.Min(McMax / mr * mr, RoundUp((m + threads - 1) / threads, mr));
@@ -98,15 +97,23 @@ public static class Gemm
     }
 
     /// <summary>
-    /// Every panel of <paramref name="b"/> packed for <paramref name="path"/> (panel p at p·K·<see cref="Panel"/>),
-    /// for callers that run <see cref="MultiplyPacked"/> many times over one operand.
+    /// <paramref name="b"/> packed once for <paramref name="path"/>, for callers that run
+    /// <see cref="MultiplyPacked"/> many times over one operand.
     /// </summary>
-    internal static float[] PackAll(SimdPath path, GemmRhs b)
+    internal static float[] PackedPanels(SimdPath path, GemmRhs b)
     {
-        int nr = Panel(path), panels = (b.N + nr - 1) / nr;
-        var packed = new float[panels * b.K * nr];
-        for (int p = 0; p < panels; p++) b.PackPanel(p * nr, nr, packed.AsSpan(p * b.K * nr, b.K * nr));
+        int nr = Panel(path);
+        var packed = new float[(b.N + nr - 1) / nr * b.K * nr];
+        PackPanels(b, nr, packed, parallel: false);
         return packed;
+    }
+
+    /// <summary>Every panel of <paramref name="b"/>, <paramref name="nr"/> columns wide, into <paramref name="dst"/>: panel p at p·K·NR.</summary>
+    private static void PackPanels(GemmRhs b, int nr, float[] dst, bool parallel)
+    {
+        int panels = (b.N + nr - 1) / nr, size = b.K * nr;
+        if (parallel) CpuParallel.For(0, panels, p => b.PackPanel(p * nr, nr, dst.AsSpan(p * size, size)));
+        else for (int p = 0; p < panels; p++) b.PackPanel(p * nr, nr, dst.AsSpan(p * size, size));
     }
 
     /// <summary>Columns per packed B panel on <paramref name="path"/>.</summary>

@@ -97,18 +97,6 @@ public abstract class GemmRhs
         }
     }
 
-    /// <summary>Packs every panel of Xᵀ, X [N, K] float32 at <paramref name="offset"/>: panel p at p·K·width.</summary>
-    internal static void PackAllTransposed(float[] data, int offset, int n, int k, int width, Span<float> dst)
-    {
-        for (int j0 = 0; j0 < n; j0 += width) PackTransposedPanel(data, offset, n, k, j0, width, dst.Slice(j0 * k, k * width));
-    }
-
-    /// <summary>Packs every panel of B [K, N] float32 at <paramref name="offset"/>: panel p at p·K·width.</summary>
-    internal static void PackAllPlain(float[] data, int offset, int k, int n, int width, Span<float> dst)
-    {
-        for (int j0 = 0; j0 < n; j0 += width) PackPlainPanel(data, offset, k, n, j0, width, dst.Slice(j0 * k, k * width));
-    }
-
     private static unsafe void PackTransposedPanel(float[] data, int offset, int n, int k, int j0, int width, Span<float> dst)
     {
         dst[..(k * width)].Clear();

@@ -31,7 +31,7 @@ public sealed partial class CpuBackend
         var (b, g, d, c1, c, masks) = OpShapes.UpscaledMaskLogits(x, w, hyper);
         var path = Gemm.ActivePath;
         int nr = Gemm.Panel(path);
-        var conv1 = _packedConvT.GetValue(w.Conv1Weight, _ => new()).GetOrAdd(path, p => Gemm.PackAll(p, ConvTransposeRhs(w.Conv1Weight))); // [D, (dy, dx, c1)]
+        var conv1 = _packedConvT.GetValue(w.Conv1Weight, _ => new()).GetOrAdd(path, p => Gemm.PackedPanels(p, ConvTransposeRhs(w.Conv1Weight))); // [D, (dy, dx, c1)]
         var conv2 = ConvTransposeRows(w.Conv2Weight);                     // [(dy2, dx2, c), C1]
         var bias1 = ConvTransposeBias(w.Conv1Bias);
         float[] bias2 = Floats(w.Conv2Bias), gamma = Floats(w.NormWeight), beta = Floats(w.NormBias);
