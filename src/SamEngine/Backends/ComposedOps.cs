@@ -11,7 +11,7 @@ public static class ComposedOps
     /// <summary><see cref="IBackend.ImageToTokenAttention"/> as projection, attention, projection.</summary>
     public static Tensor ImageToTokenAttention(IBackend be, Tensor image, Parameter? qWeight, Parameter? qBias, Tensor k, Tensor v, int heads, Parameter outWeight, Parameter outBias)
     {
-        int b = k.Dim(0);
+        var (b, _, _, _, _, _) = OpShapes.ImageToTokenAttention(image, qWeight, qBias, k, v, heads, outWeight, outBias);
         var q = qWeight is null ? image : be.Linear(image, qWeight, qBias);
         if (q.Dim(0) != b) q = Repeat(be, q, b);
         return be.Linear(be.Attention(q, k, v, heads), outWeight, outBias);
@@ -20,9 +20,9 @@ public static class ComposedOps
     /// <summary><see cref="IBackend.TokenToImageAttention"/> as projections and attention.</summary>
     public static Tensor TokenToImageAttention(IBackend be, Tensor q, Tensor keys, Parameter? kWeight, Parameter? kBias, Tensor values, Parameter? vWeight, Parameter? vBias, int heads)
     {
+        var (b, _, t, c, _) = OpShapes.TokenToImageAttention(q, keys, kWeight, kBias, values, vWeight, vBias, heads);
         var k = kWeight is null ? keys : be.Linear(keys, kWeight, kBias);
         var v = vWeight is null ? values : be.Linear(values, vWeight, vBias);
-        int b = q.Dim(0), t = q.Dim(1), c = q.Dim(2);
         if (k.Dim(0) == b) return be.Attention(q, k, v, heads);
         // Shared keys and values: every prompt's tokens are queries of one batch.
         return be.Reshape(be.Attention(be.Reshape(q, 1, b * t, c), k, v, heads), b, t, c);

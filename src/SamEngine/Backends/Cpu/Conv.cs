@@ -13,10 +13,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Tensor Conv2d(Tensor x, Parameter weight, Parameter? bias, int stride, int padding)
     {
-        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), cin = x.Dim(3);
-        int cout = weight.Shape[0], kh = weight.Shape[2], kw = weight.Shape[3];
-        if (x.Rank != 4 || weight.Shape[1] != cin) throw new ArgumentException($"conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
-        int ho = (h + 2 * padding - kh) / stride + 1, wo = (w + 2 * padding - kw) / stride + 1;
+        var (b, h, w, cin, cout, kh, kw, ho, wo) = OpShapes.Conv2d(x, weight, bias, stride, padding);
         int kdim = kh * kw * cin;
         // Weight columns ordered (ky, kx, ci) to match the NHWC patches below; kept fp16. A 1x1
         // kernel is already in that order and is read in place.
@@ -74,7 +71,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias, ChannelNorm? norm = null, Activation act = Activation.None)
     {
-        var (b, h, w, cin, cout) = OpShapes.ConvTranspose2x2(x, weight, bias, norm);
+        var (b, h, w, cin, cout) = OpShapes.ConvTranspose2x2(x, weight, bias, norm, act);
         int pixels = b * h * w;
         var tmp = HostBufferPool.Shared.Rent(pixels * 4 * cout);
         Gemm.Multiply(pixels, Cpu(x).Data, 0, ConvTransposeRhs(weight), tmp, 0, ConvTransposeBias(bias));

@@ -20,10 +20,8 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Tensor ImageToTokenAttention(Tensor image, Parameter? qWeight, Parameter? qBias, Tensor k, Tensor v, int heads, Parameter outWeight, Parameter outBias)
     {
-        var (b, n, t, c, din) = OpShapes.CrossAttention(image, qWeight, k, heads);
-        if (v.Dim(0) != b || v.Dim(1) != t || v.Dim(2) != c || outWeight.Shape[1] != c)
-            throw new ArgumentException($"image-to-token attention: v {v} or '{outWeight.Name}' does not fit k {k}");
-        int th = t * heads, hd = c / heads, d = outWeight.Shape[0];
+        var (b, n, t, c, din, d) = OpShapes.ImageToTokenAttention(image, qWeight, qBias, k, v, heads, outWeight, outBias);
+        int th = t * heads, hd = c / heads;
         if (th > c) return ComposedOps.ImageToTokenAttention(this, image, qWeight, qBias, k, v, heads, outWeight, outBias);
 
         float scale = 1f / MathF.Sqrt(hd);
@@ -85,10 +83,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Tensor TokenToImageAttention(Tensor q, Tensor keys, Parameter? kWeight, Parameter? kBias, Tensor values, Parameter? vWeight, Parameter? vBias, int heads)
     {
-        var (b, n, t, c, din) = OpShapes.CrossAttention(keys, kWeight, q, heads);
-        OpShapes.CrossAttention(values, vWeight, q, heads);
-        if (values.Dim(0) != keys.Dim(0) || values.Dim(1) != n || values.Dim(2) != din)
-            throw new ArgumentException($"token-to-image attention: values {values} do not match keys {keys}");
+        var (b, n, t, c, din) = OpShapes.TokenToImageAttention(q, keys, kWeight, kBias, values, vWeight, vBias, heads);
         int th = t * heads, hd = c / heads;
         if (th > c) return ComposedOps.TokenToImageAttention(this, q, keys, kWeight, kBias, values, vWeight, vBias, heads);
 
