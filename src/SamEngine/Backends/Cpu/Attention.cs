@@ -10,7 +10,7 @@ public sealed partial class CpuBackend
         var (h, w, c, hd, wh, ww) = OpShapes.VitAttention(qkv, heads, windowSize, relPosH, relPosW, qkvBias);
         var y = CpuTensor.Uninitialized(1, h, w, c);
         var path = Gemm.ActivePath;
-        var relPos = new RelPos(path, Floats(relPosH), Floats(relPosW), wh, ww, hd);
+        using var relPos = new RelPos(path, Floats(relPosH), Floats(relPosW), wh, ww, hd);
         MultiHeadAttention.Vit(path, Cpu(qkv).Data, h, w, c, heads, wh, ww, relPos, Floats(qkvBias), y.Data);
         return y;
     }

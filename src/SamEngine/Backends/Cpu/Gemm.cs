@@ -18,7 +18,13 @@ public static class Gemm
     private const int InPlaceMaxN = 64;
 
     [ThreadStatic] private static SimdPath? _forcedPath;
-    [ThreadStatic] private static float[]? _aPack;
+    private static readonly ScratchPool<RowBlockScratch> Scratches = new();
+
+    /// <summary>One worker's packed A block [Mc, Kc].</summary>
+    private sealed class RowBlockScratch
+    {
+        public float[]? PackedA;
+    }
 
     /// <summary>
     /// The SIMD path used by GEMMs started on this thread, null for the widest the CPU has. Lets tests
@@ -74,8 +80,8 @@ public static class Gemm
                 TransposedA = transposedA,
                 Residual = residual,
             };
-            if (par && blocks > 1) CpuParallel.For(0, blocks, job.RowBlock);
-            else for (int blk = 0; blk < blocks; blk++) job.RowBlock(blk);
+            if (par && blocks > 1) CpuParallel.For(0, blocks, Scratches, job.RowBlock);
+            else job.RowBlocks(blocks);
         }
         finally { HostBufferPool.Shared.Return(packedB); }
     }
@@ -93,7 +99,7 @@ public static class Gemm
         var (mr, nr) = GemmKernels.Tile(path);
         int mc = Math.Min(McMax / mr * mr, RoundUp(m, mr));
         var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, lda, packedB, bOffset, panelStride, c, cOffset, ldc, accumulate, bias, act);
-        for (int blk = 0; blk * mc < m; blk++) job.RowBlock(blk);
+        job.RowBlocks((m + mc - 1) / mc);
     }
 
     /// <summary>
@@ -131,11 +137,19 @@ public static class Gemm
         /// <summary>Added to C after the activation: [M, Ldc] from index 0.</summary>
         public float[]? Residual { get; init; }
 
-        public unsafe void RowBlock(int blk)
+        /// <summary>Row blocks [0, <paramref name="blocks"/>) on this thread, with one scratch.</summary>
+        public void RowBlocks(int blocks)
+        {
+            var s = Scratches.Rent();
+            for (int blk = 0; blk < blocks; blk++) RowBlock(blk, s);
+            Scratches.Return(s);
+        }
+
+        public unsafe void RowBlock(int blk, RowBlockScratch s)
         {
             int i0 = blk * Mc, rows = Math.Min(Mc, M - i0), rowPanels = (rows + Mr - 1) / Mr;
             int panels = (N + Nr - 1) / Nr;
-            var aPack = _aPack is { } buf && buf.Length >= McMax * Kc ? buf : _aPack = new float[McMax * Kc];
+            var aPack = Scratch.Ensure(ref s.PackedA, McMax * Kc);
             float* edge = stackalloc float[Mr * Nr];
             // Packing A costs about as much per element as one register tile's worth of FMAs, so for a
             // narrow B it would dominate: full row panels then read A in place (only the ragged last

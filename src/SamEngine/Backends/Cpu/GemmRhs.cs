@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace SamEngine.Backends.Cpu;
 
 /// <summary>
@@ -83,17 +81,19 @@ public abstract class GemmRhs
                 }
         }
 
+        /// <summary>Column by column, each converted a chunk at a time on the stack, then scattered into the panel.</summary>
         private void PackPanelByColumns(int j0, int width, Span<float> dst)
         {
-            float[] row = ArrayPool<float>.Shared.Rent(K);
             dst[..(K * width)].Clear();
             var w = bits.Span;
+            Span<float> chunk = stackalloc float[KChunk];
             for (int col = 0; col < width && j0 + col < N; col++)
-            {
-                HalfConversion.ToSingle(w.Slice((j0 + col) * K, K), row);
-                ScatterColumn(row.AsSpan(0, K), col, width, dst);
-            }
-            ArrayPool<float>.Shared.Return(row);
+                for (int k0 = 0; k0 < K; k0 += KChunk)
+                {
+                    int kc = Math.Min(KChunk, K - k0);
+                    HalfConversion.ToSingle(w.Slice((j0 + col) * K + k0, kc), chunk[..kc]);
+                    ScatterColumn(chunk[..kc], col, width, dst[(k0 * width)..]);
+                }
         }
     }
 

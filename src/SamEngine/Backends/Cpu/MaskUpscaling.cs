@@ -14,12 +14,10 @@ public sealed partial class CpuBackend
 {
     private static readonly ScratchPool<UpscalingScratch> UpscalingScratchPool = new();
 
-    /// <summary>One worker's buffers for a grid row's intermediates, grown on demand and kept.</summary>
+    /// <summary>One worker's buffers for a grid row's intermediates.</summary>
     private sealed class UpscalingScratch
     {
         public float[]? Up1, Up1Packed, Up2, Acc;
-
-        public static float[] Ensure(ref float[]? b, int n) => b is { } x && x.Length >= n ? x : b = new float[n];
     }
 
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Parameter, float[]> _convTRows = new();
@@ -44,10 +42,10 @@ public sealed partial class CpuBackend
         CpuParallel.For(0, b * g, UpscalingScratchPool, (item, scratch) =>
         {
             int bi = item / g, row = item % g;
-            var up1 = UpscalingScratch.Ensure(ref scratch.Up1, mid * c1);
-            var up1Packed = UpscalingScratch.Ensure(ref scratch.Up1Packed, (mid + nr - 1) / nr * nr * c1);
-            var up2 = UpscalingScratch.Ensure(ref scratch.Up2, 4 * c * mid);
-            var acc = UpscalingScratch.Ensure(ref scratch.Acc, masks * 4 * mid);
+            var up1 = Scratch.Ensure(ref scratch.Up1, mid * c1);
+            var up1Packed = Scratch.Ensure(ref scratch.Up1Packed, (mid + nr - 1) / nr * nr * c1);
+            var up2 = Scratch.Ensure(ref scratch.Up2, 4 * c * mid);
+            var acc = Scratch.Ensure(ref scratch.Acc, masks * 4 * mid);
 
             Gemm.MultiplyPacked(path, g, 4 * c1, d, xd, (bi * g + row) * g * d, d, conv1, 0, d * nr, up1, 0, 4 * c1, accumulate: false, bias1);
             Elementwise.LayerNorm(up1, up1, mid, c1, gamma, beta, w.NormEps);
