@@ -6,10 +6,10 @@ namespace SamEngine.Kernels;
 
 /// <summary>
 /// Device memory behind one or more tensors (a reshape shares it). It owns no device memory itself:
-/// <see cref="BufferPool"/> holds the buffer and hands it out again once this object is released by
+/// <see cref="DeviceBufferPool"/> holds the buffer and hands it out again once this object is released by
 /// the last of its tensors, or collected, so device buffers are never freed by a finaliser racing a reuse.
 /// </summary>
-internal sealed class DeviceStorage(MemoryBuffer1D<byte, Stride1D.Dense> buffer, BufferPool pool)
+internal sealed class DeviceStorage(MemoryBuffer1D<byte, Stride1D.Dense> buffer, DeviceBufferPool pool)
 {
     public MemoryBuffer1D<byte, Stride1D.Dense> Buffer { get; } = buffer;
 
@@ -84,7 +84,7 @@ public sealed class DeviceTensor : Tensor
 /// undisposed (tracked by a weak reference) frees its buffer too, later. The pool keeps the steady
 /// state of a forward pass allocation-free.
 /// </summary>
-internal sealed class BufferPool(Accelerator accelerator) : IDisposable
+internal sealed class DeviceBufferPool(Accelerator accelerator) : IDisposable
 {
     private sealed record Slot(MemoryBuffer1D<byte, Stride1D.Dense> Buffer, WeakReference<DeviceStorage> Owner);
 

@@ -16,7 +16,7 @@ namespace SamEngine.Kernels;
 public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IActivations<TAct>
 {
     private readonly Context _context;
-    private readonly BufferPool _pool;
+    private readonly DeviceBufferPool _pool;
     private readonly ConditionalWeakTable<Parameter, MemoryBuffer1D<ushort, Stride1D.Dense>> _weights = new();
     private readonly ConditionalWeakTable<Parameter, DeviceTensor> _widened = new();
     private readonly List<MemoryBuffer1D<ushort, Stride1D.Dense>> _uploads = new();
@@ -29,7 +29,7 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
         _context = context;
         Accelerator = accelerator;
         Name = name;
-        _pool = new BufferPool(accelerator);
+        _pool = new DeviceBufferPool(accelerator);
         _none = accelerator.Allocate1D<ushort>(1);
         Gemm = new GemmLauncher<TAct>(accelerator);
         Elementwise = new ElementwiseLauncher<TAct>(accelerator);
@@ -118,8 +118,8 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     /// <inheritdoc />
     public Tensor FromHost(ReadOnlySpan<float> data, params int[] shape)
     {
+        OpShapes.FromHost(data.Length, shape);
         var t = Allocate(shape);
-        if (data.Length != t.Length) throw new ArgumentException($"{data.Length} values do not fill shape {ShapeUtil.Format(shape)}");
         TAct.Upload(data, t.Raw);
         return t;
     }
@@ -158,7 +158,7 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     /// <inheritdoc />
     public Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None, Tensor? residual = null)
     {
-        var (shape, m, n, k) = OpShapes.Linear(x, weight, residual);
+        var (shape, m, n, k) = OpShapes.Linear(x, weight, bias, act, residual);
         var y = Allocate(shape);
         Gemm.Linear(Act(x), m, Weights(weight), n, k, OptionalWeights(bias), bias is not null, (int)act, residual is null ? null : Act(residual), Act(y));
         return y;
@@ -185,7 +185,7 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     /// <inheritdoc />
     public Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps, Tensor? residual = null)
     {
-        int c = OpShapes.LayerNorm(x, weight, bias, residual);
+        int c = OpShapes.LayerNorm(x, weight, bias, eps, residual);
         // The residual add stays a pass of its own on the device (not fused into the norm kernel).
         using var sum = residual is null ? null : Add(x, residual);
         var y = Allocate(x.Shape);
@@ -196,6 +196,7 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     /// <inheritdoc />
     public Tensor Activate(Tensor x, Activation act)
     {
+        OpShapes.Activate(x, act);
         var y = Allocate(x.Shape);
         Elementwise.Activate(Act(x), x.Length, Act(y), (int)act);
         return y;
@@ -204,10 +205,7 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     /// <inheritdoc />
     public Tensor Conv2d(Tensor x, Parameter weight, Parameter? bias, int stride, int padding)
     {
-        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), cin = x.Dim(3);
-        int cout = weight.Shape[0], kh = weight.Shape[2], kw = weight.Shape[3];
-        if (x.Rank != 4 || weight.Shape[1] != cin) throw new ArgumentException($"conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
-        int ho = (h + 2 * padding - kh) / stride + 1, wo = (w + 2 * padding - kw) / stride + 1;
+        var (b, h, w, cin, cout, kh, kw, ho, wo) = OpShapes.Conv2d(x, weight, bias, stride, padding);
         var y = Allocate(b, ho, wo, cout);
         var patches = new ImplicitPatches<TAct> { Image = Act(x), H = h, W = w, Cin = cin, KernelW = kw, Stride = stride, Padding = padding, OutH = ho, OutW = wo };
         var wt = new HalfConvWeight { Bits = Weights(weight), Cin = cin, KernelH = kh, KernelW = kw };
@@ -218,7 +216,7 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     /// <inheritdoc />
     public Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias, ChannelNorm? norm = null, Activation act = Activation.None)
     {
-        var (b, h, w, cin, cout) = OpShapes.ConvTranspose2x2(x, weight, bias, norm);
+        var (b, h, w, cin, cout) = OpShapes.ConvTranspose2x2(x, weight, bias, norm, act);
         var y = Allocate(b, 2 * h, 2 * w, cout);
         var s = new ConvTransposeShape { H = h, W = w, Cin = cin, Cout = cout, Activation = (int)act, Eps = norm?.Eps ?? 0f };
         if (norm is null) Conv.ConvTranspose2x2(Act(x), b, s, Weights(weight), Weights(bias), Act(y));
@@ -240,7 +238,7 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     /// <inheritdoc />
     public Tensor VitAttention(Tensor qkv, int heads, int windowSize, Parameter relPosH, Parameter relPosW, Parameter qkvBias)
     {
-        var (h, w, c, _, _, _) = OpShapes.VitAttention(qkv, heads, windowSize, relPosH, relPosW);
+        var (h, w, c, _, _, _) = OpShapes.VitAttention(qkv, heads, windowSize, relPosH, relPosW, qkvBias);
         var y = Allocate(1, h, w, c);
         Attn.Vit(Act(qkv), h, w, c, heads, windowSize, Weights(qkvBias), Weights(relPosH), Weights(relPosW), Act(y));
         return y;
@@ -249,9 +247,7 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     /// <inheritdoc />
     public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads)
     {
-        int b = q.Dim(0), nq = q.Dim(1), c = q.Dim(2), nk = k.Dim(1), hd = c / heads;
-        if (k.Dim(0) != b || v.Dim(0) != b || k.Dim(2) != c || v.Dim(2) != c || v.Dim(1) != nk || hd * heads != c)
-            throw new ArgumentException($"Attention: q {q}, k {k}, v {v} do not fit {heads} heads");
+        var (b, nq, nk, c, _) = OpShapes.Attention(q, k, v, heads);
         var y = Allocate(b, nq, c);
         Attn.Rows(Act(q), Act(k), Act(v), b, nq, nk, c, heads, _none.View, Act(y));
         return y;
@@ -260,7 +256,7 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     /// <inheritdoc />
     public Tensor Transpose(Tensor x)
     {
-        int batch = x.Dim(0), m = x.Dim(1), n = x.Dim(2);
+        var (batch, m, n) = OpShapes.Transpose(x);
         var y = Allocate(batch, n, m);
         Elementwise.Transpose(Act(x), x.Length, Act(y), m, n);
         return y;
@@ -293,7 +289,7 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     /// <inheritdoc />
     public Tensor DensePositionalEncoding(Parameter gaussian, int grid)
     {
-        int d = 2 * gaussian.Shape[1];
+        var (_, d) = OpShapes.DensePositionalEncoding(gaussian, grid);
         var y = Allocate(grid * grid, d);
         PositionalEncoding.DenseGrid(Weights(gaussian), grid, d, Act(y));
         return y;

@@ -36,7 +36,7 @@ public class ReadmeExampleTests
     }
 
     /// <summary>The repository root: the first folder above the test binaries holding SamEngine.sln.</summary>
-    private static string RepoRoot()
+    internal static string RepoRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "SamEngine.sln"))) return d.FullName;

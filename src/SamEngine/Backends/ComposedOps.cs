@@ -11,7 +11,7 @@ public static class ComposedOps
     /// <summary><see cref="IBackend.ImageToTokenAttention"/> as projection, attention, projection.</summary>
     public static Tensor ImageToTokenAttention(IBackend be, Tensor image, Parameter? qWeight, Parameter? qBias, Tensor k, Tensor v, int heads, Parameter outWeight, Parameter outBias)
     {
-        int b = k.Dim(0);
+        var (b, _, _, _, _, _) = OpShapes.ImageToTokenAttention(image, qWeight, qBias, k, v, heads, outWeight, outBias);
         // Only the tensors made here are disposed here; the caller's stay alive.
         using var projected = qWeight is null ? null : be.Linear(image, qWeight, qBias);
         var q = projected ?? image;
@@ -23,10 +23,10 @@ public static class ComposedOps
     /// <summary><see cref="IBackend.TokenToImageAttention"/> as projections and attention.</summary>
     public static Tensor TokenToImageAttention(IBackend be, Tensor q, Tensor keys, Parameter? kWeight, Parameter? kBias, Tensor values, Parameter? vWeight, Parameter? vBias, int heads)
     {
+        var (b, _, t, c, _) = OpShapes.TokenToImageAttention(q, keys, kWeight, kBias, values, vWeight, vBias, heads);
         using var projectedK = kWeight is null ? null : be.Linear(keys, kWeight, kBias);
         using var projectedV = vWeight is null ? null : be.Linear(values, vWeight, vBias);
         Tensor k = projectedK ?? keys, v = projectedV ?? values;
-        int b = q.Dim(0), t = q.Dim(1), c = q.Dim(2);
         if (k.Dim(0) == b) return be.Attention(q, k, v, heads);
         // Shared keys and values: every prompt's tokens are queries of one batch.
         using var queries = be.Reshape(q, 1, b * t, c);

@@ -115,8 +115,11 @@ public interface IBackend : IDisposable
     /// The prompt encoder's random-Fourier positional encoding of the <paramref name="grid"/> x
     /// <paramref name="grid"/> cell centres from the gaussian matrix [2, D/2]: tokens [g·g, D], row-major over (y, x).
     /// </summary>
-    Tensor DensePositionalEncoding(Parameter gaussian, int grid) =>
-        FromHost(FourierFeatures.DenseGrid(gaussian.ToFloat(), grid), grid * grid, 2 * gaussian.Shape[1]);
+    Tensor DensePositionalEncoding(Parameter gaussian, int grid)
+    {
+        var (_, d) = OpShapes.DensePositionalEncoding(gaussian, grid);
+        return FromHost(FourierFeatures.DenseGrid(gaussian.ToFloat(), grid), grid * grid, d);
+    }
 
     /// <summary>
     /// The decoder's image→token cross attention: every image position attends to a handful of prompt

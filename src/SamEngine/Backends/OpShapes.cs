@@ -4,128 +4,339 @@ namespace SamEngine.Backends;
 
 /// <summary>
 /// The shape rules of the <see cref="IBackend"/> ops, in one place: every backend checks its inputs and
-/// sizes its outputs through these, so a misuse gets the same error whatever runs the model.
+/// sizes its outputs through these before it reads a dimension or launches a kernel, so a misuse gets
+/// the same <see cref="ArgumentException"/> whatever runs the model, naming the op, the argument and
+/// the shapes. Ranks are checked before any dimension is read.
 /// </summary>
 public static class OpShapes
 {
+    /// <summary>Checks that <paramref name="length"/> values fill <paramref name="shape"/> (no negative dimension).</summary>
+    public static void FromHost(int length, int[] shape)
+    {
+        Dimensions("FromHost", shape);
+        if (ShapeUtil.Count(shape) != length) throw new ArgumentException($"FromHost: {length} values do not fill shape {ShapeUtil.Format(shape)}");
+    }
+
     /// <summary>Checks that <paramref name="shape"/> holds exactly as many elements as <paramref name="x"/>.</summary>
     public static void Reshape(Tensor x, int[] shape)
     {
-        if (ShapeUtil.Count(shape) != x.Length) throw new ArgumentException($"cannot reshape {x} to {ShapeUtil.Format(shape)}");
-    }
-
-    /// <summary>x [..., K] with weight [N, K] → output shape [..., N]; also returns M, N, K. A residual must have the output's shape.</summary>
-    public static (int[] Shape, int M, int N, int K) Linear(Tensor x, Parameter weight, Tensor? residual = null)
-    {
-        int n = weight.Shape[0], k = weight.Shape[1];
-        if (x.Dim(-1) != k) throw new ArgumentException($"linear '{weight.Name}' expects {k} input features, got {x}");
-        var shape = (int[])x.Shape.Clone();
-        shape[^1] = n;
-        if (residual is not null && !residual.Shape.AsSpan().SequenceEqual(shape))
-            throw new ArgumentException($"linear '{weight.Name}': residual {residual} does not match the output {ShapeUtil.Format(shape)}");
-        return (shape, x.Length / k, n, k);
+        Dimensions("Reshape", shape);
+        if (ShapeUtil.Count(shape) != x.Length) throw new ArgumentException($"Reshape: cannot reshape {x} to {ShapeUtil.Format(shape)}");
     }
 
     /// <summary>
-    /// x [B, H, W, Cin] with weight [Cin, Cout, 2, 2] → (B, H, W, Cin, Cout); a fused norm must have Cout channels.
+    /// x [..., K] with weight [N, K] and bias [N] → output shape [..., N]; also returns M, N, K. A
+    /// residual must have the output's shape.
     /// </summary>
-    public static (int Batch, int H, int W, int Cin, int Cout) ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias, ChannelNorm? norm)
+    public static (int[] Shape, int M, int N, int K) Linear(Tensor x, Parameter weight, Parameter? bias, Activation act, Tensor? residual = null)
     {
-        if (x.Rank != 4 || weight.Shape.Length != 4 || weight.Shape[0] != x.Dim(3) || weight.Shape[2] != 2 || weight.Shape[3] != 2)
-            throw new ArgumentException($"transposed conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
-        int cout = weight.Shape[1];
-        if (bias.Length != cout) throw new ArgumentException($"transposed conv bias '{bias.Name}' has {bias.Length} values for {cout} channels");
-        if (norm is not null && (norm.Weight.Length != cout || norm.Bias.Length != cout))
-            throw new ArgumentException($"LayerNorm2d '{norm.Weight.Name}' has {norm.Weight.Length} channels, transposed conv '{weight.Name}' {cout}");
-        return (x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3), cout);
+        const string op = "Linear";
+        AtLeast(op, "x", x, 1, "[..., K]");
+        Param(op, "weight", weight, 2, "[N, K]");
+        int n = weight.Shape[0], k = weight.Shape[1];
+        if (x.Dim(-1) != k) throw new ArgumentException($"{op}: weight '{weight.Name}' expects {k} input features, got x {x}");
+        Vector(op, "bias", bias, n);
+        Defined(op, act);
+        var shape = (int[])x.Shape.Clone();
+        shape[^1] = n;
+        if (residual is not null && !residual.Shape.AsSpan().SequenceEqual(shape))
+            throw new ArgumentException($"{op} '{weight.Name}': residual {residual} does not match the output {ShapeUtil.Format(shape)}");
+        return (shape, x.Length / k, n, k);
     }
 
     /// <summary>a [B, M, K] and b [B, N, K] → (B, M, N, K).</summary>
     public static (int Batch, int M, int N, int K) MatMulTransposed(Tensor a, Tensor b)
     {
-        if (a.Rank != 3 || b.Rank != 3 || b.Dim(0) != a.Dim(0) || b.Dim(2) != a.Dim(2)) throw new ArgumentException($"MatMulTransposed: {a} and {b} do not fit");
+        const string op = "MatMulTransposed";
+        Rank(op, "a", a, 3, "[B, M, K]");
+        Rank(op, "b", b, 3, "[B, N, K]");
+        if (b.Dim(0) != a.Dim(0) || b.Dim(2) != a.Dim(2) || b.Dim(1) == 0 || b.Dim(2) == 0)
+            throw new ArgumentException($"{op}: a {a} and b {b} do not fit [B, M, K] x [B, N, K] with N, K ≥ 1");
         return (a.Dim(0), a.Dim(1), b.Dim(1), a.Dim(2));
     }
 
     /// <summary>Checks that b's shape is a suffix of a's (b is broadcast over a's leading dimensions).</summary>
-    public static void Add(Tensor a, Tensor b)
+    public static void Add(Tensor a, Tensor b) => Broadcast("Add", "b", a, b);
+
+    /// <summary>
+    /// Checks LayerNorm parameters [C] (and a residual, broadcast as for <see cref="Add"/>) against x
+    /// [..., C] and returns C.
+    /// </summary>
+    public static int LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps, Tensor? residual = null)
     {
-        if (b.Rank > a.Rank || a.Length % b.Length != 0 || !a.Shape.AsSpan(a.Rank - b.Rank).SequenceEqual(b.Shape))
-            throw new ArgumentException($"cannot add {b} to {a}");
+        const string op = "LayerNorm";
+        AtLeast(op, "x", x, 1, "[..., C]");
+        if (residual is not null) Broadcast(op, "residual", x, residual);
+        int c = x.Dim(-1);
+        if (c == 0) throw new ArgumentException($"{op}: x {x} has no channels");
+        Vector(op, "weight", weight, c);
+        Vector(op, "bias", bias, c);
+        if (!(eps >= 0) || float.IsInfinity(eps)) throw new ArgumentException($"{op} '{weight.Name}': eps {eps} is not a finite non-negative number");
+        return c;
     }
 
-    /// <summary>Checks LayerNorm parameters (and a residual, as for <see cref="Add"/>) against x's last dimension and returns it.</summary>
-    public static int LayerNorm(Tensor x, Parameter weight, Parameter bias, Tensor? residual = null)
+    /// <summary>Checks that <paramref name="act"/> is an <see cref="Activation"/>.</summary>
+    public static void Activate(Tensor x, Activation act) => Defined("Activate", act);
+
+    /// <summary>
+    /// x [B, H, W, Cin] with weight [Cout, Cin, kh, kw] and bias [Cout] → (B, H, W, Cin, Cout, kh, kw, Ho, Wo).
+    /// </summary>
+    public static (int Batch, int H, int W, int Cin, int Cout, int KernelH, int KernelW, int OutH, int OutW) Conv2d(
+        Tensor x, Parameter weight, Parameter? bias, int stride, int padding)
     {
-        if (residual is not null) Add(x, residual);
-        int c = x.Dim(-1);
-        if (weight.Length != c || bias.Length != c) throw new ArgumentException($"LayerNorm '{weight.Name}' has {weight.Length} channels, input {x}");
-        return c;
+        const string op = "Conv2d";
+        Rank(op, "x", x, 4, "[B, H, W, Cin]");
+        Param(op, "weight", weight, 4, "[Cout, Cin, kh, kw]");
+        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), cin = x.Dim(3);
+        int cout = weight.Shape[0], kh = weight.Shape[2], kw = weight.Shape[3];
+        if (weight.Shape[1] != cin) throw new ArgumentException($"{op}: weight '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit x {x}");
+        Vector(op, "bias", bias, cout);
+        if (stride < 1 || padding < 0) throw new ArgumentException($"{op} '{weight.Name}': stride {stride} and padding {padding} must be positive and non-negative");
+        long ho = ((long)h + 2L * padding - kh) / stride + 1, wo = ((long)w + 2L * padding - kw) / stride + 1;
+        if (kh < 1 || kw < 1 || ho < 1 || wo < 1 || ho > int.MaxValue || wo > int.MaxValue)
+            throw new ArgumentException($"{op}: a {kh}x{kw} kernel with stride {stride} and padding {padding} gives no output from x {x}");
+        return (b, h, w, cin, cout, kh, kw, (int)ho, (int)wo);
+    }
+
+    /// <summary>
+    /// x [B, H, W, Cin] with weight [Cin, Cout, 2, 2] → (B, H, W, Cin, Cout); bias [Cout]; a fused norm must have Cout channels.
+    /// </summary>
+    public static (int Batch, int H, int W, int Cin, int Cout) ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias, ChannelNorm? norm, Activation act = Activation.None)
+    {
+        const string op = "ConvTranspose2x2";
+        Rank(op, "x", x, 4, "[B, H, W, Cin]");
+        Param(op, "weight", weight, 4, "[Cin, Cout, 2, 2]");
+        if (weight.Shape[0] != x.Dim(3) || weight.Shape[2] != 2 || weight.Shape[3] != 2)
+            throw new ArgumentException($"{op}: weight '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit x {x}");
+        int cout = weight.Shape[1];
+        Vector(op, "bias", bias, cout);
+        if (norm is not null && (norm.Weight.Length != cout || norm.Bias.Length != cout))
+            throw new ArgumentException($"{op}: LayerNorm2d '{norm.Weight.Name}' has {norm.Weight.Length} channels, weight '{weight.Name}' {cout}");
+        Defined(op, act);
+        return (x.Dim(0), x.Dim(1), x.Dim(2), x.Dim(3), cout);
+    }
+
+    /// <summary>
+    /// ViT attention over a packed qkv [1, H, W, 3C] with <paramref name="heads"/> heads, qkv bias [3C]
+    /// and rel-pos tables [2 window - 1, head dim] for a <paramref name="windowSize"/> window (0: the
+    /// whole grid) → (H, W, C, head dim, window H, window W).
+    /// </summary>
+    public static (int H, int W, int C, int HeadDim, int WindowH, int WindowW) VitAttention(Tensor qkv, int heads, int windowSize,
+        Parameter relPosH, Parameter relPosW, Parameter qkvBias)
+    {
+        const string op = "VitAttention";
+        Rank(op, "qkv", qkv, 4, "[1, H, W, 3C]");
+        int h = qkv.Dim(1), w = qkv.Dim(2), c3 = qkv.Dim(3);
+        if (qkv.Dim(0) != 1 || heads < 1 || c3 % (3 * heads) != 0 || c3 == 0 || h == 0 || w == 0)
+            throw new ArgumentException($"{op}: qkv {qkv} is not [1, H, W, 3C] with C split into {heads} heads");
+        if (windowSize < 0) throw new ArgumentException($"{op}: window size {windowSize} is negative");
+        int c = c3 / 3, hd = c / heads;
+        Vector(op, "qkvBias", qkvBias, c3);
+        // Window (or whole grid) extent; windows tile the zero-padded grid.
+        int wh = windowSize > 0 ? windowSize : h, ww = windowSize > 0 ? windowSize : w;
+        Param(op, "relPosH", relPosH, 2, "[2 window - 1, head dim]");
+        Param(op, "relPosW", relPosW, 2, "[2 window - 1, head dim]");
+        if (relPosH.Shape[0] != 2 * wh - 1 || relPosW.Shape[0] != 2 * ww - 1 || relPosH.Shape[1] != hd || relPosW.Shape[1] != hd)
+            throw new ArgumentException($"{op}: relative position tables {ShapeUtil.Format(relPosH.Shape)} / {ShapeUtil.Format(relPosW.Shape)} do not fit a {wh}x{ww} window of head dim {hd}");
+        return (h, w, c, hd, wh, ww);
+    }
+
+    /// <summary>q [B, Nq, C], k and v [B, Nk, C] (Nk ≥ 1), C split into <paramref name="heads"/> heads → (B, Nq, Nk, C, head dim).</summary>
+    public static (int Batch, int Nq, int Nk, int C, int HeadDim) Attention(Tensor q, Tensor k, Tensor v, int heads)
+    {
+        const string op = "Attention";
+        Rank(op, "q", q, 3, "[B, Nq, C]");
+        Rank(op, "k", k, 3, "[B, Nk, C]");
+        Rank(op, "v", v, 3, "[B, Nk, C]");
+        int b = q.Dim(0), c = q.Dim(2), nk = k.Dim(1);
+        if (k.Dim(0) != b || k.Dim(2) != c || !v.Shape.AsSpan().SequenceEqual(k.Shape) || nk == 0)
+            throw new ArgumentException($"{op}: q {q}, k {k} and v {v} do not fit [B, Nq, C], [B, Nk, C], [B, Nk, C]");
+        Heads(op, c, heads);
+        return (b, q.Dim(1), nk, c, c / heads);
+    }
+
+    /// <summary>x [B, M, N] → (B, M, N).</summary>
+    public static (int Batch, int M, int N) Transpose(Tensor x)
+    {
+        Rank("Transpose", "x", x, 3, "[B, M, N]");
+        return (x.Dim(0), x.Dim(1), x.Dim(2));
     }
 
     /// <summary>x [B, N, ...] → output shape [B, count, ...]; also returns B, N and the row size.</summary>
     public static (int[] Shape, int Batch, int Rows, int RowSize) SliceRows(Tensor x, int start, int count)
     {
+        const string op = "SliceRows";
+        AtLeast(op, "x", x, 2, "[B, N, ...]");
         int batch = x.Dim(0), rows = x.Dim(1);
-        if (start < 0 || count < 0 || start + count > rows) throw new ArgumentOutOfRangeException(nameof(start), $"rows [{start}, {start + count}) of {x}");
+        if (start < 0 || count < 0 || (long)start + count > rows)
+            throw new ArgumentOutOfRangeException(nameof(start), $"{op}: rows [{start}, {(long)start + count}) are not within the {rows} rows of x {x}");
         var shape = (int[])x.Shape.Clone();
         shape[1] = count;
-        return (shape, batch, rows, x.Length / (batch * rows));
+        long rowsTotal = (long)batch * rows;
+        return (shape, batch, rows, rowsTotal == 0 ? 0 : (int)(x.Length / rowsTotal));
     }
 
     /// <summary>Parts [B, N_i, C] → (B, ΣN_i, C).</summary>
     public static (int Batch, int Rows, int Channels) ConcatRows(Tensor[] parts)
     {
-        if (parts.Length == 0) throw new ArgumentException("ConcatRows: no parts");
+        const string op = "ConcatRows";
+        if (parts is null || parts.Length == 0) throw new ArgumentException($"{op}: no parts");
+        for (int i = 0; i < parts.Length; i++) Rank(op, $"part {i}", parts[i], 3, "[B, N, C]");
         int batch = parts[0].Dim(0), c = parts[0].Dim(2);
-        if (parts.Any(p => p.Rank != 3 || p.Dim(0) != batch || p.Dim(2) != c)) throw new ArgumentException("ConcatRows: parts differ in batch or channels");
-        return (batch, parts.Sum(p => p.Dim(1)), c);
+        long rows = 0;
+        foreach (var p in parts)
+        {
+            if (p.Dim(0) != batch || p.Dim(2) != c)
+                throw new ArgumentException($"{op}: parts {string.Join(", ", parts.Select(q => q.ToString()))} differ in batch or channels");
+            rows += p.Dim(1);
+        }
+        if (rows > int.MaxValue) throw new ArgumentException($"{op}: {rows} rows in all are too many");
+        return (batch, (int)rows, c);
+    }
+
+    /// <summary>The gaussian matrix [2, D/2] and a grid of at least one cell → (grid, D).</summary>
+    public static (int Grid, int D) DensePositionalEncoding(Parameter gaussian, int grid)
+    {
+        const string op = "DensePositionalEncoding";
+        Param(op, "gaussian", gaussian, 2, "[2, D/2]");
+        if (gaussian.Shape[0] != 2) throw new ArgumentException($"{op}: gaussian '{gaussian.Name}' {ShapeUtil.Format(gaussian.Shape)} is not [2, D/2]");
+        int d = 2 * gaussian.Shape[1];
+        if (grid < 1 || (long)grid * grid * d > int.MaxValue) throw new ArgumentException($"{op}: a grid of {grid} x {grid} cells of {d} features cannot be encoded");
+        return (grid, d);
     }
 
     /// <summary>
-    /// The decoder's cross attention between an image side [1 or B, N, Din] (projected to C channels by
-    /// <paramref name="projection"/> [C, Din], or already C wide when it is null) and tokens [B, T, C]
-    /// split into <paramref name="heads"/> heads → (B, N, T, C, Din).
+    /// The decoder's image→token attention: image [1 or B, N, Din] projected by qWeight [C, Din] and
+    /// qBias [C] (both null: Din = C), tokens k and v [B, T, C] split into <paramref name="heads"/>
+    /// heads, outWeight [D, C] and outBias [D] → (B, N, T, C, Din, D).
     /// </summary>
-    public static (int Batch, int N, int T, int C, int Din) CrossAttention(Tensor image, Parameter? projection, Tensor tokens, int heads)
+    public static (int Batch, int N, int T, int C, int Din, int D) ImageToTokenAttention(Tensor image, Parameter? qWeight, Parameter? qBias,
+        Tensor k, Tensor v, int heads, Parameter outWeight, Parameter outBias)
     {
-        if (image.Rank != 3 || tokens.Rank != 3) throw new ArgumentException($"cross attention: image {image} and tokens {tokens} must be [B, N, C]");
-        int b = tokens.Dim(0), t = tokens.Dim(1), c = tokens.Dim(2), din = image.Dim(2);
-        int projIn = projection?.Shape[1] ?? c, projOut = projection?.Shape[0] ?? c;
-        if (image.Dim(0) != 1 && image.Dim(0) != b) throw new ArgumentException($"cross attention: image batch of {image} is neither 1 nor that of the tokens {tokens}");
-        if (din != projIn || projOut != c) throw new ArgumentException($"cross attention: {image} projected by {projection?.Name ?? "nothing"} does not give the tokens' {c} channels");
-        if (heads <= 0 || c % heads != 0 || t == 0) throw new ArgumentException($"cross attention: {tokens} cannot be split into {heads} heads");
-        return (b, image.Dim(1), t, c, din);
+        const string op = "ImageToTokenAttention";
+        Rank(op, "k", k, 3, "[B, T, C]");
+        Rank(op, "v", v, 3, "[B, T, C]");
+        if (!v.Shape.AsSpan().SequenceEqual(k.Shape)) throw new ArgumentException($"{op}: v {v} does not match k {k}");
+        var (b, n, t, c, din) = CrossAttention(op, image, "image", qWeight, qBias, k, heads);
+        Param(op, "outWeight", outWeight, 2, "[D, C]");
+        if (outWeight.Shape[1] != c) throw new ArgumentException($"{op}: outWeight '{outWeight.Name}' {ShapeUtil.Format(outWeight.Shape)} does not take the tokens' {c} channels");
+        Vector(op, "outBias", outBias, outWeight.Shape[0]);
+        return (b, n, t, c, din, outWeight.Shape[0]);
+    }
+
+    /// <summary>
+    /// The decoder's token→image attention: q [B, T, C] split into <paramref name="heads"/> heads; keys
+    /// and values [1 or B, N, Din], each projected by a weight [C, Din] and bias [C] (both null: Din =
+    /// C) → (B, N, T, C, Din).
+    /// </summary>
+    public static (int Batch, int N, int T, int C, int Din) TokenToImageAttention(Tensor q, Tensor keys, Parameter? kWeight, Parameter? kBias,
+        Tensor values, Parameter? vWeight, Parameter? vBias, int heads)
+    {
+        const string op = "TokenToImageAttention";
+        Rank(op, "q", q, 3, "[B, T, C]");
+        var shapes = CrossAttention(op, keys, "keys", kWeight, kBias, q, heads);
+        Rank(op, "values", values, 3, "[1 or B, N, Din]");
+        if (!values.Shape.AsSpan().SequenceEqual(keys.Shape)) throw new ArgumentException($"{op}: values {values} do not match keys {keys}");
+        CrossAttention(op, values, "values", vWeight, vBias, q, heads);
+        return shapes;
     }
 
     /// <summary>x [B, g, g, D] and hyper [B, M, C] against the upscaling weights → (B, g, D, C1, C, M).</summary>
     public static (int Batch, int Grid, int D, int C1, int C, int Masks) UpscaledMaskLogits(Tensor x, UpscalingWeights w, Tensor hyper)
     {
-        if (x.Rank != 4 || x.Dim(1) != x.Dim(2)) throw new ArgumentException($"mask upscaling expects a square [B, g, g, D] grid, got {x}");
+        const string op = "UpscaledMaskLogits";
+        Rank(op, "x", x, 4, "[B, g, g, D]");
+        Rank(op, "hyper", hyper, 3, "[B, M, C]");
+        if (x.Dim(1) != x.Dim(2)) throw new ArgumentException($"{op}: x {x} is not a square [B, g, g, D] grid");
         int b = x.Dim(0), d = x.Dim(3);
+        Param(op, "conv1 weight", w.Conv1Weight, 4, "[D, C1, 2, 2]");
+        Param(op, "conv2 weight", w.Conv2Weight, 4, "[C1, C, 2, 2]");
         int[] s1 = w.Conv1Weight.Shape, s2 = w.Conv2Weight.Shape;
-        if (s1.Length != 4 || s1[0] != d || s1[2] != 2 || s1[3] != 2) throw new ArgumentException($"'{w.Conv1Weight.Name}' {ShapeUtil.Format(s1)} does not fit {x}");
+        if (s1[0] != d || s1[2] != 2 || s1[3] != 2) throw new ArgumentException($"{op}: '{w.Conv1Weight.Name}' {ShapeUtil.Format(s1)} does not fit x {x}");
         int c1 = s1[1];
-        if (s2.Length != 4 || s2[0] != c1 || s2[2] != 2 || s2[3] != 2) throw new ArgumentException($"'{w.Conv2Weight.Name}' {ShapeUtil.Format(s2)} does not follow {c1} channels");
+        if (s2[0] != c1 || s2[2] != 2 || s2[3] != 2) throw new ArgumentException($"{op}: '{w.Conv2Weight.Name}' {ShapeUtil.Format(s2)} does not follow {c1} channels");
         int c = s2[1];
         if (w.Conv1Bias.Length != c1 || w.NormWeight.Length != c1 || w.NormBias.Length != c1 || w.Conv2Bias.Length != c)
-            throw new ArgumentException($"mask upscaling: biases or norm of {c1} / {c} channels do not fit");
-        if (hyper.Rank != 3 || hyper.Dim(0) != b || hyper.Dim(2) != c) throw new ArgumentException($"mask upscaling: hypernetwork output {hyper} does not fit [{b}, M, {c}]");
+            throw new ArgumentException($"{op}: biases or norm of {c1} / {c} channels do not fit");
+        if (hyper.Dim(0) != b || hyper.Dim(2) != c) throw new ArgumentException($"{op}: hypernetwork output {hyper} does not fit [{b}, M, {c}]");
         return (b, x.Dim(1), d, c1, c, hyper.Dim(1));
     }
 
     /// <summary>
-    /// ViT attention over a packed qkv [1, H, W, 3C] with <paramref name="heads"/> heads and rel-pos tables
-    /// for a <paramref name="windowSize"/> window (0: the whole grid) → (H, W, C, head dim, window H, window W).
+    /// An image side [1 or B, N, Din] projected to C channels by <paramref name="weight"/> [C, Din] and
+    /// <paramref name="bias"/> [C] (both null: already C wide), against tokens [B, T, C] (T ≥ 1) split
+    /// into <paramref name="heads"/> heads → (B, N, T, C, Din).
     /// </summary>
-    public static (int H, int W, int C, int HeadDim, int WindowH, int WindowW) VitAttention(Tensor qkv, int heads, int windowSize, Parameter relPosH, Parameter relPosW)
+    private static (int Batch, int N, int T, int C, int Din) CrossAttention(string op, Tensor image, string imageName, Parameter? weight, Parameter? bias,
+        Tensor tokens, int heads)
     {
-        int h = qkv.Dim(1), w = qkv.Dim(2), c3 = qkv.Dim(3), c = c3 / 3, hd = c / heads;
-        if (qkv.Rank != 4 || qkv.Dim(0) != 1 || c3 != 3 * c || c != hd * heads) throw new ArgumentException($"VitAttention: bad qkv {qkv} for {heads} heads");
-        // Window (or whole grid) extent; windows tile the zero-padded grid.
-        int wh = windowSize > 0 ? windowSize : h, ww = windowSize > 0 ? windowSize : w;
-        if (relPosH.Shape[0] != 2 * wh - 1 || relPosW.Shape[0] != 2 * ww - 1 || relPosH.Shape[1] != hd || relPosW.Shape[1] != hd)
-            throw new ArgumentException($"relative position tables {ShapeUtil.Format(relPosH.Shape)} / {ShapeUtil.Format(relPosW.Shape)} do not fit a {wh}x{ww} window of head dim {hd}");
-        return (h, w, c, hd, wh, ww);
+        Rank(op, imageName, image, 3, "[1 or B, N, Din]");
+        Rank(op, "tokens", tokens, 3, "[B, T, C]");
+        int b = tokens.Dim(0), t = tokens.Dim(1), c = tokens.Dim(2), din = image.Dim(2);
+        if (image.Dim(0) != 1 && image.Dim(0) != b) throw new ArgumentException($"{op}: the batch of {imageName} {image} is neither 1 nor that of the tokens {tokens}");
+        if (t == 0) throw new ArgumentException($"{op}: tokens {tokens} hold no token");
+        Heads(op, c, heads);
+        if (weight is null)
+        {
+            if (bias is not null) throw new ArgumentException($"{op}: bias '{bias.Name}' of {imageName} without a projection weight");
+            if (din != c) throw new ArgumentException($"{op}: {imageName} {image} is not projected and does not have the tokens' {c} channels");
+        }
+        else
+        {
+            Param(op, $"{imageName} projection", weight, 2, "[C, Din]");
+            if (weight.Shape[0] != c || weight.Shape[1] != din)
+                throw new ArgumentException($"{op}: {imageName} {image} projected by '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not give the tokens' {c} channels");
+            Vector(op, $"{imageName} projection bias", bias, c);
+        }
+        return (b, image.Dim(1), t, c, din);
+    }
+
+    private static void Rank(string op, string arg, Tensor x, int rank, string layout)
+    {
+        if (x is null) throw new ArgumentNullException(arg, $"{op}: {arg} is null");
+        if (x.Rank != rank) throw new ArgumentException($"{op}: {arg} must be {layout}, got {x}");
+    }
+
+    private static void AtLeast(string op, string arg, Tensor x, int rank, string layout)
+    {
+        if (x is null) throw new ArgumentNullException(arg, $"{op}: {arg} is null");
+        if (x.Rank < rank) throw new ArgumentException($"{op}: {arg} must be {layout}, got {x}");
+    }
+
+    private static void Param(string op, string arg, Parameter p, int rank, string layout)
+    {
+        if (p is null) throw new ArgumentNullException(arg, $"{op}: {arg} is null");
+        if (p.Shape.Length != rank || p.Shape.Any(d => d < 1)) throw new ArgumentException($"{op}: {arg} '{p.Name}' must be {layout}, got {ShapeUtil.Format(p.Shape)}");
+    }
+
+    /// <summary>An optional per-channel parameter must hold exactly <paramref name="length"/> values.</summary>
+    private static void Vector(string op, string arg, Parameter? p, int length)
+    {
+        if (p is not null && p.Length != length) throw new ArgumentException($"{op}: {arg} '{p.Name}' {ShapeUtil.Format(p.Shape)} does not hold {length} values");
+    }
+
+    private static void Heads(string op, int channels, int heads)
+    {
+        if (heads < 1 || channels % heads != 0 || channels == 0) throw new ArgumentException($"{op}: {channels} channels cannot be split into {heads} heads");
+    }
+
+    private static void Broadcast(string op, string arg, Tensor a, Tensor b)
+    {
+        ArgumentNullException.ThrowIfNull(a);
+        ArgumentNullException.ThrowIfNull(b, arg);
+        if (b.Rank > a.Rank || !a.Shape.AsSpan(a.Rank - b.Rank).SequenceEqual(b.Shape))
+            throw new ArgumentException($"{op}: cannot add {arg} {b} to {a} (its shape must end {a}'s)");
+    }
+
+    private static void Defined(string op, Activation act)
+    {
+        if (!Enum.IsDefined(act)) throw new ArgumentException($"{op}: unknown activation {(int)act}");
+    }
+
+    private static void Dimensions(string op, int[] shape)
+    {
+        if (shape is null) throw new ArgumentNullException(nameof(shape), $"{op}: no shape");
+        foreach (int d in shape)
+            if (d < 0) throw new ArgumentException($"{op}: shape {ShapeUtil.Format(shape)} has a negative dimension");
     }
 }

@@ -1,3 +1,4 @@
+using SamEngine.Tests.Backends.Reference;
 using SamEngine.Backends;
 using SamEngine.Backends.Cpu;
 using SamEngine.Weights;

@@ -1,5 +1,6 @@
 using SamEngine.Backends;
 using SamEngine.Backends.Cpu;
+using SamEngine.Tests.Backends.Reference;
 using SamEngine.Weights;
 
 namespace SamEngine.Tests.Backends.Cpu;
@@ -20,8 +21,6 @@ public class LinearTests
         var x = GemmTests.Random(rng, m * k);
         var w = new Parameter("lin.weight", [n, k], GemmTests.Random(rng, n * k).Select(Fp16.FromFloat).ToArray());
         var b = new Parameter("lin.bias", [n], GemmTests.Random(rng, n).Select(Fp16.FromFloat).ToArray());
-        var wf = w.ToFloat();
-        var bf = b.ToFloat();
         using var be = new CpuBackend();
         var saved = Gemm.ForcedPath;
         foreach (var path in GemmTests.Paths().Select(p => (SimdPath)p[0]))
@@ -31,16 +30,8 @@ public class LinearTests
             float[] got;
             try { got = be.ToHost(be.Linear(be.FromHost(x, 1, m, k), w, b, act)); }
             finally { Gemm.ForcedPath = saved; }
-            var want = new float[m * n];
-            for (int i = 0; i < m; i++)
-                for (int j = 0; j < n; j++)
-                {
-                    double s = bf[j];
-                    for (int kk = 0; kk < k; kk++) s += (double)x[i * k + kk] * wf[j * k + kk];
-                    float v = (float)s;
-                    want[i * n + j] = act switch { Activation.Relu => Math.Max(v, 0), Activation.Gelu => MathUtil.Gelu(v), _ => v };
-                }
-            GemmTests.AssertClose(want, got, $"{path} linear {m}x{k} -> {n} {act}");
+            var want = OpReference.Linear(new HostTensor(x, [1, m, k]), w, b, act, residual: null);
+            GemmTests.AssertClose(want.Data, got, $"{path} linear {m}x{k} -> {n} {act}");
         }
     }
 }

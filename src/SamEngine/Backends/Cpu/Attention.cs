@@ -7,10 +7,10 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Tensor VitAttention(Tensor qkv, int heads, int windowSize, Parameter relPosH, Parameter relPosW, Parameter qkvBias)
     {
-        var (h, w, c, hd, wh, ww) = OpShapes.VitAttention(qkv, heads, windowSize, relPosH, relPosW);
+        var (h, w, c, hd, wh, ww) = OpShapes.VitAttention(qkv, heads, windowSize, relPosH, relPosW, qkvBias);
         var y = CpuTensor.Uninitialized(1, h, w, c);
         var path = Gemm.ActivePath;
-        var relPos = new RelPos(path, Floats(relPosH), Floats(relPosW), wh, ww, hd);
+        using var relPos = new RelPos(path, Floats(relPosH), Floats(relPosW), wh, ww, hd);
         MultiHeadAttention.Vit(path, Cpu(qkv).Data, h, w, c, heads, wh, ww, relPos, Floats(qkvBias), y.Data);
         return y;
     }
@@ -18,9 +18,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads)
     {
-        int b = q.Dim(0), nq = q.Dim(1), c = q.Dim(2), nk = k.Dim(1), hd = c / heads;
-        if (k.Dim(0) != b || v.Dim(0) != b || k.Dim(2) != c || v.Dim(2) != c || v.Dim(1) != nk || hd * heads != c)
-            throw new ArgumentException($"Attention: q {q}, k {k}, v {v} do not fit {heads} heads");
+        var (b, nq, nk, c, hd) = OpShapes.Attention(q, k, v, heads);
         var qd = Cpu(q).Data;
         var kd = Cpu(k).Data;
         var vd = Cpu(v).Data;

@@ -20,10 +20,11 @@ internal readonly record struct HeadRows(float[] Source, int[] Starts, int Count
 
 /// <summary>
 /// Decomposed relative-position tables Rh [2 GridH - 1, d] and Rw [2 GridW - 1, d] for a GridH x GridW
-/// grid attending to itself, packed once as row panels of the micro-kernel of a SIMD path,
-/// so that each query panel gets q · Rᵀ from the same kernel as its scores.
+/// grid attending to itself, packed once per call as row panels of the micro-kernel of a SIMD path,
+/// so that each query panel gets q · Rᵀ from the same kernel as its scores. The packed tables are
+/// rented from <see cref="HostBufferPool.Shared"/> and go back when this is disposed.
 /// </summary>
-internal sealed class RelPos
+internal sealed class RelPos : IDisposable
 {
     public RelPos(SimdPath path, float[] tableH, float[] tableW, int gridH, int gridW, int headDim)
     {
@@ -31,8 +32,8 @@ internal sealed class RelPos
         (GridH, GridW, HeadDim) = (gridH, gridW, headDim);
         RowsH = AttentionPacking.RoundUp(2 * gridH - 1, mr);
         RowsW = AttentionPacking.RoundUp(2 * gridW - 1, mr);
-        PackedH = new float[RowsH * headDim];
-        PackedW = new float[RowsW * headDim];
+        PackedH = HostBufferPool.Shared.Rent(RowsH * headDim);
+        PackedW = HostBufferPool.Shared.Rent(RowsW * headDim);
         AttentionPacking.PackTransposedPanels(HeadRows.Dense(tableH, 2 * gridH - 1, headDim), headDim, mr, scale: 1f, PackedH);
         AttentionPacking.PackTransposedPanels(HeadRows.Dense(tableW, 2 * gridW - 1, headDim), headDim, mr, scale: 1f, PackedW);
     }
@@ -45,9 +46,15 @@ internal sealed class RelPos
     public int RowsH { get; }
     public int RowsW { get; }
 
-    /// <summary>Rh and Rw as row panels [panel][d][MR], zero rows past the table.</summary>
+    /// <summary>Rh and Rw as row panels [panel][d][MR], zero rows past the table (the arrays may be longer).</summary>
     public float[] PackedH { get; }
     public float[] PackedW { get; }
+
+    public void Dispose()
+    {
+        HostBufferPool.Shared.Return(PackedW);
+        HostBufferPool.Shared.Return(PackedH);
+    }
 }
 
 /// <summary>Packs attention operands into the GEMM micro-kernel's A and B panel layouts.</summary>

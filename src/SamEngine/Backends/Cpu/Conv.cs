@@ -13,10 +13,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Tensor Conv2d(Tensor x, Parameter weight, Parameter? bias, int stride, int padding)
     {
-        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), cin = x.Dim(3);
-        int cout = weight.Shape[0], kh = weight.Shape[2], kw = weight.Shape[3];
-        if (x.Rank != 4 || weight.Shape[1] != cin) throw new ArgumentException($"conv '{weight.Name}' {ShapeUtil.Format(weight.Shape)} does not fit input {x}");
-        int ho = (h + 2 * padding - kh) / stride + 1, wo = (w + 2 * padding - kw) / stride + 1;
+        var (b, h, w, cin, cout, kh, kw, ho, wo) = OpShapes.Conv2d(x, weight, bias, stride, padding);
         int kdim = kh * kw * cin;
         // Weight columns ordered (ky, kx, ci) to match the NHWC patches below; kept fp16. A 1x1
         // kernel is already in that order and is read in place.
@@ -42,7 +39,7 @@ public sealed partial class CpuBackend
         // im2col in bands of output rows, each band's patches [rows · Wo, kh · kw · Cin] multiplied at
         // once: the patch buffer stays a few MB (one im2col of the ViT-H neck's 3x3 conv is 38 MB).
         int bandRows = Math.Clamp(PatchBandFloats / (wo * kdim), 1, ho);
-        var patches = BufferPool.Shared.Rent(bandRows * wo * kdim); // every element is written below
+        var patches = HostBufferPool.Shared.Rent(bandRows * wo * kdim); // every element is written below
         for (int bi = 0; bi < b; bi++)
             for (int oy0 = 0; oy0 < ho; oy0 += bandRows)
             {
@@ -67,16 +64,16 @@ public sealed partial class CpuBackend
                 });
                 Gemm.Multiply(rows * wo, patches, 0, rhs, y.Data, (bi * ho + oy0) * wo * cout, bias is null ? null : Floats(bias));
             }
-        BufferPool.Shared.Return(patches);
+        HostBufferPool.Shared.Return(patches);
         return y;
     }
 
     /// <inheritdoc />
     public Tensor ConvTranspose2x2(Tensor x, Parameter weight, Parameter bias, ChannelNorm? norm = null, Activation act = Activation.None)
     {
-        var (b, h, w, cin, cout) = OpShapes.ConvTranspose2x2(x, weight, bias, norm);
+        var (b, h, w, cin, cout) = OpShapes.ConvTranspose2x2(x, weight, bias, norm, act);
         int pixels = b * h * w;
-        var tmp = BufferPool.Shared.Rent(pixels * 4 * cout);
+        var tmp = HostBufferPool.Shared.Rent(pixels * 4 * cout);
         Gemm.Multiply(pixels, Cpu(x).Data, 0, ConvTransposeRhs(weight), tmp, 0, ConvTransposeBias(bias));
         var y = CpuTensor.Uninitialized(b, 2 * h, 2 * w, cout);
         // A pixel's (dy, 0) and (dy, 1) outputs are adjacent in both tmp and y: one copy of 2·Cout each.
@@ -91,7 +88,7 @@ public sealed partial class CpuBackend
                             y.Data, ((bi * 2 * h + 2 * yy + dy) * 2 * w + 2 * xx) * cout, 2 * cout);
             }
         });
-        BufferPool.Shared.Return(tmp);
+        HostBufferPool.Shared.Return(tmp);
         // The fused LayerNorm2d and activation, in place.
         if (norm is not null) Elementwise.LayerNorm(y.Data, y.Data, y.Length / cout, cout, Floats(norm.Weight), Floats(norm.Bias), norm.Eps);
         if (act != Activation.None) Elementwise.Activate(y.Data, y.Data, y.Length, act);

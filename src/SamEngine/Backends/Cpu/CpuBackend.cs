@@ -57,7 +57,7 @@ public sealed partial class CpuBackend : IBackend
     public Tensor FromHost(ReadOnlySpan<float> data, params int[] shape)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (data.Length != ShapeUtil.Count(shape)) throw new ArgumentException($"{data.Length} values do not fill shape {ShapeUtil.Format(shape)}");
+        OpShapes.FromHost(data.Length, shape);
         var t = CpuTensor.Uninitialized(shape);
         data.CopyTo(t.Span);
         return t;
@@ -90,7 +90,7 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc />
     public Tensor Linear(Tensor x, Parameter weight, Parameter? bias, Activation act = Activation.None, Tensor? residual = null)
     {
-        var (shape, m, n, k) = OpShapes.Linear(x, weight, residual);
+        var (shape, m, n, k) = OpShapes.Linear(x, weight, bias, act, residual);
         var y = CpuTensor.Uninitialized(shape);
         float[]? res = residual is null ? null : Cpu(residual).Data;
         if (m < SmallLinearRows)
@@ -133,7 +133,7 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc />
     public Tensor LayerNorm(Tensor x, Parameter weight, Parameter bias, float eps, Tensor? residual = null)
     {
-        int c = OpShapes.LayerNorm(x, weight, bias, residual);
+        int c = OpShapes.LayerNorm(x, weight, bias, eps, residual);
         var y = CpuTensor.Uninitialized(x.Shape);
         Elementwise.LayerNorm(Cpu(x).Data, y.Data, x.Length / c, c, Floats(weight), Floats(bias), eps,
             residual is null ? null : Cpu(residual).Data, residual?.Length ?? 0);
@@ -143,6 +143,7 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc />
     public Tensor Activate(Tensor x, Activation act)
     {
+        OpShapes.Activate(x, act);
         var y = CpuTensor.Uninitialized(x.Shape);
         Elementwise.Activate(Cpu(x).Data, y.Data, y.Length, act);
         return y;
@@ -151,7 +152,7 @@ public sealed partial class CpuBackend : IBackend
     /// <inheritdoc />
     public Tensor Transpose(Tensor x)
     {
-        int batch = x.Dim(0), m = x.Dim(1), n = x.Dim(2);
+        var (batch, m, n) = OpShapes.Transpose(x);
         var y = CpuTensor.Uninitialized(batch, n, m);
         var src = Cpu(x).Data;
         Parallel.For(0, batch * n, bj =>

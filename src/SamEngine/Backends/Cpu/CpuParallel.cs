@@ -8,6 +8,15 @@ namespace SamEngine.Backends.Cpu;
 /// of threads; per-thread scratch (several MB per thread for the global attention of ViT-H) and
 /// unbounded loops would grow with it, in memory and in cache thrashing.
 /// </summary>
+/// <remarks>
+/// The CPU backend's temporary memory comes from two places, one per kind of use: buffers an op needs
+/// once per call (packed operands, im2col patches, score matrices) are rented from
+/// <see cref="HostBufferPool.Shared"/>, beside the tensors, and returned when the op ends; buffers
+/// each worker of a parallel loop reuses item after item live in a scratch object rented from a
+/// <see cref="ScratchPool{TScratch}"/> once per worker (<see cref="For{TScratch}"/>), or once per call
+/// by a caller that runs serially, and are grown by <see cref="Scratch.Ensure{T}"/>. Fixed small tiles
+/// (a register tile's edge, an 8 KB conversion block) are on the stack.
+/// </remarks>
 internal static class CpuParallel
 {
     /// <summary>One worker per core.</summary>
@@ -29,9 +38,17 @@ internal static class CpuParallel
         }, pool.Return);
 }
 
+/// <summary>Growing the buffers of a scratch object.</summary>
+internal static class Scratch
+{
+    /// <summary><paramref name="buffer"/> if it holds <paramref name="length"/> elements, else a new one that does, kept in <paramref name="buffer"/>.</summary>
+    public static T[] Ensure<T>(ref T[]? buffer, int length) =>
+        buffer is { } b && b.Length >= length ? b : buffer = new T[Math.Max(length, 1)];
+}
+
 /// <summary>
-/// Reusable scratch objects (buffers grown on demand and kept): the steady state allocates nothing,
-/// and the pool holds no more objects than were ever in use at once.
+/// Reusable scratch objects (buffers grown on demand by <see cref="Scratch.Ensure{T}"/> and kept): the
+/// steady state allocates nothing, and the pool holds no more objects than were ever in use at once.
 /// </summary>
 internal sealed class ScratchPool<TScratch> where TScratch : class, new()
 {

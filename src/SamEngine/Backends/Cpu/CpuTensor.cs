@@ -24,7 +24,7 @@ public sealed class CpuTensor : Tensor
 
     /// <summary>A pooled tensor whose buffer is not zeroed: for op outputs that are written in full.</summary>
     internal static CpuTensor Uninitialized(params int[] shape) =>
-        new(new Storage(BufferPool.Shared.Rent(checked((int)Weights.ShapeUtil.Count(shape))), pooled: true), shape);
+        new(new Storage(HostBufferPool.Shared.Rent(checked((int)Weights.ShapeUtil.Count(shape))), pooled: true), shape);
 
     /// <summary>Another view of the same buffer (which stays alive until both are disposed).</summary>
     internal CpuTensor View(int[] shape)
@@ -56,7 +56,7 @@ public sealed class CpuTensor : Tensor
     public override void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0 && Interlocked.Decrement(ref _storage.Refs) == 0 && _storage.Pooled)
-            BufferPool.Shared.Return(_storage.Data);
+            HostBufferPool.Shared.Return(_storage.Data);
         base.Dispose();
     }
 

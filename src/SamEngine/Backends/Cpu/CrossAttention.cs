@@ -20,10 +20,8 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Tensor ImageToTokenAttention(Tensor image, Parameter? qWeight, Parameter? qBias, Tensor k, Tensor v, int heads, Parameter outWeight, Parameter outBias)
     {
-        var (b, n, t, c, din) = OpShapes.CrossAttention(image, qWeight, k, heads);
-        if (v.Dim(0) != b || v.Dim(1) != t || v.Dim(2) != c || outWeight.Shape[1] != c)
-            throw new ArgumentException($"image-to-token attention: v {v} or '{outWeight.Name}' does not fit k {k}");
-        int th = t * heads, hd = c / heads, d = outWeight.Shape[0];
+        var (b, n, t, c, din, d) = OpShapes.ImageToTokenAttention(image, qWeight, qBias, k, v, heads, outWeight, outBias);
+        int th = t * heads, hd = c / heads;
         if (th > c) return ComposedOps.ImageToTokenAttention(this, image, qWeight, qBias, k, v, heads, outWeight, outBias);
 
         float scale = 1f / MathF.Sqrt(hd);
@@ -37,9 +35,8 @@ public sealed partial class CpuBackend
         var y = CpuTensor.Uninitialized(b, n, d);
         int group = image.Dim(0) == 1 ? b : 1, cols = group * th; // prompts sharing one image side
         // Scratch from the pool: fresh arrays of this size would be new pages to map on every call.
-        var pool = BufferPool.Shared;
-        float[] aT = pool.Rent(cols * din), vOut = pool.Rent(cols * d), scores = pool.Rent(n * cols);
-        var colBias = new float[cols];
+        var pool = HostBufferPool.Shared;
+        float[] aT = pool.Rent(cols * din), vOut = pool.Rent(cols * d), scores = pool.Rent(n * cols), colBias = pool.Rent(cols);
         try
         {
             for (int g0 = 0; g0 < b; g0 += group)
@@ -47,7 +44,7 @@ public sealed partial class CpuBackend
                 // Aᵀ [T·H, Din] per prompt: each head's key times its slice of the query projection,
                 // scaled; V' [T·H, D]: each head's value times its slice of the output projection.
                 aT.AsSpan(0, cols * din).Clear();
-                Array.Clear(colBias);
+                colBias.AsSpan(0, cols).Clear();
                 vOut.AsSpan(0, cols * d).Clear();
                 for (int p = 0; p < group; p++)
                     for (int j = 0; j < t; j++)
@@ -75,6 +72,7 @@ public sealed partial class CpuBackend
         }
         finally
         {
+            pool.Return(colBias);
             pool.Return(scores);
             pool.Return(vOut);
             pool.Return(aT);
@@ -85,10 +83,7 @@ public sealed partial class CpuBackend
     /// <inheritdoc />
     public Tensor TokenToImageAttention(Tensor q, Tensor keys, Parameter? kWeight, Parameter? kBias, Tensor values, Parameter? vWeight, Parameter? vBias, int heads)
     {
-        var (b, n, t, c, din) = OpShapes.CrossAttention(keys, kWeight, q, heads);
-        OpShapes.CrossAttention(values, vWeight, q, heads);
-        if (values.Dim(0) != keys.Dim(0) || values.Dim(1) != n || values.Dim(2) != din)
-            throw new ArgumentException($"token-to-image attention: values {values} do not match keys {keys}");
+        var (b, n, t, c, din) = OpShapes.TokenToImageAttention(q, keys, kWeight, kBias, values, vWeight, vBias, heads);
         int th = t * heads, hd = c / heads;
         if (th > c) return ComposedOps.TokenToImageAttention(this, q, keys, kWeight, kBias, values, vWeight, vBias, heads);
 
@@ -101,11 +96,9 @@ public sealed partial class CpuBackend
         var bv = vBias is null ? null : Floats(vBias);
         var y = CpuTensor.Uninitialized(b, t, c);
         int group = keys.Dim(0) == 1 ? b : 1, cols = group * th; // prompts sharing one image side
-        var pool = BufferPool.Shared;
+        var pool = HostBufferPool.Shared;
         float[] qFold = pool.Rent(cols * din), px = pool.Rent(din * cols), weights = pool.Rent(n * cols);
-        var pxRow = new float[din];
-        var colMax = new float[cols];
-        var colSum = new float[cols];
+        float[] pxColumn = pool.Rent(din), colMax = pool.Rent(cols), colSum = pool.Rent(cols);
         try
         {
             for (int g0 = 0; g0 < b; g0 += group)
@@ -138,6 +131,7 @@ public sealed partial class CpuBackend
                         for (int h = 0; h < heads; h++)
                         {
                             int col = p * th + j * heads + h;
+                            var pxRow = pxColumn.AsSpan(0, din);
                             for (int i = 0; i < din; i++) pxRow[i] = px[i * cols + col];
                             float inv = 1f / colSum[col];
                             for (int dd = 0; dd < hd; dd++)
@@ -151,6 +145,9 @@ public sealed partial class CpuBackend
         }
         finally
         {
+            pool.Return(colSum);
+            pool.Return(colMax);
+            pool.Return(pxColumn);
             pool.Return(weights);
             pool.Return(px);
             pool.Return(qFold);
@@ -208,27 +205,32 @@ public sealed partial class CpuBackend
     /// <summary>
     /// Each column of scores [N, cols] becomes exp(score − column max), in place; <paramref name="sum"/>
     /// gets the column sums (the softmax over N, left unnormalised). Row ranges run on all cores, each
-    /// with its own partial maxima and sums, merged in between.
+    /// with its own partial maxima and sums, merged in between. <paramref name="max"/> and
+    /// <paramref name="sum"/> hold at least <paramref name="cols"/> values.
     /// </summary>
     private static void ExpOverColumns(float[] scores, int n, int cols, float[] max, float[] sum)
     {
         int parts = Math.Max(1, Math.Min(Environment.ProcessorCount, n * cols / Elementwise.ParallelGrain));
-        var partMax = new float[parts * cols];
-        var partSum = new float[parts * cols];
-        Array.Fill(partMax, float.NegativeInfinity);
+        float[] partMax = HostBufferPool.Shared.Rent(parts * cols), partSum = HostBufferPool.Shared.Rent(parts * cols);
+        partMax.AsSpan(0, parts * cols).Fill(float.NegativeInfinity);
+        partSum.AsSpan(0, parts * cols).Clear();
         CpuParallel.For(0, parts, p =>
         {
             var pm = partMax.AsSpan(p * cols, cols);
             for (int r = n * p / parts, end = n * (p + 1) / parts; r < end; r++) Elementwise.MaxInPlace(pm, scores.AsSpan(r * cols, cols));
         });
-        Array.Fill(max, float.NegativeInfinity);
-        for (int p = 0; p < parts; p++) Elementwise.MaxInPlace(max, partMax.AsSpan(p * cols, cols));
+        var colMax = max.AsSpan(0, cols);
+        colMax.Fill(float.NegativeInfinity);
+        for (int p = 0; p < parts; p++) Elementwise.MaxInPlace(colMax, partMax.AsSpan(p * cols, cols));
         CpuParallel.For(0, parts, p =>
         {
             var ps = partSum.AsSpan(p * cols, cols);
-            for (int r = n * p / parts, end = n * (p + 1) / parts; r < end; r++) Elementwise.ExpShiftedAccumulate(scores.AsSpan(r * cols, cols), max, ps);
+            for (int r = n * p / parts, end = n * (p + 1) / parts; r < end; r++) Elementwise.ExpShiftedAccumulate(scores.AsSpan(r * cols, cols), max.AsSpan(0, cols), ps);
         });
-        Array.Clear(sum);
-        for (int p = 0; p < parts; p++) Elementwise.AddInPlace(sum.AsSpan(0, cols), partSum.AsSpan(p * cols, cols));
+        var colSum = sum.AsSpan(0, cols);
+        colSum.Clear();
+        for (int p = 0; p < parts; p++) Elementwise.AddInPlace(colSum, partSum.AsSpan(p * cols, cols));
+        HostBufferPool.Shared.Return(partSum);
+        HostBufferPool.Shared.Return(partMax);
     }
 }

@@ -153,22 +153,6 @@ public static class Elementwise
         return T.Create(0.5f) * x * (q + T.ZeroBelow(x, zero, T.Create(2f) - (q + q)));
     }
 
-    /// <summary>x *= s.</summary>
-    public static void Scale(Span<float> x, float s)
-    {
-        int vw = Vector<float>.Count, i = 0;
-        for (; i <= x.Length - vw; i += vw) (new Vector<float>(x[i..]) * s).CopyTo(x[i..]);
-        for (; i < x.Length; i++) x[i] *= s;
-    }
-
-    /// <summary>x += s.</summary>
-    public static void AddScalar(Span<float> x, float s)
-    {
-        int vw = Vector<float>.Count, i = 0;
-        for (; i <= x.Length - vw; i += vw) (new Vector<float>(x[i..]) + new Vector<float>(s)).CopyTo(x[i..]);
-        for (; i < x.Length; i++) x[i] += s;
-    }
-
     /// <summary>The largest element (-inf for an empty span).</summary>
     public static float Max(ReadOnlySpan<float> x)
     {
@@ -213,22 +197,6 @@ public static class Elementwise
         }
         for (; i < x.Length; i++) { float e = MathF.Exp(x[i] - shift); x[i] = e; sum += e; }
         return sum;
-    }
-
-    /// <summary>y += a + b, element by element.</summary>
-    public static void AddInPlace(Span<float> y, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        int vw = Vector<float>.Count, i = 0;
-        for (; i <= y.Length - vw; i += vw) (new Vector<float>(y[i..]) + (new Vector<float>(a[i..]) + new Vector<float>(b[i..]))).CopyTo(y[i..]);
-        for (; i < y.Length; i++) y[i] += a[i] + b[i];
-    }
-
-    /// <summary>y *= b, element by element.</summary>
-    public static void MultiplyInPlace(Span<float> y, ReadOnlySpan<float> b)
-    {
-        int vw = Vector<float>.Count, i = 0;
-        for (; i <= y.Length - vw; i += vw) (new Vector<float>(y[i..]) * new Vector<float>(b[i..])).CopyTo(y[i..]);
-        for (; i < y.Length; i++) y[i] *= b[i];
     }
 
     /// <summary>m = max(m, x), element by element.</summary>
@@ -331,16 +299,5 @@ public static class Elementwise
             for (; i < c; i++) yr[i] = (xr[i] - mean) * rstd * gamma[i] + beta[i];
         }
         ForRanges(rows, Math.Max(1, ParallelGrain / Math.Max(c, 1)), (s, e) => { for (int r = s; r < e; r++) Row(r); });
-    }
-
-    /// <summary>Softmax of one row in place (max-subtracted, sum in fp32 then normalised).</summary>
-    public static void SoftmaxRow(Span<float> row)
-    {
-        float max = float.NegativeInfinity;
-        foreach (float v in row) max = Math.Max(max, v);
-        float sum = 0;
-        for (int i = 0; i < row.Length; i++) { float e = MathF.Exp(row[i] - max); row[i] = e; sum += e; }
-        float inv = 1f / sum;
-        for (int i = 0; i < row.Length; i++) row[i] *= inv;
     }
 }

@@ -11,13 +11,14 @@ namespace SamEngine.Backends.Cpu;
 /// attention never rescales; Oᵀ is rescaled only when a query's running max moved. K and Vᵀ are packed
 /// once per call as the kernel's A panels, qᵀ as its B panels, straight from where the rows lie
 /// (<see cref="HeadRows"/>); the rel-pos terms q · Rᵀ of a query panel come from the same kernel over
-/// the packed tables (<see cref="RelPos"/>). Scratch is rented per call from a shared pool and reused:
-/// the steady state allocates nothing.
+/// the packed tables (<see cref="RelPos"/>). Each worker of the caller's loop passes its own
+/// <see cref="HeadScratch"/> (from <see cref="Scratches"/>): the steady state allocates nothing.
 /// </summary>
 internal static class FlashAttention
 {
     private const int KeyBlockPanels = 20;
-    private static readonly ScratchPool<Scratch> Scratches = new();
+    /// <summary>The scratch objects of the workers that call <see cref="Attend"/>.</summary>
+    public static readonly ScratchPool<HeadScratch> Scratches = new();
 
     /// <summary>
     /// One head: queries <paramref name="q"/>, keys <paramref name="k"/> and values <paramref name="v"/>
@@ -25,31 +26,24 @@ internal static class FlashAttention
     /// <c>outStarts[i] + outOffset</c>, skipped where <c>outStarts[i]</c> is negative. The ViT scales q
     /// before the product (upstream); that is folded here into k (exact for power-of-two scales, e.g.
     /// d = 64) so that the unscaled q serves the rel-pos terms too. The decoder scales the product
-    /// (<paramref name="postScale"/>).
+    /// (<paramref name="postScale"/>). <paramref name="s"/> is the calling worker's scratch.
     /// </summary>
     public static void Attend(SimdPath path, in HeadRows q, in HeadRows k, in HeadRows v, int d, float keyScale, float postScale,
-        RelPos? relPos, float[] y, int[] outStarts, int outOffset)
+        RelPos? relPos, float[] y, int[] outStarts, int outOffset, HeadScratch s)
     {
         if (k.Count != v.Count || q.Count <= 0 || k.Count <= 0) throw new ArgumentException($"attention of {q.Count} queries over {k.Count} keys and {v.Count} values");
         if (relPos is not null && (relPos.GridH * relPos.GridW != q.Count || q.Count != k.Count || relPos.HeadDim != d))
             throw new ArgumentException($"relative positions of a {relPos.GridH}x{relPos.GridW} grid for {q.Count} tokens");
-        // Scratch is rented per call, not kept per thread: there are as many calls at once as workers
-        // (CpuParallel), but the thread pool may hold many more threads.
-        var s = Scratches.Rent();
-        try
+        switch (path)
         {
-            switch (path)
-            {
-                case SimdPath.Vector512: Attend<Simd512>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
-                case SimdPath.Vector256: Attend<Simd256>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
-                default: Attend<SimdPortable>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
-            }
+            case SimdPath.Vector512: Attend<Simd512>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
+            case SimdPath.Vector256: Attend<Simd256>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
+            default: Attend<SimdPortable>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
         }
-        finally { Scratches.Return(s); }
     }
 
     private static unsafe void Attend<T>(SimdPath path, in HeadRows q, in HeadRows k, in HeadRows v, int d, float keyScale,
-        float postScale, RelPos? relPos, float[] y, int[] outStarts, int outOffset, Scratch s) where T : struct, ISimdFloat<T>
+        float postScale, RelPos? relPos, float[] y, int[] outStarts, int outOffset, HeadScratch s) where T : struct, ISimdFloat<T>
     {
         var (mr, nr) = GemmKernels.Tile(path);
         int vr = AttentionKernels.ValueRows(path);
@@ -108,7 +102,7 @@ internal static class FlashAttention
     /// <c>y + outStarts[j]</c>, skipped where negative): by 8 x 8 transposes into a [NR, d] block, then a
     /// row copy each, where the scalar gather cost a third of a windowed attention's time.
     /// </summary>
-    private static unsafe void WriteOutput(float* ot, int d, int nr, int count, ReadOnlySpan<int> outStarts, float* y, Scratch s)
+    private static unsafe void WriteOutput(float* ot, int d, int nr, int count, ReadOnlySpan<int> outStarts, float* y, HeadScratch s)
     {
         if (SimdTranspose.IsSupported && d % 8 == 0 && nr % 8 == 0)
         {
@@ -157,11 +151,10 @@ internal static class FlashAttention
         }
     }
 
-    private sealed class Scratch
+    /// <summary>One worker's buffers for one head at a time: packed operands, scores, output, rel-pos terms, and the callers' row starts.</summary>
+    internal sealed class HeadScratch
     {
         public float[]? PackedQ, PackedK, PackedVt, ScoresT, OutT, OutRows, RelHt, RelWt, TableHt, TableWt;
-
-        public static float[] Ensure(ref float[]? buffer, int length) =>
-            buffer is { } b && b.Length >= length ? b : buffer = new float[Math.Max(length, 1)];
+        public int[]? Starts, OutStarts;
     }
 }

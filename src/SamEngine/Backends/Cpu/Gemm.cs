@@ -18,7 +18,13 @@ public static class Gemm
     private const int InPlaceMaxN = 64;
 
     [ThreadStatic] private static SimdPath? _forcedPath;
-    [ThreadStatic] private static float[]? _aPack;
+    private static readonly ScratchPool<RowBlockScratch> Scratches = new();
+
+    /// <summary>One worker's packed A block [Mc, Kc].</summary>
+    private sealed class RowBlockScratch
+    {
+        public float[]? PackedA;
+    }
 
     /// <summary>
     /// The SIMD path used by GEMMs started on this thread, null for the widest the CPU has. Lets tests
@@ -61,11 +67,10 @@ public static class Gemm
         var (mr, nr) = GemmKernels.Tile(path);
         int panels = (n + nr - 1) / nr;
         bool par = parallel && Environment.ProcessorCount > 1 && (long)m * n * k >= 1 << 20;
-        float[] packedB = BufferPool.Shared.Rent(panels * k * nr);
+        float[] packedB = HostBufferPool.Shared.Rent(panels * k * nr);
         try
         {
-            if (par) CpuParallel.For(0, panels, p => b.PackPanel(p * nr, nr, packedB.AsSpan(p * k * nr, k * nr)));
-            else for (int p = 0; p < panels; p++) b.PackPanel(p * nr, nr, packedB.AsSpan(p * k * nr, k * nr));
+            PackPanels(b, nr, packedB, par);
 
             int threads = par ? Environment.ProcessorCount : 1;
             int mc = Math.Min(McMax / mr * mr, RoundUp((m + threads - 1) / threads, mr));
@@ -75,10 +80,10 @@ public static class Gemm
                 TransposedA = transposedA,
                 Residual = residual,
             };
-            if (par && blocks > 1) CpuParallel.For(0, blocks, job.RowBlock);
-            else for (int blk = 0; blk < blocks; blk++) job.RowBlock(blk);
+            if (par && blocks > 1) CpuParallel.For(0, blocks, Scratches, job.RowBlock);
+            else job.RowBlocks(blocks);
         }
-        finally { BufferPool.Shared.Return(packedB); }
+        finally { HostBufferPool.Shared.Return(packedB); }
     }
 
     /// <summary>
@@ -94,19 +99,27 @@ public static class Gemm
         var (mr, nr) = GemmKernels.Tile(path);
         int mc = Math.Min(McMax / mr * mr, RoundUp(m, mr));
         var job = new Job(path, mr, nr, m, n, k, mc, a, aOffset, lda, packedB, bOffset, panelStride, c, cOffset, ldc, accumulate, bias, act);
-        for (int blk = 0; blk * mc < m; blk++) job.RowBlock(blk);
+        job.RowBlocks((m + mc - 1) / mc);
     }
 
     /// <summary>
-    /// Every panel of <paramref name="b"/> packed for <paramref name="path"/> (panel p at p·K·<see cref="Panel"/>),
-    /// for callers that run <see cref="MultiplyPacked"/> many times over one operand.
+    /// <paramref name="b"/> packed once for <paramref name="path"/>, for callers that run
+    /// <see cref="MultiplyPacked"/> many times over one operand.
     /// </summary>
-    internal static float[] PackAll(SimdPath path, GemmRhs b)
+    internal static float[] PackedPanels(SimdPath path, GemmRhs b)
     {
-        int nr = Panel(path), panels = (b.N + nr - 1) / nr;
-        var packed = new float[panels * b.K * nr];
-        for (int p = 0; p < panels; p++) b.PackPanel(p * nr, nr, packed.AsSpan(p * b.K * nr, b.K * nr));
+        int nr = Panel(path);
+        var packed = new float[(b.N + nr - 1) / nr * b.K * nr];
+        PackPanels(b, nr, packed, parallel: false);
         return packed;
+    }
+
+    /// <summary>Every panel of <paramref name="b"/>, <paramref name="nr"/> columns wide, into <paramref name="dst"/>: panel p at p·K·NR.</summary>
+    private static void PackPanels(GemmRhs b, int nr, float[] dst, bool parallel)
+    {
+        int panels = (b.N + nr - 1) / nr, size = b.K * nr;
+        if (parallel) CpuParallel.For(0, panels, p => b.PackPanel(p * nr, nr, dst.AsSpan(p * size, size)));
+        else for (int p = 0; p < panels; p++) b.PackPanel(p * nr, nr, dst.AsSpan(p * size, size));
     }
 
     /// <summary>Columns per packed B panel on <paramref name="path"/>.</summary>
@@ -124,11 +137,19 @@ public static class Gemm
         /// <summary>Added to C after the activation: [M, Ldc] from index 0.</summary>
         public float[]? Residual { get; init; }
 
-        public unsafe void RowBlock(int blk)
+        /// <summary>Row blocks [0, <paramref name="blocks"/>) on this thread, with one scratch.</summary>
+        public void RowBlocks(int blocks)
+        {
+            var s = Scratches.Rent();
+            for (int blk = 0; blk < blocks; blk++) RowBlock(blk, s);
+            Scratches.Return(s);
+        }
+
+        public unsafe void RowBlock(int blk, RowBlockScratch s)
         {
             int i0 = blk * Mc, rows = Math.Min(Mc, M - i0), rowPanels = (rows + Mr - 1) / Mr;
             int panels = (N + Nr - 1) / Nr;
-            var aPack = _aPack is { } buf && buf.Length >= McMax * Kc ? buf : _aPack = new float[McMax * Kc];
+            var aPack = Scratch.Ensure(ref s.PackedA, McMax * Kc);
             float* edge = stackalloc float[Mr * Nr];
             // Packing A costs about as much per element as one register tile's worth of FMAs, so for a
             // narrow B it would dominate: full row panels then read A in place (only the ragged last

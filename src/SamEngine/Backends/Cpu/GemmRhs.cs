@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace SamEngine.Backends.Cpu;
 
 /// <summary>
@@ -83,30 +81,20 @@ public abstract class GemmRhs
                 }
         }
 
+        /// <summary>Column by column, each converted a chunk at a time on the stack, then scattered into the panel.</summary>
         private void PackPanelByColumns(int j0, int width, Span<float> dst)
         {
-            float[] row = ArrayPool<float>.Shared.Rent(K);
             dst[..(K * width)].Clear();
             var w = bits.Span;
+            Span<float> chunk = stackalloc float[KChunk];
             for (int col = 0; col < width && j0 + col < N; col++)
-            {
-                HalfConversion.ToSingle(w.Slice((j0 + col) * K, K), row);
-                ScatterColumn(row.AsSpan(0, K), col, width, dst);
-            }
-            ArrayPool<float>.Shared.Return(row);
+                for (int k0 = 0; k0 < K; k0 += KChunk)
+                {
+                    int kc = Math.Min(KChunk, K - k0);
+                    HalfConversion.ToSingle(w.Slice((j0 + col) * K + k0, kc), chunk[..kc]);
+                    ScatterColumn(chunk[..kc], col, width, dst[(k0 * width)..]);
+                }
         }
-    }
-
-    /// <summary>Packs every panel of Xᵀ, X [N, K] float32 at <paramref name="offset"/>: panel p at p·K·width.</summary>
-    internal static void PackAllTransposed(float[] data, int offset, int n, int k, int width, Span<float> dst)
-    {
-        for (int j0 = 0; j0 < n; j0 += width) PackTransposedPanel(data, offset, n, k, j0, width, dst.Slice(j0 * k, k * width));
-    }
-
-    /// <summary>Packs every panel of B [K, N] float32 at <paramref name="offset"/>: panel p at p·K·width.</summary>
-    internal static void PackAllPlain(float[] data, int offset, int k, int n, int width, Span<float> dst)
-    {
-        for (int j0 = 0; j0 < n; j0 += width) PackPlainPanel(data, offset, k, n, j0, width, dst.Slice(j0 * k, k * width));
     }
 
     private static unsafe void PackTransposedPanel(float[] data, int offset, int n, int k, int j0, int width, Span<float> dst)

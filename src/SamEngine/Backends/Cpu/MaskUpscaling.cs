@@ -14,12 +14,10 @@ public sealed partial class CpuBackend
 {
     private static readonly ScratchPool<UpscalingScratch> UpscalingScratchPool = new();
 
-    /// <summary>One worker's buffers for a grid row's intermediates, grown on demand and kept.</summary>
+    /// <summary>One worker's buffers for a grid row's intermediates.</summary>
     private sealed class UpscalingScratch
     {
         public float[]? Up1, Up1Packed, Up2, Acc;
-
-        public static float[] Ensure(ref float[]? b, int n) => b is { } x && x.Length >= n ? x : b = new float[n];
     }
 
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Parameter, float[]> _convTRows = new();
@@ -31,7 +29,7 @@ public sealed partial class CpuBackend
         var (b, g, d, c1, c, masks) = OpShapes.UpscaledMaskLogits(x, w, hyper);
         var path = Gemm.ActivePath;
         int nr = Gemm.Panel(path);
-        var conv1 = _packedConvT.GetValue(w.Conv1Weight, _ => new()).GetOrAdd(path, p => Gemm.PackAll(p, ConvTransposeRhs(w.Conv1Weight))); // [D, (dy, dx, c1)]
+        var conv1 = _packedConvT.GetValue(w.Conv1Weight, _ => new()).GetOrAdd(path, p => Gemm.PackedPanels(p, ConvTransposeRhs(w.Conv1Weight))); // [D, (dy, dx, c1)]
         var conv2 = ConvTransposeRows(w.Conv2Weight);                     // [(dy2, dx2, c), C1]
         var bias1 = ConvTransposeBias(w.Conv1Bias);
         float[] bias2 = Floats(w.Conv2Bias), gamma = Floats(w.NormWeight), beta = Floats(w.NormBias);
@@ -44,10 +42,10 @@ public sealed partial class CpuBackend
         CpuParallel.For(0, b * g, UpscalingScratchPool, (item, scratch) =>
         {
             int bi = item / g, row = item % g;
-            var up1 = UpscalingScratch.Ensure(ref scratch.Up1, mid * c1);
-            var up1Packed = UpscalingScratch.Ensure(ref scratch.Up1Packed, (mid + nr - 1) / nr * nr * c1);
-            var up2 = UpscalingScratch.Ensure(ref scratch.Up2, 4 * c * mid);
-            var acc = UpscalingScratch.Ensure(ref scratch.Acc, masks * 4 * mid);
+            var up1 = Scratch.Ensure(ref scratch.Up1, mid * c1);
+            var up1Packed = Scratch.Ensure(ref scratch.Up1Packed, (mid + nr - 1) / nr * nr * c1);
+            var up2 = Scratch.Ensure(ref scratch.Up2, 4 * c * mid);
+            var acc = Scratch.Ensure(ref scratch.Acc, masks * 4 * mid);
 
             Gemm.MultiplyPacked(path, g, 4 * c1, d, xd, (bi * g + row) * g * d, d, conv1, 0, d * nr, up1, 0, 4 * c1, accumulate: false, bias1);
             Elementwise.LayerNorm(up1, up1, mid, c1, gamma, beta, w.NormEps);

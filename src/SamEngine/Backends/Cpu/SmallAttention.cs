@@ -14,7 +14,13 @@ internal static class SmallAttention
     public const int MaxShortSide = 32;
 
     private const int QueriesPerItem = 128;
-    [ThreadStatic] private static float[]? _scores;
+    private static readonly ScratchPool<ScoreRow> Scratches = new();
+
+    /// <summary>One worker's score row.</summary>
+    private sealed class ScoreRow
+    {
+        public float[]? Scores;
+    }
 
     /// <summary>
     /// q [B, nq, C], k and v [B, nk, C] → y [B, nq, C], <paramref name="heads"/> heads of C / heads
@@ -23,11 +29,10 @@ internal static class SmallAttention
     public static void Attend(float[] q, float[] k, float[] v, float[] y, int b, int nq, int nk, int c, int heads, float postScale)
     {
         int hd = c / heads, chunks = (nq + QueriesPerItem - 1) / QueriesPerItem;
-        void Item(int item)
+        void Item(int item, ScoreRow s)
         {
             int chunk = item % chunks, bh = item / chunks, bi = bh / heads, head = bh % heads;
-            var s = _scores is { } buf && buf.Length >= nk ? buf : _scores = new float[nk];
-            var scores = s.AsSpan(0, nk);
+            var scores = Scratch.Ensure(ref s.Scores, nk).AsSpan(0, nk);
             int kBase = bi * nk * c + head * hd;
             for (int i = chunk * QueriesPerItem, end = Math.Min(nq, i + QueriesPerItem); i < end; i++)
             {
@@ -41,7 +46,12 @@ internal static class SmallAttention
             }
         }
         int items = b * heads * chunks;
-        if ((long)items * QueriesPerItem * nk * hd < 1 << 16) for (int i = 0; i < items; i++) Item(i);
-        else CpuParallel.For(0, items, Item);
+        if ((long)items * QueriesPerItem * nk * hd < 1 << 16)
+        {
+            var s = Scratches.Rent();
+            for (int i = 0; i < items; i++) Item(i, s);
+            Scratches.Return(s);
+        }
+        else CpuParallel.For(0, items, Scratches, Item);
     }
 }

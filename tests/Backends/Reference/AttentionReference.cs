@@ -1,4 +1,4 @@
-namespace SamEngine.Tests.Backends.Cpu;
+namespace SamEngine.Tests.Backends.Reference;
 
 /// <summary>
 /// The plain attention the fast one is checked against: every score materialised, softmax in double,

@@ -3,12 +3,12 @@ using SamEngine.Backends.Cpu;
 namespace SamEngine.Tests.Backends.Cpu;
 
 /// <summary>The CPU backend's buffer pool: best fit within a factor of two, shared between nearby sizes, capped.</summary>
-public class BufferPoolTests
+public class HostBufferPoolTests
 {
     [Fact]
     public void ReturnedBufferServesRequestsUpToTwiceSmaller()
     {
-        var pool = new BufferPool();
+        var pool = new HostBufferPool();
         var a = pool.Rent(1000);
         Assert.Equal(1000, a.Length);
         pool.Return(a);
@@ -23,7 +23,7 @@ public class BufferPoolTests
     [Fact]
     public void SmallestFittingBufferIsTaken()
     {
-        var pool = new BufferPool();
+        var pool = new HostBufferPool();
         float[] big = new float[900], mid = new float[700], small = new float[300];
         pool.Return(big);
         pool.Return(small);
@@ -36,7 +36,7 @@ public class BufferPoolTests
     [Fact]
     public void FreeBufferJustTooSmallIsDroppedForTheLargerOne()
     {
-        var pool = new BufferPool();
+        var pool = new HostBufferPool();
         var qkv = new float[300];
         pool.Return(qkv);
         var hidden = pool.Rent(400); // 300 cannot hold it but is within a factor of two: dropped
@@ -49,7 +49,7 @@ public class BufferPoolTests
     [Fact]
     public void BuffersBeyondTheCapAreLeftToTheGc()
     {
-        var pool = new BufferPool(maxPooledBytes: 4 * 100);
+        var pool = new HostBufferPool(maxPooledBytes: 4 * 100);
         pool.Return(new float[100]);
         pool.Return(new float[60]);
         Assert.Equal(400, pool.PooledBytes);

@@ -1,16 +1,16 @@
 namespace SamEngine.Backends.Cpu;
 
 /// <summary>
-/// Activation and scratch buffers of the CPU backend, reused: a model runs the same shapes over and
-/// over, so a buffer handed back by a disposed tensor is the next op's output instead of new garbage
-/// for the GC. A request takes the smallest free buffer that holds it, up to
+/// The CPU backend's host (managed) float buffers, for tensor storage and op scratch, reused: a model
+/// runs the same shapes over and over, so a buffer handed back by a disposed tensor is the next op's
+/// output instead of new garbage for the GC. A request takes the smallest free buffer that holds it, up to
 /// <see cref="MaxOversize"/> times its length, so that buffers are shared between shapes that are never
 /// live at once (a ViT block's qkv [T, 3C] and MLP hidden [T, 4C]) and the pool holds about the peak of
 /// live activations rather than one set per shape; a free buffer just too small for a request is
 /// dropped when the larger one is made. Rented buffers may therefore be longer than asked for.
 /// Holds at most <paramref name="maxPooledBytes"/> in free buffers; beyond that they are left to the GC.
 /// </summary>
-internal sealed class BufferPool(long maxPooledBytes = 1L << 30)
+internal sealed class HostBufferPool(long maxPooledBytes = 1L << 30)
 {
     /// <summary>At most this many times the requested length is handed out.</summary>
     public const int MaxOversize = 2;
@@ -20,7 +20,7 @@ internal sealed class BufferPool(long maxPooledBytes = 1L << 30)
     private long _pooledBytes;
 
     /// <summary>The pool of the CPU backend's tensors and scratch.</summary>
-    public static BufferPool Shared { get; } = new();
+    public static HostBufferPool Shared { get; } = new();
 
     /// <summary>Bytes held by free buffers now.</summary>
     public long PooledBytes
