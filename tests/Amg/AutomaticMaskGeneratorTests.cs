@@ -27,6 +27,21 @@ public sealed class AutomaticMaskGeneratorTests : IDisposable
     }
 
     [Fact]
+    public void GenerateWhileAnotherGenerateRunsOnTheSameGeneratorIsRefused()
+    {
+        var (rgb, h, w) = AmgFixtureTests.TinyImage();
+        using var generator = new AutomaticMaskGenerator(_model, KeepAll with { PointsPerSide = 1 });
+        Exception? fromOtherThread = null;
+        // While the first call runs, another thread starts a second one on the same generator.
+        var records = generator.Generate(rgb, h, w, progress: _ =>
+            fromOtherThread ??= Record.Exception(() => Task.Run(() => generator.Generate(rgb, h, w)).GetAwaiter().GetResult()) ?? new Exception("no error"));
+
+        var e = Assert.IsType<InvalidOperationException>(fromOtherThread);
+        Assert.Contains("one AutomaticMaskGenerator per thread", e.Message);
+        Assert.Equal(records.Count, generator.Generate(rgb, h, w).Count); // the first call was not disturbed, and the guard is released
+    }
+
+    [Fact]
     public void GridOfOnePointGivesThreeMasksAtTheCentre()
     {
         var (rgb, h, w) = AmgFixtureTests.TinyImage();

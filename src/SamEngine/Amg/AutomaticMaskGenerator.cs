@@ -15,14 +15,17 @@ public readonly record struct AmgProgress(int Crop, int Crops, int Batch, int Ba
 /// prompts over the image and over zoomed-in crops, decoded in batches with three masks per point;
 /// masks are filtered by predicted IoU and stability score, masks cut off by a crop edge are dropped,
 /// duplicates are removed by box NMS within each crop and then across crops (smaller crops win), and
-/// optionally small holes and islands are removed before a last NMS.
+/// optionally small holes and islands are removed before a last NMS. An instance is not thread-safe: a
+/// <see cref="Generate"/> made while another runs on it throws <see cref="InvalidOperationException"/>;
+/// use one generator per thread.
 /// </summary>
-public sealed class AutomaticMaskGenerator
+public sealed class AutomaticMaskGenerator : IDisposable
 {
     private const int UpsampleChunk = 16; // planes upsampled at once
 
     private readonly SamModel _model;
     private readonly SamPredictor _predictor;
+    private readonly ConcurrentUseGuard _guard = new(nameof(AutomaticMaskGenerator));
     private readonly IReadOnlyList<IReadOnlyList<(double X, double Y)>> _grids;
     private float[]? _lowRes; // the current batch's low-res logits, reused from batch to batch
 
@@ -44,6 +47,7 @@ public sealed class AutomaticMaskGenerator
     /// </summary>
     public IReadOnlyList<MaskRecord> Generate(byte[] rgb, int height, int width, Action<AmgProgress>? progress = null)
     {
+        using var call = _guard.Enter();
         if (height <= 0 || width <= 0 || rgb.Length != (long)height * width * 3)
             throw new ArgumentException($"image of {rgb.Length} bytes is not {height} x {width} x 3 RGB");
         var crops = CropBoxes.Generate(height, width, Options.CropNLayers, Options.CropOverlapRatio);
@@ -67,6 +71,9 @@ public sealed class AutomaticMaskGenerator
         return masks.Select(m => new MaskRecord(new MaskSegmentation(Options.OutputMode, m.Rle), m.Rle.Area, m.Box.ToXywh(),
             m.PredictedIou, [(m.PointX, m.PointY)], m.StabilityScore, m.Crop.ToXywh())).ToArray();
     }
+
+    /// <summary>Releases the backend tensors of the last image's embedding.</summary>
+    public void Dispose() => _predictor.Dispose();
 
     /// <summary>Masks of one crop (<c>_process_crop</c>), deduplicated, in the image frame.</summary>
     private List<MaskCandidate> ProcessCrop(byte[] rgb, int height, int width, PixelBox crop, IReadOnlyList<(double X, double Y)> grid, Action<int, int>? progress)

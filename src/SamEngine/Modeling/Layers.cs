@@ -40,10 +40,16 @@ internal sealed class Mlp
         }
     }
 
+    /// <summary>The MLP of <paramref name="x"/> (left to the caller); the hidden activations are disposed here.</summary>
     public Tensor Forward(IBackend be, Tensor x)
     {
+        var y = x;
         for (int i = 0; i < _layers.Length; i++)
-            x = _layers[i].Forward(be, x, i < _layers.Length - 1 ? Activation.Relu : Activation.None);
-        return x;
+        {
+            var next = _layers[i].Forward(be, y, i < _layers.Length - 1 ? Activation.Relu : Activation.None);
+            if (i > 0) y.Dispose();
+            y = next;
+        }
+        return y;
     }
 }

@@ -18,7 +18,6 @@ public sealed class MaskDecoder
     private readonly UpscalingWeights _upscaling;
     private readonly Mlp[] _hypernetworks;
     private readonly Mlp _iouHead;
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Tensor, ImageSide> _imageSides = new();
 
     internal MaskDecoder(WeightScope vb, SamArchitecture a)
     {
@@ -36,51 +35,26 @@ public sealed class MaskDecoder
     }
 
     /// <summary>
-    /// Predicts masks for B prompts. <paramref name="imageTokens"/> [1, g·g, D] is the image embedding
-    /// as tokens, <paramref name="imagePe"/> [1, g·g, D] the dense PE, <paramref name="sparse"/> [B, N, D],
-    /// <paramref name="dense"/> either [B, g·g, D] (mask inputs) or null (the no-mask embedding).
-    /// Returns low-res logits [B, M, 4g, 4g] and IoU predictions [B, M], M = 3 with multimask else 1.
-    /// Large batches go through in groups of <see cref="PromptsPerPass"/>, which bounds the memory of
-    /// the per-prompt image-side tensors (4 MB each per prompt at vit_b) without costing speed.
+    /// Decodes B prompts against an image <paramref name="embedding"/>, in passes of at most
+    /// <see cref="PromptsPerPass"/> prompts, which bounds the memory of the per-prompt image-side tensors
+    /// (4 MB each per prompt at vit_b) without costing speed. <paramref name="imagePe"/> [1, g·g, D] is the
+    /// dense PE, <paramref name="sparse"/> [B, N, D], <paramref name="dense"/> either [B, g·g, D] (mask
+    /// inputs) or null (the no-mask embedding: then the image side is the same for every prompt, and is
+    /// prepared once and kept with the embedding). Each pass holds low-res logits [B, M, 4g, 4g] and IoU
+    /// predictions [B, M], M = <see cref="MaskCount"/>.
+    /// With an <paramref name="iouGate"/>, a prompt's masks are computed only when one of its chosen masks
+    /// has a predicted IoU above the gate: the IoU head reads the transformer's output token, not the
+    /// masks, so the predictions are the same either way, and a caller that drops masks at or below the
+    /// gate (the mask generator's <c>pred_iou_thresh</c>) skips the upscaling of prompts it would drop
+    /// entirely. The caller disposes each pass.
     /// </summary>
-    public (Tensor LowRes, Tensor Iou) Forward(IBackend be, Tensor imageTokens, Tensor imagePe, Tensor sparse, Tensor? dense, Parameter noMaskEmbed, bool multimask)
-    {
-        var lowRes = new List<Tensor>();
-        var iou = new List<Tensor>();
-        try
-        {
-            foreach (var pass in Passes(be, imageTokens, imagePe, sparse, dense, noMaskEmbed, multimask, iouGate: null))
-            {
-                lowRes.Add(pass.LowRes!);
-                iou.Add(pass.Iou);
-            }
-            if (lowRes.Count == 1) return (lowRes[0], iou[0]);
-            var joined = (ConcatBatch(be, lowRes), ConcatBatch(be, iou));
-            foreach (var t in lowRes.Concat(iou)) t.Dispose();
-            return joined;
-        }
-        catch
-        {
-            foreach (var t in lowRes.Concat(iou)) t.Dispose();
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// The B prompts in passes of at most <see cref="PromptsPerPass"/>. With an <paramref name="iouGate"/>,
-    /// a prompt's masks are computed only when one of its chosen masks has a predicted IoU above the
-    /// gate: the IoU head reads the transformer's output token, not the masks, so the predictions are the
-    /// same either way, and a caller that drops masks at or below the gate (the mask generator's
-    /// <c>pred_iou_thresh</c>) skips the upscaling of prompts it would drop entirely. The caller disposes
-    /// each pass's tensors.
-    /// </summary>
-    internal IEnumerable<DecodedPass> Passes(IBackend be, Tensor imageTokens, Tensor imagePe, Tensor sparse, Tensor? dense,
+    internal IEnumerable<DecodedPass> Passes(IBackend be, ImageEmbedding embedding, Tensor imagePe, Tensor sparse, Tensor? dense,
         Parameter noMaskEmbed, bool multimask, float? iouGate)
     {
         int b = sparse.Dim(0);
         if (b <= PromptsPerPass)
         {
-            yield return ForwardPass(be, imageTokens, imagePe, sparse, dense, noMaskEmbed, multimask, iouGate, 0);
+            yield return ForwardPass(be, embedding, imagePe, sparse, dense, noMaskEmbed, multimask, iouGate, 0);
             yield break;
         }
         for (int start = 0; start < b; start += PromptsPerPass)
@@ -88,14 +62,17 @@ public sealed class MaskDecoder
             int count = Math.Min(PromptsPerPass, b - start);
             using var sparsePart = SliceBatch(be, sparse, start, count);
             using var densePart = dense is null ? null : SliceBatch(be, dense, start, count);
-            yield return ForwardPass(be, imageTokens, imagePe, sparsePart, densePart, noMaskEmbed, multimask, iouGate, start);
+            yield return ForwardPass(be, embedding, imagePe, sparsePart, densePart, noMaskEmbed, multimask, iouGate, start);
         }
     }
+
+    /// <summary>Masks per prompt: the three of the multimask tokens, else the single-mask token's one.</summary>
+    internal int MaskCount(bool multimask) => multimask ? _arch.NumMaskTokens - 1 : 1;
 
     /// <summary>Prompts decoded together: enough to keep the GEMMs long, few enough to stay in cache-sized memory.</summary>
     internal const int PromptsPerPass = 8;
 
-    private DecodedPass ForwardPass(IBackend be, Tensor imageTokens, Tensor imagePe, Tensor sparse, Tensor? dense, Parameter noMaskEmbed,
+    private DecodedPass ForwardPass(IBackend be, ImageEmbedding embedding, Tensor imagePe, Tensor sparse, Tensor? dense, Parameter noMaskEmbed,
         bool multimask, float? iouGate, int start)
     {
         int b = sparse.Dim(0), d = _arch.PromptEmbedDim, g = _arch.GridSize, hw = g * g;
@@ -108,23 +85,20 @@ public sealed class MaskDecoder
         }
         using var outputTokens = be.FromHost(output, b, outTokens, d);
         using var tokens = be.ConcatRows(outputTokens, sparse);
+        using var pe = be.Reshape(imagePe, hw, d);
 
-        var image = be.Reshape(imageTokens, hw, d);
-        var pe = be.Reshape(imagePe, hw, d);
         Tensor hs, keys;
-        if (dense is null)
+        using (var image = be.Reshape(embedding.Tokens, hw, d))
+        using (var perPrompt = dense is null ? null : new ImageSide(be.Add(dense, image)))
         {
-            // No mask input: the image side is the same for every prompt, and is prepared once per image.
-            var side = _imageSides.GetValue(imageTokens, _ =>
-                _transformer.PrepareImageSide(be, be.Add(image, be.Reshape(be.FromParameter(noMaskEmbed), d)), pe));
+            var side = perPrompt ?? (embedding.DecoderImageSide ??= PrepareSharedImageSide(be, image, pe, noMaskEmbed));
             (hs, keys) = _transformer.Forward(be, side, pe, tokens);
         }
-        else (hs, keys) = _transformer.Forward(be, be.Add(dense, image), pe, tokens);
 
         using (hs)
         using (keys)
         {
-            int first = multimask ? 1 : 0, count = multimask ? _arch.NumMaskTokens - 1 : 1;
+            int first = multimask ? 1 : 0, count = MaskCount(multimask);
             Tensor iou;
             using (var iouToken = be.SliceRows(hs, 0, 1))
             using (var iouAll = _iouHead.Forward(be, iouToken)) // [B, 1, 4]
@@ -132,12 +106,37 @@ public sealed class MaskDecoder
             using (var iouChosen = be.SliceRows(iouRows, first, count))
                 iou = be.Reshape(iouChosen, b, count);
 
-            int[] withMasks = PromptsPassingGate(be, iou, iouGate);
-            if (withMasks.Length == 0) return new DecodedPass(start, iou, withMasks, null);
-            using var hsPart = withMasks.Length == b ? null : GatherBatch(be, hs, withMasks);
-            using var keysPart = withMasks.Length == b ? null : GatherBatch(be, keys, withMasks);
-            using var masks = PredictMasks(be, hsPart ?? hs, keysPart ?? keys, withMasks.Length, first, count);
-            return new DecodedPass(start, iou, withMasks, be.Reshape(masks, withMasks.Length, count, 4 * g, 4 * g));
+            try
+            {
+                int[] withMasks = PromptsPassingGate(be, iou, iouGate);
+                if (withMasks.Length == 0) return new DecodedPass(start, iou, withMasks, null);
+                using var hsPart = withMasks.Length == b ? null : GatherBatch(be, hs, withMasks);
+                using var keysPart = withMasks.Length == b ? null : GatherBatch(be, keys, withMasks);
+                using var masks = PredictMasks(be, hsPart ?? hs, keysPart ?? keys, withMasks.Length, first, count);
+                return new DecodedPass(start, iou, withMasks, be.Reshape(masks, withMasks.Length, count, 4 * g, 4 * g));
+            }
+            catch
+            {
+                iou.Dispose();
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Without a mask input every prompt sees the same image side, image [g·g, D] + the no-mask
+    /// embedding: it and the first block's projections of it, made once per image.
+    /// </summary>
+    private ImageSide PrepareSharedImageSide(IBackend be, Tensor image, Tensor pe, Parameter noMaskEmbed)
+    {
+        // FromParameter's tensor is the backend's cached copy of the parameter: not ours to dispose.
+        using var noMask = be.Reshape(be.FromParameter(noMaskEmbed), _arch.PromptEmbedDim);
+        var keys = be.Add(image, noMask);
+        try { return _transformer.PrepareImageSide(be, keys, pe); }
+        catch
+        {
+            keys.Dispose();
+            throw;
         }
     }
 

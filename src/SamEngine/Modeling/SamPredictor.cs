@@ -64,17 +64,37 @@ public sealed class SamPrediction
 
 /// <summary>
 /// The embedding of one image, kept so that any number of prompts can be answered without the encoder.
+/// It belongs to the <see cref="SamPredictor"/> that made it: <see cref="Tokens"/> (and the decoder's
+/// image side prepared from it) are released when the predictor's image is replaced or the predictor
+/// is disposed; <see cref="ImageEmbeddings"/> and the sizes stay readable.
 /// </summary>
-public sealed record ImageEmbedding(Tensor Tokens, float[] ImageEmbeddings, int OriginalHeight, int OriginalWidth, int InputHeight, int InputWidth);
+public sealed record ImageEmbedding(Tensor Tokens, float[] ImageEmbeddings, int OriginalHeight, int OriginalWidth, int InputHeight, int InputWidth)
+{
+    /// <summary>The mask decoder's image side for prompts without a mask input, made on the first such prompt.</summary>
+    internal ImageSide? DecoderImageSide { get; set; }
+
+    /// <summary>Releases the backend tensors (device buffers on a GPU backend).</summary>
+    internal void Release()
+    {
+        DecoderImageSide?.Dispose();
+        DecoderImageSide = null;
+        Tokens.Dispose();
+    }
+}
 
 /// <summary>
 /// SAM's predictor, as the official <c>SamPredictor</c>: <see cref="SetImage"/> once, then
-/// <see cref="Predict"/> any number of prompts.
+/// <see cref="Predict"/> any number of prompts. An instance is not thread-safe: a call made while another
+/// is running on the same instance throws <see cref="InvalidOperationException"/>; use one predictor per
+/// thread. Several predictors may share one <see cref="SamModel"/> on the <c>cpu</c> backend, each on its
+/// own thread.
 /// </summary>
-public sealed class SamPredictor
+public sealed class SamPredictor : IDisposable
 {
     private readonly SamModel _model;
+    private readonly ConcurrentUseGuard _guard = new(nameof(SamPredictor));
     private Tensor? _densePe;
+    private bool _disposed;
 
     /// <summary>Creates a predictor over a loaded model.</summary>
     public SamPredictor(SamModel model) => _model = model;
@@ -85,7 +105,20 @@ public sealed class SamPredictor
     private IBackend Be => _model.Backend;
 
     /// <summary>The dense positional encoding as tokens [1, g·g, D].</summary>
-    public Tensor DensePe => _densePe ??= Be.Reshape(_model.PromptEncoder.DensePe(Be), 1, _model.Architecture.GridSize * _model.Architecture.GridSize, _model.Architecture.PromptEmbedDim);
+    public Tensor DensePe
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_densePe is null)
+            {
+                int g = _model.Architecture.GridSize;
+                using var pe = _model.PromptEncoder.DensePe(Be);
+                _densePe = Be.Reshape(pe, 1, g * g, _model.Architecture.PromptEmbedDim);
+            }
+            return _densePe;
+        }
+    }
 
     /// <summary>Resizes, normalises and pads an RGB image (HWC bytes) as the official predictor does.</summary>
     public (byte[] Resized, int InputH, int InputW, float[] InputNhwc) Preprocess(byte[] rgb, int height, int width)
@@ -104,22 +137,39 @@ public sealed class SamPredictor
     /// </summary>
     public void SetImage(byte[] rgb, int height, int width, Action<string, Tensor>? tap = null, Action<int, int>? progress = null)
     {
+        using var call = Enter();
         var (_, h, w, input) = Preprocess(rgb, height, width);
-        int s = _model.Architecture.ImgSize;
-        var embeddings = _model.ImageEncoder.Forward(Be, Be.FromHost(input, 1, s, s, 3), tap, progress); // [1, D, g, g]
-        int d = _model.Architecture.PromptEmbedDim, g = _model.Architecture.GridSize;
-        var tokens = Be.Transpose(Be.Reshape(embeddings, 1, d, g * g));
-        Embedding = new ImageEmbedding(tokens, Be.ToHost(embeddings), height, width, h, w);
+        int s = _model.Architecture.ImgSize, d = _model.Architecture.PromptEmbedDim, g = _model.Architecture.GridSize;
+        Tensor tokens;
+        float[] host;
+        using (var inputTensor = Be.FromHost(input, 1, s, s, 3))
+        using (var embeddings = _model.ImageEncoder.Forward(Be, inputTensor, tap, progress)) // [1, D, g, g]
+        using (var channels = Be.Reshape(embeddings, 1, d, g * g))
+        {
+            tokens = Be.Transpose(channels);
+            host = Be.ToHost(embeddings);
+        }
+        Replace(new ImageEmbedding(tokens, host, height, width, h, w));
     }
 
     /// <summary>Uses a saved embedding [1, D, g, g] instead of running the encoder.</summary>
     public void SetEmbedding(float[] imageEmbeddings, int originalHeight, int originalWidth)
     {
+        using var call = Enter();
         int d = _model.Architecture.PromptEmbedDim, g = _model.Architecture.GridSize;
         if (imageEmbeddings.Length != d * g * g) throw new ArgumentException($"embedding of {imageEmbeddings.Length} values does not fit this model ([1, {d}, {g}, {g}])");
         var (h, w) = ResizeLongestSide.TargetSize(originalHeight, originalWidth, _model.Architecture.ImgSize);
-        var tokens = Be.Transpose(Be.FromHost(imageEmbeddings, 1, d, g * g));
-        Embedding = new ImageEmbedding(tokens, imageEmbeddings, originalHeight, originalWidth, h, w);
+        Tensor tokens;
+        using (var channels = Be.FromHost(imageEmbeddings, 1, d, g * g))
+            tokens = Be.Transpose(channels);
+        Replace(new ImageEmbedding(tokens, imageEmbeddings, originalHeight, originalWidth, h, w));
+    }
+
+    /// <summary>The new image's embedding in place of the old one, whose tensors are released now rather than by a GC.</summary>
+    private void Replace(ImageEmbedding embedding)
+    {
+        Embedding?.Release();
+        Embedding = embedding;
     }
 
     /// <summary>Predicts masks for one prompt.</summary>
@@ -131,7 +181,8 @@ public sealed class SamPredictor
     /// </summary>
     public SamPrediction PredictBatch(IReadOnlyList<SamPrompt> prompts, bool multimask)
     {
-        var (b, m, lowResHost, iou) = PredictLowRes(prompts, multimask);
+        using var call = Enter();
+        var (b, m, lowResHost, iou) = DecodeLowRes(prompts, multimask);
         var emb = Embedding!;
         var arch = _model.Architecture;
         // The masks are thresholded as they are upsampled; the full-size logits only when asked for.
@@ -149,9 +200,8 @@ public sealed class SamPredictor
     /// </summary>
     public (int Batch, int MaskCount, float[] LowResLogits, float[] IouPredictions) PredictLowRes(IReadOnlyList<SamPrompt> prompts, bool multimask)
     {
-        float[] lowRes = [], iou = [];
-        var (b, m) = Decode(prompts, multimask, (lowResT, iouT) => (lowRes, iou) = (Be.ToHost(lowResT), Be.ToHost(iouT)));
-        return (b, m, lowRes, iou);
+        using var call = Enter();
+        return DecodeLowRes(prompts, multimask);
     }
 
     /// <summary>
@@ -163,11 +213,28 @@ public sealed class SamPredictor
     /// </summary>
     internal void PredictLowRes(IReadOnlyList<SamPrompt> prompts, bool multimask, float[] lowRes, float[] iou, float? iouGate = null)
     {
+        using var call = Enter();
+        Decode(prompts, multimask, lowRes, iou, iouGate);
+    }
+
+    /// <summary>The low-res logits and IoU predictions of every prompt, in new arrays.</summary>
+    private (int Batch, int MaskCount, float[] LowResLogits, float[] IouPredictions) DecodeLowRes(IReadOnlyList<SamPrompt> prompts, bool multimask)
+    {
+        int b = prompts.Count, m = _model.MaskDecoder.MaskCount(multimask), lr = _model.Architecture.LowResSize;
+        var lowRes = new float[checked(b * m * lr * lr)];
+        var iou = new float[b * m];
+        Decode(prompts, multimask, lowRes, iou, iouGate: null);
+        return (b, m, lowRes, iou);
+    }
+
+    /// <summary>The one decoding path: the prompts through the mask decoder, pass by pass into the host buffers.</summary>
+    private void Decode(IReadOnlyList<SamPrompt> prompts, bool multimask, float[] lowRes, float[] iou, float? iouGate)
+    {
         var (emb, sparse, dense) = EncodePrompts(prompts);
         using (sparse)
         using (dense)
         {
-            foreach (var pass in _model.MaskDecoder.Passes(Be, emb.Tokens, DensePe, sparse, dense, _model.PromptEncoder.NoMaskEmbed, multimask, iouGate))
+            foreach (var pass in _model.MaskDecoder.Passes(Be, emb, DensePe, sparse, dense, _model.PromptEncoder.NoMaskEmbed, multimask, iouGate))
             {
                 using (pass)
                 {
@@ -190,22 +257,6 @@ public sealed class SamPredictor
         }
     }
 
-    private (int Batch, int MaskCount) Decode(IReadOnlyList<SamPrompt> prompts, bool multimask, Action<Tensor, Tensor> read)
-    {
-        var (emb, sparse, dense) = EncodePrompts(prompts);
-        using (sparse)
-        using (dense)
-        {
-            var (lowRes, iou) = _model.MaskDecoder.Forward(Be, emb.Tokens, DensePe, sparse, dense, _model.PromptEncoder.NoMaskEmbed, multimask);
-            using (lowRes)
-            using (iou)
-            {
-                read(lowRes, iou);
-                return (prompts.Count, lowRes.Dim(1));
-            }
-        }
-    }
-
     /// <summary>The prompts' sparse [B, N, D] and, with mask inputs, dense [B, g·g, D] embeddings.</summary>
     private (ImageEmbedding Embedding, Tensor Sparse, Tensor? Dense) EncodePrompts(IReadOnlyList<SamPrompt> prompts)
     {
@@ -215,8 +266,12 @@ public sealed class SamPredictor
         int b = prompts.Count;
         var sparseHost = _model.PromptEncoder.EmbedSparse(b, enc.Points, enc.Labels, enc.PointsPerPrompt, enc.Boxes, out int tokens);
         // The dense side first: should it fail, no sparse tensor is left undisposed.
-        Tensor? dense = enc.MaskInputs is null ? null
-            : _model.PromptEncoder.EmbedMask(Be, Be.FromHost(enc.MaskInputs, b, arch.LowResSize, arch.LowResSize));
+        Tensor? dense = null;
+        if (enc.MaskInputs is not null)
+        {
+            using var maskInputs = Be.FromHost(enc.MaskInputs, b, arch.LowResSize, arch.LowResSize);
+            dense = _model.PromptEncoder.EmbedMask(Be, maskInputs);
+        }
         var sparse = Be.FromHost(sparseHost, b, tokens, arch.PromptEmbedDim);
         LastSparse = sparseHost;
         LastDense = dense is null ? null : Be.ToHost(dense);
@@ -228,4 +283,22 @@ public sealed class SamPredictor
 
     /// <summary>The dense embeddings [B, g·g, D] of the last prediction with a mask input, as tokens.</summary>
     public float[]? LastDense { get; private set; }
+
+    /// <summary>Releases the current embedding's and the positional encoding's backend tensors.</summary>
+    public void Dispose()
+    {
+        if (_disposed) return;
+        using var call = _guard.Enter();
+        _disposed = true;
+        Embedding?.Release();
+        _densePe?.Dispose();
+        _densePe = null;
+    }
+
+    /// <summary>Starts a call: refused on a disposed predictor or while another call runs.</summary>
+    private ConcurrentUseGuard.Scope Enter()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return _guard.Enter();
+    }
 }

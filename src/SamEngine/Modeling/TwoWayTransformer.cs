@@ -24,35 +24,49 @@ internal sealed class TwoWayTransformer
         _normFinal = new LayerNorm(vb.Push("norm_final_attn"), dim, Eps);
     }
 
-    /// <summary>Returns the processed tokens [B, T, D] and image positions [B, g·g, D].</summary>
-    public (Tensor Queries, Tensor Keys) Forward(IBackend be, Tensor image, Tensor imagePe, Tensor tokens)
-    {
-        Tensor queries = tokens, keys = image;
-        foreach (var layer in _layers) (queries, keys) = layer.Forward(be, queries, keys, tokens, imagePe);
-        return Finish(be, queries, keys, tokens, imagePe);
-    }
+    /// <summary>
+    /// The first block's image side with its projections, for keys <paramref name="keys"/> [g·g, D] that
+    /// every prompt shares (no mask input): made once per image, then passed to <see cref="Forward"/> for
+    /// any number of prompts. The result owns <paramref name="keys"/>.
+    /// </summary>
+    public ImageSide PrepareImageSide(IBackend be, Tensor keys, Tensor imagePe) => _layers[0].PrepareImageSide(be, keys, imagePe);
 
     /// <summary>
-    /// The work of the first block that depends only on the image (no mask input, so every prompt
-    /// sees the same image side <paramref name="src"/> [g·g, D]): done once per image, reused by
-    /// <see cref="Forward(IBackend, ImageSide, Tensor, Tensor)"/> for any number of prompts.
+    /// Returns the processed tokens [B, T, D] and image positions [B, g·g, D] for prompt tokens
+    /// <paramref name="tokens"/> [B, T, D] over <paramref name="image"/> (the caller's: neither it nor
+    /// <paramref name="tokens"/> is disposed here).
     /// </summary>
-    public ImageSide PrepareImageSide(IBackend be, Tensor src, Tensor imagePe) => _layers[0].PrepareImageSide(be, src, imagePe);
-
-    /// <summary>As <see cref="Forward(IBackend, Tensor, Tensor, Tensor)"/> with the image side shared by all B prompts.</summary>
     public (Tensor Queries, Tensor Keys) Forward(IBackend be, ImageSide image, Tensor imagePe, Tensor tokens)
     {
-        var (queries, keys) = _layers[0].Forward(be, tokens, image, tokens, imagePe);
-        for (int i = 1; i < _layers.Length; i++) (queries, keys) = _layers[i].Forward(be, queries, keys, tokens, imagePe);
-        return Finish(be, queries, keys, tokens, imagePe);
-    }
+        Tensor queries = tokens;
+        var side = image;
+        try
+        {
+            foreach (var layer in _layers)
+            {
+                var (nextQueries, nextKeys) = layer.Forward(be, queries, side, tokens, imagePe);
+                Release(queries, side);
+                (queries, side) = (nextQueries, new ImageSide(nextKeys));
+            }
+            using var q = be.Add(queries, tokens);
+            using var k = be.Add(side.Keys, imagePe);
+            using var attn = _finalAttn.AttendImage(be, q, k, side.Keys, projected: false);
+            var final = _normFinal.Forward(be, queries, attn);
+            Release(queries, null);
+            return (final, side.Keys);
+        }
+        catch
+        {
+            Release(queries, side);
+            throw;
+        }
 
-    private (Tensor Queries, Tensor Keys) Finish(IBackend be, Tensor queries, Tensor keys, Tensor tokens, Tensor imagePe)
-    {
-        using var q = be.Add(queries, tokens);
-        using var k = be.Add(keys, imagePe);
-        using var attn = _finalAttn.AttendImage(be, q, k, keys);
-        using (queries) return (_normFinal.Forward(be, queries, attn), keys);
+        // Intermediates of earlier blocks; never the caller's tokens or image side.
+        void Release(Tensor q, ImageSide? s)
+        {
+            if (!ReferenceEquals(q, tokens)) q.Dispose();
+            if (s is not null && !ReferenceEquals(s, image)) s.Dispose();
+        }
     }
 
     /// <summary>Self attention, token→image cross attention, MLP, image→token cross attention.</summary>
@@ -77,62 +91,49 @@ internal sealed class TwoWayTransformer
             _imageToToken = new DecoderAttention(vb.Push("cross_attn_image_to_token"), dim, heads, downsampleRate: 2);
         }
 
-        /// <summary>One block; disposes the <paramref name="queries"/> and <paramref name="keys"/> it replaces.</summary>
-        public (Tensor, Tensor) Forward(IBackend be, Tensor queries, Tensor keys, Tensor queryPe, Tensor keyPe)
+        /// <summary>
+        /// One block over <paramref name="image"/>: new queries [B, T, D] and keys [B, g·g, D]; the inputs
+        /// are left to the caller. With the image side's projections cached, the attentions read them;
+        /// without, the backend's fused ops project keys + PE and keys themselves.
+        /// </summary>
+        public (Tensor Queries, Tensor Keys) Forward(IBackend be, Tensor queries, ImageSide image, Tensor queryPe, Tensor keyPe)
         {
-            queries = SelfAttention(be, queries, queryPe);
+            var keys = image.Keys;
+            // Unprojected, keys + PE are the token→image keys and the image→token queries.
+            using var keysPe = image.IsProjected ? null : be.Add(keys, keyPe);
+            var x = SelfAttention(be, queries, queryPe);
 
-            // keys + PE are the token→image keys and the image→token queries.
+            using (var q = be.Add(x, queryPe))
+            using (var attn = _tokenToImage.AttendImage(be, q, image.TokenToImageK ?? keysPe!, image.TokenToImageV ?? keys, image.IsProjected))
+                x = Residual(be, _norm2, x, attn);
+            x = Mlp(be, x);
+
+            using (var q = be.Add(x, queryPe))
+            using (var attn = _imageToToken.AttendTokens(be, image.ImageToTokenQ ?? keysPe!, q, x, image.IsProjected))
+                return (x, _norm4.Forward(be, attn, keys)); // norm(keys + attn); the image side may be shared by every prompt
+        }
+
+        /// <summary>See <see cref="TwoWayTransformer.PrepareImageSide"/>: the projections of this block that read only the image.</summary>
+        public ImageSide PrepareImageSide(IBackend be, Tensor keys, Tensor keyPe)
+        {
+            int hw = keys.Dim(0), d = keys.Dim(1);
             using var keysPe = be.Add(keys, keyPe);
-            using (var q = be.Add(queries, queryPe))
-            using (var attn = _tokenToImage.AttendImage(be, q, keysPe, keys))
-                queries = Residual(be, _norm2, queries, attn);
-            queries = Mlp(be, queries);
-
-            using (var q = be.Add(queries, queryPe))
-            using (var attn = _imageToToken.AttendTokens(be, keysPe, q, queries))
-            {
-                var next = Residual(be, _norm4, keys, attn);
-                return (queries, next);
-            }
+            using var k = be.Reshape(keysPe, 1, hw, d);
+            using var v = be.Reshape(keys, 1, hw, d);
+            return new ImageSide(keys, _tokenToImage.ProjectK(be, k), _tokenToImage.ProjectV(be, v), _imageToToken.ProjectQ(be, k));
         }
 
-        public ImageSide PrepareImageSide(IBackend be, Tensor src, Tensor keyPe)
-        {
-            int hw = src.Dim(0), d = src.Dim(1);
-            using var srcPe = be.Add(src, keyPe);
-            using var k = be.Reshape(srcPe, 1, hw, d);
-            using var v = be.Reshape(src, 1, hw, d);
-            return new ImageSide(src, _tokenToImage.ProjectK(be, k), _tokenToImage.ProjectV(be, v), _imageToToken.ProjectQ(be, k));
-        }
-
-        /// <summary>The same steps as the other Forward with the image side shared and its projections cached.</summary>
-        public (Tensor, Tensor) Forward(IBackend be, Tensor queries, ImageSide image, Tensor queryPe, Tensor keyPe)
-        {
-            queries = SelfAttention(be, queries, queryPe);
-
-            // Token → image: every prompt's tokens attend to the same, already projected keys and values.
-            using (var q = be.Add(queries, queryPe))
-            using (var attn = _tokenToImage.AttendImageProjected(be, q, image.TokenToImageK, image.TokenToImageV))
-                queries = Residual(be, _norm2, queries, attn);
-            queries = Mlp(be, queries);
-
-            // Image → token: the image-side queries are shared; the prompt tokens are each prompt's own.
-            using (var q = be.Add(queries, queryPe))
-            using (var attn = _imageToToken.AttendTokensProjected(be, image.ImageToTokenQ, q, queries))
-                return (queries, _norm4.Forward(be, attn, image.Src)); // keys + attn: the image side is every prompt's keys
-        }
-
+        /// <summary>New queries; the input <paramref name="queries"/> is left to the caller.</summary>
         private Tensor SelfAttention(IBackend be, Tensor queries, Tensor queryPe)
         {
             if (_skipFirstLayerPe)
             {
-                var replaced = _selfAttn.Forward(be, queries, queries, queries);
-                using (replaced) return _norm1.Forward(be, replaced);
+                using var replaced = _selfAttn.Forward(be, queries, queries, queries);
+                return _norm1.Forward(be, replaced);
             }
             using var q0 = be.Add(queries, queryPe);
             using var attn = _selfAttn.Forward(be, q0, q0, queries);
-            return Residual(be, _norm1, queries, attn);
+            return _norm1.Forward(be, queries, attn);
         }
 
         private Tensor Mlp(IBackend be, Tensor queries)
@@ -169,7 +170,15 @@ internal sealed class DecoderAttention
         _out = new Linear(vb.Push("out_proj"), inner, dim);
     }
 
-    public Tensor Forward(IBackend be, Tensor q, Tensor k, Tensor v) => Attend(be, ProjectQ(be, q), ProjectK(be, k), ProjectV(be, v));
+    /// <summary>Attention of a few tokens among themselves: q, k, v [B, T, D] → [B, T, D].</summary>
+    public Tensor Forward(IBackend be, Tensor q, Tensor k, Tensor v)
+    {
+        using var qp = ProjectQ(be, q);
+        using var kp = ProjectK(be, k);
+        using var vp = ProjectV(be, v);
+        using var heads = be.Attention(qp, kp, vp, _heads);
+        return _out.Forward(be, heads);
+    }
 
     public Tensor ProjectQ(IBackend be, Tensor q) => _q.Forward(be, q);
 
@@ -177,49 +186,52 @@ internal sealed class DecoderAttention
 
     public Tensor ProjectV(IBackend be, Tensor v) => _v.Forward(be, v);
 
-    /// <summary>Attention over already projected q, k, v, then the output projection.</summary>
-    public Tensor Attend(IBackend be, Tensor qp, Tensor kp, Tensor vp)
-    {
-        using var heads = be.Attention(qp, kp, vp, _heads);
-        return _out.Forward(be, heads);
-    }
-
-    /// <summary>A few tokens <paramref name="q"/> attend to image positions (keys and values unprojected).</summary>
-    public Tensor AttendImage(IBackend be, Tensor q, Tensor keys, Tensor values)
+    /// <summary>
+    /// A few tokens <paramref name="q"/> [B, T, D] attend to image positions: <paramref name="keys"/> and
+    /// <paramref name="values"/> [1 or B, N, D], projected inside the backend's fused op, or, when
+    /// <paramref name="projected"/>, already projected [1 or B, N, D/r].
+    /// </summary>
+    public Tensor AttendImage(IBackend be, Tensor q, Tensor keys, Tensor values, bool projected)
     {
         using var qp = ProjectQ(be, q);
-        using var heads = be.TokenToImageAttention(qp, keys, _k.Weight, _k.Bias!, values, _v.Weight, _v.Bias!, _heads);
+        using var heads = be.TokenToImageAttention(qp, keys, WeightOf(_k, projected), BiasOf(_k, projected),
+            values, WeightOf(_v, projected), BiasOf(_v, projected), _heads);
         return _out.Forward(be, heads);
     }
 
-    /// <summary>As <see cref="AttendImage"/> with the image side's keys and values already projected.</summary>
-    public Tensor AttendImageProjected(IBackend be, Tensor q, Tensor kp, Tensor vp)
-    {
-        using var qp = ProjectQ(be, q);
-        using var heads = be.TokenToImageAttention(qp, kp, null, null, vp, null, null, _heads);
-        return _out.Forward(be, heads);
-    }
-
-    /// <summary>Image positions (unprojected queries) attend to a few tokens.</summary>
-    public Tensor AttendTokens(IBackend be, Tensor image, Tensor k, Tensor v)
+    /// <summary>
+    /// Image positions <paramref name="image"/> [1 or B, N, D] (or, when <paramref name="projected"/>, their
+    /// queries [1 or B, N, D/r]) attend to a few tokens <paramref name="k"/>, <paramref name="v"/> [B, T, D].
+    /// </summary>
+    public Tensor AttendTokens(IBackend be, Tensor image, Tensor k, Tensor v, bool projected)
     {
         using var kp = ProjectK(be, k);
         using var vp = ProjectV(be, v);
-        return be.ImageToTokenAttention(image, _q.Weight, _q.Bias, kp, vp, _heads, _out.Weight, _out.Bias!);
+        return be.ImageToTokenAttention(image, WeightOf(_q, projected), BiasOf(_q, projected), kp, vp, _heads, _out.Weight, _out.Bias!);
     }
 
-    /// <summary>As <see cref="AttendTokens"/> with the image side's queries already projected.</summary>
-    public Tensor AttendTokensProjected(IBackend be, Tensor imageQ, Tensor k, Tensor v)
-    {
-        using var kp = ProjectK(be, k);
-        using var vp = ProjectV(be, v);
-        return be.ImageToTokenAttention(imageQ, null, null, kp, vp, _heads, _out.Weight, _out.Bias!);
-    }
+    // The fused ops take null weights for an operand that is already projected.
+    private static Parameter? WeightOf(Linear projection, bool projected) => projected ? null : projection.Weight;
+
+    private static Parameter? BiasOf(Linear projection, bool projected) => projected ? null : projection.Bias;
 }
 
 /// <summary>
-/// The image side of the decoder's first two-way block when there is no mask input: src [g·g, D]
-/// (image embedding + no-mask embedding) and its projections, token→image K and V and image→token Q,
-/// each [1, g·g, D/2]. They depend only on the image, so they are made once per image.
+/// The image side of a two-way block: its keys, image positions [g·g, D] shared by every prompt or
+/// [B, g·g, D] per prompt, and, when <see cref="TwoWayTransformer.PrepareImageSide"/> made it once for
+/// an image, the first block's projections of them: token→image K and V and image→token Q, each
+/// [1, g·g, D/2]. Owns and disposes every tensor it holds.
 /// </summary>
-internal sealed record ImageSide(Tensor Src, Tensor TokenToImageK, Tensor TokenToImageV, Tensor ImageToTokenQ);
+internal sealed record ImageSide(Tensor Keys, Tensor? TokenToImageK = null, Tensor? TokenToImageV = null, Tensor? ImageToTokenQ = null) : IDisposable
+{
+    /// <summary>Whether the projections are held (all three or none).</summary>
+    public bool IsProjected => TokenToImageK is not null;
+
+    public void Dispose()
+    {
+        Keys.Dispose();
+        TokenToImageK?.Dispose();
+        TokenToImageV?.Dispose();
+        ImageToTokenQ?.Dispose();
+    }
+}
