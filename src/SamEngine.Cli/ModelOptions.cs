@@ -29,9 +29,11 @@ public sealed class ModelOptions
     /// <summary>An <c>--arch A</c> option with this description.</summary>
     public static Option<string?> ArchOption(string description) => CliOptions.Text("--arch", "A", description);
 
-    /// <summary>A <c>--backend NAME</c> option, <c>auto</c> by default.</summary>
+    /// <summary>A <c>--backend NAME</c> option, <c>auto</c> by default; an unknown name is a parse error.</summary>
     public static Option<string> BackendOption() =>
-        CliOptions.Text("--backend", "NAME", string.Join(" | ", BackendFactory.Names.Skip(1).Append("auto")), "auto");
+        CliOptions.Parsed("--backend", "NAME", string.Join(" | ", BackendFactory.Names.Skip(1).Append("auto")), "auto",
+            name => BackendFactory.Names.Contains(name) ? name
+                : throw new FormatException($"unknown backend '{name}' (expected one of {string.Join(", ", BackendFactory.Names)})"));
 
     /// <summary>Reads <c>--arch</c>: a preset name or a JSON file; null when not given.</summary>
     public static SamArchitecture? Architecture(string? arch, string verb)
