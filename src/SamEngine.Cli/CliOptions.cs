@@ -18,19 +18,23 @@ public static class CliOptions
     public static Option<string> Required(string name, string helpName, string description) =>
         new(name) { HelpName = helpName, Description = description, Required = true };
 
-    /// <summary>A text value with a default.</summary>
-    public static Option<string> Text(string name, string helpName, string description, string defaultValue) =>
-        new(name) { HelpName = helpName, Description = description, DefaultValueFactory = _ => defaultValue };
-
     /// <summary>A flag: present or not, it takes no value.</summary>
     public static Option<bool> Flag(string name, string description) =>
         new(name) { Description = description, Arity = ArgumentArity.Zero };
 
     /// <summary>A whole number of at least <paramref name="minimum"/>, <paramref name="defaultValue"/> when not given.</summary>
-    public static Option<int> Int(string name, string helpName, string description, int defaultValue, int minimum = int.MinValue) =>
-        Parsed(name, helpName, description, defaultValue, text =>
+    public static Option<int> Int(string name, string helpName, string description, int defaultValue, int minimum = int.MinValue)
+    {
+        string expected = minimum switch
+        {
+            int.MinValue => "a whole number",
+            1 => "a positive whole number",
+            _ => $"a whole number of at least {minimum}",
+        };
+        return Parsed(name, helpName, description, defaultValue, text =>
             int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v) && v >= minimum ? v
-            : throw new FormatException($"{name} needs {(minimum == int.MinValue ? "a whole number" : minimum == 1 ? "a positive whole number" : $"a whole number of at least {minimum}")}, got '{text}'"));
+            : throw new FormatException($"{name} needs {expected}, got '{text}'"));
+    }
 
     /// <summary>A finite number, <paramref name="defaultValue"/> when not given.</summary>
     public static Option<double> Real(string name, string helpName, string description, double defaultValue) =>
@@ -46,7 +50,7 @@ public static class CliOptions
         new(name)
         {
             HelpName = helpName, Description = description, DefaultValueFactory = _ => defaultValue,
-            CustomParser = result => Parse(result, result.Tokens.Count > 0 ? result.Tokens[^1].Value : "", parse),
+            CustomParser = result => Parse(result, LastToken(result), parse),
         };
 
     /// <summary>
@@ -57,7 +61,7 @@ public static class CliOptions
         new(name)
         {
             HelpName = helpName, Description = description,
-            CustomParser = result => Parse(result, result.Tokens.Count > 0 ? result.Tokens[^1].Value : "", parse),
+            CustomParser = result => Parse(result, LastToken(result), parse),
         };
 
     /// <summary>A repeatable option: every value read by <paramref name="parse"/>, in the order given.</summary>
@@ -67,6 +71,9 @@ public static class CliOptions
             HelpName = helpName, Description = description, AllowMultipleArgumentsPerToken = false,
             CustomParser = result => result.Tokens.Select(t => Parse(result, t.Value, parse)).ToArray(),
         };
+
+    // The value given last; empty if the parser is ever asked without one (System.CommandLine reports that itself).
+    private static string LastToken(ArgumentResult result) => result.Tokens.Count > 0 ? result.Tokens[^1].Value : "";
 
     private static T Parse<T>(ArgumentResult result, string text, Func<string, T> parse)
     {
