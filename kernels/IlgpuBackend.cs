@@ -22,9 +22,6 @@ public interface IIlgpuBackend : IBackend
     /// <summary>Whether LayerNorm uses its barrier-free row-per-thread kernel (the default on the CPU accelerator).</summary>
     bool LayerNormRowPerThread { get; set; }
 
-    /// <summary>Waits for all launched kernels.</summary>
-    void Synchronize();
-
     /// <summary>Fourier features [n, D] of normalised coordinates [n, 2] (points and box corners).</summary>
     Tensor PointPositionalEncoding(Tensor coords, Parameter gaussian);
 

@@ -1,38 +1,55 @@
+using System.CommandLine;
 using SamEngine.Config;
 using SamEngine.Modeling;
 
 namespace SamEngine.Cli;
 
-/// <summary>The <c>--model</c>, <c>--arch</c> and <c>--backend</c> options shared by the verbs that run a model.</summary>
-public static class ModelOptions
+/// <summary>The <c>--model</c>, <c>--arch</c> and <c>--backend</c> options of the verbs that run a model.</summary>
+public sealed class ModelOptions
 {
-    /// <summary>The option names, to declare in a verb's parser.</summary>
-    public static readonly string[] Names = ["--model", "--arch", "--backend"];
+    /// <summary><c>--model M</c>: the checkpoint, required.</summary>
+    public Option<string> Model { get; } = CliOptions.Required("--model", "M",
+        "a .safetensors checkpoint (official or converted names) or generated:<preset>[:<seed>]");
 
-    /// <summary>The help lines describing them.</summary>
-    public const string Help = """
-          --model M          a .safetensors checkpoint (official or converted names) or generated:<preset>[:<seed>]
-          --arch A           architecture: a preset (vit_b, vit_l, vit_h) or a JSON file (cases.json accepted);
-                             default: the file's sam_architecture metadata, else inferred from the shapes
-          --backend NAME     cpu | ilgpu-cpu | cuda | opencl | auto (default auto)
-        """;
+    /// <summary><c>--arch A</c>: a preset or JSON file; null to take it from the checkpoint.</summary>
+    public Option<string?> Arch { get; } = ArchOption(
+        "architecture: a preset (vit_b, vit_l, vit_h) or a JSON file (cases.json accepted);\ndefault: the file's sam_architecture metadata, else inferred from the shapes");
 
-    /// <summary>Parses <c>--arch</c>: a preset name or a JSON file; null when not given.</summary>
-    public static SamArchitecture? Architecture(CliArgs args, string verb)
+    /// <summary><c>--backend NAME</c>.</summary>
+    public Option<string> Backend { get; } = BackendOption();
+
+    /// <summary>Adds the three options to <paramref name="verb"/>.</summary>
+    public ModelOptions(Command verb)
     {
-        string? a = args.Value("--arch");
-        if (a is null) return null;
-        if (SamArchitecture.PresetNames.Contains(a)) return SamArchitecture.FromPreset(a);
-        if (!File.Exists(a)) throw new UsageException($"{verb}: --arch '{a}' is neither a preset ({string.Join(", ", SamArchitecture.PresetNames)}) nor an existing JSON file");
-        return SamArchitecture.FromJson(File.ReadAllText(a));
+        verb.Add(Model);
+        verb.Add(Arch);
+        verb.Add(Backend);
+    }
+
+    /// <summary>An <c>--arch A</c> option with this description.</summary>
+    public static Option<string?> ArchOption(string description) => CliOptions.Text("--arch", "A", description);
+
+    /// <summary>A <c>--backend NAME</c> option, <c>auto</c> by default; an unknown name is a parse error.</summary>
+    public static Option<string> BackendOption() =>
+        CliOptions.Parsed("--backend", "NAME", string.Join(" | ", BackendFactory.Names.Skip(1).Append("auto")), "auto",
+            name => BackendFactory.Names.Contains(name) ? name
+                : throw new FormatException($"unknown backend '{name}' (expected one of {string.Join(", ", BackendFactory.Names)})"));
+
+    /// <summary>Reads <c>--arch</c>: a preset name or a JSON file; null when not given.</summary>
+    public static SamArchitecture? Architecture(string? arch, string verb)
+    {
+        if (arch is null) return null;
+        if (SamArchitecture.PresetNames.Contains(arch)) return SamArchitecture.FromPreset(arch);
+        if (!File.Exists(arch)) throw new UsageException($"{verb}: --arch '{arch}' is neither a preset ({string.Join(", ", SamArchitecture.PresetNames)}) nor an existing JSON file");
+        return SamArchitecture.FromJson(File.ReadAllText(arch));
     }
 
     /// <summary>Loads the model; warns on <paramref name="stderr"/> that generated weights give meaningless masks.</summary>
-    public static SamModel Load(CliArgs args, string verb, TextWriter stderr)
+    public SamModel Load(ParseResult parsed, TextWriter stderr)
     {
-        string model = args.Required(verb, "--model");
-        var arch = Architecture(args, verb);
-        var backend = BackendFactory.Create(args.Value("--backend") ?? "auto");
+        string model = parsed.GetRequiredValue(Model);
+        var arch = Architecture(parsed.GetValue(Arch), parsed.CommandResult.Command.Name);
+        var backend = BackendFactory.Create(parsed.GetRequiredValue(Backend));
         if (model.StartsWith("generated:", StringComparison.Ordinal))
             stderr.WriteLine($"samengine: notice: {model} is seeded random weights for testing; its masks are meaningless (convert an official checkpoint for real results)");
         return SamModel.Load(model, arch, backend, disposeBackend: true);

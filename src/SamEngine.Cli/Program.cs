@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
 using SamEngine.Cli;
 using SamEngine.Cli.Commands;
 
@@ -5,55 +7,45 @@ return CliMain.Run(args, Console.Out, Console.Error);
 
 namespace SamEngine.Cli
 {
-    /// <summary>Entry point of <c>samengine</c>: dispatches verbs, turns every error into one line and an exit code.</summary>
+    /// <summary>
+    /// Entry point of <c>samengine</c>: parses the verbs with System.CommandLine and turns every error
+    /// into one line, <c>samengine: error: ...</c>, with exit code 2 for a usage mistake and 1 for bad
+    /// input files.
+    /// </summary>
     public static class CliMain
     {
-        private const string Usage = """
-            usage: samengine <verb> [options]     (samengine <verb> --help for each)
+        /// <summary>The <c>samengine</c> command with every verb (a new one per call: commands hold parse state).</summary>
+        public static Command Create()
+        {
+            var root = new Command("samengine") { HelpWriter.Option() };
+            foreach (var verb in new[]
+                     {
+                         SegmentCommand.Create(), EmbedCommand.Create(), InfoCommand.Create(), ConvertCommand.Create(),
+                         ParityCommand.Create(), BenchCommand.Create(), AmgCommand.Create(),
+                     })
+                root.Add(verb);
+            return root;
+        }
 
-              segment   masks for points and a box: PNGs, an overlay and a JSON record
-              embed     encode an image once and save the embedding
-              info      a model's architecture, parameter count, dtype and size
-              convert   an official .pth or safetensors checkpoint to safetensors (fp16 by default)
-              parity    run a parity fixture against the official outputs
-              bench     time loading, the encoder and the decoder; measure the FP32 peak
-              amg       segment everything in an image (automatic mask generator)
-            """;
-
+        /// <summary>Runs <c>samengine</c> with <paramref name="args"/>; returns the exit code.</summary>
         public static int Run(string[] args, TextWriter stdout, TextWriter stderr)
         {
-            if (args.Length == 0 || args[0] is "--help" or "-h" or "help")
+            var root = Create();
+            if (args.Length == 0)
             {
-                (args.Length == 0 ? stderr : stdout).WriteLine(Usage);
-                return args.Length == 0 ? 2 : 0;
-            }
-            string verb = args[0];
-            var rest = args.Skip(1).ToArray();
-            (string Help, Func<IReadOnlyList<string>, TextWriter, TextWriter, int> Run)? command = verb switch
-            {
-                "parity" => (ParityCommand.Help, ParityCommand.Run),
-                "segment" => (SegmentCommand.Help, SegmentCommand.Run),
-                "embed" => (EmbedCommand.Help, EmbedCommand.Run),
-                "info" => (InfoCommand.Help, InfoCommand.Run),
-                "convert" => (ConvertCommand.Help, ConvertCommand.Run),
-                "bench" => (BenchCommand.Help, BenchCommand.Run),
-                "amg" => (AmgCommand.Help, AmgCommand.Run),
-                _ => null,
-            };
-            if (command is null)
-            {
-                stderr.WriteLine($"samengine: unknown verb '{verb}'");
-                stderr.WriteLine(Usage);
+                HelpWriter.Write(root, stderr);
                 return 2;
             }
-            if (rest.Contains("--help") || rest.Contains("-h"))
-            {
-                stdout.WriteLine(command.Value.Help);
-                return 0;
-            }
+            if (args[0] == "help") args = ["--help"];
+            // No response files: an argument starting with '@' is a path like any other.
+            var parsed = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
+            if (parsed.Action is not HelpWriter && parsed.Errors.Count > 0) return Fail(stderr, ParseError(parsed, root), 2);
             try
             {
-                return command.Value.Run(rest, stdout, stderr);
+                return parsed.Invoke(new InvocationConfiguration
+                {
+                    Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null,
+                });
             }
             catch (UsageException e) { return Fail(stderr, e.Message, 2); }
             catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or FormatException
@@ -64,9 +56,31 @@ namespace SamEngine.Cli
             }
         }
 
+        /// <summary>
+        /// One parse error, prefixed with the verb: an unknown word first, then a value that does not
+        /// parse (reported by its option), then what the verb as a whole lacks.
+        /// </summary>
+        private static string ParseError(ParseResult parsed, Command root)
+        {
+            var command = parsed.CommandResult.Command;
+            if (command == root)
+                return parsed.UnmatchedTokens.Count > 0
+                    ? $"unknown verb '{parsed.UnmatchedTokens[0]}' (see 'samengine --help')"
+                    : $"{Sentence(parsed.Errors[0].Message)} (see 'samengine --help')";
+            if (parsed.UnmatchedTokens.Count > 0)
+                return $"{command.Name}: unknown argument '{parsed.UnmatchedTokens[0]}' (see 'samengine {command.Name} --help')";
+            var error = parsed.Errors.OrderBy(e => e.SymbolResult is CommandResult ? 1 : 0).First();
+            return $"{command.Name}: {Sentence(error.Message)}";
+        }
+
+        /// <summary>System.CommandLine's messages start with a capital ("Option '--out' is required."); ours do not.</summary>
+        private static string Sentence(string message) =>
+            message.Length > 1 && char.IsUpper(message[0]) && char.IsLower(message[1]) ? char.ToLowerInvariant(message[0]) + message[1..] : message;
+
         private static int Fail(TextWriter stderr, string message, int code)
         {
-            stderr.WriteLine($"samengine: error: {message}");
+            // Messages are one line by contract, also where a library's message is not.
+            stderr.WriteLine($"samengine: error: {message.ReplaceLineEndings(" ")}");
             return code;
         }
     }

@@ -33,6 +33,24 @@ public sealed class BenchCommandTests
         Assert.Contains("TokenToImageAttention", stderr);
     }
 
+    [Fact]
+    public void Every_measurement_synchronises_the_backend_in_its_timed_runs()
+    {
+        string dir = TestFixtures.Local("tiny");
+        var (code, _, stderr) = CliRunner.Run("bench", "--model", Path.Combine(dir, "model.safetensors"),
+            "--arch", Path.Combine(dir, "cases.json"), "--runs", "2", "--json", "--profile");
+        Assert.True(code == 0, stderr);
+        // Each measurement's summary line is followed by its op profile (per timed run).
+        var lines = stderr.Split('\n');
+        foreach (var what in new[] { "encoder", "decoder point", "decoder box", "decoder batch 64" })
+        {
+            int summary = Array.FindIndex(lines, l => l.StartsWith($"bench: {what}: ", StringComparison.Ordinal) && l.Contains("(median of 2)"));
+            Assert.True(summary >= 0, $"no summary for {what}:\n{stderr}");
+            var profile = lines.Skip(summary + 1).TakeWhile(l => l.StartsWith("bench:   ", StringComparison.Ordinal));
+            Assert.Contains(profile, l => System.Text.RegularExpressions.Regex.IsMatch(l, @" [1-9][0-9]* calls  Synchronize$"));
+        }
+    }
+
     [Theory]
     [InlineData("vit_b", 0.97)]
     [InlineData("vit_l", 2.99)]

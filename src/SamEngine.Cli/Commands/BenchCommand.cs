@@ -11,55 +11,57 @@ namespace SamEngine.Cli.Commands;
 /// <summary><c>samengine bench</c>: whole-model timings as engine-contracts.md specifies them.</summary>
 public static class BenchCommand
 {
-    public const string Help = """
-        usage: samengine bench --model M [--arch A] [--backend NAME] [--runs N] [--json | --encoder-only] [--profile]
-
-        Times, after a warm-up, model loading, the image encoder (1024 x 1024), and the decoder for one
-        point, one box and a batch of 64 points with the image-side work already done (masks at the
-        original size). Times are medians over the runs. Also measures this machine's peak FP32 FMA
-        throughput in the same run and reports the encoder's matmul and conv GFLOP/s against it.
-        Memory: the peak resident set right after the encoder (weights plus the encoder's working
-        set) goes to stderr and the text report; peak_rss_mb is the peak over the whole run.
-
-          --model M          a .safetensors file or generated:<preset>[:<seed>]
-          --arch A           a preset or JSON file (default: the file's metadata, else its shapes)
-          --backend NAME     cpu | ilgpu-cpu | cuda | opencl | auto (default auto)
-          --runs N           timed runs per measurement (default 3)
-          --json             print one JSON object on stdout and nothing else there
-          --encoder-only     stop after the encoder: load time, encoder time and memory only
-          --profile          also print, on stderr, the time of every op (by name and output shape)
-                             in each measurement's timed runs
-        """;
-
-    public static int Run(IReadOnlyList<string> argv, TextWriter stdout, TextWriter stderr)
+    /// <summary>The <c>bench</c> verb.</summary>
+    public static Verb Create()
     {
-        var args = new CliArgs("bench", argv, ["--model", "--arch", "--backend", "--runs"], ["--json", "--encoder-only", "--profile"]);
-        string modelSpec = args.Required("bench", "--model");
-        var arch = ModelOptions.Architecture(args, "bench");
-        string runsText = args.Value("--runs") ?? "3";
-        if (!int.TryParse(runsText, NumberStyles.None, CultureInfo.InvariantCulture, out int runs) || runs < 1)
-            throw new UsageException($"bench: --runs expects a positive whole number, got '{runsText}'");
-        bool json = args.Flag("--json"), encoderOnly = args.Flag("--encoder-only");
+        var verb = new Verb("bench", "time loading, the encoder and the decoder; measure the FP32 peak",
+            "samengine bench --model M [--arch A] [--backend NAME] [--runs N] [--json | --encoder-only] [--profile]", """
+            Times, after a warm-up, model loading, the image encoder (1024 x 1024), and the decoder for one
+            point, one box and a batch of 64 points with the image-side work already done (masks at the
+            original size). Times are medians over the runs. Also measures this machine's peak FP32 FMA
+            throughput in the same run and reports the encoder's matmul and conv GFLOP/s against it.
+            Memory: the peak resident set right after the encoder (weights plus the encoder's working
+            set) goes to stderr and the text report; peak_rss_mb is the peak over the whole run.
+            """);
+        var model = new ModelOptions(verb);
+        var runs = CliOptions.Int("--runs", "N", "timed runs per measurement", 3, minimum: 1);
+        var json = CliOptions.Flag("--json", "print one JSON object on stdout and nothing else there");
+        var encoderOnly = CliOptions.Flag("--encoder-only", "stop after the encoder: load time, encoder time and memory only");
+        var profile = CliOptions.Flag("--profile", "also print, on stderr, the time of every op (by name and output shape)\nin each measurement's timed runs");
+        verb.Add(runs);
+        verb.Add(json);
+        verb.Add(encoderOnly);
+        verb.Add(profile);
+        verb.SetAction(parsed => Run(parsed.GetRequiredValue(model.Model), ModelOptions.Architecture(parsed.GetValue(model.Arch), "bench"),
+            parsed.GetRequiredValue(model.Backend), parsed.GetValue(runs), parsed.GetValue(json), parsed.GetValue(encoderOnly), parsed.GetValue(profile),
+            parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error));
+        return verb;
+    }
+
+    private static int Run(string modelSpec, SamArchitecture? arch, string backendName, int runs, bool json, bool encoderOnly, bool profile,
+        TextWriter stdout, TextWriter stderr)
+    {
         if (json && encoderOnly) throw new UsageException("bench: --json reports the decoder too; drop --encoder-only");
-        var backend = BackendFactory.Create(args.Value("--backend") ?? "auto");
-        var profiler = args.Flag("--profile") ? new ProfilingBackend(backend) : null;
-        if (profiler is not null) backend = profiler;
+        var backend = BackendFactory.Create(backendName);
+        if (profile) backend = new ProfilingBackend(backend);
         void Progress(string s) => stderr.WriteLine($"bench: {s}");
+        var timer = new BenchTimer(backend, TimeProvider.System, Progress);
 
         var cpuBeforeLoad = CpuTime();
         var loadWatch = Stopwatch.StartNew();
         using var model = SamModel.Load(modelSpec, arch, backend, disposeBackend: true);
+        backend.Synchronize();
         double loadMs = loadWatch.Elapsed.TotalMilliseconds;
         Progress($"loaded {model.Description} in {loadMs:F0} ms wall, {(CpuTime() - cpuBeforeLoad).TotalMilliseconds:F0} ms CPU ({model.ParameterCount * 2 / MiB:F0} MB of fp16 weights), {Memory()}");
 
         arch = model.Architecture;
         int s = arch.ImgSize;
         var input = SyntheticInput(s);
-        double encoderMs = Median(runs, () =>
+        double encoderMs = timer.Median(runs, () =>
         {
             using var x = backend.FromHost(input, 1, s, s, 3);
             using var y = model.ImageEncoder.Forward(backend, x);
-        }, profiler, Progress, "encoder");
+        }, "encoder");
 
         double encoderRssMb = PeakRssMb();
         Progress($"peak RSS after the encoder: {encoderRssMb:F0} MB, {Memory()}");
@@ -79,9 +81,9 @@ public static class BenchCommand
         var point = new SamPrompt { Points = [(s * 0.5f, s * 0.4f, 1)] };
         var box = new SamPrompt { Box = [s * 0.2f, s * 0.25f, s * 0.7f, s * 0.8f] };
         var grid = Enumerable.Range(0, 64).Select(i => new SamPrompt { Points = [((i % 8 + 0.5f) * s / 8, (i / 8 + 0.5f) * s / 8, 1)] }).ToArray();
-        double pointMs = Median(runs, () => predictor.Predict(point, multimask: true), profiler, Progress, "decoder point");
-        double boxMs = Median(runs, () => predictor.Predict(box, multimask: false), profiler, Progress, "decoder box");
-        double batchMs = Median(runs, () => predictor.PredictBatch(grid, multimask: true), profiler, Progress, "decoder batch 64");
+        double pointMs = timer.Median(runs, () => predictor.Predict(point, multimask: true), "decoder point");
+        double boxMs = timer.Median(runs, () => predictor.Predict(box, multimask: false), "decoder box");
+        double batchMs = timer.Median(runs, () => predictor.PredictBatch(grid, multimask: true), "decoder batch 64");
 
         double peak = PeakFlops.Measure();
         double encoderGflops = EncoderFlops(arch) / (encoderMs * 1e6);
@@ -137,40 +139,6 @@ public static class BenchCommand
         var gc = GC.GetGCMemoryInfo();
         return string.Format(CultureInfo.InvariantCulture, "RSS now {0:F0} MB, managed heap {1:F0} MB ({2:F0} MB committed)",
             self.WorkingSet64 / MiB, gc.HeapSizeBytes / MiB, gc.TotalCommittedBytes / MiB);
-    }
-
-    /// <summary>
-    /// One warm-up call, then the median of <paramref name="runs"/> timed calls, in ms of wall time.
-    /// The process CPU time per call goes to the progress line too: on a shared machine it shows how
-    /// much of the wall time was spent waiting for the cores. The warm-up's time is printed too: it
-    /// pays the one-time costs (weights read from a mapped file on first touch, cached conversions).
-    /// </summary>
-    private static double Median(int runs, Action run, ProfilingBackend? profiler, Action<string> progress, string what)
-    {
-        var self = Process.GetCurrentProcess();
-        var warmUpCpu = self.TotalProcessorTime;
-        var warmUp = Stopwatch.StartNew();
-        run();
-        self.Refresh();
-        progress($"{what}: warm-up {warmUp.Elapsed.TotalMilliseconds:F1} ms wall, {(self.TotalProcessorTime - warmUpCpu).TotalMilliseconds:F1} ms CPU");
-        profiler?.Reset();
-        var times = new double[runs];
-        var cpuStart = self.TotalProcessorTime;
-        for (int i = 0; i < runs; i++)
-        {
-            var sw = Stopwatch.StartNew();
-            run();
-            times[i] = sw.Elapsed.TotalMilliseconds;
-        }
-        self.Refresh();
-        double cpuMs = (self.TotalProcessorTime - cpuStart).TotalMilliseconds / runs;
-        Array.Sort(times);
-        double median = runs % 2 == 1 ? times[runs / 2] : (times[runs / 2 - 1] + times[runs / 2]) / 2;
-        progress($"{what}: {median:F1} ms wall (median of {runs}), {cpuMs:F1} ms CPU per run on {Environment.ProcessorCount} cores");
-        if (profiler is { } p)
-            foreach (var (op, calls, ms) in p.Report())
-                progress($"  {ms / runs,9:F2} ms/run  {calls / runs,4} calls  {op}");
-        return median;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using SamEngine.Checkpoints;
 using SamEngine.IO;
 
@@ -6,38 +7,48 @@ namespace SamEngine.Cli.Commands;
 /// <summary><c>samengine convert</c>: an official or Hugging Face checkpoint to SamEngine's safetensors.</summary>
 public static class ConvertCommand
 {
-    public const string Help = """
-        usage: samengine convert IN --out OUT.safetensors [--dtype f16|bf16|f32] [--arch A]
-
-        Reads IN, either an official PyTorch checkpoint (e.g. sam_vit_b_01ec64.pth; read by a strict
-        state-dict reader that executes nothing) or a safetensors file in fp32, fp16 or bf16 with the
-        official names or the Hugging Face transformers SamModel names (vision_encoder.*, ...), and
-        writes OUT with the official names in one dtype and the architecture in the metadata key
-        sam_architecture. The model is built over the result to check every tensor shape; on any
-        problem nothing is written. IN may also be generated:<preset>[:<seed>], the seeded weights
-        of generated-weights.md (e.g. a vit_h file for load benchmarks).
-
-          --out FILE         the converted checkpoint
-          --dtype T          f16 (default), bf16 or f32
-          --arch A           a preset (vit_b, vit_l, vit_h) or a JSON file; default: inferred from the shapes
-        """;
-
-    public static int Run(IReadOnlyList<string> argv, TextWriter stdout, TextWriter stderr)
+    /// <summary>The <c>convert</c> verb.</summary>
+    public static Verb Create()
     {
-        var positional = argv.Take(1).Where(a => !a.StartsWith("--", StringComparison.Ordinal)).ToList();
-        if (positional.Count == 0) throw new UsageException("convert: give the input checkpoint first (samengine convert IN --out OUT)");
-        var args = new CliArgs("convert", argv.Skip(1).ToList(), ["--out", "--dtype", "--arch"], []);
-        string input = positional[0];
-        string output = args.Required("convert", "--out");
-        var dtype = (args.Value("--dtype") ?? "f16") switch
+        var verb = new Verb("convert", "an official .pth or safetensors checkpoint to safetensors (fp16 by default)",
+            "samengine convert IN --out OUT.safetensors [--dtype f16|bf16|f32] [--arch A]", """
+            Reads IN, either an official PyTorch checkpoint (e.g. sam_vit_b_01ec64.pth; read by a strict
+            state-dict reader that executes nothing) or a safetensors file in fp32, fp16 or bf16 with the
+            official names or the Hugging Face transformers SamModel names (vision_encoder.*, ...), and
+            writes OUT with the official names in one dtype and the architecture in the metadata key
+            sam_architecture. The model is built over the result to check every tensor shape; on any
+            problem nothing is written. IN may also be generated:<preset>[:<seed>], the seeded weights
+            of generated-weights.md (e.g. a vit_h file for load benchmarks).
+            """);
+        var input = new Argument<string?>("IN")
         {
-            "f16" or "fp16" => SafeTensorDType.F16,
-            "bf16" => SafeTensorDType.BF16,
-            "f32" or "fp32" => SafeTensorDType.F32,
-            var d => throw new UsageException($"convert: --dtype '{d}' is not f16, bf16 or f32"),
+            Description = "the checkpoint to read (.pth, .safetensors or generated:<preset>[:<seed>])", Arity = ArgumentArity.ZeroOrOne,
         };
+        var output = CliOptions.Required("--out", "FILE", "the converted checkpoint");
+        var dtype = CliOptions.Parsed("--dtype", "T", "f16, bf16 or f32", SafeTensorDType.F16, ParseDType);
+        var arch = ModelOptions.ArchOption("a preset (vit_b, vit_l, vit_h) or a JSON file; default: inferred from the shapes");
+        verb.Add(input);
+        verb.Add(output);
+        verb.Add(dtype);
+        verb.Add(arch);
+        verb.SetAction(parsed => Run(parsed.GetValue(input), parsed.GetRequiredValue(output), parsed.GetValue(dtype),
+            parsed.GetValue(arch), parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error));
+        return verb;
+    }
+
+    private static SafeTensorDType ParseDType(string text) => text switch
+    {
+        "f16" or "fp16" => SafeTensorDType.F16,
+        "bf16" => SafeTensorDType.BF16,
+        "f32" or "fp32" => SafeTensorDType.F32,
+        _ => throw new FormatException($"--dtype '{text}' is not f16, bf16 or f32"),
+    };
+
+    private static int Run(string? input, string output, SafeTensorDType dtype, string? archArg, TextWriter stdout, TextWriter stderr)
+    {
+        if (input is null) throw new UsageException("convert: give the input checkpoint (samengine convert IN --out OUT)");
         if (Path.GetFullPath(input) == Path.GetFullPath(output)) throw new UsageException("convert: --out must differ from the input");
-        var arch = ModelOptions.Architecture(args, "convert");
+        var arch = ModelOptions.Architecture(archArg, "convert");
         ConversionResult result;
         if (input.StartsWith("generated:", StringComparison.Ordinal))
         {

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -8,21 +9,26 @@ namespace SamEngine.Cli.Commands;
 /// <summary><c>samengine info</c>: what a model is: architecture, parameter count, dtype, size.</summary>
 public static class InfoCommand
 {
-    public const string Help = """
-        usage: samengine info --model M [--arch A] [--json]
-
-        Loads the model (checking the architecture against every tensor) and prints its architecture,
-        parameter count, the dtypes of its tensors, the file size and the weight fingerprint that
-        embeddings record.
-        """ + "\n\n" + ModelOptions.Help + "\n" + """
-          --json             print one JSON object instead
-        """;
-
-    public static int Run(IReadOnlyList<string> argv, TextWriter stdout, TextWriter stderr)
+    /// <summary>The <c>info</c> verb.</summary>
+    public static Verb Create()
     {
-        var args = new CliArgs("info", argv, ModelOptions.Names, ["--json"]);
-        using var model = ModelOptions.Load(args, "info", TextWriter.Null);
-        string path = args.Required("info", "--model");
+        var verb = new Verb("info", "a model's architecture, parameter count, dtype and size",
+            "samengine info --model M [--arch A] [--json]", """
+            Loads the model (checking the architecture against every tensor) and prints its architecture,
+            parameter count, the dtypes of its tensors, the file size and the weight fingerprint that
+            embeddings record.
+            """);
+        var model = new ModelOptions(verb);
+        var json = CliOptions.Flag("--json", "print one JSON object instead");
+        verb.Add(json);
+        verb.SetAction(parsed => Run(parsed, model, parsed.GetValue(json), parsed.InvocationConfiguration.Output));
+        return verb;
+    }
+
+    private static int Run(ParseResult parsed, ModelOptions modelOptions, bool json, TextWriter stdout)
+    {
+        using var model = modelOptions.Load(parsed, TextWriter.Null);
+        string path = parsed.GetRequiredValue(modelOptions.Model);
         string dtype = "F16 (generated)";
         long? size = null;
         if (File.Exists(path))
@@ -42,7 +48,7 @@ public static class InfoCommand
             ["file_bytes"] = size,
             ["fingerprint"] = model.Fingerprint,
         };
-        if (args.Flag("--json"))
+        if (json)
         {
             stdout.WriteLine(record.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             return 0;

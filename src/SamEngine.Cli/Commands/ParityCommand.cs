@@ -6,40 +6,48 @@ namespace SamEngine.Cli.Commands;
 /// <summary><c>samengine parity</c>: runs a fixture and compares with the official outputs.</summary>
 public static class ParityCommand
 {
-    public const string Help = """
-        usage: samengine parity --fixture DIR [--backend NAME] [--precision fp32|fp16] [--out FILE]
-
-        Runs the fixture in DIR (cases.json, reference.safetensors, model.safetensors when shipped,
-        else generated weights) end to end as the official SamPredictor did, prints for every
-        reference tensor the relative L2 error, the largest absolute error and the share of equal
-        values, and exits 1 when one is beyond the limits of engine-contracts.md.
-
-          --fixture DIR      fixture folder (e.g. ../shared/fixtures/tiny)
-          --backend NAME     cpu | ilgpu-cpu | cuda | opencl | auto (default auto)
-          --precision P      fp32 (default) or fp16 (activations stored as fp16 on an ILGPU
-                             backend, compute in fp32; the cpu backend is fp32 only)
-          --out FILE         write the engine's outputs as safetensors under the reference names
-        """;
-
-    public static int Run(IReadOnlyList<string> argv, TextWriter stdout, TextWriter stderr)
+    /// <summary>The <c>parity</c> verb.</summary>
+    public static Verb Create()
     {
-        var args = new CliArgs("parity", argv, ["--fixture", "--backend", "--precision", "--out"], []);
-        string dir = args.Required("parity", "--fixture");
+        var verb = new Verb("parity", "run a parity fixture against the official outputs",
+            "samengine parity --fixture DIR [--backend NAME] [--precision fp32|fp16] [--out FILE]", """
+            Runs the fixture in DIR (cases.json, reference.safetensors, model.safetensors when shipped,
+            else generated weights) end to end as the official SamPredictor did, prints for every
+            reference tensor the relative L2 error, the largest absolute error and the share of equal
+            values, and exits 1 when one is beyond the limits of engine-contracts.md.
+            """);
+        var fixture = CliOptions.Required("--fixture", "DIR", "fixture folder (e.g. ../shared/fixtures/tiny)");
+        var backend = ModelOptions.BackendOption();
+        var precision = CliOptions.Parsed("--precision", "P",
+            "fp32 or fp16 (activations stored as fp16 on an ILGPU backend, compute in fp32;\nthe cpu backend is fp32 only)",
+            Precision.Fp32, ParsePrecision);
+        var outPath = CliOptions.Text("--out", "FILE", "write the engine's outputs as safetensors under the reference names");
+        verb.Add(fixture);
+        verb.Add(backend);
+        verb.Add(precision);
+        verb.Add(outPath);
+        verb.SetAction(parsed => Run(parsed.GetRequiredValue(fixture), parsed.GetRequiredValue(backend), parsed.GetValue(precision),
+            parsed.GetValue(outPath), parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error));
+        return verb;
+    }
+
+    private static Precision ParsePrecision(string text) => text switch
+    {
+        "fp32" => Precision.Fp32,
+        "fp16" => Precision.Fp16,
+        _ => throw new FormatException($"unknown precision '{text}' (fp32 or fp16)"),
+    };
+
+    private static int Run(string dir, string backendName, Precision precision, string? outPath, TextWriter stdout, TextWriter stderr)
+    {
         if (!Directory.Exists(dir)) throw new UsageException($"parity: fixture folder '{dir}' does not exist");
         foreach (var f in new[] { "cases.json", "reference.safetensors" })
             if (!File.Exists(Path.Combine(dir, f))) throw new UsageException($"parity: '{dir}' has no {f}");
-        var precision = (args.Value("--precision") ?? "fp32") switch
-        {
-            "fp32" => Precision.Fp32,
-            "fp16" => Precision.Fp16,
-            var p => throw new UsageException($"parity: unknown precision '{p}' (fp32 or fp16)"),
-        };
-        using var backend = BackendFactory.Create(args.Value("--backend") ?? "auto", precision);
+        using var backend = BackendFactory.Create(backendName, precision);
         var runner = new ParityRunner(dir, backend, precision);
         var progress = Console.IsErrorRedirected ? null : new Action<string>(s => stderr.Write($"\r{s,-60}"));
         var results = runner.Run(progress);
         if (progress is not null) stderr.Write($"\r{"",-60}\r");
-        string? outPath = args.Value("--out");
         if (outPath is not null) runner.WriteOutputs(outPath);
 
         var ci = CultureInfo.InvariantCulture;

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -10,45 +11,48 @@ namespace SamEngine.Cli.Commands;
 /// <summary><c>samengine segment</c>: masks for points and a box, as PNGs, an overlay and a JSON record.</summary>
 public static class SegmentCommand
 {
-    public const string Help = """
-        usage: samengine segment --model M (--image IMG | --embedding EMB) [--point X,Y[,LABEL]]...
-                                 [--box X0,Y0,X1,Y1] [--mask-input FILE[@NAME]] [--multimask]
-                                 [--arch A] --out DIR [--json]
-
-        Predicts masks for one prompt (points and/or a box, in pixels of the original image) and writes
-        to DIR: mask_<i>.png (white = object), overlay.png (the image with the masks in colour and the
-        prompts marked; a grey background with --embedding), logits.safetensors (each mask's low-res
-        logits, tensors mask_<i>, usable as --mask-input) and result.json (scores and file names).
-        """ + "\n\n" + ModelOptions.Help + "\n" + """
-          --image IMG        JPEG, PNG, BMP, GIF, WebP or TIFF photo
-          --embedding EMB    an embedding written by 'samengine embed' with the same model
-          --point X,Y[,L]    a point; L = 1 foreground (default) or 0 background; repeatable
-          --box X0,Y0,X1,Y1  a box
-          --mask-input F     low-res logits from an earlier run: F's only tensor, or F@NAME (e.g. logits.safetensors@mask_0)
-          --multimask        three masks instead of one (best for a single ambiguous point)
-          --out DIR          output folder (created if needed)
-          --json             also print the result record on stdout
-        """;
-
-    public static int Run(IReadOnlyList<string> argv, TextWriter stdout, TextWriter stderr)
+    /// <summary>The <c>segment</c> verb.</summary>
+    public static Verb Create()
     {
-        var args = new CliArgs("segment", argv,
-            [.. ModelOptions.Names, "--image", "--embedding", "--point", "--box", "--mask-input", "--out"], ["--multimask", "--json"]);
-        string? imagePath = args.Value("--image"), embeddingPath = args.Value("--embedding");
-        if ((imagePath is null) == (embeddingPath is null))
-            throw new UsageException("segment: give exactly one of --image and --embedding");
-        string outDir = args.Required("segment", "--out");
-        var points = args.Values("--point").Select(ParsePoint).ToList();
-        float[]? box = args.Value("--box") is { } b ? ParseNumbers(b, 4, "--box", "X0,Y0,X1,Y1") : null;
-        if (points.Count == 0 && box is null) throw new UsageException("segment: give at least one --point or a --box");
-        bool multimask = args.Flag("--multimask");
-        string? maskInputArg = args.Value("--mask-input");
+        var verb = new Verb("segment", "masks for points and a box: PNGs, an overlay and a JSON record", """
+            samengine segment --model M (--image IMG | --embedding EMB) [--point X,Y[,LABEL]]...
+                                     [--box X0,Y0,X1,Y1] [--mask-input FILE[@NAME]] [--multimask]
+                                     [--arch A] --out DIR [--json]
+            """, """
+            Predicts masks for one prompt (points and/or a box, in pixels of the original image) and writes
+            to DIR: mask_<i>.png (white = object), overlay.png (the image with the masks in colour and the
+            prompts marked; a grey background with --embedding), logits.safetensors (each mask's low-res
+            logits, tensors mask_<i>, usable as --mask-input) and result.json (scores and file names).
+            """);
+        var model = new ModelOptions(verb);
+        var image = CliOptions.Text("--image", "IMG", "JPEG, PNG, BMP, GIF, WebP or TIFF photo");
+        var embedding = CliOptions.Text("--embedding", "EMB", "an embedding written by 'samengine embed' with the same model");
+        var points = CliOptions.Repeated("--point", "X,Y[,L]", "a point; L = 1 foreground (default) or 0 background; repeatable", ParsePoint);
+        var box = CliOptions.Optional("--box", "X0,Y0,X1,Y1", "a box", b => ParseNumbers(b, 4, "--box", "X0,Y0,X1,Y1"));
+        var maskInput = CliOptions.Text("--mask-input", "F",
+            "low-res logits from an earlier run: F's only tensor, or F@NAME (e.g. logits.safetensors@mask_0)");
+        var multimask = CliOptions.Flag("--multimask", "three masks instead of one (best for a single ambiguous point)");
+        var outDir = CliOptions.Required("--out", "DIR", "output folder (created if needed)");
+        var json = CliOptions.Flag("--json", "also print the result record on stdout");
+        foreach (var option in new Option[] { image, embedding, points, box, maskInput, multimask, outDir, json }) verb.Add(option);
+        verb.SetAction(parsed => Run(parsed, model, parsed.GetValue(image), parsed.GetValue(embedding),
+            new SamPrompt { Points = [.. parsed.GetValue(points) ?? []], Box = parsed.GetResult(box) is null ? null : parsed.GetValue(box) }, parsed.GetValue(maskInput),
+            parsed.GetValue(multimask), parsed.GetRequiredValue(outDir), parsed.GetValue(json),
+            parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error));
+        return verb;
+    }
 
+    private static int Run(ParseResult parsed, ModelOptions modelOptions, string? imagePath, string? embeddingPath, SamPrompt prompt,
+        string? maskInputArg, bool multimask, string outDir, bool json, TextWriter stdout, TextWriter stderr)
+    {
+        // Checked here, not by a System.CommandLine validator: those run before the options' own
+        // checks and would hide a more precise error (a missing value, a malformed point).
+        if ((imagePath is null) == (embeddingPath is null)) throw new UsageException("segment: give exactly one of --image and --embedding");
+        if (prompt.Points.Count == 0 && prompt.Box is null) throw new UsageException("segment: give at least one --point or a --box");
         var image = imagePath is null ? null : ImageLoader.Load(imagePath);
-        using var model = ModelOptions.Load(args, "segment", stderr);
-        float[]? maskInput = maskInputArg is null ? null : ReadMaskInput(maskInputArg, model.Architecture.LowResSize);
+        using var model = modelOptions.Load(parsed, stderr);
+        if (maskInputArg is not null) prompt = prompt with { MaskInput = ReadMaskInput(maskInputArg, model.Architecture.LowResSize) };
         var predictor = new SamPredictor(model);
-        var prompt = new SamPrompt { Points = points, Box = box, MaskInput = maskInput };
         if (image is not null)
         {
             // Check the prompt against the image before the slow encoder: a decoder pass over a blank
@@ -66,11 +70,11 @@ public static class SegmentCommand
         var record = Record(model, imagePath, embeddingPath, maskInputArg, prompt, multimask, prediction, outputs, outDir);
         var background = image ?? Grey(prediction.Height, prediction.Width);
         outputs.Add(Path.Combine(outDir, "overlay.png"),
-            MaskRenderer.OverlayPng(background, prediction.Masks, prediction.MaskCount, points, box));
-        string json = record.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-        outputs.Add(Path.Combine(outDir, "result.json"), System.Text.Encoding.UTF8.GetBytes(json + "\n"));
+            MaskRenderer.OverlayPng(background, prediction.Masks, prediction.MaskCount, prompt.Points, prompt.Box));
+        string recordJson = record.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        outputs.Add(Path.Combine(outDir, "result.json"), System.Text.Encoding.UTF8.GetBytes(recordJson + "\n"));
         outputs.Commit();
-        if (args.Flag("--json")) stdout.WriteLine(json);
+        if (json) stdout.WriteLine(recordJson);
         else stdout.WriteLine($"segment: {prediction.MaskCount} mask(s), scores {string.Join(", ", prediction.IouPredictions.Select(s => s.ToString("F3", CultureInfo.InvariantCulture)))} -> {outDir}");
         return 0;
     }
@@ -116,11 +120,11 @@ public static class SegmentCommand
     private static (float X, float Y, int Label) ParsePoint(string s)
     {
         var parts = s.Split(',');
-        if (parts.Length is not (2 or 3)) throw new UsageException($"segment: --point '{s}' is not X,Y or X,Y,LABEL");
+        if (parts.Length is not (2 or 3)) throw new FormatException($"--point '{s}' is not X,Y or X,Y,LABEL");
         var xy = ParseNumbers($"{parts[0]},{parts[1]}", 2, "--point", "X,Y[,LABEL]");
         int label = 1;
         if (parts.Length == 3 && !int.TryParse(parts[2], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out label))
-            throw new UsageException($"segment: --point '{s}': label '{parts[2]}' is not 0 (background) or 1 (foreground)");
+            throw new FormatException($"--point '{s}': label '{parts[2]}' is not 0 (background) or 1 (foreground)");
         return (xy[0], xy[1], label);
     }
 
@@ -129,7 +133,7 @@ public static class SegmentCommand
         var parts = s.Split(',');
         var v = new float[parts.Length];
         if (parts.Length != count || parts.Where((p, i) => !float.TryParse(p, NumberStyles.Float, CultureInfo.InvariantCulture, out v[i]) || !float.IsFinite(v[i])).Any())
-            throw new UsageException($"segment: {option} '{s}' is not {form} (numbers separated by commas)");
+            throw new FormatException($"{option} '{s}' is not {form} (numbers separated by commas)");
         return v;
     }
 

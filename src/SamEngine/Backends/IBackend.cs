@@ -36,6 +36,12 @@ public interface IBackend : IDisposable
     /// <summary>Human-readable device description.</summary>
     string Device { get; }
 
+    /// <summary>
+    /// Waits until every op launched so far has finished: a clock read after it measures the work, not
+    /// its queueing. Synchronous backends (cpu) have nothing to wait for.
+    /// </summary>
+    void Synchronize() { }
+
     /// <summary>Copies host data into a new tensor.</summary>
     Tensor FromHost(ReadOnlySpan<float> data, params int[] shape);
 

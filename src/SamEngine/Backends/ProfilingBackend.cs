@@ -42,6 +42,14 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         _ops[key] = _ops.TryGetValue(key, out var t) ? (t.Calls + 1, t.Ms + ms) : (1, ms);
     }
 
+    /// <summary>Forwards to the wrapped backend; the wait is timed as an op of its own (queued device work lands there).</summary>
+    public void Synchronize()
+    {
+        long start = Stopwatch.GetTimestamp();
+        inner.Synchronize();
+        Record(nameof(Synchronize), start);
+    }
+
     /// <inheritdoc />
     public Tensor FromHost(ReadOnlySpan<float> data, params int[] shape)
     {
