@@ -164,6 +164,23 @@ public class CliErrorTests
     }
 
     [Theory]
+    [InlineData("original_height", "100000000", "is over the limit of 100000000")]
+    [InlineData("original_width", "-30", "'original_width' is not a positive integer")]
+    [InlineData("original_height", "4294967316", "'original_height' is not a positive integer")] // 2^32 + 20
+    public void EmbeddingClaimingAHostileSize(string key, string value, string named)
+    {
+        var (dir, o) = Scratch();
+        string emb = Path.Combine(dir, "e.safetensors");
+        Assert.Equal(0, CliRunner.Run(["embed", .. Tiny, "--image", TestFiles.TinyImage, "--out", emb]).Code);
+        string hostile = SamEngine.Tests.Modeling.EmbeddingFileTests.WithMetadata(emb, Path.Combine(dir, "hostile.safetensors"), key, value);
+        var (code, _, _) = CliRunner.Run(["segment", .. Tiny, "--embedding", hostile, "--point", "1,1", "--multimask", "--out", o]);
+        Assert.Equal(1, code);
+        string line = Fails(dir, o, ["segment", .. Tiny, "--embedding", hostile, "--point", "1,1", "--multimask", "--out", o]);
+        Assert.Contains("hostile.safetensors", line);
+        Assert.Contains(named, line);
+    }
+
+    [Theory]
     [InlineData("both")]
     [InlineData("neither")]
     [InlineData("no prompt")]
