@@ -56,6 +56,23 @@ public class CliErrorTests
     }
 
     [Fact]
+    public void TruncatedJpeg()
+    {
+        // Decoded as it was, the missing rows came out grey and got masks.
+        var (dir, o) = Scratch();
+        using var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(64, 48);
+        for (int y = 0; y < 48; y++)
+            for (int x = 0; x < 64; x++) image[x, y] = new((byte)(x * 4), (byte)(y * 5), (byte)(x * y));
+        var jpeg = new MemoryStream();
+        SixLabors.ImageSharp.ImageExtensions.SaveAsJpeg(image, jpeg);
+        string cut = Path.Combine(dir, "cut.jpg");
+        File.WriteAllBytes(cut, jpeg.ToArray()[..(int)(jpeg.Length * 2 / 3)]);
+        var (code, _, _) = CliRunner.Run(["segment", .. Tiny, "--image", cut, "--point", "1,1", "--out", o]);
+        Assert.Equal(1, code);
+        Assert.Contains("cut.jpg' is truncated", Segment(dir, o, "--image", cut, "--point", "1,1"));
+    }
+
+    [Fact]
     public void UnsupportedFormat()
     {
         var (dir, o) = Scratch();
