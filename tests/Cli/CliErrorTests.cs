@@ -56,6 +56,23 @@ public class CliErrorTests
     }
 
     [Fact]
+    public void TruncatedJpeg()
+    {
+        // Decoded as it was, the missing rows came out grey and got masks.
+        var (dir, o) = Scratch();
+        using var image = new SixLabors.ImageSharp.Image<SixLabors.ImageSharp.PixelFormats.Rgb24>(64, 48);
+        for (int y = 0; y < 48; y++)
+            for (int x = 0; x < 64; x++) image[x, y] = new((byte)(x * 4), (byte)(y * 5), (byte)(x * y));
+        var jpeg = new MemoryStream();
+        SixLabors.ImageSharp.ImageExtensions.SaveAsJpeg(image, jpeg);
+        string cut = Path.Combine(dir, "cut.jpg");
+        File.WriteAllBytes(cut, jpeg.ToArray()[..(int)(jpeg.Length * 2 / 3)]);
+        var (code, _, _) = CliRunner.Run(["segment", .. Tiny, "--image", cut, "--point", "1,1", "--out", o]);
+        Assert.Equal(1, code);
+        Assert.Contains("cut.jpg' is truncated", Segment(dir, o, "--image", cut, "--point", "1,1"));
+    }
+
+    [Fact]
     public void UnsupportedFormat()
     {
         var (dir, o) = Scratch();
@@ -161,6 +178,23 @@ public class CliErrorTests
         string odd = Path.Combine(AppContext.BaseDirectory, "fixtures", "odd");
         Assert.Contains("another architecture", Fails(dir, o, "segment", "--model", Path.Combine(odd, "model.safetensors"),
             "--arch", Path.Combine(odd, "cases.json"), "--embedding", emb, "--point", "1,1", "--out", o));
+    }
+
+    [Theory]
+    [InlineData("original_height", "100000000", "is over the limit of 100000000")]
+    [InlineData("original_width", "-30", "'original_width' is not a positive integer")]
+    [InlineData("original_height", "4294967316", "'original_height' is not a positive integer")] // 2^32 + 20
+    public void EmbeddingClaimingAHostileSize(string key, string value, string named)
+    {
+        var (dir, o) = Scratch();
+        string emb = Path.Combine(dir, "e.safetensors");
+        Assert.Equal(0, CliRunner.Run(["embed", .. Tiny, "--image", TestFiles.TinyImage, "--out", emb]).Code);
+        string hostile = SamEngine.Tests.Modeling.EmbeddingFileTests.WithMetadata(emb, Path.Combine(dir, "hostile.safetensors"), key, value);
+        var (code, _, _) = CliRunner.Run(["segment", .. Tiny, "--embedding", hostile, "--point", "1,1", "--multimask", "--out", o]);
+        Assert.Equal(1, code);
+        string line = Fails(dir, o, ["segment", .. Tiny, "--embedding", hostile, "--point", "1,1", "--multimask", "--out", o]);
+        Assert.Contains("hostile.safetensors", line);
+        Assert.Contains(named, line);
     }
 
     [Theory]

@@ -38,4 +38,56 @@ public sealed class SamArchitectureTests
     [InlineData("{", "not valid JSON")]
     public void Bad_json_is_explained(string json, string expected) =>
         Assert.Contains(expected, Assert.Throws<ArgumentException>(() => SamArchitecture.FromJson(json)).Message);
+
+    [Theory]
+    [InlineData("{\"depth\": 12.0}", "'depth' must be an integer")]
+    [InlineData("{\"depth\": 1e1}", "'depth' must be an integer")]
+    [InlineData("{\"depth\": null}", "'depth' must be an integer")]
+    [InlineData("{\"depth\": 4294967308}", "'depth' must be an integer")] // 2^32 + 12: no wrap to 12
+    [InlineData("{\"global_attn_indexes\": [1, \"2\"]}", "'global_attn_indexes' must be an array of integers")]
+    [InlineData("{\"global_attn_indexes\": 3}", "'global_attn_indexes' must be an array of integers")]
+    [InlineData("{\"global_attn_indexes\": null}", "global_attn_indexes")]
+    [InlineData("{\"grid_size\": 64}", "unknown architecture key 'grid_size'")] // derived, not an input
+    [InlineData("{\"architecture\": {\"ImgSize\": 1024}}", "unknown architecture key 'ImgSize'")]
+    [InlineData("{\"depth\": 12, \"depth\": 2}", "depth")] // a duplicate could hide a value
+    [InlineData("null", "must be an object")]
+    public void Only_integers_under_known_keys_are_read(string json, string expected) =>
+        Assert.Contains(expected, Assert.Throws<ArgumentException>(() => SamArchitecture.FromJson(json)).Message);
+
+    [Theory]
+    [InlineData("img_size", 65536, "img_size 65536 must lie in [1, 4096]")]
+    [InlineData("patch_size", 1, "img_size / patch_size = 1024 must be at most 128")]
+    [InlineData("embed_dim", 1 << 20, "embed_dim 1048576 must lie in [1, 4096]")]
+    [InlineData("depth", 100000, "depth 100000 must lie in [1, 128]")]
+    [InlineData("depth", 0, "depth 0 must lie in [1, 128]")]
+    [InlineData("num_heads", -12, "num_heads -12 must lie in [1, 128]")]
+    [InlineData("window_size", int.MaxValue, "window_size 2147483647 must lie in [1, 128]")]
+    [InlineData("prompt_embed_dim", 1 << 24, "prompt_embed_dim 16777216 must lie in [1, 2048]")]
+    [InlineData("decoder_depth", 1000, "decoder_depth 1000 must lie in [1, 32]")]
+    [InlineData("decoder_heads", 1 << 30, "decoder_heads 1073741824 must lie in [1, 128]")]
+    [InlineData("decoder_mlp_dim", 1 << 30, "decoder_mlp_dim 1073741824 must lie in [1, 16384]")]
+    [InlineData("mask_in_chans", 1 << 30, "mask_in_chans 1073741824 must lie in [1, 1024]")]
+    [InlineData("iou_head_hidden_dim", 1 << 30, "iou_head_hidden_dim 1073741824 must lie in [1, 4096]")]
+    [InlineData("num_multimask_outputs", 1 << 30, "num_multimask_outputs 1073741824 must lie in [1, 16]")]
+    public void Hostile_sizes_are_refused_naming_the_key(string key, int value, string expected) =>
+        Assert.Contains(expected, Assert.Throws<ArgumentException>(() => SamArchitecture.FromJson($"{{\"{key}\": {value}}}")).Message);
+
+    [Fact]
+    public void The_official_models_are_well_within_the_limits()
+    {
+        foreach (var a in new[] { SamArchitecture.VitB, SamArchitecture.VitL, SamArchitecture.VitH })
+        {
+            Assert.Same(a, a.Validate());
+            Assert.True(a.EmbedDim * 3 <= SamArchitecture.Limits.EmbedDim && a.GridSize * 2 <= SamArchitecture.Limits.GridSize && a.Depth * 4 <= SamArchitecture.Limits.Depth);
+        }
+    }
+
+    [Fact]
+    public void ToJson_writes_the_snake_case_keys_in_order_and_no_derived_sizes() =>
+        Assert.Equal("""{"img_size":1024,"patch_size":16,"embed_dim":1280,"depth":32,"num_heads":16,"global_attn_indexes":[7,15,23,31],"window_size":14,"prompt_embed_dim":256,"decoder_depth":2,"decoder_heads":8,"decoder_mlp_dim":2048,"mask_in_chans":16,"iou_head_hidden_dim":256,"num_multimask_outputs":3}""",
+            SamArchitecture.VitH.ToJson());
+
+    [Fact]
+    public void Missing_keys_keep_the_vit_b_values() =>
+        Assert.Equal(SamArchitecture.VitB with { Depth = 3, GlobalAttnIndexes = [2] }, SamArchitecture.FromJson("{\"depth\": 3, \"global_attn_indexes\": [2]}"));
 }

@@ -141,6 +141,82 @@ public class ImageLoaderTests
         Assert.Throws<ImageLoadException>(() => ImageLoader.Load(cut));
     }
 
+    /// <summary>An intact JPEG with texture (so its scan is long), 64 x 48.</summary>
+    private static byte[] TexturedJpeg()
+    {
+        using var image = new Image<Rgb24>(64, 48);
+        var rng = new Random(3);
+        for (int y = 0; y < 48; y++)
+            for (int x = 0; x < 64; x++)
+                image[x, y] = new Rgb24((byte)(x * 4), (byte)(y * 5), (byte)rng.Next(256));
+        var ms = new MemoryStream();
+        image.SaveAsJpeg(ms);
+        return ms.ToArray();
+    }
+
+    private static string Write(string name, byte[] bytes)
+    {
+        string path = Path.Combine(TestFiles.TempDir(), name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(0.9)]
+    [InlineData(-2)] // only the end-of-image marker missing
+    [InlineData(-1)]
+    public void TruncatedJpegIsRefused(double keep)
+    {
+        var jpeg = TexturedJpeg();
+        int length = keep < 0 ? jpeg.Length + (int)keep : (int)(jpeg.Length * keep);
+        string path = Write("cut.jpg", jpeg[..length]);
+        var e = Assert.Throws<ImageLoadException>(() => ImageLoader.Load(path));
+        Assert.Contains("image file '" + path + "' is truncated", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void JpegWithBytesAfterItsEndLoadsAsTheIntactOne()
+    {
+        // Pillow ignores what follows the end-of-image marker (camera trailers, appended data).
+        var jpeg = TexturedJpeg();
+        Assert.Equal(new byte[] { 0xFF, 0xD9 }, jpeg[^2..]);
+        var intact = ImageLoader.Load(Write("a.jpg", jpeg));
+        var trailed = ImageLoader.Load(Write("b.jpg", [.. jpeg, .. "trailing bytes\xFF\xD8\xFF"u8.ToArray(), 0, 0xFF]));
+        Assert.Equal(intact.Pixels, trailed.Pixels);
+    }
+
+    [Theory]
+    [InlineData(0.5)]
+    [InlineData(-12)] // the whole IEND chunk missing
+    [InlineData(-1)]  // IEND's CRC cut
+    public void TruncatedPngIsRefused(double keep)
+    {
+        var png = File.ReadAllBytes(TestFiles.TinyImage);
+        int length = keep < 0 ? png.Length + (int)keep : Math.Max(5, (int)(png.Length * keep));
+        string path = Write("cut.png", png[..length]);
+        var e = Assert.Throws<ImageLoadException>(() => ImageLoader.Load(path));
+        Assert.Contains("is truncated", e.Message);
+    }
+
+    [Fact]
+    public void PngWithBytesAfterIendLoadsAsTheIntactOne()
+    {
+        var png = File.ReadAllBytes(TestFiles.TinyImage);
+        Assert.Equal(ImageLoader.Load(TestFiles.TinyImage).Pixels, ImageLoader.Load(Write("t.png", [.. png, 1, 2, 3])).Pixels);
+    }
+
+    [Fact]
+    public void EverySampleImageLoads()
+    {
+        var root = new DirectoryInfo(AppContext.BaseDirectory);
+        while (!File.Exists(Path.Combine(root.FullName, "SamEngine.sln"))) root = root.Parent!;
+        var samples = Directory.GetFiles(Path.Combine(root.FullName, "samples"));
+        Assert.NotEmpty(samples);
+        Assert.All(samples, path => Assert.True(ImageLoader.Load(path).PixelCount > 0));
+    }
+
     /// <summary>A PNG signature and an IHDR claiming a huge size, an empty IDAT and IEND: a cheap "bomb".</summary>
     internal static byte[] HugePngHeader(int width, int height)
     {

@@ -29,6 +29,38 @@ public sealed class PredictorInputTests
     public void Image_buffer_of_the_wrong_size_is_refused() =>
         Assert.Contains("is not 20 x 30 x 3", Error(() => new SamPredictor(Tiny.Value).SetImage(new byte[100], 20, 30)));
 
+    [Fact]
+    public void Image_size_whose_byte_count_wraps_is_refused() =>
+        // 65536 x 65536 x 3 wraps to 0 in int: an empty buffer must not pass as that image.
+        Assert.Contains("is not 65536 x 65536 x 3", Error(() => new SamPredictor(Tiny.Value).Preprocess([], 65536, 65536)));
+
+    [Fact]
+    public void Original_size_over_the_pixel_limit_is_refused_before_predicting()
+    {
+        // The repro: planes x 40000 x 40000 wrapped in int and the mask writes ran off the heap.
+        var a = Tiny.Value.Architecture;
+        var p = new SamPredictor(Tiny.Value);
+        var e = Assert.Throws<ArgumentException>(() =>
+        {
+            p.SetEmbedding(new float[a.PromptEmbedDim * a.GridSize * a.GridSize], 40000, 40000);
+            p.Predict(new SamPrompt { Points = [(10, 10, 1)] }, multimask: true);
+        });
+        Assert.Contains("40000 x 40000 = 1600000000 pixels is over the limit of 100000000", e.Message);
+        Assert.Contains("must be positive", Error(() => p.SetEmbedding(new float[a.PromptEmbedDim * a.GridSize * a.GridSize], 0, 30)));
+    }
+
+    [Fact]
+    public void Masks_of_a_batch_too_large_for_one_array_are_refused()
+    {
+        // 10000 x 10000 is within the image limit, but 15 prompts x 3 masks of it (4.5e9 bytes) wrapped
+        // to 205 M in int and the writes ran past that array.
+        var a = Tiny.Value.Architecture;
+        var p = new SamPredictor(Tiny.Value);
+        p.SetEmbedding(new float[a.PromptEmbedDim * a.GridSize * a.GridSize], 10000, 10000);
+        var prompts = Enumerable.Range(0, 15).Select(i => new SamPrompt { Points = [(i * 100, 50, 1)] }).ToList();
+        Assert.Contains("45 x 10000 x 10000 = 4500000000 values are more than one array holds", Error(() => p.PredictBatch(prompts, multimask: true)));
+    }
+
     [Theory]
     [InlineData(-1f, 5f)]
     [InlineData(31f, 5f)]

@@ -112,6 +112,30 @@ public class PostprocessTests(ITestOutputHelper output)
         Assert.Contains((byte)0, masks);
     }
 
+    [Theory]
+    [InlineData(3, 40000, 40000, "3 x 40000 x 40000 = 4800000000 values are more than one array holds")] // wrapped to 505 M in int
+    [InlineData(1, 65536, 32768, "1 x 65536 x 32768 = 2147483648 values")]                              // wrapped to int.MinValue
+    [InlineData(1, -5, 30, "negative dimension")]
+    [InlineData(-1, 5, 30, "negative dimension")]
+    public void OutputSizesThatCannotBeHeldAreRefused(int planes, int origH, int origW, string expected)
+    {
+        var lowRes = new float[Math.Max(planes, 0) * 16 * 16];
+        var e = Assert.Throws<ArgumentException>(() => Postprocess.PostprocessMasks(lowRes, planes, 16, 64, 48, 64, origH, origW));
+        Assert.Contains(expected, e.Message);
+        e = Assert.Throws<ArgumentException>(() => Postprocess.PostprocessMasks(lowRes, planes, 16, 64, 48, 64, origH, origW, default, new byte[1000]));
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Theory]
+    [InlineData(0, 48)]
+    [InlineData(65, 48)]
+    [InlineData(48, -1)]
+    public void InputSizeOutsideImgSizeIsRefused(int inputH, int inputW)
+    {
+        var e = Assert.Throws<ArgumentException>(() => Postprocess.PostprocessMasks(new float[16 * 16], 1, 16, 64, inputH, inputW, 20, 30));
+        Assert.Contains($"input size {inputH} x {inputW}", e.Message);
+    }
+
     [Fact]
     public void ThresholdIsStrictlyAboveZero()
     {

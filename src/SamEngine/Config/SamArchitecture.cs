@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace SamEngine.Config;
 
@@ -45,6 +47,42 @@ public sealed record SamArchitecture
     /// <summary>Number of mask tokens of the decoder.</summary>
     public int NumMaskTokens => NumMultimaskOutputs + 1;
 
+    /// <summary>
+    /// The largest value <see cref="Validate"/> accepts for each size: several times the official
+    /// ViT-H's (in brackets), so that any real SAM variant fits while an architecture read from a file
+    /// cannot overflow a tensor length or make the model allocate without bound. At the limits the
+    /// largest encoder activation, tokens x 4·embed_dim = 128² x 16384, is 2^28 values.
+    /// </summary>
+    public static class Limits
+    {
+        /// <summary>img_size (1024).</summary>
+        public const int ImgSize = 4096;
+        /// <summary>patch_size (16).</summary>
+        public const int PatchSize = 64;
+        /// <summary>img_size / patch_size, the side of the token grid (64).</summary>
+        public const int GridSize = 128;
+        /// <summary>embed_dim (1280).</summary>
+        public const int EmbedDim = 4096;
+        /// <summary>depth (32).</summary>
+        public const int Depth = 128;
+        /// <summary>num_heads and decoder_heads (16, 8).</summary>
+        public const int Heads = 128;
+        /// <summary>window_size (14).</summary>
+        public const int WindowSize = 128;
+        /// <summary>prompt_embed_dim (256).</summary>
+        public const int PromptEmbedDim = 2048;
+        /// <summary>decoder_depth (2).</summary>
+        public const int DecoderDepth = 32;
+        /// <summary>decoder_mlp_dim (2048).</summary>
+        public const int DecoderMlpDim = 16384;
+        /// <summary>mask_in_chans (16).</summary>
+        public const int MaskInChans = 1024;
+        /// <summary>iou_head_hidden_dim (256).</summary>
+        public const int IouHeadHiddenDim = 4096;
+        /// <summary>num_multimask_outputs (3).</summary>
+        public const int NumMultimaskOutputs = 16;
+    }
+
     /// <summary>The official ViT-B configuration.</summary>
     public static SamArchitecture VitB => new();
     /// <summary>The official ViT-L configuration.</summary>
@@ -64,75 +102,91 @@ public sealed record SamArchitecture
         _ => throw new ArgumentException($"unknown architecture preset '{name}' (expected one of {string.Join(", ", PresetNames)})"),
     };
 
-    /// <summary>Validates internal consistency; throws <see cref="ArgumentException"/> naming the bad field.</summary>
+    /// <summary>
+    /// Validates every size against <see cref="Limits"/> and the sizes' consistency; throws
+    /// <see cref="ArgumentException"/> naming the bad field.
+    /// </summary>
     public SamArchitecture Validate()
     {
         void Need(bool ok, string what) { if (!ok) throw new ArgumentException($"invalid architecture: {what}"); }
-        Need(PatchSize > 0 && ImgSize > 0 && ImgSize % PatchSize == 0, $"img_size {ImgSize} must be a positive multiple of patch_size {PatchSize}");
-        Need(EmbedDim > 0 && NumHeads > 0 && EmbedDim % NumHeads == 0, $"embed_dim {EmbedDim} must be divisible by num_heads {NumHeads}");
-        Need(Depth > 0, "depth must be positive");
-        Need(WindowSize > 0, "window_size must be positive");
-        Need(GlobalAttnIndexes.All(i => i >= 0 && i < Depth), "global_attn_indexes must lie in [0, depth)");
-        Need(PromptEmbedDim > 0 && PromptEmbedDim % 8 == 0 && PromptEmbedDim % 4 == 0, $"prompt_embed_dim {PromptEmbedDim} must be a multiple of 8");
-        Need(DecoderHeads > 0 && (PromptEmbedDim / 2) % DecoderHeads == 0, $"prompt_embed_dim/2 must be divisible by decoder_heads {DecoderHeads}");
-        Need(DecoderDepth > 0 && DecoderMlpDim > 0 && MaskInChans > 0 && IouHeadHiddenDim > 0, "decoder sizes must be positive");
-        Need(NumMultimaskOutputs > 0, "num_multimask_outputs must be positive");
+        void InRange(int value, int max, string key) => Need(value > 0 && value <= max, $"{key} {value} must lie in [1, {max}]");
+        InRange(ImgSize, Limits.ImgSize, "img_size");
+        InRange(PatchSize, Limits.PatchSize, "patch_size");
+        Need(ImgSize % PatchSize == 0, $"img_size {ImgSize} must be a positive multiple of patch_size {PatchSize}");
+        Need(GridSize <= Limits.GridSize, $"img_size / patch_size = {GridSize} must be at most {Limits.GridSize}");
+        InRange(EmbedDim, Limits.EmbedDim, "embed_dim");
+        InRange(NumHeads, Limits.Heads, "num_heads");
+        Need(EmbedDim % NumHeads == 0, $"embed_dim {EmbedDim} must be divisible by num_heads {NumHeads}");
+        InRange(Depth, Limits.Depth, "depth");
+        InRange(WindowSize, Limits.WindowSize, "window_size");
+        Need(GlobalAttnIndexes is not null && GlobalAttnIndexes.All(i => i >= 0 && i < Depth), "global_attn_indexes must lie in [0, depth)");
+        InRange(PromptEmbedDim, Limits.PromptEmbedDim, "prompt_embed_dim");
+        Need(PromptEmbedDim % 8 == 0, $"prompt_embed_dim {PromptEmbedDim} must be a multiple of 8");
+        InRange(DecoderHeads, Limits.Heads, "decoder_heads");
+        Need((PromptEmbedDim / 2) % DecoderHeads == 0, $"prompt_embed_dim/2 must be divisible by decoder_heads {DecoderHeads}");
+        InRange(DecoderDepth, Limits.DecoderDepth, "decoder_depth");
+        InRange(DecoderMlpDim, Limits.DecoderMlpDim, "decoder_mlp_dim");
+        InRange(MaskInChans, Limits.MaskInChans, "mask_in_chans");
+        InRange(IouHeadHiddenDim, Limits.IouHeadHiddenDim, "iou_head_hidden_dim");
+        InRange(NumMultimaskOutputs, Limits.NumMultimaskOutputs, "num_multimask_outputs");
         return this;
     }
 
     /// <summary>
+    /// The JSON form: the settable properties under the official argument names (snake case), integers
+    /// only (no strings, fractions or exponents), every key known, none twice.
+    /// </summary>
+    private static readonly JsonSerializerOptions JsonForm = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        NumberHandling = JsonNumberHandling.Strict,
+        AllowDuplicateProperties = false,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { SettableOnly } },
+    };
+
+    /// <summary>
+    /// Drops the derived sizes (<see cref="GridSize"/>...) from the form altogether: an ignored property
+    /// would still be accepted, silently, as a key on input.
+    /// </summary>
+    private static void SettableOnly(JsonTypeInfo type)
+    {
+        if (type.Kind != JsonTypeInfoKind.Object) return;
+        foreach (var p in type.Properties.Where(p => p.Set is null).ToList()) type.Properties.Remove(p);
+    }
+
+    /// <summary>
     /// Parses a JSON architecture: an object with the keys of <c>cases.json</c>'s <c>architecture</c>
-    /// field, or a whole <c>cases.json</c>. Unknown keys are rejected (except <c>image_hw</c>).
+    /// field, or a whole <c>cases.json</c>. Missing keys keep the ViT-B values; unknown keys are rejected
+    /// (except <c>image_hw</c>, a fixture's image size); the result is <see cref="Validate"/>d.
     /// </summary>
     public static SamArchitecture FromJson(string json)
     {
         JsonNode? root;
-        try { root = JsonNode.Parse(json); }
+        try { root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }); }
         catch (JsonException e) { throw new ArgumentException($"architecture JSON is not valid JSON: {e.Message}"); }
         if (root is not JsonObject obj) throw new ArgumentException("architecture JSON must be an object");
         if (obj["architecture"] is JsonObject inner) obj = inner;
-        var a = new SamArchitecture();
-        foreach (var (key, value) in obj)
-        {
-            int I() => value is JsonValue v && v.TryGetValue(out int x) ? x
-                : throw new ArgumentException($"architecture key '{key}' must be an integer");
-            a = key switch
-            {
-                "img_size" => a with { ImgSize = I() },
-                "patch_size" => a with { PatchSize = I() },
-                "embed_dim" => a with { EmbedDim = I() },
-                "depth" => a with { Depth = I() },
-                "num_heads" => a with { NumHeads = I() },
-                "global_attn_indexes" => a with
-                {
-                    GlobalAttnIndexes = value is JsonArray arr
-                        ? arr.Select(n => n is JsonValue v && v.TryGetValue(out int x) ? x : throw new ArgumentException("global_attn_indexes must hold integers")).ToArray()
-                        : throw new ArgumentException("global_attn_indexes must be an array"),
-                },
-                "window_size" => a with { WindowSize = I() },
-                "prompt_embed_dim" => a with { PromptEmbedDim = I() },
-                "decoder_depth" => a with { DecoderDepth = I() },
-                "decoder_heads" => a with { DecoderHeads = I() },
-                "decoder_mlp_dim" => a with { DecoderMlpDim = I() },
-                "mask_in_chans" => a with { MaskInChans = I() },
-                "iou_head_hidden_dim" => a with { IouHeadHiddenDim = I() },
-                "num_multimask_outputs" => a with { NumMultimaskOutputs = I() },
-                "image_hw" => a,
-                _ => throw new ArgumentException($"unknown architecture key '{key}'"),
-            };
-        }
-        return a.Validate();
+        obj.Remove("image_hw");
+        SamArchitecture? a;
+        try { a = obj.Deserialize<SamArchitecture>(JsonForm); }
+        catch (JsonException e) { throw new ArgumentException(KeyError(e)); }
+        return (a ?? throw new ArgumentException("architecture JSON must be an object")).Validate();
+    }
+
+    /// <summary>A deserialisation error as one line naming the key (the first step of the error's JSON path).</summary>
+    private static string KeyError(JsonException e)
+    {
+        string key = (e.Path ?? "$").TrimStart('$', '.').Split('.', '[')[0];
+        bool known = JsonForm.GetTypeInfo(typeof(SamArchitecture)).Properties.Any(p => p.Name == key);
+        return key.Length == 0 ? $"architecture JSON is not valid: {e.Message}"
+            : !known ? $"unknown architecture key '{key}'"
+            : key == "global_attn_indexes" ? $"architecture key '{key}' must be an array of integers"
+            : $"architecture key '{key}' must be an integer";
     }
 
     /// <summary>Serialises to the JSON form read by <see cref="FromJson"/>.</summary>
-    public string ToJson() => new JsonObject
-    {
-        ["img_size"] = ImgSize, ["patch_size"] = PatchSize, ["embed_dim"] = EmbedDim, ["depth"] = Depth,
-        ["num_heads"] = NumHeads, ["global_attn_indexes"] = new JsonArray(GlobalAttnIndexes.Select(i => (JsonNode)i).ToArray()),
-        ["window_size"] = WindowSize, ["prompt_embed_dim"] = PromptEmbedDim, ["decoder_depth"] = DecoderDepth,
-        ["decoder_heads"] = DecoderHeads, ["decoder_mlp_dim"] = DecoderMlpDim, ["mask_in_chans"] = MaskInChans,
-        ["iou_head_hidden_dim"] = IouHeadHiddenDim, ["num_multimask_outputs"] = NumMultimaskOutputs,
-    }.ToJsonString();
+    public string ToJson() => JsonSerializer.Serialize(this, JsonForm);
 
     /// <summary>Records compare arrays by reference; compare by value instead.</summary>
     public bool Equals(SamArchitecture? o) => o is not null && ToJson() == o.ToJson();

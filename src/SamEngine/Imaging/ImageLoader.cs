@@ -8,7 +8,8 @@ namespace SamEngine.Imaging;
 /// Loads photos as the model sees them: JPEG, PNG, BMP, GIF (first frame), WebP or TIFF; the EXIF
 /// orientation applied; grayscale, palette, 16-bit and alpha images turned into 8-bit RGB (alpha is
 /// dropped, as PIL's <c>convert("RGB")</c> does). The size is read from the header first, so an
-/// image over the pixel limit (a decompression bomb) is refused before anything is allocated.
+/// image over the pixel limit (a decompression bomb) is refused before anything is allocated, and a
+/// JPEG or PNG cut short is refused as Pillow refuses it (see <see cref="TruncationCheck"/>).
 /// </summary>
 public static class ImageLoader
 {
@@ -54,6 +55,14 @@ public static class ImageLoader
             if (info.Width <= 0 || info.Height <= 0) throw new ImageLoadException($"image '{name}' has no pixels ({info.Width} x {info.Height})");
             if (pixels > maxPixels)
                 throw new ImageLoadException($"image '{name}' is {info.Width} x {info.Height} = {pixels} pixels, over the limit of {maxPixels}");
+            stream.Position = start;
+            string? truncated = format switch
+            {
+                SixLabors.ImageSharp.Formats.Jpeg.JpegFormat => TruncationCheck.Jpeg(stream),
+                SixLabors.ImageSharp.Formats.Png.PngFormat => TruncationCheck.Png(stream),
+                _ => null,
+            };
+            if (truncated is not null) throw new ImageLoadException($"image file '{name}' is truncated: {truncated}");
             stream.Position = start;
             using var image = Image.Load<Rgb24>(FirstFrameOnly, stream);
             image.Mutate(x => x.AutoOrient());

@@ -36,7 +36,10 @@ public static class EmbeddingFile
 
     /// <summary>
     /// Reads an embedding saved by <see cref="Save"/> and puts it into <paramref name="predictor"/>;
-    /// throws <see cref="ArgumentException"/> when it was made by another model.
+    /// throws <see cref="ArgumentException"/> naming the file and the field when it was made by another
+    /// model or its metadata claims a size that is not a positive integer or is over the image pixel
+    /// limit (<see cref="Processing.Postprocess.CheckOriginalSize"/>): a file cannot make the
+    /// predictor allocate more than an image could.
     /// </summary>
     public static ImageEmbedding Load(string path, SamModel model, SamPredictor predictor)
     {
@@ -46,19 +49,28 @@ public static class EmbeddingFile
         string Meta(string key) => meta.TryGetValue(key, out var v) ? v
             : throw new ArgumentException($"'{path}' is not a samengine embedding (metadata '{key}' is missing)");
         if (Meta("format") != Format) throw new ArgumentException($"'{path}' is not a samengine embedding (format '{meta["format"]}')");
-        var arch = SamArchitecture.FromJson(Meta("sam_architecture"));
-        if (!arch.Equals(model.Architecture))
+        SamArchitecture arch;
+        try { arch = SamArchitecture.FromJson(Meta("sam_architecture")); }
+        catch (ArgumentException bad) { throw new ArgumentException($"embedding '{path}': metadata 'sam_architecture': {bad.Message}", bad); }
+        var a = model.Architecture;
+        if (!arch.Equals(a))
             throw new ArgumentException($"embedding '{path}' was made by a model of another architecture ({Meta("model")}); it cannot be used with {model.Description}");
         if (Meta("model_fingerprint") != model.Fingerprint)
             throw new ArgumentException($"embedding '{path}' was made by another model ({Meta("model")}, other weights); it cannot be used with {model.Description}");
         int Int(string key) => int.TryParse(Meta(key), NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v
             : throw new ArgumentException($"embedding '{path}': metadata '{key}' is not a positive integer");
         int h = Int("original_height"), w = Int("original_width");
+        try { Processing.Postprocess.CheckOriginalSize(h, w); }
+        catch (ArgumentException bad) { throw new ArgumentException($"embedding '{path}': metadata 'original_height' x 'original_width': {bad.Message}", bad); }
         if (!file.Contains("image_embeddings")) throw new ArgumentException($"embedding '{path}' has no tensor 'image_embeddings'");
-        predictor.SetEmbedding(file.ReadFloat32("image_embeddings"), h, w);
-        var e = predictor.Embedding!;
-        if (e.InputHeight != Int("input_height") || e.InputWidth != Int("input_width"))
+        int[] shape = [1, a.PromptEmbedDim, a.GridSize, a.GridSize];
+        if (!file.Info("image_embeddings").Shape.AsSpan().SequenceEqual(shape))
+            throw new ArgumentException($"embedding '{path}': tensor 'image_embeddings' is {Weights.ShapeUtil.Format(file.Info("image_embeddings").Shape)}, expected {Weights.ShapeUtil.Format(shape)}");
+        // Checked before the predictor is touched, so a refused file leaves its state as it was.
+        var (inputH, inputW) = Processing.ResizeLongestSide.TargetSize(h, w, a.ImgSize);
+        if (inputH != Int("input_height") || inputW != Int("input_width"))
             throw new ArgumentException($"embedding '{path}': input size {Int("input_height")} x {Int("input_width")} does not match the original size {h} x {w}");
-        return e;
+        predictor.SetEmbedding(file.ReadFloat32("image_embeddings"), h, w);
+        return predictor.Embedding!;
     }
 }

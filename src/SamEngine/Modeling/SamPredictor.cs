@@ -123,7 +123,7 @@ public sealed class SamPredictor : IDisposable
     /// <summary>Resizes, normalises and pads an RGB image (HWC bytes) as the official predictor does.</summary>
     public (byte[] Resized, int InputH, int InputW, float[] InputNhwc) Preprocess(byte[] rgb, int height, int width)
     {
-        if (height <= 0 || width <= 0 || rgb.Length != height * width * 3)
+        if (height <= 0 || width <= 0 || rgb.Length != (long)height * width * 3)
             throw new ArgumentException($"image of {rgb.Length} bytes is not {height} x {width} x 3 RGB");
         int s = _model.Architecture.ImgSize;
         var (h, w) = ResizeLongestSide.TargetSize(height, width, s);
@@ -152,10 +152,14 @@ public sealed class SamPredictor : IDisposable
         Replace(new ImageEmbedding(tokens, host, height, width, h, w));
     }
 
-    /// <summary>Uses a saved embedding [1, D, g, g] instead of running the encoder.</summary>
+    /// <summary>
+    /// Uses a saved embedding [1, D, g, g] instead of running the encoder; the original size must be
+    /// positive and within the image pixel limit (<see cref="Postprocess.CheckOriginalSize"/>).
+    /// </summary>
     public void SetEmbedding(float[] imageEmbeddings, int originalHeight, int originalWidth)
     {
         using var call = Enter();
+        Postprocess.CheckOriginalSize(originalHeight, originalWidth);
         int d = _model.Architecture.PromptEmbedDim, g = _model.Architecture.GridSize;
         if (imageEmbeddings.Length != d * g * g) throw new ArgumentException($"embedding of {imageEmbeddings.Length} values does not fit this model ([1, {d}, {g}, {g}])");
         var (h, w) = ResizeLongestSide.TargetSize(originalHeight, originalWidth, _model.Architecture.ImgSize);
@@ -186,7 +190,7 @@ public sealed class SamPredictor : IDisposable
         var emb = Embedding!;
         var arch = _model.Architecture;
         // The masks are thresholded as they are upsampled; the full-size logits only when asked for.
-        var masks = GC.AllocateUninitializedArray<byte>(b * m * emb.OriginalHeight * emb.OriginalWidth);
+        var masks = GC.AllocateUninitializedArray<byte>(Postprocess.OutputLength(b * m, emb.OriginalHeight, emb.OriginalWidth));
         Postprocess.PostprocessMasks(lowResHost, b * m, arch.LowResSize, arch.ImgSize, emb.InputHeight, emb.InputWidth,
             emb.OriginalHeight, emb.OriginalWidth, default, masks);
         return new SamPrediction(b, m, emb.OriginalHeight, emb.OriginalWidth, arch.LowResSize, masks, iou, lowResHost,

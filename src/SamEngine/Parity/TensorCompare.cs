@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace SamEngine.Parity;
 
 /// <summary>The result of comparing one engine tensor with its reference.</summary>
@@ -29,6 +31,8 @@ public enum Precision
 /// <item>tensors the reference stores as float16: rel L2 ≤ 1e-3 / 1e-2;</item>
 /// <item>every other float tensor: rel L2 ≤ 1e-4 / 1e-2.</item>
 /// </list>
+/// Every tensor must also hold only finite values, on both sides: a NaN would otherwise slip through
+/// the max-abs check, and a reference holding NaN or infinity cannot vouch for anything.
 /// </summary>
 public static class TensorCompare
 {
@@ -40,8 +44,12 @@ public static class TensorCompare
         double diff2 = 0, ref2 = 0, maxAbs = 0;
         long equal = 0;
         var firstBad = new List<string>();
+        string? nonFinite = null;
         for (int i = 0; i < engine.Length; i++)
         {
+            if (nonFinite is null && !(float.IsFinite(engine[i]) && float.IsFinite(reference[i])))
+                nonFinite = float.IsFinite(engine[i]) ? $"reference value [{i}] is {reference[i].ToString(CultureInfo.InvariantCulture)}"
+                    : $"engine value [{i}] is {engine[i].ToString(CultureInfo.InvariantCulture)}";
             double d = (double)engine[i] - reference[i];
             diff2 += d * d;
             ref2 += (double)reference[i] * reference[i];
@@ -52,21 +60,31 @@ public static class TensorCompare
         }
         double rel = Math.Sqrt(diff2) / Math.Max(Math.Sqrt(ref2), 1e-30);
         double share = engine.Length == 0 ? 1 : (double)equal / engine.Length;
-        bool fp32 = precision == Precision.Fp32;
         string detail = firstBad.Count == 0 ? "" : "first differences: " + string.Join(", ", firstBad);
+        var (metric, limit, passed) = Limit(name, precision, referenceIsFp16, rel, maxAbs, share);
+        if (nonFinite is not null)
+            return new Comparison(name, metric, rel, maxAbs, share, limit, false, $"'{name}': {nonFinite}" + (detail.Length == 0 ? "" : "; " + detail));
+        return new Comparison(name, metric, rel, maxAbs, share, limit, passed, detail);
+    }
+
+    /// <summary>The metric that applies to <paramref name="name"/>, its limit and whether the measures meet it.</summary>
+    private static (string Metric, double Limit, bool Passed) Limit(string name, Precision precision, bool referenceIsFp16,
+        double rel, double maxAbs, double share)
+    {
+        bool fp32 = precision == Precision.Fp32;
         if (name == "input_resized")
-            return new Comparison(name, "bytes equal", rel, maxAbs, share, 0.999, share >= 0.999 && maxAbs <= 1, detail);
+            return ("bytes equal", 0.999, share >= 0.999 && maxAbs <= 1);
         if (name.EndsWith(".masks", StringComparison.Ordinal))
         {
             double limit = fp32 ? 0.999 : 0.995;
-            return new Comparison(name, "pixels equal", rel, maxAbs, share, limit, share >= limit, detail);
+            return ("pixels equal", limit, share >= limit);
         }
         if (name.EndsWith(".iou_predictions", StringComparison.Ordinal))
         {
             double limit = fp32 ? 1e-4 : 1e-2;
-            return new Comparison(name, "max abs", rel, maxAbs, share, limit, maxAbs <= limit, detail);
+            return ("max abs", limit, maxAbs <= limit);
         }
         double relLimit = fp32 ? (referenceIsFp16 ? 1e-3 : 1e-4) : 1e-2;
-        return new Comparison(name, "rel L2", rel, maxAbs, share, relLimit, rel <= relLimit, detail);
+        return ("rel L2", relLimit, rel <= relLimit);
     }
 }

@@ -17,11 +17,11 @@ public static class Postprocess
     /// <summary>Bilinear resize of one float32 plane (h, w) to (outH, outW), as torch on CPU computes it.</summary>
     public static void ResizeBilinear(ReadOnlySpan<float> src, int h, int w, Span<float> dst, int outH, int outW)
     {
-        if (src.Length < h * w) throw new ArgumentException("source too short", nameof(src));
-        if (dst.Length < outH * outW) throw new ArgumentException("destination too short", nameof(dst));
+        if (src.Length < OutputLength(1, h, w)) throw new ArgumentException("source too short", nameof(src));
+        if (dst.Length < OutputLength(1, outH, outW)) throw new ArgumentException("destination too short", nameof(dst));
         var ay = new Axis(h, outH, outH);
         var ax = new Axis(w, outW, outW);
-        var tmp = new float[h * outW];
+        var tmp = new float[OutputLength(1, h, outW)];
         for (int y = 0; y < h; y++) HorizontalRow(src.Slice(y * w, w), ax, tmp.AsSpan(y * outW, outW));
         for (int yy = 0; yy < outH; yy++)
             VerticalRow(tmp.AsSpan(ay.I0[yy] * outW, outW), tmp.AsSpan(ay.I1[yy] * outW, outW), ay.L0[yy], ay.L1[yy], dst.Slice(yy * outW, outW));
@@ -40,7 +40,7 @@ public static class Postprocess
     public static float[] PostprocessMasks(float[] lowRes, int planes, int lowResSize, int imgSize,
         int inputH, int inputW, int origH, int origW)
     {
-        var logits = GC.AllocateUninitializedArray<float>(planes * origH * origW);
+        var logits = GC.AllocateUninitializedArray<float>(OutputLength(planes, origH, origW));
         PostprocessMasks(lowRes, planes, lowResSize, imgSize, inputH, inputW, origH, origW, logits, null);
         return logits;
     }
@@ -53,9 +53,10 @@ public static class Postprocess
     public static void PostprocessMasks(ReadOnlySpan<float> lowRes, int planes, int lowResSize, int imgSize,
         int inputH, int inputW, int origH, int origW, Span<float> logits, Span<byte> masks)
     {
-        int lowPlane = lowResSize * lowResSize, size = planes * origH * origW;
-        if (lowRes.Length != planes * lowPlane) throw new ArgumentException($"expected {planes * lowPlane} values, got {lowRes.Length}", nameof(lowRes));
-        if (inputH > imgSize || inputW > imgSize) throw new ArgumentException("input size larger than img_size");
+        int size = OutputLength(planes, origH, origW), lowResLength = OutputLength(planes, lowResSize, lowResSize);
+        if (lowRes.Length != lowResLength) throw new ArgumentException($"expected {lowResLength} values, got {lowRes.Length}", nameof(lowRes));
+        if (lowResSize <= 0 || inputH <= 0 || inputW <= 0 || inputH > imgSize || inputW > imgSize)
+            throw new ArgumentException($"input size {inputH} x {inputW} must be positive and within img_size {imgSize}, and the low-res size {lowResSize} positive");
         if (!(logits.IsEmpty || logits.Length == size) || !(masks.IsEmpty || masks.Length == size))
             throw new ArgumentException($"outputs must hold {planes} x {origH} x {origW} values");
 
@@ -70,10 +71,11 @@ public static class Postprocess
             Resize(lowRes, planes, lowResSize, lowResSize, upY, upX, logits, masks);
             return;
         }
-        var cropped = ArrayPool<float>.Shared.Rent(planes * inputH * inputW);
+        int cropLength = OutputLength(planes, inputH, inputW);
+        var cropped = ArrayPool<float>.Shared.Rent(cropLength);
         try
         {
-            var crop = cropped.AsSpan(0, planes * inputH * inputW);
+            var crop = cropped.AsSpan(0, cropLength);
             Resize(lowRes, planes, lowResSize, lowResSize, upY, upX, crop, default);
             Resize(crop, planes, inputH, inputW, new Axis(inputH, origH, origH), new Axis(inputW, origW, origW), logits, masks);
         }
@@ -89,14 +91,19 @@ public static class Postprocess
     {
         int outH = ay.Count, outW = ax.Count;
         bool wantLogits = !logits.IsEmpty, wantMasks = !masks.IsEmpty;
+        int sourceLength = source.Length, logitsLength = logits.Length, masksLength = masks.Length;
         fixed (float* ps = source, pl = logits)
         fixed (byte* pm = masks)
         {
-            // Spans cannot enter the parallel lambda; the fixed pointers stay valid for its duration.
-            float* src = ps, dstLogits = pl;
-            byte* dstMasks = pm;
+            // Spans cannot enter the parallel lambda, so the pinned buffers cross it as pointer and
+            // length and become whole spans again inside: every row below is a bounds-checked slice.
+            float* sourceStart = ps, logitsStart = pl;
+            byte* masksStart = pm;
             RowRanges(planes * outH, outW, (start, end) =>
             {
+                var src = new ReadOnlySpan<float>(sourceStart, sourceLength);
+                var dstLogits = new Span<float>(logitsStart, logitsLength);
+                var dstMasks = new Span<byte>(masksStart, masksLength);
                 var rows = new float[3 * outW]; // two x-interpolated source rows, and the output row when only masks are kept
                 int cached0 = -1, cached1 = -1; // source rows (plane·inH + y) held in rows[0..w) and rows[w..2w)
                 for (int r = start; r < end; r++)
@@ -106,17 +113,17 @@ public static class Postprocess
                     if (s0 != cached0)
                     {
                         if (s0 == cached1) { rows.AsSpan(outW, outW).CopyTo(rows); cached1 = -1; }
-                        else HorizontalRow(new ReadOnlySpan<float>(src + (long)s0 * inW, inW), ax, rows.AsSpan(0, outW));
+                        else HorizontalRow(src.Slice(s0 * inW, inW), ax, rows.AsSpan(0, outW));
                         cached0 = s0;
                     }
                     if (s1 != cached1)
                     {
-                        HorizontalRow(new ReadOnlySpan<float>(src + (long)s1 * inW, inW), ax, rows.AsSpan(outW, outW));
+                        HorizontalRow(src.Slice(s1 * inW, inW), ax, rows.AsSpan(outW, outW));
                         cached1 = s1;
                     }
-                    var row = wantLogits ? new Span<float>(dstLogits + (long)r * outW, outW) : rows.AsSpan(2 * outW, outW);
+                    var row = wantLogits ? dstLogits.Slice(r * outW, outW) : rows.AsSpan(2 * outW, outW);
                     VerticalRow(rows.AsSpan(0, outW), rows.AsSpan(outW, outW), ay.L0[yy], ay.L1[yy], row);
-                    if (wantMasks) ThresholdRow(row, new Span<byte>(dstMasks + (long)r * outW, outW));
+                    if (wantMasks) ThresholdRow(row, dstMasks.Slice(r * outW, outW));
                 }
             });
         }
@@ -131,14 +138,41 @@ public static class Postprocess
         Parallel.For(0, chunks, c => body((int)((long)rows * c / chunks), (int)((long)rows * (c + 1) / chunks)));
     }
 
+    /// <summary>
+    /// The number of values in outputs of (<paramref name="planes"/>, <paramref name="height"/>,
+    /// <paramref name="width"/>), computed without overflow; throws <see cref="ArgumentException"/>
+    /// naming the size when a dimension is negative or the outputs do not fit in one array.
+    /// </summary>
+    internal static int OutputLength(int planes, int height, int width)
+    {
+        long n = Weights.ShapeUtil.Count([planes, height, width]);
+        return n <= Array.MaxLength ? (int)n
+            : throw new ArgumentException($"outputs of {planes} x {height} x {width} = {n} values are more than one array holds ({Array.MaxLength})");
+    }
+
+    /// <summary>
+    /// Refuses an original image size that masks cannot be made for: both sides must be positive and
+    /// the image at most <see cref="Imaging.ImageLoader.DefaultMaxPixels"/> pixels, the limit images
+    /// are loaded under, so a size claimed by a file cannot make the predictor allocate more.
+    /// </summary>
+    public static void CheckOriginalSize(int height, int width)
+    {
+        if (height <= 0 || width <= 0)
+            throw new ArgumentException($"image size {height} x {width} must be positive");
+        long pixels = (long)height * width;
+        if (pixels > Imaging.ImageLoader.DefaultMaxPixels)
+            throw new ArgumentException($"image size {height} x {width} = {pixels} pixels is over the limit of {Imaging.ImageLoader.DefaultMaxPixels}");
+    }
+
     /// <summary>Binary masks: 1 where the logit is above <see cref="MaskThreshold"/>, else 0.</summary>
     public static byte[] Threshold(float[] logits)
     {
         var masks = GC.AllocateUninitializedArray<byte>(logits.Length);
         const int Row = 4096;
-        RowRanges((logits.Length + Row - 1) / Row, Row, (start, end) =>
+        // In long: an array near the largest length would overflow int when rounded up to whole rows.
+        RowRanges((int)(((long)logits.Length + Row - 1) / Row), Row, (start, end) =>
         {
-            int from = start * Row, to = Math.Min(logits.Length, end * Row);
+            int from = start * Row, to = (int)Math.Min(logits.Length, (long)end * Row);
             ThresholdRow(logits.AsSpan(from, to - from), masks.AsSpan(from, to - from));
         });
         return masks;

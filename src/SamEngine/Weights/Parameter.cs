@@ -55,11 +55,26 @@ public sealed class Parameter
 /// <summary>Shape helpers shared by tensors and parameters.</summary>
 public static class ShapeUtil
 {
-    /// <summary>Product of the dimensions (1 for a scalar).</summary>
+    /// <summary>
+    /// Product of the dimensions (1 for a scalar). Throws <see cref="ArgumentException"/> naming the
+    /// shape when a dimension is negative or the product does not fit in a long, so a size read from a
+    /// file can neither wrap nor turn negative.
+    /// </summary>
     public static long Count(ReadOnlySpan<int> shape)
     {
+        bool empty = false;
+        foreach (int d in shape)
+        {
+            if (d < 0) throw new ArgumentException($"shape {Format(shape)} has a negative dimension");
+            empty |= d == 0;
+        }
+        if (empty) return 0; // even when the other dimensions' product would overflow
         long n = 1;
-        foreach (int d in shape) n *= d;
+        foreach (int d in shape)
+        {
+            if (n > long.MaxValue / d) throw new ArgumentException($"shape {Format(shape)} holds more than {long.MaxValue} values");
+            n *= d;
+        }
         return n;
     }
 

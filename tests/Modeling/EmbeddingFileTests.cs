@@ -1,0 +1,89 @@
+using SamEngine.IO;
+using SamEngine.Modeling;
+using SamEngine.Tests.Checkpoints;
+
+namespace SamEngine.Tests.Modeling;
+
+/// <summary>An embedding file's metadata is untrusted input: every size it claims is bounded.</summary>
+public sealed class EmbeddingFileTests
+{
+    private static readonly Lazy<SamModel> Tiny = new(() => TestFixtures.LoadModel("tiny"));
+
+    /// <summary>A genuine embedding of a 20 x 30 image by the tiny model.</summary>
+    private static string SavedEmbedding(string dir)
+    {
+        var p = new SamPredictor(Tiny.Value);
+        p.SetImage(Enumerable.Range(0, 20 * 30 * 3).Select(i => (byte)(i * 7)).ToArray(), 20, 30);
+        string path = Path.Combine(dir, "genuine.safetensors");
+        EmbeddingFile.Save(path, Tiny.Value, p.Embedding!);
+        return path;
+    }
+
+    /// <summary>Copies an embedding file with metadata <paramref name="key"/> set to <paramref name="value"/>.</summary>
+    internal static string WithMetadata(string source, string dest, string key, string value)
+    {
+        using var file = SafeTensorsFile.Open(source);
+        var writer = new SafeTensorsWriter();
+        foreach (var (name, info) in file.Tensors) writer.Add(name, info.DType, info.Shape, file.GetBytes(name));
+        var meta = file.Metadata.ToDictionary();
+        meta[key] = value;
+        writer.Write(dest, meta);
+        return dest;
+    }
+
+    [Theory]
+    [InlineData("original_height", "-20", "'original_height' is not a positive integer")]
+    [InlineData("original_width", "0", "'original_width' is not a positive integer")]
+    [InlineData("original_height", "twenty", "'original_height' is not a positive integer")]
+    [InlineData("original_width", "99999999999999999999", "'original_width' is not a positive integer")]
+    [InlineData("original_height", "2147483648", "'original_height' is not a positive integer")]
+    [InlineData("original_height", "4000000", "'original_height' x 'original_width': image size 4000000 x 30 = 120000000 pixels is over the limit")]
+    [InlineData("input_width", "-1", "'input_width' is not a positive integer")]
+    [InlineData("input_height", "7", "does not match the original size 20 x 30")]
+    [InlineData("sam_architecture", "{\"img_size\": 1e30}", "metadata 'sam_architecture'")]
+    public void Hostile_metadata_is_refused_naming_the_field_and_file(string key, string value, string expected)
+    {
+        string dir = TestFiles.TempDir();
+        string path = WithMetadata(SavedEmbedding(dir), Path.Combine(dir, "hostile.safetensors"), key, value);
+        var predictor = new SamPredictor(Tiny.Value);
+        var e = Assert.ThrowsAny<ArgumentException>(() => EmbeddingFile.Load(path, Tiny.Value, predictor));
+        Assert.Contains(expected, e.Message);
+        Assert.Contains("hostile.safetensors", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        Assert.Null(predictor.Embedding); // nothing half-loaded
+    }
+
+    [Fact]
+    public void Original_size_over_the_pixel_limit_is_refused()
+    {
+        // The repro: 40000 x 40000 is 16 x the 100-megapixel image limit.
+        string dir = TestFiles.TempDir();
+        string path = WithMetadata(SavedEmbedding(dir), Path.Combine(dir, "big.safetensors"), "original_height", "40000");
+        path = WithMetadata(path, Path.Combine(dir, "hostile.safetensors"), "original_width", "40000");
+        var e = Assert.Throws<ArgumentException>(() => EmbeddingFile.Load(path, Tiny.Value, new SamPredictor(Tiny.Value)));
+        Assert.Contains("40000 x 40000 = 1600000000 pixels is over the limit of 100000000", e.Message);
+    }
+
+    [Fact]
+    public void Embedding_tensor_of_another_shape_is_refused()
+    {
+        string dir = TestFiles.TempDir();
+        string genuine = SavedEmbedding(dir);
+        using var file = SafeTensorsFile.Open(genuine);
+        var writer = new SafeTensorsWriter();
+        var info = file.Info("image_embeddings");
+        writer.Add("image_embeddings", info.DType, [(int)info.ElementCount], file.GetBytes("image_embeddings"));
+        string path = Path.Combine(dir, "flat.safetensors");
+        writer.Write(path, file.Metadata);
+        var e = Assert.Throws<ArgumentException>(() => EmbeddingFile.Load(path, Tiny.Value, new SamPredictor(Tiny.Value)));
+        Assert.Contains("tensor 'image_embeddings' is [", e.Message);
+    }
+
+    [Fact]
+    public void A_genuine_embedding_round_trips()
+    {
+        string dir = TestFiles.TempDir();
+        var e = EmbeddingFile.Load(SavedEmbedding(dir), Tiny.Value, new SamPredictor(Tiny.Value));
+        Assert.Equal((20, 30), (e.OriginalHeight, e.OriginalWidth));
+    }
+}
