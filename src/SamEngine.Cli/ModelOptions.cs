@@ -11,7 +11,7 @@ public static class ModelOptions
 
     /// <summary>The help lines describing them.</summary>
     public const string Help = """
-          --model M          a .safetensors checkpoint (official or converted names) or generated:<preset>[:<seed>]
+          --model M          a .safetensors checkpoint (official or converted names), an official PyTorch .pth, or generated:<preset>[:<seed>]
           --arch A           architecture: a preset (vit_b, vit_l, vit_h) or a JSON file (cases.json accepted);
                              default: the file's sam_architecture metadata, else inferred from the shapes
           --backend NAME     cpu | ilgpu-cpu | cuda | opencl | auto (default auto)

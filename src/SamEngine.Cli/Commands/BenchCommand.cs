@@ -21,7 +21,7 @@ public static class BenchCommand
         Memory: the peak resident set right after the encoder (weights plus the encoder's working
         set) goes to stderr and the text report; peak_rss_mb is the peak over the whole run.
 
-          --model M          a .safetensors file or generated:<preset>[:<seed>]
+          --model M          a .safetensors file, an official PyTorch .pth, or generated:<preset>[:<seed>]
           --arch A           a preset or JSON file (default: the file's metadata, else its shapes)
           --backend NAME     cpu | ilgpu-cpu | cuda | opencl | auto (default auto)
           --runs N           timed runs per measurement (default 3)

@@ -1,5 +1,6 @@
 using SamEngine.Backends;
 using SamEngine.Backends.Cpu;
+using SamEngine.Checkpoints;
 using SamEngine.Config;
 using SamEngine.IO;
 using SamEngine.Weights;
@@ -69,10 +70,14 @@ public sealed class SamModel : IDisposable
         new(arch.Validate(), backend ?? new CpuBackend(), weights, description);
 
     /// <summary>
-    /// Loads a model from <paramref name="model"/>: a <c>.safetensors</c> path with the official names,
-    /// or <c>generated:&lt;preset&gt;[:&lt;seed&gt;]</c> for the seeded weights of
+    /// Loads a model from <paramref name="model"/>: a <c>.safetensors</c> path with the official names
+    /// (served in place from the file's mapping), an official PyTorch checkpoint (<c>.pth</c>, read by
+    /// the strict state-dict reader and rounded to fp16 in memory exactly as <c>samengine convert</c>
+    /// would write it), or <c>generated:&lt;preset&gt;[:&lt;seed&gt;]</c> for the seeded weights of
     /// <c>generated-weights.md</c>. The architecture is <paramref name="arch"/> when given, else the
-    /// file's <c>sam_architecture</c> metadata, else inferred from the tensor shapes.
+    /// file's <c>sam_architecture</c> metadata, else inferred from the tensor shapes. A file that
+    /// cannot be used throws a <see cref="Checkpoints.CheckpointException"/>,
+    /// <see cref="SafeTensorsException"/> or <see cref="WeightException"/> whose message names it.
     /// </summary>
     public static SamModel Load(string model, SamArchitecture? arch = null, IBackend? backend = null)
     {
@@ -86,19 +91,37 @@ public sealed class SamModel : IDisposable
             return Create(arch ?? preset, new GeneratedWeightSource(seed), backend, $"generated:{parts[1]}:{seed}");
         }
         if (!File.Exists(model)) throw new FileNotFoundException($"model file '{model}' does not exist");
-        // Disposing the source closes the file; the parameters keep the mapping they were served from.
-        using var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(model));
-        arch ??= ArchitectureOf(source);
-        return Create(arch, source, backend, model);
+        try
+        {
+            if (CheckpointReader.FormatOf(model) == CheckpointFormat.PyTorch)
+            {
+                using var reader = new TorchZipReader(model);
+                var pth = new CheckpointWeightSource(reader);
+                return Create(arch ?? InferredArchitecture(model, pth.Shapes), pth, backend, model);
+            }
+            // Disposing the source closes the file; the parameters keep the mapping they were served from.
+            using var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(model));
+            arch ??= StoredArchitecture(source.File) ?? InferredArchitecture(model, source.File.Tensors.ToDictionary(t => t.Key, t => t.Value.Shape));
+            return Create(arch, source, backend, model);
+        }
+        catch (WeightException e) when (!e.Message.StartsWith($"'{model}'", StringComparison.Ordinal))
+        {
+            throw new WeightException($"'{model}': {e.Message}");
+        }
     }
 
-    /// <summary>The architecture stored in a file's metadata, or inferred from its shapes.</summary>
-    private static SamArchitecture ArchitectureOf(SafeTensorsWeightSource source)
+    /// <summary>The architecture in a file's <c>sam_architecture</c> metadata, or null.</summary>
+    private static SamArchitecture? StoredArchitecture(SafeTensorsFile file)
     {
-        if (source.File.Metadata.TryGetValue("sam_architecture", out var json)) return SamArchitecture.FromJson(json);
-        return ArchitectureInference.FromShapes(source.File)
-            ?? throw new WeightException($"'{source.File.Path}': cannot tell the architecture from the tensor shapes; pass --arch (a preset name or a JSON file)");
+        if (!file.Metadata.TryGetValue("sam_architecture", out var json)) return null;
+        try { return SamArchitecture.FromJson(json); }
+        catch (ArgumentException e) { throw new WeightException($"'{file.Path}': its sam_architecture metadata is not a valid architecture: {e.Message}"); }
     }
+
+    /// <summary>The preset these tensor shapes belong to; throws asking for --arch when they fit none.</summary>
+    private static SamArchitecture InferredArchitecture(string path, IReadOnlyDictionary<string, int[]> shapes) =>
+        ArchitectureInference.FromShapes(shapes)
+            ?? throw new WeightException($"'{path}': cannot tell the architecture from the tensor shapes; pass --arch (a preset name or a JSON file)");
 
     /// <inheritdoc />
     public void Dispose() => Backend.Dispose();
