@@ -109,20 +109,21 @@ public sealed class CheckpointFuzzTests() : TempDirectoryTests("samengine-fuzz-"
     }
 
     [Fact]
-    public void Mutated_checkpoints_load_as_models_or_are_refused_naming_the_file()
+    public void Mutated_checkpoints_load_as_models_or_convert_or_are_refused_naming_the_file()
     {
-        // Through SamModel.Load, with and without the architecture (inference reads the shapes).
+        // Through SamModel.Load, with and without the architecture (inference reads the shapes), and convert.
         Type[] allowed = [typeof(CheckpointException), typeof(SafeTensorsException), typeof(WeightException)];
         void Load(string path)
         {
             using (SamModel.Load(path, TinyArch)) { }
+            CheckpointConverter.Convert(path, Path.Combine(TempDir, "converted.safetensors"), arch: TinyArch);
             using (SamModel.Load(path)) { }
         }
         var st = File.ReadAllBytes(TestFiles.TinyModel);
         int headerEnd = 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(st);
-        AssertNone(Fuzz(".safetensors", Mutations(st, ..headerEnd, seed: 4).Where((_, i) => i % 4 == 0), Load, allowed));
+        AssertNone(Fuzz(".safetensors", Mutations(st, ..headerEnd, seed: 4).Where((_, i) => i % 5 == 0), Load, allowed));
         var pth = File.ReadAllBytes(TestFiles.TinyPth);
-        AssertNone(Fuzz(".pth", Mutations(pth, ..PickleEnd(), seed: 5).Where((_, i) => i % 4 == 0), Load, allowed));
+        AssertNone(Fuzz(".pth", Mutations(pth, ..PickleEnd(), seed: 5).Where((_, i) => i % 5 == 0), Load, allowed));
     }
 
     /// <summary>Hand-made state dicts whose one tensor view claims hostile sizes: (what, numel, offset, shape, stride, storage bytes).</summary>

@@ -172,12 +172,12 @@ public sealed class SamModelLoadTests
     }
 
     [Fact]
-    public void Invalid_architecture_metadata_is_a_weight_error_naming_the_file()
+    public void Invalid_architecture_metadata_is_a_checkpoint_error_naming_the_file()
     {
         string path = EditedTiny(_ => { }, new() { ["sam_architecture"] = "{\"depth\": \"two\"}" });
         try
         {
-            var e = Assert.Throws<WeightException>(() => SamModel.Load(path));
+            var e = Assert.Throws<SamEngine.Checkpoints.CheckpointException>(() => SamModel.Load(path));
             Assert.Contains(path, e.Message);
             Assert.Contains("sam_architecture", e.Message);
         }

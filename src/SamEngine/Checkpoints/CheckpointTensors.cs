@@ -71,8 +71,18 @@ internal sealed class SafeTensorsReader : CheckpointReader
     public override IReadOnlyList<CheckpointTensor> Tensors { get; }
 
     /// <summary>The architecture in the file's <c>sam_architecture</c> metadata, if any.</summary>
-    public Config.SamArchitecture? Architecture =>
-        _file.Metadata.TryGetValue("sam_architecture", out var json) ? Config.SamArchitecture.FromJson(json) : null;
+    public Config.SamArchitecture? Architecture => StoredArchitecture(_file);
+
+    /// <summary>
+    /// The architecture in a safetensors file's <c>sam_architecture</c> metadata (written by
+    /// <c>convert</c>), or null; metadata that is not a valid architecture is a <see cref="CheckpointException"/> naming the file.
+    /// </summary>
+    public static Config.SamArchitecture? StoredArchitecture(SafeTensorsFile file)
+    {
+        if (!file.Metadata.TryGetValue("sam_architecture", out var json)) return null;
+        try { return Config.SamArchitecture.FromJson(json); }
+        catch (ArgumentException e) { throw new CheckpointException($"'{file.Path}': its sam_architecture metadata is not a valid architecture: {e.Message}", e); }
+    }
 
     public override byte[] ReadBytes(CheckpointTensor tensor) => _file.GetBytes(tensor.Name).ToArray();
 

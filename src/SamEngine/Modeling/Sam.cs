@@ -101,21 +101,13 @@ public sealed class SamModel : IDisposable
             }
             // Disposing the source closes the file; the parameters keep the mapping they were served from.
             using var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(model));
-            arch ??= StoredArchitecture(source.File) ?? InferredArchitecture(model, source.File.Tensors.ToDictionary(t => t.Key, t => t.Value.Shape));
+            arch ??= SafeTensorsReader.StoredArchitecture(source.File) ?? InferredArchitecture(model, source.File.Tensors.ToDictionary(t => t.Key, t => t.Value.Shape));
             return Create(arch, source, backend, model);
         }
         catch (WeightException e) when (!e.Message.StartsWith($"'{model}'", StringComparison.Ordinal))
         {
             throw new WeightException($"'{model}': {e.Message}");
         }
-    }
-
-    /// <summary>The architecture in a file's <c>sam_architecture</c> metadata, or null.</summary>
-    private static SamArchitecture? StoredArchitecture(SafeTensorsFile file)
-    {
-        if (!file.Metadata.TryGetValue("sam_architecture", out var json)) return null;
-        try { return SamArchitecture.FromJson(json); }
-        catch (ArgumentException e) { throw new WeightException($"'{file.Path}': its sam_architecture metadata is not a valid architecture: {e.Message}"); }
     }
 
     /// <summary>The preset these tensor shapes belong to; throws asking for --arch when they fit none.</summary>
