@@ -41,9 +41,11 @@ public abstract class CheckpointReader : IDisposable
         int n;
         using (var fs = File.OpenRead(path)) n = fs.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
         if (n >= 4 && head[..4].SequenceEqual("PK\x03\x04"u8)) return CheckpointFormat.PyTorch;
+        // Before the pickle test: a safetensors header length such as 128 also starts with 0x80.
+        if (n == 9 && head[8] == (byte)'{') return CheckpointFormat.SafeTensors;
         if (n >= 2 && head[0] == 0x80 && head[1] <= 5)
             throw new CheckpointException($"'{path}' is a legacy (pre-1.6, non-zip) PyTorch checkpoint; re-save it with a current torch.save");
-        if ((n == 9 && head[8] == (byte)'{') || path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return CheckpointFormat.SafeTensors;
+        if (path.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase)) return CheckpointFormat.SafeTensors;
         throw new CheckpointException($"'{path}' is neither a safetensors file nor a PyTorch checkpoint (a torch.save zip such as sam_vit_b_01ec64.pth); those are the formats a model can be loaded from");
     }
 }
