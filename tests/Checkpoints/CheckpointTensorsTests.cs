@@ -31,4 +31,14 @@ public sealed class CheckpointTensorsTests() : TempDirectoryTests("samengine-ckp
         Assert.Contains(path, e.Message);
         Assert.Contains("legacy", e.Message);
     }
+
+    [Fact]
+    public void Pickle_larger_than_a_state_dict_needs_is_refused_before_it_is_read()
+    {
+        var pickle = new byte[TorchZipReader.MaxPickleBytes + 1];
+        string path = TestFiles.TorchZip(TempDir, pickle);
+        var e = Assert.Throws<CheckpointException>(() => CheckpointReader.Open(path).Dispose());
+        Assert.Contains(path, e.Message);
+        Assert.Contains("the pickle (entry 'archive/data.pkl') claims", e.Message);
+    }
 }

@@ -103,6 +103,12 @@ internal sealed class TorchZipReader : CheckpointReader
     /// <summary>Deflate expands at most about 1032-fold; a larger claimed size is a lie.</summary>
     private const long MaxDeflateRatio = 1032;
 
+    /// <summary>
+    /// A state dict's pickle is small (ViT-H's is about 100 KB); a larger one is refused before it is
+    /// read, which also bounds what unpickling can hold on its stack.
+    /// </summary>
+    internal const long MaxPickleBytes = 16L << 20;
+
     private readonly string _path;
     private readonly long _fileLength;
     private readonly ZipArchive _zip;
@@ -122,7 +128,7 @@ internal sealed class TorchZipReader : CheckpointReader
             if (_zip.GetEntry(_root + "byteorder") is { } bo && ReadEntry(bo, 16, "the byte order") is var order && System.Text.Encoding.ASCII.GetString(order) != "little")
                 throw new CheckpointException($"'{path}' stores big-endian tensors, which are not supported");
             var tensors = new List<CheckpointTensor>();
-            foreach (var (name, t) in StateDictUnpickler.Read(ReadEntry(pkl[0], 1L << 30, "the pickle"), path))
+            foreach (var (name, t) in StateDictUnpickler.Read(ReadEntry(pkl[0], MaxPickleBytes, "the pickle"), path))
             {
                 if (!_refs.TryAdd(name, t)) throw new CheckpointException($"'{path}': tensor '{name}' appears twice");
                 tensors.Add(new CheckpointTensor(name, t.Storage.DType, t.Shape));

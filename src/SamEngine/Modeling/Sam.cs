@@ -76,7 +76,7 @@ public sealed class SamModel : IDisposable
     /// would write it), or <c>generated:&lt;preset&gt;[:&lt;seed&gt;]</c> for the seeded weights of
     /// <c>generated-weights.md</c>. The architecture is <paramref name="arch"/> when given, else the
     /// file's <c>sam_architecture</c> metadata, else inferred from the tensor shapes. A file that
-    /// cannot be used throws a <see cref="Checkpoints.CheckpointException"/>,
+    /// cannot be used throws a <see cref="CheckpointException"/>,
     /// <see cref="SafeTensorsException"/> or <see cref="WeightException"/> whose message names it.
     /// </summary>
     public static SamModel Load(string model, SamArchitecture? arch = null, IBackend? backend = null)
