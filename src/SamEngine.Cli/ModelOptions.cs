@@ -9,7 +9,7 @@ public sealed class ModelOptions
 {
     /// <summary><c>--model M</c>: the checkpoint, required.</summary>
     public Option<string> Model { get; } = CliOptions.Required("--model", "M",
-        "a .safetensors checkpoint (official or converted names) or generated:<preset>[:<seed>]");
+        "a .safetensors checkpoint (official or converted names), an official PyTorch .pth, or generated:<preset>[:<seed>]");
 
     /// <summary><c>--arch A</c>: a preset or JSON file; null to take it from the checkpoint.</summary>
     public Option<string?> Arch { get; } = ArchOption(

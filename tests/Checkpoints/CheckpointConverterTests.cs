@@ -117,4 +117,19 @@ public class CheckpointConverterTests
         using var otherSeed = SamEngine.Modeling.SamModel.Create(TinyArch, new GeneratedWeightSource(1));
         Assert.NotEqual(generated.Fingerprint, otherSeed.Fingerprint);
     }
+
+    [Fact]
+    public void InvalidArchitectureMetadataIsACheckpointErrorNamingTheInput()
+    {
+        string dir = TestFiles.TempDir();
+        string input = Path.Combine(dir, "bad-meta.safetensors");
+        var w = new SafeTensorsWriter();
+        using (var f = SafeTensorsFile.Open(TestFiles.TinyModel))
+            foreach (var name in f.Tensors.Keys) w.AddHalf(name, f.Info(name).Shape, f.ReadHalfBits(name).ToArray());
+        w.Write(input, new Dictionary<string, string> { ["sam_architecture"] = "{\"embed_dim\": -3}" });
+        var e = Assert.Throws<CheckpointException>(() => CheckpointConverter.Convert(input, Path.Combine(dir, "out.safetensors")));
+        Assert.Contains(input, e.Message);
+        Assert.Contains("sam_architecture", e.Message);
+        Assert.False(File.Exists(Path.Combine(dir, "out.safetensors")));
+    }
 }

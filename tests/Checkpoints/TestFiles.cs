@@ -54,17 +54,21 @@ internal sealed class PickleBuilder
         return this;
     }
     public PickleBuilder Int(int v) { Op(0x4A); _s.Write(BitConverter.GetBytes(v)); return this; }
+    /// <summary>A 64-bit integer as LONG1 (eight two's-complement bytes), for values beyond int.</summary>
+    public PickleBuilder Long(long v) { Op(0x8A).Byte(8); _s.Write(BitConverter.GetBytes(v)); return this; }
     public PickleBuilder Mark() => Op(0x28);
     public PickleBuilder Tuple() => Op(0x74);
-    public PickleBuilder IntTuple(params int[] v) { Mark(); foreach (int x in v) Int(x); return Tuple(); }
+    /// <summary>An integer in the shortest of BININT or LONG1 that holds it.</summary>
+    public PickleBuilder Integer(long v) => v is >= int.MinValue and <= int.MaxValue ? Int((int)v) : Long(v);
+    public PickleBuilder IntTuple(params long[] v) { Mark(); foreach (long x in v) Integer(x); return Tuple(); }
 
     /// <summary>A _rebuild_tensor_v2 call over a FloatStorage with key <paramref name="key"/>.</summary>
-    public PickleBuilder Tensor(string key, int numel, int offset, int[] shape, int[] stride)
+    public PickleBuilder Tensor(string key, long numel, long offset, long[] shape, long[] stride)
     {
         Global("torch._utils", "_rebuild_tensor_v2");
         Mark();
-        Mark().Str("storage").Global("torch", "FloatStorage").Str(key).Str("cpu").Int(numel).Tuple().Op(0x51); // BINPERSID
-        Int(offset).IntTuple(shape).IntTuple(stride).Op(0x89); // NEWFALSE
+        Mark().Str("storage").Global("torch", "FloatStorage").Str(key).Str("cpu").Integer(numel).Tuple().Op(0x51); // BINPERSID
+        Integer(offset).IntTuple(shape).IntTuple(stride).Op(0x89); // NEWFALSE
         Global("collections", "OrderedDict").Op(0x29).Op(0x52); // OrderedDict()
         Tuple();
         return Op(0x52); // REDUCE

@@ -296,4 +296,20 @@ public sealed class SafeTensorsTests() : TempDirectoryTests("samengine-st-")
         foreach (var name in f.Tensors.Keys)
             Assert.Equal(f.Info(name).ElementCount, f.ReadFloat32(name).Length);
     }
+
+    [Fact]
+    public void FileCutShortAfterOpeningIsASafeTensorsErrorNamingTheTensor()
+    {
+        // The header matched the file at Open; the data then vanishes under the reader.
+        string path = Path.Combine(TempDir, "shrinks.safetensors");
+        var w = new SafeTensorsWriter();
+        w.AddFloat32("weights", [4], [1f, 2f, 3f, 4f]);
+        w.Write(path);
+        using var f = SafeTensorsFile.Open(path);
+        long dataStart = new FileInfo(path).Length - 16;
+        using (var shrink = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite)) shrink.SetLength(dataStart + 4);
+        var e = Assert.Throws<SafeTensorsException>(() => f.ReadFloat32("weights"));
+        Assert.Contains(path, e.Message);
+        Assert.Contains("'weights'", e.Message);
+    }
 }

@@ -12,7 +12,7 @@ public sealed class SamModelLoadTests
     private static SamArchitecture TinyArch => SamArchitecture.FromJson(File.ReadAllText(Path.Combine(TestFixtures.Local("tiny"), "cases.json")));
 
     /// <summary>Rewrites the tiny model with <paramref name="edit"/> applied to its tensor list.</summary>
-    private static string EditedTiny(Action<Dictionary<string, (int[] Shape, ushort[] Bits)>> edit)
+    private static string EditedTiny(Action<Dictionary<string, (int[] Shape, ushort[] Bits)>> edit, Dictionary<string, string>? metadata = null)
     {
         var tensors = new Dictionary<string, (int[], ushort[])>();
         using (var f = SafeTensorsFile.Open(TinyModel))
@@ -21,7 +21,7 @@ public sealed class SamModelLoadTests
         var w = new SafeTensorsWriter();
         foreach (var (name, (shape, bits)) in tensors) w.AddHalf(name, shape, bits);
         string path = Path.Combine(Path.GetTempPath(), $"edited-{Guid.NewGuid():N}.safetensors");
-        w.Write(path);
+        w.Write(path, metadata);
         return path;
     }
 
@@ -93,4 +93,94 @@ public sealed class SamModelLoadTests
     [Fact]
     public void Missing_model_file_is_named() =>
         Assert.Contains("nope.safetensors", Assert.Throws<FileNotFoundException>(() => SamModel.Load("nope.safetensors")).Message);
+
+    private static string TinyPth => Path.Combine(TestFixtures.Local("tiny"), "model.pth");
+
+    [Fact]
+    public void Pth_loads_directly_with_the_parameters_convert_writes()
+    {
+        string converted = Path.Combine(Path.GetTempPath(), $"converted-{Guid.NewGuid():N}.safetensors");
+        try
+        {
+            SamEngine.Checkpoints.CheckpointConverter.Convert(TinyPth, converted, SafeTensorDType.F16, TinyArch);
+            using var fromPth = SamModel.Load(TinyPth, TinyArch);
+            using var fromConverted = SamModel.Load(converted);
+            Assert.Equal(TinyPth, fromPth.Description);
+            Assert.Equal(fromConverted.Parameters.Select(p => p.Name), fromPth.Parameters.Select(p => p.Name));
+            foreach (var (a, b) in fromConverted.Parameters.Zip(fromPth.Parameters))
+            {
+                Assert.Equal(a.Shape, b.Shape);
+                Assert.True(a.HalfBits.SequenceEqual(b.HalfBits), $"{a.Name} differs");
+            }
+            Assert.Equal(fromConverted.Fingerprint, fromPth.Fingerprint);
+        }
+        finally { File.Delete(converted); }
+    }
+
+    [Fact]
+    public void Pth_passes_parity_on_the_tiny_fixture()
+    {
+        // The tiny fixture with its weights as the official .pth instead of safetensors.
+        string dir = Directory.CreateTempSubdirectory("samengine-pth-parity-").FullName;
+        try
+        {
+            foreach (var f in new[] { "model.pth", "reference.safetensors", "image.png" })
+                File.Copy(Path.Combine(TestFixtures.Local("tiny"), f), Path.Combine(dir, f));
+            var cases = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(TestFixtures.Local("tiny"), "cases.json")))!;
+            cases["weights"]!["shipped"] = "model.pth";
+            File.WriteAllText(Path.Combine(dir, "cases.json"), cases.ToJsonString());
+            var runner = new SamEngine.Parity.ParityRunner(dir);
+            var results = runner.Run();
+            Assert.True(results.Count >= 47, $"only {results.Count} tensors compared");
+            Assert.All(results, r => Assert.True(r.Passed, $"{r.Name}: {r.Detail}"));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void File_of_another_format_names_the_accepted_formats()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"notes-{Guid.NewGuid():N}.txt");
+        File.WriteAllText(path, "these are not weights");
+        try
+        {
+            var e = Assert.Throws<SamEngine.Checkpoints.CheckpointException>(() => SamModel.Load(path));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("neither a safetensors file nor a PyTorch checkpoint", e.Message);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void Weight_errors_name_the_file()
+    {
+        string path = EditedTiny(t => t.Remove("mask_decoder.iou_token.weight"));
+        Assert.Contains($"'{path}'", LoadError(path));
+    }
+
+    [Fact]
+    public void Tensors_of_the_wrong_rank_leave_the_architecture_unknown_instead_of_crashing()
+    {
+        string path = EditedTiny(t => t["image_encoder.patch_embed.proj.weight"] = ([], new ushort[1]));
+        try
+        {
+            var e = Assert.Throws<WeightException>(() => SamModel.Load(path));
+            Assert.Contains("cannot tell the architecture", e.Message);
+            Assert.Contains(path, e.Message);
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Fact]
+    public void Invalid_architecture_metadata_is_a_checkpoint_error_naming_the_file()
+    {
+        string path = EditedTiny(_ => { }, new() { ["sam_architecture"] = "{\"depth\": \"two\"}" });
+        try
+        {
+            var e = Assert.Throws<SamEngine.Checkpoints.CheckpointException>(() => SamModel.Load(path));
+            Assert.Contains(path, e.Message);
+            Assert.Contains("sam_architecture", e.Message);
+        }
+        finally { File.Delete(path); }
+    }
 }

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using SamEngine.IO;
 
 namespace SamEngine.Cli.Commands;
 
@@ -34,8 +33,8 @@ public static class InfoCommand
         if (File.Exists(path))
         {
             size = new FileInfo(path).Length;
-            using var file = SafeTensorsFile.Open(path);
-            dtype = string.Join(", ", file.Tensors.Values.GroupBy(t => t.DType).OrderByDescending(g => g.Count())
+            using var file = SamEngine.Checkpoints.CheckpointReader.Open(path); // safetensors or .pth
+            dtype = string.Join(", ", file.Tensors.GroupBy(t => t.DType).OrderByDescending(g => g.Count())
                 .Select(g => $"{g.Key} ({g.Count()} tensors)"));
         }
         var a = model.Architecture;

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using SamEngine.Config;
 using SamEngine.IO;
 using SamEngine.Modeling;
@@ -104,12 +105,34 @@ public static class CheckpointConverter
     internal static byte[] Cast(byte[] src, SafeTensorDType from, SafeTensorDType to)
     {
         if (from == to) return src;
+        var dst = new byte[src.Length / from.ElementSize() * to.ElementSize()];
+        Cast(src, from, to, dst);
+        return dst;
+    }
+
+    /// <summary>
+    /// A tensor's elements as the fp16 bits that <see cref="Convert"/> writes for them: loading a
+    /// checkpoint directly gives the same parameters as converting it first.
+    /// </summary>
+    internal static ushort[] ToHalfBits(ReadOnlySpan<byte> src, SafeTensorDType from)
+    {
+        var bits = new ushort[src.Length / from.ElementSize()];
+        Cast(src, from, SafeTensorDType.F16, MemoryMarshal.AsBytes(bits.AsSpan()));
+        return bits;
+    }
+
+    private static void Cast(ReadOnlySpan<byte> src, SafeTensorDType from, SafeTensorDType to, Span<byte> dst)
+    {
+        if (from == to)
+        {
+            src.CopyTo(dst);
+            return;
+        }
         int n = src.Length / from.ElementSize();
-        var dst = new byte[n * to.ElementSize()];
         for (int i = 0; i < n; i++)
         {
-            var s = src.AsSpan(i * from.ElementSize());
-            var d = dst.AsSpan(i * to.ElementSize());
+            var s = src[(i * from.ElementSize())..];
+            var d = dst[(i * to.ElementSize())..];
             switch (to)
             {
                 // double -> half directly: going through float would round twice.
@@ -121,7 +144,6 @@ public static class CheckpointConverter
                 case SafeTensorDType.F32: BinaryPrimitives.WriteSingleLittleEndian(d, Read(s, from)); break;
             }
         }
-        return dst;
     }
 
     private static float Read(ReadOnlySpan<byte> s, SafeTensorDType dtype) => dtype switch

@@ -79,6 +79,6 @@ public sealed class SafeTensorsException : Exception
     internal static SafeTensorsException File(string path, string problem, Exception? inner = null) =>
         new($"safetensors file '{path}': {problem}", inner);
 
-    internal static SafeTensorsException Tensor(string path, string tensor, string problem) =>
-        new($"safetensors file '{path}', tensor '{tensor}': {problem}");
+    internal static SafeTensorsException Tensor(string path, string tensor, string problem, Exception? inner = null) =>
+        new($"safetensors file '{path}', tensor '{tensor}': {problem}", inner);
 }

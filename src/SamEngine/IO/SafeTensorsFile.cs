@@ -65,7 +65,8 @@ public sealed class SafeTensorsFile : IDisposable
                 throw SafeTensorsException.File(path, $"header length {headerLength} goes beyond the end of the {fileLength}-byte file");
 
             var header = new byte[headerLength];
-            ReadExactly(handle, header, 8);
+            try { ReadExactly(handle, header, 8); }
+            catch (EndOfStreamException e) { throw SafeTensorsException.File(path, e.Message, e); }
             long dataLength = fileLength - 8 - (long)headerLength;
             var (tensors, metadata) = SafeTensorsHeader.Parse(path, header, dataLength);
             long dataStart = 8 + (long)headerLength;
@@ -178,7 +179,9 @@ public sealed class SafeTensorsFile : IDisposable
     private void Read(SafeTensorInfo info, Span<byte> destination)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        ReadExactly(_handle, destination, _dataStart + info.Begin);
+        // The header was checked against the file's length at Open; the file can still shrink after.
+        try { ReadExactly(_handle, destination, _dataStart + info.Begin); }
+        catch (EndOfStreamException e) { throw SafeTensorsException.Tensor(Path, info.Name, e.Message, e); }
     }
 
     private static void ReadExactly(SafeFileHandle handle, Span<byte> destination, long offset)

@@ -1,5 +1,4 @@
 using SamEngine.Config;
-using SamEngine.IO;
 
 namespace SamEngine.Modeling;
 
@@ -9,19 +8,21 @@ namespace SamEngine.Modeling;
 /// </summary>
 internal static class ArchitectureInference
 {
-    public static SamArchitecture? FromShapes(SafeTensorsFile file)
+    /// <summary>The preset whose shapes these are, or null; <paramref name="shapes"/> maps tensor names to shapes.</summary>
+    public static SamArchitecture? FromShapes(IReadOnlyDictionary<string, int[]> shapes)
     {
-        if (!file.Tensors.TryGetValue("image_encoder.patch_embed.proj.weight", out var patch)) return null;
-        int embed = patch.Shape[0];
+        // The shapes come from a file: a tensor of the wrong rank means no preset, never an index error.
+        if (!shapes.TryGetValue("image_encoder.patch_embed.proj.weight", out var patch) || patch.Length == 0) return null;
+        int embed = patch[0];
         int depth = 0;
-        while (file.Tensors.ContainsKey($"image_encoder.blocks.{depth}.norm1.weight")) depth++;
+        while (shapes.ContainsKey($"image_encoder.blocks.{depth}.norm1.weight")) depth++;
         foreach (var name in SamArchitecture.PresetNames)
         {
             var a = SamArchitecture.FromPreset(name);
             if (a.EmbedDim != embed || a.Depth != depth) continue;
             bool globalsMatch = Enumerable.Range(0, depth).All(i =>
-                file.Tensors.TryGetValue($"image_encoder.blocks.{i}.attn.rel_pos_h", out var rp)
-                && rp.Shape[0] == 2 * (a.GlobalAttnIndexes.Contains(i) ? a.GridSize : a.WindowSize) - 1);
+                shapes.TryGetValue($"image_encoder.blocks.{i}.attn.rel_pos_h", out var rp)
+                && rp.Length > 0 && rp[0] == 2 * (a.GlobalAttnIndexes.Contains(i) ? a.GridSize : a.WindowSize) - 1);
             if (globalsMatch) return a;
         }
         return null;

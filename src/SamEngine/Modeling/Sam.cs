@@ -1,5 +1,6 @@
 using SamEngine.Backends;
 using SamEngine.Backends.Cpu;
+using SamEngine.Checkpoints;
 using SamEngine.Config;
 using SamEngine.IO;
 using SamEngine.Weights;
@@ -83,11 +84,15 @@ public sealed class SamModel : IDisposable
         Build(arch, weights, ownedWeights: null, backend, disposeBackend, description);
 
     /// <summary>
-    /// Loads a model from <paramref name="model"/>: a <c>.safetensors</c> path with the official names,
-    /// or <c>generated:&lt;preset&gt;[:&lt;seed&gt;]</c> for the seeded weights of
+    /// Loads a model from <paramref name="model"/>: a <c>.safetensors</c> path with the official names
+    /// (served in place from the file's mapping), an official PyTorch checkpoint (<c>.pth</c>, read by
+    /// the strict state-dict reader and rounded to fp16 in memory exactly as <c>samengine convert</c>
+    /// would write it), or <c>generated:&lt;preset&gt;[:&lt;seed&gt;]</c> for the seeded weights of
     /// <c>generated-weights.md</c>. The architecture is <paramref name="arch"/> when given, else the
     /// file's <c>sam_architecture</c> metadata, else inferred from the tensor shapes. The backend is
-    /// owned as in <see cref="Create"/>; the weight file stays mapped until the model is disposed.
+    /// owned as in <see cref="Create"/>; a safetensors file stays mapped until the model is disposed.
+    /// A file that cannot be used throws a <see cref="CheckpointException"/>,
+    /// <see cref="SafeTensorsException"/> or <see cref="WeightException"/> whose message names it.
     /// </summary>
     public static SamModel Load(string model, SamArchitecture? arch = null, IBackend? backend = null, bool disposeBackend = false)
     {
@@ -101,18 +106,33 @@ public sealed class SamModel : IDisposable
             return Create(arch ?? preset, new GeneratedWeightSource(seed), backend, $"generated:{parts[1]}:{seed}", disposeBackend);
         }
         if (!File.Exists(model)) throw new FileNotFoundException($"model file '{model}' does not exist");
-        // The parameters are served from the file's mapping: the model owns the file from here on.
-        var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(model));
         try
         {
-            arch ??= ArchitectureOf(source);
+            if (CheckpointReader.FormatOf(model) == CheckpointFormat.PyTorch)
+            {
+                // Converted into memory as the model asks for each tensor: the reader is done with afterwards.
+                using var reader = new TorchZipReader(model);
+                var pth = new CheckpointWeightSource(reader);
+                return Build(arch ?? InferredArchitecture(model, pth.Shapes), pth, ownedWeights: null, backend, disposeBackend, model);
+            }
+            // The parameters are served from the file's mapping: the model owns the file from here on.
+            var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(model));
+            try
+            {
+                arch ??= SafeTensorsReader.StoredArchitecture(source.File)
+                    ?? InferredArchitecture(model, source.File.Tensors.ToDictionary(t => t.Key, t => t.Value.Shape));
+            }
+            catch
+            {
+                source.Dispose();
+                throw;
+            }
+            return Build(arch, source, ownedWeights: source, backend, disposeBackend, model);
         }
-        catch
+        catch (WeightException e) when (!e.Message.StartsWith($"'{model}'", StringComparison.Ordinal))
         {
-            source.Dispose();
-            throw;
+            throw new WeightException($"'{model}': {e.Message}");
         }
-        return Build(arch, source, ownedWeights: source, backend, disposeBackend, model);
     }
 
     /// <summary>
@@ -140,13 +160,10 @@ public sealed class SamModel : IDisposable
         }
     }
 
-    /// <summary>The architecture stored in a file's metadata, or inferred from its shapes.</summary>
-    private static SamArchitecture ArchitectureOf(SafeTensorsWeightSource source)
-    {
-        if (source.File.Metadata.TryGetValue("sam_architecture", out var json)) return SamArchitecture.FromJson(json);
-        return ArchitectureInference.FromShapes(source.File)
-            ?? throw new WeightException($"'{source.File.Path}': cannot tell the architecture from the tensor shapes; pass --arch (a preset name or a JSON file)");
-    }
+    /// <summary>The preset these tensor shapes belong to; throws asking for --arch when they fit none.</summary>
+    private static SamArchitecture InferredArchitecture(string path, IReadOnlyDictionary<string, int[]> shapes) =>
+        ArchitectureInference.FromShapes(shapes)
+            ?? throw new WeightException($"'{path}': cannot tell the architecture from the tensor shapes; pass --arch (a preset name or a JSON file)");
 
     /// <summary>
     /// Releases what the model owns: the weight file <see cref="Load"/> mapped (its parameters throw
