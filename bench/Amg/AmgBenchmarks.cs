@@ -31,7 +31,11 @@ public class AmgBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _model.Dispose();
+    public void Cleanup()
+    {
+        _generator.Dispose();
+        _model.Dispose();
+    }
 
     /// <summary>32 x 32 points over a 480 x 640 image, vit_b.</summary>
     [Benchmark]

@@ -24,7 +24,7 @@ public class ReadmeExampleTests
     {
         // readme-example-begin
         using var model = SamModel.Load("sam_vit_b.safetensors");   // written by `samengine convert`
-        var predictor = new SamPredictor(model);
+        using var predictor = new SamPredictor(model);
         predictor.SetImage("photo.jpg");                             // runs the image encoder once
         var prompt = new SamPrompt { Points = [(120f, 80f, 1)], Box = [40, 30, 260, 170] };
         var result = predictor.Predict(prompt, multimask: true);

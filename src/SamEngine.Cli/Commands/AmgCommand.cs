@@ -41,7 +41,7 @@ public static class AmgCommand
 
         var watch = Stopwatch.StartNew();
         using var model = modelOptions.Load(parsed, stderr);
-        var generator = new AutomaticMaskGenerator(model, options);
+        using var generator = new AutomaticMaskGenerator(model, options);
         var terminal = TerminalProgress.For(stderr);
         IReadOnlyList<MaskRecord> records;
         try

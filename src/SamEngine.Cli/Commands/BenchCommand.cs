@@ -76,7 +76,7 @@ public static class BenchCommand
             stdout.WriteLine(string.Format(ci, "peak RSS (encoder)  {0,10:F1} MB", encoderRssMb));
             return 0;
         }
-        var predictor = new SamPredictor(model);
+        using var predictor = new SamPredictor(model);
         predictor.SetImage(SyntheticImage(s, s), s, s);
         var point = new SamPrompt { Points = [(s * 0.5f, s * 0.4f, 1)] };
         var box = new SamPrompt { Box = [s * 0.2f, s * 0.25f, s * 0.7f, s * 0.8f] };

@@ -29,7 +29,7 @@ public static class EmbedCommand
     {
         var image = ImageLoader.Load(imagePath);
         using var model = modelOptions.Load(parsed, stderr);
-        var predictor = new SamPredictor(model);
+        using var predictor = new SamPredictor(model);
         TerminalProgress.Show(stderr, "encoding image: block", progress => { predictor.SetImage(image, progress); return 0; });
         EmbeddingFile.Save(outPath, model, predictor.Embedding!);
         stdout.WriteLine($"embed: {image.Width} x {image.Height} image -> {outPath}");

@@ -52,7 +52,7 @@ public static class SegmentCommand
         var image = imagePath is null ? null : ImageLoader.Load(imagePath);
         using var model = modelOptions.Load(parsed, stderr);
         if (maskInputArg is not null) prompt = prompt with { MaskInput = ReadMaskInput(maskInputArg, model.Architecture.LowResSize) };
-        var predictor = new SamPredictor(model);
+        using var predictor = new SamPredictor(model);
         if (image is not null)
         {
             // Check the prompt against the image before the slow encoder: a decoder pass over a blank

@@ -29,7 +29,7 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
         var imageInfo = reference.Info("image");
         int h = imageInfo.Shape[0], w = imageInfo.Shape[1];
         var image = reference.ReadUInt8("image");
-        var predictor = new SamPredictor(model);
+        using var predictor = new SamPredictor(model);
         var arch = model.Architecture;
         int g = arch.GridSize, d = arch.PromptEmbedDim, s = arch.ImgSize;
 
