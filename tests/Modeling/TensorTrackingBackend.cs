@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using SamEngine.Backends;
 using SamEngine.Weights;
 
@@ -8,13 +7,11 @@ namespace SamEngine.Tests.Modeling;
 /// A backend that hands out its own tensors over an inner backend's and counts those not yet disposed,
 /// so that a test can tell which tensors the model left to the GC. Every op, the fused ones included,
 /// goes to the inner backend unchanged, so the arithmetic is the inner backend's.
-/// <see cref="IBackend.FromParameter"/>'s tensors are the backend's cache (not the caller's to dispose):
-/// one per parameter, not counted.
+/// <see cref="IBackend.FromParameter"/>'s handles are counted too: the caller disposes them like any tensor.
 /// </summary>
 internal sealed class TensorTrackingBackend(IBackend inner) : IBackend
 {
     private readonly HashSet<Tracked> _live = [];
-    private readonly ConditionalWeakTable<Parameter, Tracked> _parameters = new();
 
     /// <summary>Tensors made and not disposed.</summary>
     public int Live
@@ -34,20 +31,20 @@ internal sealed class TensorTrackingBackend(IBackend inner) : IBackend
 
     private sealed class Tracked : Tensor
     {
-        private readonly TensorTrackingBackend? _owner;
+        private readonly TensorTrackingBackend _owner;
 
-        public Tracked(Tensor inner, TensorTrackingBackend? owner) : base(inner.Shape)
+        public Tracked(Tensor inner, TensorTrackingBackend owner) : base(inner.Shape)
         {
             Inner = inner;
             _owner = owner;
-            if (owner is not null) lock (owner._live) owner._live.Add(this);
+            lock (owner._live) owner._live.Add(this);
         }
 
         public Tensor Inner { get; }
 
         public override void Dispose()
         {
-            if (_owner is not null) lock (_owner._live) _owner._live.Remove(this);
+            lock (_owner._live) _owner._live.Remove(this);
             Inner.Dispose();
             base.Dispose();
         }
@@ -61,7 +58,7 @@ internal sealed class TensorTrackingBackend(IBackend inner) : IBackend
 
     public Tensor FromHost(ReadOnlySpan<float> data, params int[] shape) => Track(inner.FromHost(data, shape));
 
-    public Tensor FromParameter(Parameter p) => _parameters.GetValue(p, q => new Tracked(inner.FromParameter(q), owner: null));
+    public Tensor FromParameter(Parameter p) => new Tracked(inner.FromParameter(p), owner: this);
 
     public float[] ToHost(Tensor x) => inner.ToHost(In(x));
 

@@ -45,7 +45,10 @@ public interface IBackend : IDisposable
     /// <summary>Copies host data into a new tensor.</summary>
     Tensor FromHost(ReadOnlySpan<float> data, params int[] shape);
 
-    /// <summary>A tensor holding an fp16 parameter's values (cached per parameter).</summary>
+    /// <summary>
+    /// A tensor holding an fp16 parameter's values. The backend caches the values per parameter; each
+    /// call returns a handle of its own, which the caller disposes like any other tensor (the cache stays).
+    /// </summary>
     Tensor FromParameter(Parameter p);
 
     /// <summary>Copies a tensor back to the host.</summary>

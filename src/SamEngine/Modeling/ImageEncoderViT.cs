@@ -53,7 +53,8 @@ public sealed class ImageEncoderViT
             return output;
         }
         var x = be.Conv2d(image, _patchWeight, _patchBias, stride: _arch.PatchSize, padding: 0);
-        x = Step(x, be.Add(x, be.FromParameter(_posEmbed))); // cached by the backend: not disposed
+        using (var posEmbed = be.FromParameter(_posEmbed))
+            x = Step(x, be.Add(x, posEmbed));
         tap?.Invoke("patch_embed", x);
         for (int i = 0; i < _blocks.Length; i++)
         {

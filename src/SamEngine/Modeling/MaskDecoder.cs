@@ -129,8 +129,8 @@ public sealed class MaskDecoder
     /// </summary>
     private ImageSide PrepareSharedImageSide(IBackend be, Tensor image, Tensor pe, Parameter noMaskEmbed)
     {
-        // FromParameter's tensor is the backend's cached copy of the parameter: not ours to dispose.
-        using var noMask = be.Reshape(be.FromParameter(noMaskEmbed), _arch.PromptEmbedDim);
+        using var noMaskValues = be.FromParameter(noMaskEmbed);
+        using var noMask = be.Reshape(noMaskValues, _arch.PromptEmbedDim);
         var keys = be.Add(image, noMask);
         try { return _transformer.PrepareImageSide(be, keys, pe); }
         catch
