@@ -91,3 +91,59 @@ public sealed class SamArchitectureTests
     public void Missing_keys_keep_the_vit_b_values() =>
         Assert.Equal(SamArchitecture.VitB with { Depth = 3, GlobalAttnIndexes = [2] }, SamArchitecture.FromJson("{\"depth\": 3, \"global_attn_indexes\": [2]}"));
 }
+
+public sealed class Sam2ArchitectureTests
+{
+    [Theory]
+    [InlineData("sam2.1_hiera_t", 96, 1, 12)]
+    [InlineData("sam2.1_hiera_s", 96, 1, 16)]
+    [InlineData("sam2.1_hiera_b+", 112, 2, 24)]
+    [InlineData("sam2.1_hiera_l", 144, 2, 48)]
+    public void Presets_are_the_official_configurations(string name, int dim, int heads, int depth)
+    {
+        var a = SamArchitecture.FromPreset(name);
+        Assert.Equal((ModelFamily.Sam2, dim, heads, depth, 1024, 256, 64, 256), (a.Family, a.Hiera!.EmbedDim, a.Hiera.NumHeads, a.Hiera.Depth, a.ImgSize, a.PromptEmbedDim, a.GridSize, a.LowResSize));
+        Assert.Same(a, a.Validate());
+        Assert.Equal(a, SamArchitecture.FromJson(a.ToJson()));
+    }
+
+    [Fact]
+    public void Sam2_json_has_no_vit_keys_and_sam1_json_no_family()
+    {
+        var json = SamArchitecture.Sam21HieraT.ToJson();
+        Assert.Contains("\"family\":\"sam2\"", json);
+        Assert.Contains("\"hiera\":{", json);
+        Assert.DoesNotContain("embed_dim\":768", json);
+        Assert.DoesNotContain("window_size", json);
+        Assert.DoesNotContain("family", SamArchitecture.VitB.ToJson());
+        Assert.DoesNotContain("hiera", SamArchitecture.VitB.ToJson());
+    }
+
+    [Fact]
+    public void Hiera_t_blocks_pool_and_window_as_upstream()
+    {
+        var h = SamArchitecture.Sam21HieraT.Hiera!;
+        // stages [1, 2, 7, 2]: blocks 1, 3 and 10 start stages 1-3 and pool; their window lags a stage.
+        Assert.Equal([1, 3, 10], Enumerable.Range(0, h.Depth).Where(h.PoolsQueries));
+        Assert.Equal([8, 8, 4, 4, 14, 0, 14, 0, 14, 0, 14, 7], Enumerable.Range(0, h.Depth).Select(h.WindowOf));
+        Assert.Equal([96, 192, 384, 768], Enumerable.Range(0, 4).Select(h.StageDim));
+    }
+
+    [Theory]
+    [InlineData("{\"family\": \"sam2\", \"embed_dim\": 96, \"hiera\": {}}", "'embed_dim' is SAM 1's")]
+    [InlineData("{\"family\": \"sam2\"}", "needs its trunk under 'hiera'")]
+    [InlineData("{\"hiera\": {}}", "needs \"family\": \"sam2\"")]
+    [InlineData("{\"family\": \"sam3\", \"hiera\": {}}", "'family' must be \"sam\" or \"sam2\"")]
+    [InlineData("{\"family\": 1, \"hiera\": {}}", "'family' must be")]
+    [InlineData("{\"family\": \"sam2\", \"hiera\": {\"stages\": [1, 2, 7]}}", "hiera.stages must list 4 stages")]
+    [InlineData("{\"family\": \"sam2\", \"hiera\": {\"stages\": [1, \"2\", 7, 2]}}", "'hiera.stages' must be an array of integers")]
+    [InlineData("{\"family\": \"sam2\", \"hiera\": {\"bogus\": 1}}", "unknown architecture key 'hiera.bogus'")]
+    [InlineData("{\"family\": \"sam2\", \"hiera\": {\"embed_dim\": 1048576}}", "hiera.embed_dim 1048576 must lie in")]
+    [InlineData("{\"family\": \"sam2\", \"hiera\": {\"stages\": [1, 2, 1000000, 2]}}", "stages")]
+    [InlineData("{\"family\": \"sam2\", \"hiera\": {\"global_att_blocks\": [12]}}", "global_att_blocks must lie in [0, 12)")]
+    [InlineData("{\"family\": \"sam2\", \"img_size\": 1000, \"hiera\": {}}", "multiple of 32")]
+    [InlineData("{\"family\": \"sam2\", \"hiera\": {\"window_spec\": [7, 4, 14, 7]}}", "multiple of hiera.window_spec[0] 7")]
+    [InlineData("{\"family\": \"sam2\", \"hiera\": []}", "'hiera' must be an object")]
+    public void Bad_sam2_json_is_explained(string json, string expected) =>
+        Assert.Contains(expected, Assert.Throws<ArgumentException>(() => SamArchitecture.FromJson(json)).Message);
+}

@@ -5,12 +5,28 @@ using System.Text.Json.Serialization.Metadata;
 
 namespace SamEngine.Config;
 
+/// <summary>The model families SamEngine runs.</summary>
+public enum ModelFamily
+{
+    /// <summary>SAM 1 (<c>segment_anything</c>): a ViT image encoder.</summary>
+    Sam,
+    /// <summary>SAM 2.1 on images (<c>sam2</c>): a Hiera trunk with an FPN neck, a decoder with high-resolution skips and an object score.</summary>
+    Sam2,
+}
+
 /// <summary>
 /// The hyper-parameters of one SAM model: the keys of the <c>architecture</c> field of a fixture's
-/// <c>cases.json</c>. Everything the model code needs to know about sizes comes from here.
+/// <c>cases.json</c>. Everything the model code needs to know about sizes comes from here. SAM 1 keeps
+/// its ViT sizes at the top level; SAM 2.1 (<c>"family": "sam2"</c>) has none of them and describes its
+/// trunk under <c>hiera</c> instead, with the same prompt-encoder and decoder keys.
 /// </summary>
 public sealed record SamArchitecture
 {
+    /// <summary>The model family: <c>sam</c> (the default) or <c>sam2</c>.</summary>
+    public ModelFamily Family { get; init; } = ModelFamily.Sam;
+    /// <summary>The Hiera trunk of a SAM 2.1 model; null for SAM 1.</summary>
+    public HieraArchitecture? Hiera { get; init; }
+
     /// <summary>Square input size of the image encoder (1024 for the official models).</summary>
     public int ImgSize { get; init; } = 1024;
     /// <summary>Patch size of the patch embedding.</summary>
@@ -40,8 +56,10 @@ public sealed record SamArchitecture
     /// <summary>Number of multimask outputs (the decoder predicts one more).</summary>
     public int NumMultimaskOutputs { get; init; } = 3;
 
-    /// <summary>Side of the image embedding grid (img_size / patch_size).</summary>
-    public int GridSize => ImgSize / PatchSize;
+    /// <summary>Stride of the image embedding: patch_size for SAM 1; SAM 2.1's embedding is Hiera's third stage (stride 16).</summary>
+    public int EmbeddingStride => Family == ModelFamily.Sam2 ? 16 : PatchSize;
+    /// <summary>Side of the image embedding grid (img_size / its stride).</summary>
+    public int GridSize => ImgSize / EmbeddingStride;
     /// <summary>Side of the low-resolution mask (4 x the grid).</summary>
     public int LowResSize => GridSize * 4;
     /// <summary>Number of mask tokens of the decoder.</summary>
@@ -90,15 +108,41 @@ public sealed record SamArchitecture
     /// <summary>The official ViT-H configuration.</summary>
     public static SamArchitecture VitH => new() { EmbedDim = 1280, Depth = 32, NumHeads = 16, GlobalAttnIndexes = [7, 15, 23, 31] };
 
-    /// <summary>The preset names accepted by <see cref="FromPreset"/>.</summary>
-    public static IReadOnlyList<string> PresetNames { get; } = ["vit_b", "vit_l", "vit_h"];
+    /// <summary>
+    /// A SAM 2.1 configuration from the values of the official <c>sam2.1_hiera_*.yaml</c>; the prompt
+    /// encoder and decoder sizes are those <c>SAM2Base</c> fixes (the SAM 1 defaults).
+    /// </summary>
+    private static SamArchitecture Sam2(HieraArchitecture hiera) => new() { Family = ModelFamily.Sam2, Hiera = hiera };
 
-    /// <summary>Returns a preset by name (<c>vit_b</c>, <c>vit_l</c>, <c>vit_h</c>).</summary>
+    /// <summary>The official SAM 2.1 Hiera-T configuration (<c>sam2.1_hiera_t.yaml</c>).</summary>
+    public static SamArchitecture Sam21HieraT => Sam2(new() { EmbedDim = 96, NumHeads = 1, Stages = [1, 2, 7, 2], GlobalAttBlocks = [5, 7, 9] });
+    /// <summary>The official SAM 2.1 Hiera-S configuration.</summary>
+    public static SamArchitecture Sam21HieraS => Sam2(new() { EmbedDim = 96, NumHeads = 1, Stages = [1, 2, 11, 2], GlobalAttBlocks = [7, 10, 13] });
+    /// <summary>The official SAM 2.1 Hiera-B+ configuration (Hiera's defaults but for the width).</summary>
+    public static SamArchitecture Sam21HieraBPlus => Sam2(new()
+    {
+        EmbedDim = 112, NumHeads = 2, Stages = [2, 3, 16, 3], GlobalAttBlocks = [12, 16, 20], WindowPosEmbedBkgSpatialSize = [14, 14],
+    });
+    /// <summary>The official SAM 2.1 Hiera-L configuration.</summary>
+    public static SamArchitecture Sam21HieraL => Sam2(new()
+    {
+        EmbedDim = 144, NumHeads = 2, Stages = [2, 6, 36, 4], GlobalAttBlocks = [23, 33, 43], WindowSpec = [8, 4, 16, 8],
+    });
+
+    /// <summary>The preset names accepted by <see cref="FromPreset"/>.</summary>
+    public static IReadOnlyList<string> PresetNames { get; } =
+        ["vit_b", "vit_l", "vit_h", "sam2.1_hiera_t", "sam2.1_hiera_s", "sam2.1_hiera_b+", "sam2.1_hiera_l"];
+
+    /// <summary>Returns a preset by name (one of <see cref="PresetNames"/>).</summary>
     public static SamArchitecture FromPreset(string name) => name switch
     {
         "vit_b" => VitB,
         "vit_l" => VitL,
         "vit_h" => VitH,
+        "sam2.1_hiera_t" => Sam21HieraT,
+        "sam2.1_hiera_s" => Sam21HieraS,
+        "sam2.1_hiera_b+" => Sam21HieraBPlus,
+        "sam2.1_hiera_l" => Sam21HieraL,
         _ => throw new ArgumentException($"unknown architecture preset '{name}' (expected one of {string.Join(", ", PresetNames)})"),
     };
 
@@ -111,15 +155,30 @@ public sealed record SamArchitecture
         void Need(bool ok, string what) { if (!ok) throw new ArgumentException($"invalid architecture: {what}"); }
         void InRange(int value, int max, string key) => Need(value > 0 && value <= max, $"{key} {value} must lie in [1, {max}]");
         InRange(ImgSize, Limits.ImgSize, "img_size");
-        InRange(PatchSize, Limits.PatchSize, "patch_size");
-        Need(ImgSize % PatchSize == 0, $"img_size {ImgSize} must be a positive multiple of patch_size {PatchSize}");
-        Need(GridSize <= Limits.GridSize, $"img_size / patch_size = {GridSize} must be at most {Limits.GridSize}");
-        InRange(EmbedDim, Limits.EmbedDim, "embed_dim");
-        InRange(NumHeads, Limits.Heads, "num_heads");
-        Need(EmbedDim % NumHeads == 0, $"embed_dim {EmbedDim} must be divisible by num_heads {NumHeads}");
-        InRange(Depth, Limits.Depth, "depth");
-        InRange(WindowSize, Limits.WindowSize, "window_size");
-        Need(GlobalAttnIndexes is not null && GlobalAttnIndexes.All(i => i >= 0 && i < Depth), "global_attn_indexes must lie in [0, depth)");
+        Need(Enum.IsDefined(Family), $"family {Family} is not a model family");
+        if (Family == ModelFamily.Sam2)
+        {
+            Need(Hiera is not null, "family sam2 needs its trunk under 'hiera'");
+            Hiera!.Validate(Need);
+            // Three stride-2 poolings of the stride-4 grid, and an FPN that doubles each level exactly.
+            Need(ImgSize % 32 == 0, $"img_size {ImgSize} must be a multiple of 32 for a Hiera trunk");
+            Need(ImgSize / HieraArchitecture.PatchStride % Hiera.WindowSpec[0] == 0,
+                $"img_size / 4 = {ImgSize / HieraArchitecture.PatchStride} must be a multiple of hiera.window_spec[0] {Hiera.WindowSpec[0]} (the window position embedding is tiled over it)");
+            Need(GridSize <= Limits.GridSize, $"img_size / 16 = {GridSize} must be at most {Limits.GridSize}");
+        }
+        else
+        {
+            Need(Hiera is null, "'hiera' is a SAM 2.1 key: it needs \"family\": \"sam2\"");
+            InRange(PatchSize, Limits.PatchSize, "patch_size");
+            Need(ImgSize % PatchSize == 0, $"img_size {ImgSize} must be a positive multiple of patch_size {PatchSize}");
+            Need(GridSize <= Limits.GridSize, $"img_size / patch_size = {GridSize} must be at most {Limits.GridSize}");
+            InRange(EmbedDim, Limits.EmbedDim, "embed_dim");
+            InRange(NumHeads, Limits.Heads, "num_heads");
+            Need(EmbedDim % NumHeads == 0, $"embed_dim {EmbedDim} must be divisible by num_heads {NumHeads}");
+            InRange(Depth, Limits.Depth, "depth");
+            InRange(WindowSize, Limits.WindowSize, "window_size");
+            Need(GlobalAttnIndexes is not null && GlobalAttnIndexes.All(i => i >= 0 && i < Depth), "global_attn_indexes must lie in [0, depth)");
+        }
         InRange(PromptEmbedDim, Limits.PromptEmbedDim, "prompt_embed_dim");
         Need(PromptEmbedDim % 8 == 0, $"prompt_embed_dim {PromptEmbedDim} must be a multiple of 8");
         InRange(DecoderHeads, Limits.Heads, "decoder_heads");
@@ -142,8 +201,27 @@ public sealed record SamArchitecture
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
         NumberHandling = JsonNumberHandling.Strict,
         AllowDuplicateProperties = false,
-        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { SettableOnly } },
+        Converters = { new JsonStringEnumConverter<ModelFamily>(JsonNamingPolicy.SnakeCaseLower, allowIntegerValues: false) },
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { SettableOnly, FamilyKeysOnly } },
     };
+
+    /// <summary>The keys of SAM 1's ViT encoder, which a SAM 2.1 architecture has no use for.</summary>
+    private static readonly string[] VitKeys = ["patch_size", "embed_dim", "depth", "num_heads", "global_attn_indexes", "window_size"];
+
+    /// <summary>
+    /// Writes each family's own keys only: SAM 1's form stays as it always was (no <c>family</c>, no
+    /// <c>hiera</c>), SAM 2.1's has no ViT keys.
+    /// </summary>
+    private static void FamilyKeysOnly(JsonTypeInfo type)
+    {
+        if (type.Type != typeof(SamArchitecture)) return;
+        foreach (var p in type.Properties)
+        {
+            if (p.Name == "family") p.ShouldSerialize = (o, _) => ((SamArchitecture)o).Family != ModelFamily.Sam;
+            else if (p.Name == "hiera") p.ShouldSerialize = (o, _) => ((SamArchitecture)o).Hiera is not null;
+            else if (VitKeys.Contains(p.Name)) p.ShouldSerialize = (o, _) => ((SamArchitecture)o).Family == ModelFamily.Sam;
+        }
+    }
 
     /// <summary>
     /// Drops the derived sizes (<see cref="GridSize"/>...) from the form altogether: an ignored property
@@ -168,6 +246,9 @@ public sealed record SamArchitecture
         if (root is not JsonObject obj) throw new ArgumentException("architecture JSON must be an object");
         if (obj["architecture"] is JsonObject inner) obj = inner;
         obj.Remove("image_hw");
+        if (obj["family"] is JsonValue family && family.TryGetValue(out string? name) && name == "sam2"
+            && VitKeys.FirstOrDefault(obj.ContainsKey) is { } vitKey)
+            throw new ArgumentException($"architecture key '{vitKey}' is SAM 1's (ViT); a sam2 architecture describes its trunk under 'hiera'");
         SamArchitecture? a;
         try { a = obj.Deserialize<SamArchitecture>(JsonForm); }
         catch (JsonException e) { throw new ArgumentException(KeyError(e)); }
@@ -177,12 +258,18 @@ public sealed record SamArchitecture
     /// <summary>A deserialisation error as one line naming the key (the first step of the error's JSON path).</summary>
     private static string KeyError(JsonException e)
     {
-        string key = (e.Path ?? "$").TrimStart('$', '.').Split('.', '[')[0];
-        bool known = JsonForm.GetTypeInfo(typeof(SamArchitecture)).Properties.Any(p => p.Name == key);
+        var path = (e.Path ?? "$").TrimStart('$', '.').Split('.', '[');
+        string key = path[0];
+        var type = typeof(SamArchitecture);
+        if (key == "hiera" && path.Length > 1 && path[1].Length > 0) (key, type) = (path[1], typeof(HieraArchitecture));
+        var property = JsonForm.GetTypeInfo(type).Properties.FirstOrDefault(p => p.Name == key);
+        string shown = type == typeof(HieraArchitecture) ? $"hiera.{key}" : key;
         return key.Length == 0 ? $"architecture JSON is not valid: {e.Message}"
-            : !known ? $"unknown architecture key '{key}'"
-            : key == "global_attn_indexes" ? $"architecture key '{key}' must be an array of integers"
-            : $"architecture key '{key}' must be an integer";
+            : property is null ? $"unknown architecture key '{shown}'"
+            : property.PropertyType == typeof(int[]) ? $"architecture key '{shown}' must be an array of integers"
+            : property.PropertyType == typeof(ModelFamily) ? $"architecture key 'family' must be \"sam\" or \"sam2\""
+            : property.PropertyType == typeof(HieraArchitecture) ? "architecture key 'hiera' must be an object"
+            : $"architecture key '{shown}' must be an integer";
     }
 
     /// <summary>Serialises to the JSON form read by <see cref="FromJson"/>.</summary>
