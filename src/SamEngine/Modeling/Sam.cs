@@ -20,6 +20,7 @@ public sealed class SamModel : IDisposable
     {
         Architecture = arch;
         _backend = backend;
+        CheckFamily(arch, weights);
         var hashed = new FingerprintingWeightSource(withImageEncoder ? weights : new WithoutImageEncoder(weights));
         var vb = new WeightScope(hashed);
         if (arch.Family == ModelFamily.Sam2)
@@ -163,6 +164,24 @@ public sealed class SamModel : IDisposable
     {
         var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(path));
         return Build(arch, source, ownedWeights: source, backend, disposeBackend: false, path, withImageEncoder: false);
+    }
+
+    /// <summary>
+    /// Refuses, in one line, weights of the other family: SAM 1's parts are <c>prompt_encoder</c> /
+    /// <c>mask_decoder</c>, SAM 2.1's <c>sam_prompt_encoder</c> / <c>sam_mask_decoder</c>.
+    /// </summary>
+    private static void CheckFamily(SamArchitecture arch, IWeightSource weights)
+    {
+        bool sam1 = false, sam2 = false;
+        foreach (var n in weights.Names)
+        {
+            sam1 |= n.StartsWith("mask_decoder.", StringComparison.Ordinal);
+            sam2 |= n.StartsWith("sam_mask_decoder.", StringComparison.Ordinal);
+        }
+        if (arch.Family == ModelFamily.Sam2 && sam1 && !sam2)
+            throw new WeightException("these are SAM 1 weights (mask_decoder.*), but the architecture is SAM 2.1's (family sam2)");
+        if (arch.Family == ModelFamily.Sam && sam2 && !sam1)
+            throw new WeightException("these are SAM 2.1 weights (sam_mask_decoder.*), but the architecture is SAM 1's; pass a sam2.1 architecture");
     }
 
     /// <summary>A source that hides the image encoder's tensors.</summary>
