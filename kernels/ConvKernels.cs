@@ -10,6 +10,11 @@ public struct ConvTransposeShape
     public int H, W, Cin, Cout, Activation;
     /// <summary>Epsilon of the fused LayerNorm2d (<see cref="ConvKernels.ConvTranspose2x2Norm{TAct}"/> only).</summary>
     public float Eps;
+    /// <summary>
+    /// Elements of one image of the skip added before the norm / activation (SAM 2.1's high-resolution
+    /// features, [1, 2H, 2W, Cout] shared by the batch), 0 for none.
+    /// </summary>
+    public int SkipLength;
 }
 
 /// <summary>
@@ -24,8 +29,11 @@ public static class ConvKernels
     /// <summary>Most output channels the fused LayerNorm2d variant holds per pixel (SAM's upscaling has D/4 = 64).</summary>
     public const int MaxNormChannels = 128;
 
-    /// <summary>y[b, oy, ox, co] = bias[co] + Σ_ci x[b, oy/2, ox/2, ci] W[ci, co, oy%2, ox%2]; i runs over y.</summary>
-    public static void ConvTranspose2x2<TAct>(Index1D i, TAct x, ArrayView<ushort> weight, ArrayView<ushort> bias, TAct y, ConvTransposeShape s)
+    /// <summary>
+    /// y[b, oy, ox, co] = act(bias[co] + Σ_ci x[b, oy/2, ox/2, ci] W[ci, co, oy%2, ox%2] (+ skip[0, oy, ox, co]));
+    /// i runs over y.
+    /// </summary>
+    public static void ConvTranspose2x2<TAct>(Index1D i, TAct x, ArrayView<ushort> weight, ArrayView<ushort> bias, TAct skip, TAct y, ConvTransposeShape s)
         where TAct : struct, IActivations<TAct>
     {
         int ow = 2 * s.W, oh = 2 * s.H;
@@ -35,15 +43,16 @@ public static class ConvKernels
         float acc = DeviceMath.HalfToFloat(bias[co]);
         for (int ci = 0; ci < s.Cin; ci++)
             acc += x.Load(src + ci) * DeviceMath.HalfToFloat(weight[(ci * s.Cout + co) * 4 + tap]);
+        if (s.SkipLength > 0) acc += skip.Load(i % s.SkipLength);
         y.Store(i, DeviceMath.Activate(acc, s.Activation));
     }
 
     /// <summary>
-    /// act(LayerNorm2d(convT(x) + bias)) for output pixel i: its Cout values, then their mean and biased
+    /// act(LayerNorm2d(convT(x) + bias (+ skip))) for output pixel i: its Cout values, then their mean and biased
     /// variance in fp32, then the normalised, scaled and activated values.
     /// </summary>
     public static void ConvTranspose2x2Norm<TAct>(Index1D i, TAct x, ArrayView<ushort> weight, ArrayView<ushort> bias,
-        ArrayView<ushort> gamma, ArrayView<ushort> beta, TAct y, ConvTransposeShape s)
+        ArrayView<ushort> gamma, ArrayView<ushort> beta, TAct skip, TAct y, ConvTransposeShape s)
         where TAct : struct, IActivations<TAct>
     {
         var v = LocalMemory.Allocate<float>(MaxNormChannels);
@@ -52,11 +61,13 @@ public static class ConvKernels
         int tap = (oy & 1) * 2 + (ox & 1);
         int src = ((b * s.H + (oy >> 1)) * s.W + (ox >> 1)) * s.Cin;
         float sum = 0f;
+        int o = i * s.Cout;
         for (int co = 0; co < s.Cout; co++)
         {
             float acc = DeviceMath.HalfToFloat(bias[co]);
             for (int ci = 0; ci < s.Cin; ci++)
                 acc += x.Load(src + ci) * DeviceMath.HalfToFloat(weight[(ci * s.Cout + co) * 4 + tap]);
+            if (s.SkipLength > 0) acc += skip.Load((o + co) % s.SkipLength);
             v[co] = acc;
             sum += acc;
         }
@@ -67,7 +78,6 @@ public static class ConvKernels
             sq += d * d;
         }
         float rstd = ILGPU.Algorithms.XMath.Rsqrt(sq / s.Cout + s.Eps);
-        int o = i * s.Cout;
         for (int co = 0; co < s.Cout; co++)
             y.Store(o + co, DeviceMath.Activate((v[co] - mean) * rstd * DeviceMath.HalfToFloat(gamma[co]) + DeviceMath.HalfToFloat(beta[co]), s.Activation));
     }
@@ -76,26 +86,32 @@ public static class ConvKernels
 /// <summary>Loads the transposed-conv kernels for one activation format on one accelerator and launches the one the epilogue needs.</summary>
 public sealed class ConvLauncher<TAct>(Accelerator accelerator) where TAct : struct, IActivations<TAct>
 {
-    private readonly Lazy<Action<Index1D, TAct, ArrayView<ushort>, ArrayView<ushort>, TAct, ConvTransposeShape>> _transpose =
-        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, TAct, ArrayView<ushort>, ArrayView<ushort>, TAct, ConvTransposeShape>(ConvKernels.ConvTranspose2x2));
-    private readonly Lazy<Action<Index1D, TAct, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, TAct, ConvTransposeShape>> _transposeNorm =
-        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, TAct, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, TAct, ConvTransposeShape>(
+    private readonly Lazy<Action<Index1D, TAct, ArrayView<ushort>, ArrayView<ushort>, TAct, TAct, ConvTransposeShape>> _transpose =
+        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, TAct, ArrayView<ushort>, ArrayView<ushort>, TAct, TAct, ConvTransposeShape>(ConvKernels.ConvTranspose2x2));
+    private readonly Lazy<Action<Index1D, TAct, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, TAct, TAct, ConvTransposeShape>> _transposeNorm =
+        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, TAct, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, ArrayView<ushort>, TAct, TAct, ConvTransposeShape>(
             ConvKernels.ConvTranspose2x2Norm));
 
-    /// <summary>x [B, H, W, Cin] → y [B, 2H, 2W, Cout] = act(convT(x) + bias).</summary>
-    public void ConvTranspose2x2(TAct x, int batch, ConvTransposeShape s, ArrayView<ushort> weight, ArrayView<ushort> bias, TAct y)
+    /// <summary>
+    /// x [B, H, W, Cin] → y [B, 2H, 2W, Cout] = act(convT(x) + bias (+ <paramref name="skip"/> [1, 2H, 2W, Cout]
+    /// when <see cref="ConvTransposeShape.SkipLength"/> is set; otherwise it is not read)).
+    /// </summary>
+    public void ConvTranspose2x2(TAct x, int batch, ConvTransposeShape s, ArrayView<ushort> weight, ArrayView<ushort> bias, TAct skip, TAct y)
     {
         int n = batch * 4 * s.H * s.W * s.Cout;
-        if (n > 0) _transpose.Value(n, x, weight, bias, y, s);
+        if (n > 0) _transpose.Value(n, x, weight, bias, skip, y, s);
     }
 
-    /// <summary>x [B, H, W, Cin] → y [B, 2H, 2W, Cout] = act(LayerNorm2d(convT(x) + bias)) with fp16 gamma, beta [Cout].</summary>
+    /// <summary>
+    /// x [B, H, W, Cin] → y [B, 2H, 2W, Cout] = act(LayerNorm2d(convT(x) + bias (+ <paramref name="skip"/>, as in
+    /// <see cref="ConvTranspose2x2"/>))) with fp16 gamma, beta [Cout].
+    /// </summary>
     public void ConvTranspose2x2Norm(TAct x, int batch, ConvTransposeShape s, ArrayView<ushort> weight, ArrayView<ushort> bias,
-        ArrayView<ushort> gamma, ArrayView<ushort> beta, TAct y)
+        ArrayView<ushort> gamma, ArrayView<ushort> beta, TAct skip, TAct y)
     {
         if (s.Cout > ConvKernels.MaxNormChannels)
             throw new NotSupportedException($"a LayerNorm2d fused into a transposed conv holds at most {ConvKernels.MaxNormChannels} channels, not {s.Cout}");
         int pixels = batch * 4 * s.H * s.W;
-        if (pixels > 0) _transposeNorm.Value(pixels, x, weight, bias, gamma, beta, y, s);
+        if (pixels > 0) _transposeNorm.Value(pixels, x, weight, bias, gamma, beta, skip, y, s);
     }
 }

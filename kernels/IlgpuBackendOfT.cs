@@ -219,18 +219,33 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
         var (b, h, w, cin, cout) = OpShapes.ConvTranspose2x2(x, weight, bias, norm, act);
         var y = Allocate(b, 2 * h, 2 * w, cout);
         var s = new ConvTransposeShape { H = h, W = w, Cin = cin, Cout = cout, Activation = (int)act, Eps = norm?.Eps ?? 0f };
-        if (norm is null) Conv.ConvTranspose2x2(Act(x), b, s, Weights(weight), Weights(bias), Act(y));
-        else Conv.ConvTranspose2x2Norm(Act(x), b, s, Weights(weight), Weights(bias), Weights(norm.Weight), Weights(norm.Bias), Act(y));
+        ConvTranspose(x, b, s, weight, bias, norm, skip: null, y);
         return y;
     }
 
-    /// <inheritdoc />
-    /// <remarks>The two upscaling steps are the fused transposed-conv kernels (LayerNorm2d and GELU in the first one's epilogue), then one batched GEMM.</remarks>
-    public Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights w, Tensor hyper)
+    /// <summary>The transposed-conv kernel the epilogue needs; a <paramref name="skip"/> [1, 2H, 2W, Cout] is added before it.</summary>
+    private void ConvTranspose(Tensor x, int batch, ConvTransposeShape s, Parameter weight, Parameter bias, ChannelNorm? norm, Tensor? skip, Tensor y)
     {
-        var (b, g, _, _, c, _) = OpShapes.UpscaledMaskLogits(x, w, hyper);
-        using var up0 = ConvTranspose2x2(x, w.Conv1Weight, w.Conv1Bias, new ChannelNorm(w.NormWeight, w.NormBias, w.NormEps), Activation.Gelu);
-        using var up1 = ConvTranspose2x2(up0, w.Conv2Weight, w.Conv2Bias, act: Activation.Gelu);
+        s.SkipLength = skip?.Length ?? 0;
+        var skipView = Act(skip ?? x); // not read without a skip
+        if (norm is null) Conv.ConvTranspose2x2(Act(x), batch, s, Weights(weight), Weights(bias), skipView, Act(y));
+        else Conv.ConvTranspose2x2Norm(Act(x), batch, s, Weights(weight), Weights(bias), Weights(norm.Weight), Weights(norm.Bias), skipView, Act(y));
+    }
+
+    /// <inheritdoc />
+    /// <remarks>
+    /// The two upscaling steps are the fused transposed-conv kernels (SAM 2.1's skip, LayerNorm2d and GELU in the first
+    /// one's epilogue, the skip and GELU in the second's), then one batched GEMM.
+    /// </remarks>
+    public Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights w, Tensor hyper, Tensor? featS1 = null, Tensor? featS0 = null)
+    {
+        var (b, g, d, c1, c, _) = OpShapes.UpscaledMaskLogits(x, w, hyper, featS1, featS0);
+        using var up0 = Allocate(b, 2 * g, 2 * g, c1);
+        ConvTranspose(x, b, new ConvTransposeShape { H = g, W = g, Cin = d, Cout = c1, Activation = (int)Activation.Gelu, Eps = w.NormEps },
+            w.Conv1Weight, w.Conv1Bias, new ChannelNorm(w.NormWeight, w.NormBias, w.NormEps), featS1, up0);
+        using var up1 = Allocate(b, 4 * g, 4 * g, c);
+        ConvTranspose(up0, b, new ConvTransposeShape { H = 2 * g, W = 2 * g, Cin = c1, Cout = c, Activation = (int)Activation.Gelu },
+            w.Conv2Weight, w.Conv2Bias, norm: null, featS0, up1);
         using var rows = Reshape(up1, b, 16 * g * g, c);
         return MatMulTransposed(hyper, rows);
     }

@@ -156,6 +156,10 @@ public abstract class BackendOpReferenceTests : BackendTestBase
                 Param("output_upscaling.1.weight", 4), Param("output_upscaling.1.bias", 4), 1e-6f,
                 Param("output_upscaling.3.weight", 4, 2, 2, 2), Param("output_upscaling.3.bias", 2));
             yield return ("UpscaledMaskLogits", () => be.UpscaledMaskLogits(D(x), w, D(hyper)), () => OpReference.UpscaledMaskLogits(x, w, hyper));
+            // SAM 2.1's high-resolution skips, shared by the batch of two prompts.
+            HostTensor s1 = H(65, 1, 6, 6, 4), s0 = H(66, 1, 12, 12, 2);
+            yield return ("UpscaledMaskLogits high-res skips", () => be.UpscaledMaskLogits(D(x), w, D(hyper), D(s1), D(s0)),
+                () => OpReference.UpscaledMaskLogits(x, w, hyper, s1, s0));
         }
     }
 

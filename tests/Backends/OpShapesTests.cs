@@ -120,6 +120,9 @@ public abstract class OpShapeErrorTests : BackendTestBase
         yield return ("TokenToImageAttention", "size", () => be.TokenToImageAttention(T(1, 2, 4), T(1, 5, 6), proj.W, proj.B, T(1, 5, 5), proj.W, proj.B, 2));
         yield return ("UpscaledMaskLogits", "rank", () => be.UpscaledMaskLogits(T(2, 2, 4), up, T(1, 3, 2)));
         yield return ("UpscaledMaskLogits", "size", () => be.UpscaledMaskLogits(T(1, 2, 2, 4), up, T(1, 3, 5)));
+        yield return ("UpscaledMaskLogits", "feat_s1", () => be.UpscaledMaskLogits(T(1, 2, 2, 4), up, T(1, 3, 2), T(1, 4, 4, 2), T(1, 8, 8, 2)));
+        yield return ("UpscaledMaskLogits", "feat_s0", () => be.UpscaledMaskLogits(T(1, 2, 2, 4), up, T(1, 3, 2), T(1, 4, 4, 3), T(2, 8, 8, 2)));
+        yield return ("UpscaledMaskLogits", "pair", () => be.UpscaledMaskLogits(T(1, 2, 2, 4), up, T(1, 3, 2), T(1, 4, 4, 3)));
     }
 
     [AcceleratorFact]

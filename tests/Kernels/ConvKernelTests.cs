@@ -77,6 +77,24 @@ public abstract class ConvKernelTests : KernelTestBase
         Assert.Equal(expected.Shape, actual.Shape);
         AssertClose("upscaled mask logits", Reference.ToHost(expected), Device.ToHost(actual), atol: Precision == Precision.Fp16 ? 2e-3f : 1e-5f);
     }
+
+    [AcceleratorFact]
+    public void UpscaledMaskLogitsWithHighResSkipsAgainstTheComposedOps()
+    {
+        // SAM 2.1: feat_s1 added before the LayerNorm2d, feat_s0 before the second GELU, both shared by the batch.
+        var (r, d) = Input(8, 2, 3, 3, 8);
+        var (rh, dh) = Input(9, 2, 3, 2);
+        var (r1, d1) = Input(10, 1, 6, 6, 4);
+        var (r0, d0) = Input(11, 1, 12, 12, 2);
+        var w = new UpscalingWeights(Param("output_upscaling.0.weight", 8, 4, 2, 2), Param("output_upscaling.0.bias", 4),
+            Param("output_upscaling.1.weight", 4), Param("output_upscaling.1.bias", 4), 1e-6f,
+            Param("output_upscaling.3.weight", 4, 2, 2, 2), Param("output_upscaling.3.bias", 2));
+        var expected = Reference.ToHost(ComposedOps.UpscaledMaskLogits(Reference, r, w, rh, r1, r0));
+        AssertClose("upscaled mask logits with skips", expected, Device.ToHost(Device.UpscaledMaskLogits(d, w, dh, d1, d0)),
+            atol: Precision == Precision.Fp16 ? 2e-3f : 1e-5f);
+        var without = Reference.ToHost(ComposedOps.UpscaledMaskLogits(Reference, r, w, rh));
+        Assert.True(expected.Zip(without).Max(p => Math.Abs(p.First - p.Second)) > 1e-2f, "the skips must change the logits");
+    }
 }
 
 [Accelerator(IlgpuDeviceKind.Cpu), Collection("ilgpu")] public sealed class ConvKernelsOnCpuAccelerator : ConvKernelTests;

@@ -102,7 +102,8 @@ internal sealed class TensorTrackingBackend(IBackend inner) : IBackend
     public Tensor TokenToImageAttention(Tensor q, Tensor keys, Parameter? kWeight, Parameter? kBias, Tensor values, Parameter? vWeight, Parameter? vBias, int heads) =>
         Track(inner.TokenToImageAttention(In(q), In(keys), kWeight, kBias, In(values), vWeight, vBias, heads));
 
-    public Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights weights, Tensor hyper) => Track(inner.UpscaledMaskLogits(In(x), weights, In(hyper)));
+    public Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights weights, Tensor hyper, Tensor? featS1 = null, Tensor? featS0 = null) =>
+        Track(inner.UpscaledMaskLogits(In(x), weights, In(hyper), featS1 is null ? null : In(featS1), featS0 is null ? null : In(featS0)));
 
     public void Dispose() => inner.Dispose();
 }

@@ -58,6 +58,7 @@ public static class ConvertCommand
         else result = TerminalProgress.Show(stderr, "converting: tensor", progress => CheckpointConverter.Convert(input, output, dtype, arch, progress));
         stdout.WriteLine($"convert: {result.TensorCount} tensors, {result.ParameterCount:N0} parameters{(result.HuggingFaceNames ? " (Hugging Face names mapped)" : "")} -> {output} ({dtype})");
         stdout.WriteLine($"architecture {result.Architecture.ToJson()}");
+        if (Sam2VideoTensors.Notice(result.IgnoredVideoTensors ?? []) is { } notice) stdout.WriteLine(notice);
         return 0;
     }
 }

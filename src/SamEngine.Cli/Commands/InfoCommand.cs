@@ -54,8 +54,12 @@ public static class InfoCommand
         }
         var ci = CultureInfo.InvariantCulture;
         stdout.WriteLine($"model        {model.Description}");
-        stdout.WriteLine(string.Format(ci, "encoder      ViT: embed_dim {0}, depth {1}, heads {2}, global blocks [{3}], window {4}, input {5} x {5}, patch {6}",
-            a.EmbedDim, a.Depth, a.NumHeads, string.Join(", ", a.GlobalAttnIndexes), a.WindowSize, a.ImgSize, a.PatchSize));
+        if (a.Hiera is { } h)
+            stdout.WriteLine(string.Format(ci, "encoder      SAM 2.1 Hiera + FPN: embed_dim {0}, heads {1}, stages [{2}], global blocks [{3}], windows [{4}], input {5} x {5}",
+                h.EmbedDim, h.NumHeads, string.Join(", ", h.Stages), string.Join(", ", h.GlobalAttBlocks), string.Join(", ", h.WindowSpec), a.ImgSize));
+        else
+            stdout.WriteLine(string.Format(ci, "encoder      ViT: embed_dim {0}, depth {1}, heads {2}, global blocks [{3}], window {4}, input {5} x {5}, patch {6}",
+                a.EmbedDim, a.Depth, a.NumHeads, string.Join(", ", a.GlobalAttnIndexes), a.WindowSize, a.ImgSize, a.PatchSize));
         stdout.WriteLine(string.Format(ci, "decoder      prompt_embed_dim {0}, depth {1}, heads {2}, mlp {3}, {4} multimask outputs",
             a.PromptEmbedDim, a.DecoderDepth, a.DecoderHeads, a.DecoderMlpDim, a.NumMultimaskOutputs));
         stdout.WriteLine(string.Format(ci, "parameters   {0:N0} ({1:F1} M)", model.ParameterCount, model.ParameterCount / 1e6));

@@ -35,15 +35,19 @@ public static class ComposedOps
     }
 
     /// <summary><see cref="IBackend.UpscaledMaskLogits"/> op by op.</summary>
-    public static Tensor UpscaledMaskLogits(IBackend be, Tensor x, UpscalingWeights w, Tensor hyper)
+    public static Tensor UpscaledMaskLogits(IBackend be, Tensor x, UpscalingWeights w, Tensor hyper, Tensor? featS1 = null, Tensor? featS0 = null)
     {
-        OpShapes.UpscaledMaskLogits(x, w, hyper);
+        OpShapes.UpscaledMaskLogits(x, w, hyper, featS1, featS0);
         int b = x.Dim(0), side = 4 * x.Dim(1);
         using var up0 = be.ConvTranspose2x2(x, w.Conv1Weight, w.Conv1Bias);
-        using var norm = be.LayerNorm(up0, w.NormWeight, w.NormBias, w.NormEps);
+        // The skips [1, ...] lose their batch dimension to broadcast over the prompts.
+        using var s1 = featS1 is null ? null : be.Reshape(featS1, featS1.Shape[1..]);
+        using var norm = be.LayerNorm(up0, w.NormWeight, w.NormBias, w.NormEps, residual: s1); // ln1(dc1(src) + feat_s1)
         using var act = be.Activate(norm, Activation.Gelu);
         using var up1 = be.ConvTranspose2x2(act, w.Conv2Weight, w.Conv2Bias);
-        using var up = be.Activate(up1, Activation.Gelu);
+        using var s0 = featS0 is null ? null : be.Reshape(featS0, featS0.Shape[1..]);
+        using var sum = s0 is null ? null : be.Add(up1, s0); // dc2(.) + feat_s0
+        using var up = be.Activate(sum ?? up1, Activation.Gelu);
         using var rows = be.Reshape(up, b, side * side, up.Dim(3));
         return be.MatMulTransposed(hyper, rows);
     }

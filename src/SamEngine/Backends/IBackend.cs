@@ -157,8 +157,13 @@ public interface IBackend : IDisposable
     /// LayerNorm2d → GELU → ConvTranspose2x2 → GELU (<paramref name="weights"/>) is [B, 4g, 4g, C];
     /// every row of <paramref name="hyper"/> [B, M, C] dotted with every position gives the mask
     /// logits [B, M, 16·g·g]. The upscaled tensor itself is never needed, so a backend may fuse it away.
+    /// SAM 2.1 adds its high-resolution features, shared by every prompt (both or neither):
+    /// <paramref name="featS1"/> [1, 2g, 2g, C1] to the first conv's output before its LayerNorm2d,
+    /// <paramref name="featS0"/> [1, 4g, 4g, C] to the second's before its GELU
+    /// (<c>act1(ln1(dc1(src) + feat_s1))</c>, <c>act2(dc2(.) + feat_s0)</c>).
     /// </summary>
-    Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights weights, Tensor hyper) => ComposedOps.UpscaledMaskLogits(this, x, weights, hyper);
+    Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights weights, Tensor hyper, Tensor? featS1 = null, Tensor? featS0 = null) =>
+        ComposedOps.UpscaledMaskLogits(this, x, weights, hyper, featS1, featS0);
 }
 
 /// <summary>The parameters of SAM's <c>output_upscaling</c>: two 2x2 transposed convs with LayerNorm2d between.</summary>

@@ -241,8 +241,13 @@ public static class OpShapes
         return shapes;
     }
 
-    /// <summary>x [B, g, g, D] and hyper [B, M, C] against the upscaling weights → (B, g, D, C1, C, M).</summary>
-    public static (int Batch, int Grid, int D, int C1, int C, int Masks) UpscaledMaskLogits(Tensor x, UpscalingWeights w, Tensor hyper)
+    /// <summary>
+    /// x [B, g, g, D] and hyper [B, M, C] against the upscaling weights, with SAM 2.1's high-resolution
+    /// skips both or neither: <paramref name="featS1"/> [1, 2g, 2g, C1], <paramref name="featS0"/> [1, 4g, 4g, C]
+    /// → (B, g, D, C1, C, M).
+    /// </summary>
+    public static (int Batch, int Grid, int D, int C1, int C, int Masks) UpscaledMaskLogits(Tensor x, UpscalingWeights w, Tensor hyper,
+        Tensor? featS1 = null, Tensor? featS0 = null)
     {
         const string op = "UpscaledMaskLogits";
         Rank(op, "x", x, 4, "[B, g, g, D]");
@@ -259,7 +264,13 @@ public static class OpShapes
         if (w.Conv1Bias.Length != c1 || w.NormWeight.Length != c1 || w.NormBias.Length != c1 || w.Conv2Bias.Length != c)
             throw new ArgumentException($"{op}: biases or norm of {c1} / {c} channels do not fit");
         if (hyper.Dim(0) != b || hyper.Dim(2) != c) throw new ArgumentException($"{op}: hypernetwork output {hyper} does not fit [{b}, M, {c}]");
-        return (b, x.Dim(1), d, c1, c, hyper.Dim(1));
+        int g = x.Dim(1);
+        if ((featS1 is null) != (featS0 is null)) throw new ArgumentException($"{op}: the high-resolution features come as a pair (feat_s0 and feat_s1), not one alone");
+        if (featS1 is not null && !featS1.Shape.AsSpan().SequenceEqual([1, 2 * g, 2 * g, c1]))
+            throw new ArgumentException($"{op}: feat_s1 {featS1} does not fit [1, {2 * g}, {2 * g}, {c1}]");
+        if (featS0 is not null && !featS0.Shape.AsSpan().SequenceEqual([1, 4 * g, 4 * g, c]))
+            throw new ArgumentException($"{op}: feat_s0 {featS0} does not fit [1, {4 * g}, {4 * g}, {c}]");
+        return (b, g, d, c1, c, hyper.Dim(1));
     }
 
     /// <summary>

@@ -133,8 +133,8 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         Time(nameof(TokenToImageAttention), () => inner.TokenToImageAttention(q, keys, kWeight, kBias, values, vWeight, vBias, heads));
 
     /// <inheritdoc />
-    public Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights weights, Tensor hyper) =>
-        Time(nameof(UpscaledMaskLogits), () => inner.UpscaledMaskLogits(x, weights, hyper));
+    public Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights weights, Tensor hyper, Tensor? featS1 = null, Tensor? featS0 = null) =>
+        Time(nameof(UpscaledMaskLogits), () => inner.UpscaledMaskLogits(x, weights, hyper, featS1, featS0));
 
     /// <inheritdoc />
     public void Dispose() => inner.Dispose();

@@ -11,7 +11,9 @@ namespace SamEngine.Checkpoints;
 /// <param name="TensorCount">Tensors written.</param>
 /// <param name="ParameterCount">Values written.</param>
 /// <param name="HuggingFaceNames">Whether the input used the Hugging Face naming.</param>
-public sealed record ConversionResult(SamArchitecture Architecture, int TensorCount, long ParameterCount, bool HuggingFaceNames);
+/// <param name="IgnoredVideoTensors">SAM 2.x video-only tensors the input held and the output leaves out (see <see cref="Sam2VideoTensors"/>).</param>
+public sealed record ConversionResult(SamArchitecture Architecture, int TensorCount, long ParameterCount, bool HuggingFaceNames,
+    IReadOnlyList<string>? IgnoredVideoTensors = null);
 
 /// <summary>
 /// Converts an official PyTorch checkpoint (<c>.pth</c>) or a safetensors file (fp32, fp16 or bf16;
@@ -74,7 +76,7 @@ public static class CheckpointConverter
         {
             if (File.Exists(temp)) File.Delete(temp);
         }
-        return new ConversionResult(arch, written.Count, values, hf);
+        return new ConversionResult(arch, written.Count, values, hf, reader.IgnoredVideoTensors);
     }
 
     /// <summary>

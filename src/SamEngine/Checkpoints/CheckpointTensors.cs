@@ -16,6 +16,12 @@ public abstract class CheckpointReader : IDisposable
     /// <summary>The tensors, in file order.</summary>
     public abstract IReadOnlyList<CheckpointTensor> Tensors { get; }
 
+    /// <summary>
+    /// SAM 2.x's video-only tensors the file held (memory attention, memory encoder, object pointers...):
+    /// left out of <see cref="Tensors"/>, as the image path has no use for them.
+    /// </summary>
+    public virtual IReadOnlyList<string> IgnoredVideoTensors => [];
+
     /// <summary>The tensor's elements, contiguous, row-major, little-endian, in its own dtype.</summary>
     public abstract byte[] ReadBytes(CheckpointTensor tensor);
 
@@ -128,12 +134,15 @@ internal sealed class TorchZipReader : CheckpointReader
             if (_zip.GetEntry(_root + "byteorder") is { } bo && ReadEntry(bo, 16, "the byte order") is var order && System.Text.Encoding.ASCII.GetString(order) != "little")
                 throw new CheckpointException($"'{path}' stores big-endian tensors, which are not supported");
             var tensors = new List<CheckpointTensor>();
+            var ignored = new List<string>();
             foreach (var (name, t) in StateDictUnpickler.Read(ReadEntry(pkl[0], MaxPickleBytes, "the pickle"), path))
             {
                 if (!_refs.TryAdd(name, t)) throw new CheckpointException($"'{path}': tensor '{name}' appears twice");
-                tensors.Add(new CheckpointTensor(name, t.Storage.DType, t.Shape));
+                if (Sam2VideoTensors.IsVideoOnly(name)) ignored.Add(name);
+                else tensors.Add(new CheckpointTensor(name, t.Storage.DType, t.Shape));
             }
             Tensors = tensors;
+            IgnoredVideoTensors = ignored;
         }
         catch (Exception e)
         {
@@ -146,6 +155,8 @@ internal sealed class TorchZipReader : CheckpointReader
     }
 
     public override IReadOnlyList<CheckpointTensor> Tensors { get; }
+
+    public override IReadOnlyList<string> IgnoredVideoTensors { get; } = [];
 
     public override byte[] ReadBytes(CheckpointTensor tensor)
     {

@@ -54,6 +54,9 @@ internal sealed class StateDictUnpickler
     public static List<(string Name, TensorRef Tensor)> Read(byte[] pickle, string name)
     {
         var root = new StateDictUnpickler(pickle, name).Run();
+        // SAM 2.x checkpoints wrap the state dict as {"model": state_dict}: that wrapper, and nothing more, is unwrapped.
+        if (root is List<KeyValuePair<object?, object?>> { Count: 1 } outer && outer[0].Key is "model" && outer[0].Value is List<KeyValuePair<object?, object?>> inner)
+            root = inner;
         if (root is not List<KeyValuePair<object?, object?>> dict)
             throw new CheckpointException($"'{name}': the pickle holds a {Describe(root)}, not a state dict");
         var result = new List<(string, TensorRef)>();

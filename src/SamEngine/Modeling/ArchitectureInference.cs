@@ -11,6 +11,7 @@ internal static class ArchitectureInference
     /// <summary>The preset whose shapes these are, or null; <paramref name="shapes"/> maps tensor names to shapes.</summary>
     public static SamArchitecture? FromShapes(IReadOnlyDictionary<string, int[]> shapes)
     {
+        if (shapes.ContainsKey(HieraPatchEmbed)) return FromHieraShapes(shapes);
         // The shapes come from a file: a tensor of the wrong rank means no preset, never an index error.
         if (!shapes.TryGetValue("image_encoder.patch_embed.proj.weight", out var patch) || patch.Length == 0) return null;
         int embed = patch[0];
@@ -24,6 +25,31 @@ internal static class ArchitectureInference
                 shapes.TryGetValue($"image_encoder.blocks.{i}.attn.rel_pos_h", out var rp)
                 && rp.Length > 0 && rp[0] == 2 * (a.GlobalAttnIndexes.Contains(i) ? a.GridSize : a.WindowSize) - 1);
             if (globalsMatch) return a;
+        }
+        return null;
+    }
+
+    private const string HieraPatchEmbed = "image_encoder.trunk.patch_embed.proj.weight";
+
+    /// <summary>
+    /// The SAM 2.1 preset with these trunk shapes: the first stage's width (patch embedding), the blocks per
+    /// stage (each block's MLP width is its stage's), the background position embedding's size, and the
+    /// decoder's width. Window sizes and global blocks leave no trace in shapes, so only presets are told.
+    /// </summary>
+    private static SamArchitecture? FromHieraShapes(IReadOnlyDictionary<string, int[]> shapes)
+    {
+        if (shapes[HieraPatchEmbed] is not [int embed, ..]) return null;
+        var widths = new List<int>();
+        while (shapes.TryGetValue($"image_encoder.trunk.blocks.{widths.Count}.mlp.layers.1.weight", out var w) && w is [int dim, _]) widths.Add(dim);
+        int[] stages = widths.GroupBy(w => w).Select(g => g.Count()).ToArray();
+        if (!shapes.TryGetValue("image_encoder.trunk.pos_embed", out var pos) || pos is not [_, _, int ph, int pw]) return null;
+        if (!shapes.TryGetValue("sam_mask_decoder.iou_token.weight", out var iou) || iou is not [_, int d]) return null;
+        foreach (var name in SamArchitecture.PresetNames)
+        {
+            var a = SamArchitecture.FromPreset(name);
+            if (a.Hiera is { } h && h.EmbedDim == embed && h.Stages.SequenceEqual(stages)
+                && h.WindowPosEmbedBkgSpatialSize.SequenceEqual([ph, pw]) && a.PromptEmbedDim == d)
+                return a;
         }
         return null;
     }

@@ -8,7 +8,8 @@ namespace SamEngine.Modeling;
 /// Saves and loads an image embedding as safetensors: the tensor <c>image_embeddings</c> [1, D, g, g]
 /// (float32) with the original and input image sizes, the model's architecture and its weight
 /// fingerprint in the metadata, so that prompts can be answered later without the encoder and an
-/// embedding made by another model is refused.
+/// embedding made by another model is refused. A SAM 2.1 embedding also holds its high-resolution
+/// levels, <c>high_res_feats_0</c> [1, D/8, 4g, 4g] and <c>high_res_feats_1</c> [1, D/4, 2g, 2g].
 /// </summary>
 public static class EmbeddingFile
 {
@@ -19,7 +20,13 @@ public static class EmbeddingFile
     {
         var a = model.Architecture;
         var writer = new SafeTensorsWriter();
-        writer.AddFloat32("image_embeddings", [1, a.PromptEmbedDim, a.GridSize, a.GridSize], embedding.ImageEmbeddings);
+        int d = a.PromptEmbedDim, g = a.GridSize;
+        writer.AddFloat32("image_embeddings", [1, d, g, g], embedding.ImageEmbeddings);
+        if (embedding.HighResFeats0 is { } f0 && embedding.HighResFeats1 is { } f1)
+        {
+            writer.AddFloat32("high_res_feats_0", [1, d / 8, 4 * g, 4 * g], f0);
+            writer.AddFloat32("high_res_feats_1", [1, d / 4, 2 * g, 2 * g], f1);
+        }
         var ci = CultureInfo.InvariantCulture;
         writer.Write(path, new Dictionary<string, string>
         {
@@ -53,6 +60,8 @@ public static class EmbeddingFile
         try { arch = SamArchitecture.FromJson(Meta("sam_architecture")); }
         catch (ArgumentException bad) { throw new ArgumentException($"embedding '{path}': metadata 'sam_architecture': {bad.Message}", bad); }
         var a = model.Architecture;
+        if (arch.Family != a.Family)
+            throw new ArgumentException($"embedding '{path}' is a {Name(arch.Family)} embedding; it cannot be used with the {Name(a.Family)} model {model.Description}");
         if (!arch.Equals(a))
             throw new ArgumentException($"embedding '{path}' was made by a model of another architecture ({Meta("model")}); it cannot be used with {model.Description}");
         if (Meta("model_fingerprint") != model.Fingerprint)
@@ -67,10 +76,26 @@ public static class EmbeddingFile
         if (!file.Info("image_embeddings").Shape.AsSpan().SequenceEqual(shape))
             throw new ArgumentException($"embedding '{path}': tensor 'image_embeddings' is {Weights.ShapeUtil.Format(file.Info("image_embeddings").Shape)}, expected {Weights.ShapeUtil.Format(shape)}");
         // Checked before the predictor is touched, so a refused file leaves its state as it was.
-        var (inputH, inputW) = Processing.ResizeLongestSide.TargetSize(h, w, a.ImgSize);
+        var (inputH, inputW) = a.Family == ModelFamily.Sam2 ? (a.ImgSize, a.ImgSize) : Processing.ResizeLongestSide.TargetSize(h, w, a.ImgSize);
         if (inputH != Int("input_height") || inputW != Int("input_width"))
             throw new ArgumentException($"embedding '{path}': input size {Int("input_height")} x {Int("input_width")} does not match the original size {h} x {w}");
-        predictor.SetEmbedding(file.ReadFloat32("image_embeddings"), h, w);
+        float[]? level0 = null, level1 = null;
+        if (a.Family == ModelFamily.Sam2)
+        {
+            level0 = Level("high_res_feats_0", [1, a.PromptEmbedDim / 8, 4 * a.GridSize, 4 * a.GridSize]);
+            level1 = Level("high_res_feats_1", [1, a.PromptEmbedDim / 4, 2 * a.GridSize, 2 * a.GridSize]);
+        }
+        predictor.SetEmbedding(file.ReadFloat32("image_embeddings"), h, w, level0, level1);
         return predictor.Embedding!;
+
+        float[] Level(string name, int[] want)
+        {
+            if (!file.Contains(name)) throw new ArgumentException($"embedding '{path}' has no tensor '{name}' (a SAM 2.1 embedding holds three levels)");
+            if (!file.Info(name).Shape.AsSpan().SequenceEqual(want))
+                throw new ArgumentException($"embedding '{path}': tensor '{name}' is {Weights.ShapeUtil.Format(file.Info(name).Shape)}, expected {Weights.ShapeUtil.Format(want)}");
+            return file.ReadFloat32(name);
+        }
     }
+
+    private static string Name(ModelFamily f) => f == ModelFamily.Sam2 ? "SAM 2.1" : "SAM 1";
 }

@@ -8,21 +8,34 @@ using SamEngine.Weights;
 namespace SamEngine.Modeling;
 
 /// <summary>
-/// A loaded SAM model: the three parts, their architecture, and the backend they run on.
-/// Create one with <see cref="Load"/>, then use a
-/// <see cref="SamPredictor"/> to segment images.
+/// A loaded SAM model: the three parts, their architecture, and the backend they run on. SAM 1
+/// (<c>image_encoder</c>: a ViT, <c>prompt_encoder</c>, <c>mask_decoder</c>) and SAM 2.1's image path
+/// (<c>image_encoder</c>: Hiera + FPN, <c>sam_prompt_encoder</c>, <c>sam_mask_decoder</c>, <c>no_mem_embed</c>)
+/// alike: <see cref="SamArchitecture.Family"/> picks the parts. Create one with <see cref="Load"/>, then
+/// use a <see cref="SamPredictor"/> to segment images.
 /// </summary>
 public sealed class SamModel : IDisposable
 {
-    private SamModel(SamArchitecture arch, IBackend backend, IWeightSource weights, string description)
+    private SamModel(SamArchitecture arch, IBackend backend, IWeightSource weights, string description, bool withImageEncoder = true)
     {
         Architecture = arch;
         _backend = backend;
-        var hashed = new FingerprintingWeightSource(weights);
+        CheckFamily(arch, weights);
+        var hashed = new FingerprintingWeightSource(withImageEncoder ? weights : new WithoutImageEncoder(weights));
         var vb = new WeightScope(hashed);
-        _imageEncoder = new ImageEncoderViT(vb.Push("image_encoder"), arch);
-        _promptEncoder = new PromptEncoder(vb.Push("prompt_encoder"), arch);
-        _maskDecoder = new MaskDecoder(vb.Push("mask_decoder"), arch);
+        if (arch.Family == ModelFamily.Sam2)
+        {
+            if (withImageEncoder) _hieraEncoder = new ImageEncoderHiera(vb.Push("image_encoder"), arch);
+            _promptEncoder = new PromptEncoder(vb.Push("sam_prompt_encoder"), arch);
+            _maskDecoder = new MaskDecoder(vb.Push("sam_mask_decoder"), arch);
+            NoMemEmbed = vb.Get("no_mem_embed", 1, 1, arch.PromptEmbedDim);
+        }
+        else
+        {
+            if (withImageEncoder) _imageEncoder = new ImageEncoderViT(vb.Push("image_encoder"), arch);
+            _promptEncoder = new PromptEncoder(vb.Push("prompt_encoder"), arch);
+            _maskDecoder = new MaskDecoder(vb.Push("mask_decoder"), arch);
+        }
         vb.Finish();
         Description = description;
         _parameters = hashed.Served;
@@ -31,7 +44,8 @@ public sealed class SamModel : IDisposable
     }
 
     private readonly IBackend _backend;
-    private readonly ImageEncoderViT _imageEncoder;
+    private readonly ImageEncoderViT? _imageEncoder;
+    private readonly ImageEncoderHiera? _hieraEncoder;
     private readonly PromptEncoder _promptEncoder;
     private readonly MaskDecoder _maskDecoder;
     private readonly IReadOnlyList<Parameter> _parameters;
@@ -48,8 +62,14 @@ public sealed class SamModel : IDisposable
     /// <summary>The backend the model runs on.</summary>
     public IBackend Backend => Live(_backend);
 
-    /// <summary>The ViT image encoder.</summary>
-    public ImageEncoderViT ImageEncoder => Live(_imageEncoder);
+    /// <summary>SAM 1's ViT image encoder.</summary>
+    public ImageEncoderViT ImageEncoder => Live(_imageEncoder) ?? throw new InvalidOperationException($"a {Architecture.Family} model has no ViT encoder");
+
+    /// <summary>SAM 2.1's Hiera image encoder (trunk and FPN neck).</summary>
+    public ImageEncoderHiera HieraEncoder => Live(_hieraEncoder) ?? throw new InvalidOperationException($"a {Architecture.Family} model has no Hiera encoder");
+
+    /// <summary>SAM 2.1's <c>no_mem_embed</c> [1, 1, D], added to the lowest-resolution features of an image; null for SAM 1.</summary>
+    internal Parameter? NoMemEmbed { get; }
 
     /// <summary>The prompt encoder.</summary>
     public PromptEncoder PromptEncoder => Live(_promptEncoder);
@@ -136,17 +156,55 @@ public sealed class SamModel : IDisposable
     }
 
     /// <summary>
+    /// The prompt encoder and mask decoder of the safetensors file <paramref name="path"/> without the image
+    /// encoder (its <c>image_encoder.*</c> tensors are neither read nor checked): for answering prompts from
+    /// embeddings only, as parity's decoder check does. Encoding an image with it throws.
+    /// </summary>
+    internal static SamModel LoadWithoutImageEncoder(string path, SamArchitecture arch, IBackend? backend)
+    {
+        var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(path));
+        return Build(arch, source, ownedWeights: source, backend, disposeBackend: false, path, withImageEncoder: false);
+    }
+
+    /// <summary>
+    /// Refuses, in one line, weights of the other family: SAM 1's parts are <c>prompt_encoder</c> /
+    /// <c>mask_decoder</c>, SAM 2.1's <c>sam_prompt_encoder</c> / <c>sam_mask_decoder</c>.
+    /// </summary>
+    private static void CheckFamily(SamArchitecture arch, IWeightSource weights)
+    {
+        bool sam1 = false, sam2 = false;
+        foreach (var n in weights.Names)
+        {
+            sam1 |= n.StartsWith("mask_decoder.", StringComparison.Ordinal);
+            sam2 |= n.StartsWith("sam_mask_decoder.", StringComparison.Ordinal);
+        }
+        if (arch.Family == ModelFamily.Sam2 && sam1 && !sam2)
+            throw new WeightException("these are SAM 1 weights (mask_decoder.*), but the architecture is SAM 2.1's (family sam2)");
+        if (arch.Family == ModelFamily.Sam && sam2 && !sam1)
+            throw new WeightException("these are SAM 2.1 weights (sam_mask_decoder.*), but the architecture is SAM 1's; pass a sam2.1 architecture");
+    }
+
+    /// <summary>A source that hides the image encoder's tensors.</summary>
+    private sealed class WithoutImageEncoder(IWeightSource inner) : IWeightSource
+    {
+        public Parameter Get(string name, int[] shape) => inner.Get(name, shape);
+
+        public IEnumerable<string> Names => inner.Names.Where(n => !n.StartsWith("image_encoder.", StringComparison.Ordinal));
+    }
+
+    /// <summary>
     /// The model over <paramref name="weights"/>, owning <paramref name="ownedWeights"/> and the backend
     /// as <see cref="Create"/> says; what it owns is disposed here too when building fails.
     /// </summary>
-    private static SamModel Build(SamArchitecture arch, IWeightSource weights, IDisposable? ownedWeights, IBackend? backend, bool disposeBackend, string description)
+    private static SamModel Build(SamArchitecture arch, IWeightSource weights, IDisposable? ownedWeights, IBackend? backend, bool disposeBackend, string description,
+        bool withImageEncoder = true)
     {
         IBackend? created = null;
         try
         {
             arch = arch.Validate();
             if (backend is null) backend = created = new CpuBackend();
-            return new SamModel(arch, backend, weights, description)
+            return new SamModel(arch, backend, weights, description, withImageEncoder)
             {
                 _ownedBackend = created is not null || disposeBackend ? backend : null,
                 _ownedWeights = ownedWeights,

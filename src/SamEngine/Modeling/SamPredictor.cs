@@ -27,12 +27,15 @@ public sealed class SamPrediction
 
     /// <summary>A prediction; <paramref name="maskLogits"/> computes the full-size logits when first asked for.</summary>
     public SamPrediction(int batch, int maskCount, int height, int width, int lowResSize,
-        byte[] masks, float[] iouPredictions, float[] lowResLogits, Func<float[]> maskLogits)
+        byte[] masks, float[] iouPredictions, float[] lowResLogits, Func<float[]> maskLogits, float[]? objectScoreLogits = null)
     {
         (Batch, MaskCount, Height, Width, LowResSize) = (batch, maskCount, height, width, lowResSize);
-        (Masks, IouPredictions, LowResLogits) = (masks, iouPredictions, lowResLogits);
+        (Masks, IouPredictions, LowResLogits, ObjectScoreLogits) = (masks, iouPredictions, lowResLogits, objectScoreLogits);
         _maskLogits = new Lazy<float[]>(maskLogits);
     }
+
+    /// <summary>SAM 2.1's object-score logit of each prompt [B] (above 0: an object is there); null for SAM 1.</summary>
+    public float[]? ObjectScoreLogits { get; }
 
     /// <summary>Prompts.</summary>
     public int Batch { get; }
@@ -55,7 +58,10 @@ public sealed class SamPrediction
     /// <summary>Predicted IoU of each mask [B, M].</summary>
     public float[] IouPredictions { get; }
 
-    /// <summary>Low-res mask logits [B, M, S/4, S/4] (the decoder's output, and a later prompt's mask input).</summary>
+    /// <summary>
+    /// Low-res mask logits [B, M, S/4, S/4] (the decoder's output, and a later prompt's mask input); SAM 2.1's
+    /// clamped to ±32 as its predictor returns them.
+    /// </summary>
     public float[] LowResLogits { get; }
 
     /// <summary>Mask logits at the original size [B, M, H, W], computed from the low-res ones on first use.</summary>
@@ -68,8 +74,26 @@ public sealed class SamPrediction
 /// image side prepared from it) are released when the predictor's image is replaced or the predictor
 /// is disposed; <see cref="ImageEmbeddings"/> and the sizes stay readable.
 /// </summary>
+/// <remarks>
+/// SAM 2.1's embedding also holds the two finer feature levels after <c>conv_s0</c> / <c>conv_s1</c>, the
+/// decoder's skips: <see cref="HighResFeats0"/> [1, D/8, 4g, 4g] and <see cref="HighResFeats1"/>
+/// [1, D/4, 2g, 2g] on the host (NCHW, as the reference stores them), NHWC on the backend.
+/// <see cref="ImageEmbeddings"/> is then the lowest-resolution level with <c>no_mem_embed</c> added.
+/// </remarks>
 public sealed record ImageEmbedding(Tensor Tokens, float[] ImageEmbeddings, int OriginalHeight, int OriginalWidth, int InputHeight, int InputWidth)
 {
+    /// <summary>SAM 2.1's <c>high_res_feats[0]</c> [1, D/8, 4g, 4g]; null for SAM 1.</summary>
+    public float[]? HighResFeats0 { get; init; }
+
+    /// <summary>SAM 2.1's <c>high_res_feats[1]</c> [1, D/4, 2g, 2g]; null for SAM 1.</summary>
+    public float[]? HighResFeats1 { get; init; }
+
+    /// <summary>The decoder's skip feat_s0 [1, 4g, 4g, D/8] on the backend (SAM 2.1).</summary>
+    internal Tensor? FeatS0 { get; init; }
+
+    /// <summary>The decoder's skip feat_s1 [1, 2g, 2g, D/4] on the backend (SAM 2.1).</summary>
+    internal Tensor? FeatS1 { get; init; }
+
     /// <summary>The mask decoder's image side for prompts without a mask input, made on the first such prompt.</summary>
     internal ImageSide? DecoderImageSide { get; set; }
 
@@ -79,6 +103,8 @@ public sealed record ImageEmbedding(Tensor Tokens, float[] ImageEmbeddings, int 
         DecoderImageSide?.Dispose();
         DecoderImageSide = null;
         Tokens.Dispose();
+        FeatS0?.Dispose();
+        FeatS1?.Dispose();
     }
 }
 
@@ -93,11 +119,23 @@ public sealed class SamPredictor : IDisposable
 {
     private readonly SamModel _model;
     private readonly ConcurrentUseGuard _guard = new(nameof(SamPredictor));
+    private readonly float _maxHoleArea, _maxSprinkleArea;
     private Tensor? _densePe;
     private bool _disposed;
 
-    /// <summary>Creates a predictor over a loaded model.</summary>
-    public SamPredictor(SamModel model) => _model = model;
+    /// <summary>
+    /// Creates a predictor over a loaded model. <paramref name="maxHoleArea"/> and
+    /// <paramref name="maxSprinkleArea"/> are <c>SAM2ImagePredictor</c>'s clean-up of the masks (0: off):
+    /// background regions and foreground specks up to that many low-res pixels are flipped before the
+    /// masks are upsampled (<see cref="Sam2Transforms.RemoveHolesAndSprinkles"/>).
+    /// </summary>
+    public SamPredictor(SamModel model, float maxHoleArea = 0, float maxSprinkleArea = 0)
+    {
+        if (!(maxHoleArea >= 0) || !(maxSprinkleArea >= 0)) throw new ArgumentException($"max hole area {maxHoleArea} and max sprinkle area {maxSprinkleArea} must be 0 or more");
+        (_model, _maxHoleArea, _maxSprinkleArea) = (model, maxHoleArea, maxSprinkleArea);
+    }
+
+    private bool IsSam2 => _model.Architecture.Family == Config.ModelFamily.Sam2;
 
     /// <summary>The current image's embedding (null before <see cref="SetImage"/>).</summary>
     public ImageEmbedding? Embedding { get; private set; }
@@ -120,12 +158,17 @@ public sealed class SamPredictor : IDisposable
         }
     }
 
-    /// <summary>Resizes, normalises and pads an RGB image (HWC bytes) as the official predictor does.</summary>
-    public (byte[] Resized, int InputH, int InputW, float[] InputNhwc) Preprocess(byte[] rgb, int height, int width)
+    /// <summary>
+    /// Resizes, normalises and pads an RGB image (HWC bytes) as the official predictor does: SAM 1's
+    /// longest-side resize of the bytes (<see cref="Resized"/> holds them), or SAM 2.1's square
+    /// antialiased resize of the float image (<see cref="Sam2Transforms"/>; no resized bytes, input S x S).
+    /// </summary>
+    public (byte[]? Resized, int InputH, int InputW, float[] InputNhwc) Preprocess(byte[] rgb, int height, int width)
     {
         if (height <= 0 || width <= 0 || rgb.Length != (long)height * width * 3)
             throw new ArgumentException($"image of {rgb.Length} bytes is not {height} x {width} x 3 RGB");
         int s = _model.Architecture.ImgSize;
+        if (IsSam2) return (null, s, s, Sam2Transforms.ToInputTensorNhwc(rgb, height, width, s));
         var (h, w) = ResizeLongestSide.TargetSize(height, width, s);
         var resized = PillowResize.Resize(rgb, height, width, h, w);
         return (resized, h, w, Processing.Preprocess.ToInputTensorNhwc(resized, h, w, s));
@@ -140,6 +183,14 @@ public sealed class SamPredictor : IDisposable
         using var call = Enter();
         var (_, h, w, input) = Preprocess(rgb, height, width);
         int s = _model.Architecture.ImgSize, d = _model.Architecture.PromptEmbedDim, g = _model.Architecture.GridSize;
+        if (IsSam2)
+        {
+            using var image = Be.FromHost(input, 1, s, s, 3);
+            var levels = _model.HieraEncoder.Forward(Be, image, tap, progress);
+            try { Replace(Sam2Embedding(levels[0], levels[1], levels[2], height, width)); }
+            finally { foreach (var level in levels) level.Dispose(); }
+            return;
+        }
         Tensor tokens;
         float[] host;
         using (var inputTensor = Be.FromHost(input, 1, s, s, 3))
@@ -154,19 +205,97 @@ public sealed class SamPredictor : IDisposable
 
     /// <summary>
     /// Uses a saved embedding [1, D, g, g] instead of running the encoder; the original size must be
-    /// positive and within the image pixel limit (<see cref="Postprocess.CheckOriginalSize"/>).
+    /// positive and within the image pixel limit (<see cref="Postprocess.CheckOriginalSize"/>). A SAM 2.1
+    /// model also needs its high-resolution features (<see cref="ImageEmbedding.HighResFeats0"/> [1, D/8, 4g, 4g],
+    /// <see cref="ImageEmbedding.HighResFeats1"/> [1, D/4, 2g, 2g]); a SAM 1 model has none.
     /// </summary>
-    public void SetEmbedding(float[] imageEmbeddings, int originalHeight, int originalWidth)
+    public void SetEmbedding(float[] imageEmbeddings, int originalHeight, int originalWidth, float[]? highResFeats0 = null, float[]? highResFeats1 = null)
     {
         using var call = Enter();
         Postprocess.CheckOriginalSize(originalHeight, originalWidth);
-        int d = _model.Architecture.PromptEmbedDim, g = _model.Architecture.GridSize;
+        var a = _model.Architecture;
+        int d = a.PromptEmbedDim, g = a.GridSize;
         if (imageEmbeddings.Length != d * g * g) throw new ArgumentException($"embedding of {imageEmbeddings.Length} values does not fit this model ([1, {d}, {g}, {g}])");
-        var (h, w) = ResizeLongestSide.TargetSize(originalHeight, originalWidth, _model.Architecture.ImgSize);
+        if (!IsSam2 && (highResFeats0 is not null || highResFeats1 is not null))
+            throw new ArgumentException("high-resolution features are SAM 2.1's; this SAM 1 model has none");
+        if (IsSam2 && (highResFeats0?.Length != d / 8 * 16 * g * g || highResFeats1?.Length != d / 4 * 4 * g * g))
+            throw new ArgumentException($"a SAM 2.1 embedding needs high_res_feats_0 [1, {d / 8}, {4 * g}, {4 * g}] and high_res_feats_1 [1, {d / 4}, {2 * g}, {2 * g}]");
+        var (h, w) = IsSam2 ? (a.ImgSize, a.ImgSize) : ResizeLongestSide.TargetSize(originalHeight, originalWidth, a.ImgSize);
         Tensor tokens;
         using (var channels = Be.FromHost(imageEmbeddings, 1, d, g * g))
             tokens = Be.Transpose(channels);
-        Replace(new ImageEmbedding(tokens, imageEmbeddings, originalHeight, originalWidth, h, w));
+        if (!IsSam2)
+        {
+            Replace(new ImageEmbedding(tokens, imageEmbeddings, originalHeight, originalWidth, h, w));
+            return;
+        }
+        Tensor? s0 = null;
+        try
+        {
+            s0 = NchwToNhwc(highResFeats0!, d / 8, 4 * g);
+            var s1 = NchwToNhwc(highResFeats1!, d / 4, 2 * g);
+            Replace(new ImageEmbedding(tokens, imageEmbeddings, originalHeight, originalWidth, h, w)
+            {
+                HighResFeats0 = highResFeats0, HighResFeats1 = highResFeats1, FeatS0 = s0, FeatS1 = s1,
+            });
+        }
+        catch
+        {
+            tokens.Dispose();
+            s0?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// SAM 2.1's embedding from the FPN levels [1, 4g, 4g, D], [1, 2g, 2g, D], [1, g, g, D] (left to the
+    /// caller), as <c>forward_image</c> and <c>set_image</c> make it: conv_s0 / conv_s1 on the two finer
+    /// levels, <c>no_mem_embed</c> added to the coarsest.
+    /// </summary>
+    private ImageEmbedding Sam2Embedding(Tensor level0, Tensor level1, Tensor level2, int height, int width)
+    {
+        var a = _model.Architecture;
+        int d = a.PromptEmbedDim, g = a.GridSize, s = a.ImgSize;
+        var (s0, s1) = _model.MaskDecoder.HighResFeatures(Be, level0, level1);
+        Tensor? tokens = null;
+        try
+        {
+            using (var noMem = Be.FromParameter(_model.NoMemEmbed!))
+            using (var noMemRow = Be.Reshape(noMem, d))
+            using (var coarse = Be.Reshape(level2, 1, g * g, d))
+                tokens = Be.Add(coarse, noMemRow);
+            return new ImageEmbedding(tokens, NhwcToNchw(Be.ToHost(tokens), g * g, d), height, width, s, s)
+            {
+                HighResFeats0 = NhwcToNchw(Be.ToHost(s0), 16 * g * g, d / 8),
+                HighResFeats1 = NhwcToNchw(Be.ToHost(s1), 4 * g * g, d / 4),
+                FeatS0 = s0,
+                FeatS1 = s1,
+            };
+        }
+        catch
+        {
+            s0.Dispose();
+            s1.Dispose();
+            tokens?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A host [1, C, side, side] as a backend [1, side, side, C].</summary>
+    private Tensor NchwToNhwc(float[] x, int c, int side)
+    {
+        using var channels = Be.FromHost(x, 1, c, side * side);
+        using var rows = Be.Transpose(channels);
+        return Be.Reshape(rows, 1, side, side, c); // the view keeps the data
+    }
+
+    /// <summary>[pixels, C] → [C, pixels], on the host.</summary>
+    internal static float[] NhwcToNchw(float[] x, int pixels, int c)
+    {
+        var y = new float[x.Length];
+        for (int p = 0; p < pixels; p++)
+            for (int ch = 0; ch < c; ch++) y[ch * pixels + p] = x[p * c + ch];
+        return y;
     }
 
     /// <summary>The new image's embedding in place of the old one, whose tensors are released now rather than by a GC.</summary>
@@ -186,15 +315,27 @@ public sealed class SamPredictor : IDisposable
     public SamPrediction PredictBatch(IReadOnlyList<SamPrompt> prompts, bool multimask)
     {
         using var call = Enter();
-        var (b, m, lowResHost, iou) = DecodeLowRes(prompts, multimask);
+        int b = prompts.Count, m = _model.MaskDecoder.MaskCount(multimask), lr = _model.Architecture.LowResSize;
+        var lowResHost = new float[checked(b * m * lr * lr)];
+        var iou = new float[b * m];
+        var objectScores = IsSam2 ? new float[b] : null;
+        Decode(prompts, multimask, lowResHost, iou, iouGate: null, objectScores);
         var emb = Embedding!;
         var arch = _model.Architecture;
+        // SAM 1 upsamples to img_size, crops the resized image and upsamples that; SAM 2.1 makes one bilinear
+        // resize of the (optionally cleaned) low-res logits to the image, which the same call does with an
+        // identity first step.
+        var (size, inputH, inputW) = IsSam2 ? (lr, lr, lr) : (arch.ImgSize, emb.InputHeight, emb.InputWidth);
+        var source = _maxHoleArea > 0 || _maxSprinkleArea > 0
+            ? Sam2Transforms.RemoveHolesAndSprinkles(lowResHost, b * m, lr, _maxHoleArea, _maxSprinkleArea)
+            : lowResHost;
         // The masks are thresholded as they are upsampled; the full-size logits only when asked for.
         var masks = GC.AllocateUninitializedArray<byte>(Postprocess.OutputLength(b * m, emb.OriginalHeight, emb.OriginalWidth));
-        Postprocess.PostprocessMasks(lowResHost, b * m, arch.LowResSize, arch.ImgSize, emb.InputHeight, emb.InputWidth,
-            emb.OriginalHeight, emb.OriginalWidth, default, masks);
-        return new SamPrediction(b, m, emb.OriginalHeight, emb.OriginalWidth, arch.LowResSize, masks, iou, lowResHost,
-            () => Postprocess.PostprocessMasks(lowResHost, b * m, arch.LowResSize, arch.ImgSize, emb.InputHeight, emb.InputWidth, emb.OriginalHeight, emb.OriginalWidth));
+        Postprocess.PostprocessMasks(source, b * m, lr, size, inputH, inputW, emb.OriginalHeight, emb.OriginalWidth, default, masks);
+        // SAM 2.1's predictor hands back its low-res logits clamped (after the masks were made from them).
+        var returned = IsSam2 ? lowResHost.Select(v => Math.Clamp(v, -32f, 32f)).ToArray() : lowResHost;
+        return new SamPrediction(b, m, emb.OriginalHeight, emb.OriginalWidth, lr, masks, iou, returned,
+            () => Postprocess.PostprocessMasks(source, b * m, lr, size, inputH, inputW, emb.OriginalHeight, emb.OriginalWidth), objectScores);
     }
 
     /// <summary>
@@ -218,7 +359,7 @@ public sealed class SamPredictor : IDisposable
     internal void PredictLowRes(IReadOnlyList<SamPrompt> prompts, bool multimask, float[] lowRes, float[] iou, float? iouGate = null)
     {
         using var call = Enter();
-        Decode(prompts, multimask, lowRes, iou, iouGate);
+        Decode(prompts, multimask, lowRes, iou, iouGate, objectScores: null);
     }
 
     /// <summary>The low-res logits and IoU predictions of every prompt, in new arrays.</summary>
@@ -227,12 +368,12 @@ public sealed class SamPredictor : IDisposable
         int b = prompts.Count, m = _model.MaskDecoder.MaskCount(multimask), lr = _model.Architecture.LowResSize;
         var lowRes = new float[checked(b * m * lr * lr)];
         var iou = new float[b * m];
-        Decode(prompts, multimask, lowRes, iou, iouGate: null);
+        Decode(prompts, multimask, lowRes, iou, iouGate: null, objectScores: null);
         return (b, m, lowRes, iou);
     }
 
     /// <summary>The one decoding path: the prompts through the mask decoder, pass by pass into the host buffers.</summary>
-    private void Decode(IReadOnlyList<SamPrompt> prompts, bool multimask, float[] lowRes, float[] iou, float? iouGate)
+    private void Decode(IReadOnlyList<SamPrompt> prompts, bool multimask, float[] lowRes, float[] iou, float? iouGate, float[]? objectScores)
     {
         var (emb, sparse, dense) = EncodePrompts(prompts);
         using (sparse)
@@ -244,6 +385,7 @@ public sealed class SamPredictor : IDisposable
                 {
                     int m = pass.Iou.Dim(1);
                     Be.ToHost(pass.Iou, iou.AsSpan(pass.Start * m, pass.Iou.Length));
+                    if (objectScores is not null && pass.ObjectScores is { } scores) Be.ToHost(scores, objectScores.AsSpan(pass.Start, scores.Length));
                     if (pass.LowRes is not { } masks) continue;
                     int perPrompt = masks.Length / pass.WithMasks.Length;
                     if (pass.WithMasks.Length == pass.Iou.Dim(0))

@@ -15,10 +15,14 @@ internal sealed class TwoWayTransformer
     private readonly DecoderAttention _finalAttn;
     private readonly LayerNorm _normFinal;
 
-    public TwoWayTransformer(WeightScope vb, int depth, int dim, int heads, int mlpDim)
+    /// <summary>
+    /// The transformer's weights under <paramref name="vb"/>; <paramref name="mlpNames"/> are its MLP's two
+    /// layers, SAM 1's <c>lin1</c>, <c>lin2</c> or SAM 2.1's <c>layers.0</c>, <c>layers.1</c>.
+    /// </summary>
+    public TwoWayTransformer(WeightScope vb, int depth, int dim, int heads, int mlpDim, (string First, string Second) mlpNames)
     {
         _layers = Enumerable.Range(0, depth)
-            .Select(i => new TwoWayAttentionBlock(vb.Push("layers").Push(i), dim, heads, mlpDim, skipFirstLayerPe: i == 0))
+            .Select(i => new TwoWayAttentionBlock(vb.Push("layers").Push(i), dim, heads, mlpDim, skipFirstLayerPe: i == 0, mlpNames))
             .ToArray();
         _finalAttn = new DecoderAttention(vb.Push("final_attn_token_to_image"), dim, heads, downsampleRate: 2);
         _normFinal = new LayerNorm(vb.Push("norm_final_attn"), dim, Eps);
@@ -77,15 +81,15 @@ internal sealed class TwoWayTransformer
         private readonly Linear _lin1, _lin2;
         private readonly bool _skipFirstLayerPe;
 
-        public TwoWayAttentionBlock(WeightScope vb, int dim, int heads, int mlpDim, bool skipFirstLayerPe)
+        public TwoWayAttentionBlock(WeightScope vb, int dim, int heads, int mlpDim, bool skipFirstLayerPe, (string First, string Second) mlpNames)
         {
             _skipFirstLayerPe = skipFirstLayerPe;
             _selfAttn = new DecoderAttention(vb.Push("self_attn"), dim, heads, downsampleRate: 1);
             _norm1 = new LayerNorm(vb.Push("norm1"), dim, Eps);
             _tokenToImage = new DecoderAttention(vb.Push("cross_attn_token_to_image"), dim, heads, downsampleRate: 2);
             _norm2 = new LayerNorm(vb.Push("norm2"), dim, Eps);
-            _lin1 = new Linear(vb.Push("mlp").Push("lin1"), dim, mlpDim);
-            _lin2 = new Linear(vb.Push("mlp").Push("lin2"), mlpDim, dim);
+            _lin1 = new Linear(vb.Push("mlp").Push(mlpNames.First), dim, mlpDim);
+            _lin2 = new Linear(vb.Push("mlp").Push(mlpNames.Second), mlpDim, dim);
             _norm3 = new LayerNorm(vb.Push("norm3"), dim, Eps);
             _norm4 = new LayerNorm(vb.Push("norm4"), dim, Eps);
             _imageToToken = new DecoderAttention(vb.Push("cross_attn_image_to_token"), dim, heads, downsampleRate: 2);

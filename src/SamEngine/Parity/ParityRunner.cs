@@ -9,10 +9,12 @@ namespace SamEngine.Parity;
 public sealed record EngineTensor(int[] Shape, float[]? Floats, byte[]? Bytes);
 
 /// <summary>
-/// Runs a fixture end to end as the official <c>SamPredictor</c> did (see <c>engine-contracts.md</c>,
-/// "Parity") and compares every tensor the reference holds.
+/// Runs a fixture end to end as the official <c>SamPredictor</c> (SAM 1) or <c>SAM2ImagePredictor</c>
+/// (SAM 2.1) did (see <c>engine-contracts.md</c>, "Parity") and compares every tensor the reference holds.
+/// With <paramref name="fromReferenceEmbedding"/> the encoder is not run: the decoder starts from the
+/// reference's <c>image_embeddings</c> (and SAM 2.1's <c>high_res_feats_0/1</c>), which checks it alone.
 /// </summary>
-public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Precision precision = Precision.Fp32)
+public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Precision precision = Precision.Fp32, bool fromReferenceEmbedding = false)
 {
     /// <summary>The engine's outputs, under the reference names.</summary>
     public SortedDictionary<string, EngineTensor> Outputs { get; } = new(StringComparer.Ordinal);
@@ -34,19 +36,32 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
         int g = arch.GridSize, d = arch.PromptEmbedDim, s = arch.ImgSize;
 
         var (resized, ih, iw, inputNhwc) = predictor.Preprocess(image, h, w);
-        Outputs["input_resized"] = new EngineTensor([ih, iw, 3], null, resized);
+        if (resized is not null) Outputs["input_resized"] = new EngineTensor([ih, iw, 3], null, resized);
         Outputs["input_tensor"] = new EngineTensor([1, 3, s, s], NhwcToNchw(inputNhwc, s * s, 3), null);
 
         var be = model.Backend;
-        predictor.SetImage(image, h, w, tap: (name, t) =>
+        if (fromReferenceEmbedding)
         {
-            var host = be.ToHost(t);
-            Outputs[name] = name == "neck_conv1"
-                ? new EngineTensor([1, d, g, g], NhwcToNchw(host, g * g, d), null)
-                : new EngineTensor((int[])t.Shape.Clone(), host, null);
-        }, progress: (i, n) => log?.Invoke($"encoder block {i}/{n}"));
+            bool sam2 = arch.Family == Config.ModelFamily.Sam2;
+            predictor.SetEmbedding(reference.ReadFloat32("image_embeddings"), h, w,
+                sam2 ? reference.ReadFloat32("high_res_feats_0") : null, sam2 ? reference.ReadFloat32("high_res_feats_1") : null);
+            log?.Invoke("decoder from the reference embedding (encoder not run)");
+        }
+        else
+            predictor.SetImage(image, h, w, tap: (name, t) =>
+            {
+                var host = be.ToHost(t);
+                Outputs[name] = name == "neck_conv1"
+                    ? new EngineTensor([1, d, g, g], NhwcToNchw(host, g * g, d), null)
+                    : new EngineTensor((int[])t.Shape.Clone(), host, null);
+            }, progress: (i, n) => log?.Invoke($"encoder block {i}/{n}"));
         var emb = predictor.Embedding!;
         Outputs["image_embeddings"] = new EngineTensor([1, d, g, g], emb.ImageEmbeddings, null);
+        if (emb.HighResFeats0 is { } f0 && emb.HighResFeats1 is { } f1)
+        {
+            Outputs["high_res_feats_0"] = new EngineTensor([1, d / 8, 4 * g, 4 * g], f0, null);
+            Outputs["high_res_feats_1"] = new EngineTensor([1, d / 4, 2 * g, 2 * g], f1, null);
+        }
         Outputs["dense_pe"] = new EngineTensor([1, d, g, g], NhwcToNchw(be.ToHost(predictor.DensePe), g * g, d), null);
 
         foreach (var c in spec.Cases) RunCase(c, predictor, reference, arch, h, w);
@@ -57,6 +72,7 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
     {
         // Without a backend the model makes (and disposes) a CPU one; the caller's stays the caller's.
         string shipped = Path.Combine(fixtureDir, spec.ShippedWeights ?? "model.safetensors");
+        if (File.Exists(shipped) && fromReferenceEmbedding) return SamModel.LoadWithoutImageEncoder(shipped, spec.Architecture, backend);
         if (File.Exists(shipped)) return SamModel.Load(shipped, spec.Architecture, backend);
         return SamModel.Create(spec.Architecture, new GeneratedWeightSource(spec.Seed), backend, $"generated (seed {spec.Seed})");
     }
@@ -75,14 +91,17 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
         }
         var p = predictor.PredictBatch(prompts, c.Multimask);
         int m = p.MaskCount, b = p.Batch;
+        int tokens = predictor.LastSparse!.Length / (b * d);
         if (c.Batched)
         {
+            Outputs[$"{c.Name}.sparse"] = new EngineTensor([b, tokens, d], predictor.LastSparse, null);
             Outputs[$"{c.Name}.masks"] = new EngineTensor([b, m, h, w], null, p.Masks);
             Outputs[$"{c.Name}.iou_predictions"] = new EngineTensor([b, m], p.IouPredictions, null);
             Outputs[$"{c.Name}.low_res_logits"] = new EngineTensor([b, m, lr, lr], p.LowResLogits, null);
+            if (p.ObjectScoreLogits is { } batchScores) Outputs[$"{c.Name}.object_score_logits"] = new EngineTensor([b, 1], batchScores, null);
             return;
         }
-        int tokens = predictor.LastSparse!.Length / d;
+        if (p.ObjectScoreLogits is { } scores) Outputs[$"{c.Name}.object_score_logits"] = new EngineTensor([1, 1], scores, null);
         Outputs[$"{c.Name}.sparse"] = new EngineTensor([1, tokens, d], predictor.LastSparse, null);
         if (predictor.LastDense is { } dense)
             Outputs[$"{c.Name}.dense"] = new EngineTensor([1, d, g, g], NhwcToNchw(dense, g * g, d), null);

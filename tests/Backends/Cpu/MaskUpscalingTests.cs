@@ -41,6 +41,34 @@ public class MaskUpscalingTests
         finally { Gemm.ForcedPath = saved; }
     }
 
+    /// <summary>SAM 2.1's high-resolution skips in the fused path, on every SIMD path, against the scalar reference.</summary>
+    [Theory]
+    [MemberData(nameof(Cases))]
+    internal void FusedWithHighResSkipsMatchesComposition(SimdPath path, int b, int g, int d, int c1, int c, int masks)
+    {
+        var rng = new Random(g * 100 + d + masks + 1);
+        var w = new UpscalingWeights(P(rng, "0.weight", d, c1, 2, 2), P(rng, "0.bias", c1), P(rng, "1.weight", c1), P(rng, "1.bias", c1), 1e-6f,
+            P(rng, "3.weight", c1, c, 2, 2), P(rng, "3.bias", c));
+        using var be = new CpuBackend();
+        var x = be.FromHost(GemmTests.Random(rng, b * g * g * d), b, g, g, d);
+        var hyper = be.FromHost(GemmTests.Random(rng, b * masks * c), b, masks, c);
+        var s1 = be.FromHost(GemmTests.Random(rng, 4 * g * g * c1), 1, 2 * g, 2 * g, c1);
+        var s0 = be.FromHost(GemmTests.Random(rng, 16 * g * g * c), 1, 4 * g, 4 * g, c);
+        var saved = Gemm.ForcedPath;
+        Gemm.ForcedPath = path;
+        try
+        {
+            var got = be.ToHost(be.UpscaledMaskLogits(x, w, hyper, s1, s0));
+            HostTensor Host(Tensor t) => new(be.ToHost(t), t.Shape);
+            var want = OpReference.UpscaledMaskLogits(Host(x), w, Host(hyper), Host(s1), Host(s0));
+            GemmTests.AssertClose(want.Data, got, $"{path} upscaling with skips b{b} g{g} d{d}", atol: 1e-5f);
+            // The skips change the logits: a path that ignored them would not pass.
+            var without = OpReference.UpscaledMaskLogits(Host(x), w, Host(hyper));
+            Assert.True(want.Data.Zip(without.Data).Max(p => Math.Abs(p.First - p.Second)) > 1e-2f);
+        }
+        finally { Gemm.ForcedPath = saved; }
+    }
+
     [Fact]
     public void HyperOfTheWrongWidthIsNamed()
     {

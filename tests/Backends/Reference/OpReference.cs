@@ -266,15 +266,21 @@ internal static class OpReference
     /// <summary>
     /// Upstream's output upscaling then the mask product: x [B, g, g, D] → ConvTranspose2x2 →
     /// LayerNorm2d → GELU → ConvTranspose2x2 → GELU = [B, 4g, 4g, C], each position dotted with each
-    /// row of hyper [B, M, C] → [B, M, 16 g·g].
+    /// row of hyper [B, M, C] → [B, M, 16 g·g]. SAM 2.1's skips, when given, are added as upstream's
+    /// <c>act1(ln1(dc1(src) + feat_s1))</c>, <c>act2(dc2(.) + feat_s0)</c>, each [1, ...] broadcast over B.
     /// </summary>
-    public static HostTensor UpscaledMaskLogits(HostTensor x, UpscalingWeights w, HostTensor hyper)
+    public static HostTensor UpscaledMaskLogits(HostTensor x, UpscalingWeights w, HostTensor hyper, HostTensor? featS1 = null, HostTensor? featS0 = null)
     {
-        var up0 = ConvTranspose2x2(x, w.Conv1Weight, w.Conv1Bias, new ChannelNorm(w.NormWeight, w.NormBias, w.NormEps), Activation.Gelu);
-        var up1 = ConvTranspose2x2(up0, w.Conv2Weight, w.Conv2Bias, null, Activation.Gelu);
+        var dc1 = ConvTranspose2x2(x, w.Conv1Weight, w.Conv1Bias, null, Activation.None);
+        var up0 = Activate(LayerNorm(dc1, w.NormWeight, w.NormBias, w.NormEps, featS1 is null ? null : Batchless(featS1)), Activation.Gelu);
+        var dc2 = ConvTranspose2x2(up0, w.Conv2Weight, w.Conv2Bias, null, Activation.None);
+        var up1 = Activate(featS0 is null ? dc2 : Add(dc2, Batchless(featS0)), Activation.Gelu);
         int b = up1.Dim(0), side = up1.Dim(1), c = up1.Dim(3);
         return MatMulTransposed(hyper, new HostTensor(up1.Data, [b, side * side, c]));
     }
+
+    /// <summary>[1, ...] as [...], to broadcast over a batch.</summary>
+    private static HostTensor Batchless(HostTensor x) => new(x.Data, x.Shape[1..]);
 
     /// <summary>x [1 or B, ...] as [B, ...] (a batch-1 tensor repeated).</summary>
     private static HostTensor Repeat(HostTensor x, int b) =>

@@ -9,6 +9,8 @@ namespace SamEngine.Backends.Cpu;
 /// columns the row's positions), so that its bias, GELU and the hypernetwork product are plain
 /// vector passes along rows with no horizontal sums. A row's intermediates (a few hundred KB) stay in
 /// cache, and the [B, 4g, 4g, C] upscaled tensor, 8 MB per prompt at vit_b, is never written.
+/// SAM 2.1's high-resolution skips are added to the row's intermediates where upstream adds them: feat_s1
+/// before the LayerNorm2d, feat_s0 before the second GELU.
 /// </summary>
 public sealed partial class CpuBackend
 {
@@ -24,9 +26,10 @@ public sealed partial class CpuBackend
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Parameter, System.Collections.Concurrent.ConcurrentDictionary<SimdPath, float[]>> _packedConvT = new();
 
     /// <inheritdoc />
-    public Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights w, Tensor hyper)
+    public Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights w, Tensor hyper, Tensor? featS1 = null, Tensor? featS0 = null)
     {
-        var (b, g, d, c1, c, masks) = OpShapes.UpscaledMaskLogits(x, w, hyper);
+        var (b, g, d, c1, c, masks) = OpShapes.UpscaledMaskLogits(x, w, hyper, featS1, featS0);
+        float[]? s1 = featS1 is null ? null : Cpu(featS1).Data, s0 = featS0 is null ? null : Cpu(featS0).Data;
         var path = Gemm.ActivePath;
         int nr = Gemm.Panel(path);
         var conv1 = _packedConvT.GetValue(w.Conv1Weight, _ => new()).GetOrAdd(path, p => Gemm.PackedPanels(p, ConvTransposeRhs(w.Conv1Weight))); // [D, (dy, dx, c1)]
@@ -48,6 +51,7 @@ public sealed partial class CpuBackend
             var acc = Scratch.Ensure(ref scratch.Acc, masks * 4 * mid);
 
             Gemm.MultiplyPacked(path, g, 4 * c1, d, xd, (bi * g + row) * g * d, d, conv1, 0, d * nr, up1, 0, 4 * c1, accumulate: false, bias1);
+            if (s1 is not null) AddSkip1(up1, s1, row, g, c1);
             Elementwise.LayerNorm(up1, up1, mid, c1, gamma, beta, w.NormEps);
             Elementwise.GeluInPlace(up1.AsSpan(0, mid * c1));
 
@@ -55,6 +59,7 @@ public sealed partial class CpuBackend
             var up1T = GemmRhs.Transposed(up1, 0, mid, c1);
             for (int j0 = 0; j0 < mid; j0 += nr) up1T.PackPanel(j0, nr, up1Packed.AsSpan(j0 * c1, c1 * nr));
             Gemm.MultiplyPacked(path, 4 * c, mid, c1, conv2, 0, c1, up1Packed, 0, c1 * nr, up2, 0, mid, accumulate: false);
+            if (s0 is not null) AddSkip0(up2, s0, row, g, c);
 
             // Bias, GELU and the product with each mask's hypernetwork output, in one pass per row.
             Array.Clear(acc, 0, masks * 4 * mid);
@@ -82,6 +87,37 @@ public sealed partial class CpuBackend
             }
         });
         return y;
+    }
+
+    /// <summary>
+    /// up1 [(x, dy, dx), C1] of grid row <paramref name="row"/> += feat_s1 [2g, 2g, C1] at pixel (2 row + dy, 2x + dx).
+    /// </summary>
+    private static void AddSkip1(float[] up1, float[] featS1, int row, int g, int c1)
+    {
+        for (int p = 0; p < 4 * g; p++)
+        {
+            int px = p >> 2, dy = (p >> 1) & 1, dx = p & 1;
+            Elementwise.AddInPlace(up1.AsSpan(p * c1, c1), featS1.AsSpan(((2 * row + dy) * 2 * g + 2 * px + dx) * c1, c1));
+        }
+    }
+
+    /// <summary>
+    /// up2 [(dy2, dx2, ch), (x, dy, dx)] of grid row <paramref name="row"/> += feat_s0 [4g, 4g, C] at pixel
+    /// (4 row + 2 dy + dy2, 4x + 2 dx + dx2): a gather across the channel-major layout.
+    /// </summary>
+    private static void AddSkip0(float[] up2, float[] featS0, int row, int g, int c)
+    {
+        int mid = 4 * g, side = 4 * g;
+        for (int sub = 0; sub < 4; sub++)
+        {
+            int dy2 = sub >> 1, dx2 = sub & 1;
+            for (int p = 0; p < mid; p++)
+            {
+                int px = p >> 2, dy = (p >> 1) & 1, dx = p & 1;
+                int src = ((4 * row + 2 * dy + dy2) * side + 4 * px + 2 * dx + dx2) * c;
+                for (int ch = 0; ch < c; ch++) up2[(sub * c + ch) * mid + p] += featS0[src + ch];
+            }
+        }
     }
 
     /// <summary>

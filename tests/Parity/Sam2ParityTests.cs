@@ -1,0 +1,50 @@
+using SamEngine.Backends;
+using SamEngine.Kernels;
+using SamEngine.Parity;
+using Xunit.Abstractions;
+
+namespace SamEngine.Tests.Parity;
+
+/// <summary>
+/// SAM 2.1 parity with the official <c>SAM2ImagePredictor</c> on the small fixtures, every reference tensor
+/// against the limits of engine-contracts.md (object scores under the IoU limit), on <c>cpu</c> and
+/// <c>ilgpu-cpu</c>. The decoder runs from the reference's image embedding and high-resolution features,
+/// which checks the prompt encoder, the decoder and the pre/post-processing apart from the encoder.
+/// </summary>
+public sealed class Sam2ParityTests(ITestOutputHelper output)
+{
+    /// <summary>The tensors a decoder-only run produces and compares (the encoder's intermediates are not made).</summary>
+    private static readonly string[] EncoderOnly = ["trunk.", "neck."];
+
+    internal void AssertParity(string fixture, IBackend? backend, int minimumCompared)
+    {
+        var results = new ParityRunner(TestFixtures.Local(fixture), backend, Precision.Fp32, fromReferenceEmbedding: true).Run()
+            .Where(r => !EncoderOnly.Any(p => r.Name.StartsWith(p, StringComparison.Ordinal))).ToList();
+        foreach (var r in results)
+            output.WriteLine($"{r.Name,-40} {r.Metric,-12} relL2={r.RelL2:E2} maxAbs={r.MaxAbs:E2} equal={r.EqualShare:P3} {(r.Passed ? "ok" : "FAIL " + r.Detail)}");
+        Assert.True(results.Count >= minimumCompared, $"only {results.Count} tensors compared");
+        Assert.Contains(results, r => r.Name.EndsWith(".object_score_logits", StringComparison.Ordinal));
+        var failed = results.Where(r => !r.Passed).Select(r => $"{r.Name} ({r.Metric}: relL2 {r.RelL2:E2}, max abs {r.MaxAbs:E2}, equal {r.EqualShare:P3}; {r.Detail})").ToList();
+        Assert.True(failed.Count == 0, "parity failed: " + string.Join("; ", failed));
+    }
+
+    [Theory]
+    [InlineData("sam2.1_tiny")]
+    [InlineData("sam2.1_odd")]
+    public void Decoder_matches_every_reference_tensor_on_cpu(string fixture) => AssertParity(fixture, null, 50);
+
+}
+
+/// <summary>The same SAM 2.1 checks on ILGPU's CPU accelerator (slow: the IlgpuParity category).</summary>
+[Trait("Category", "IlgpuParity"), Collection("ilgpu")]
+public sealed class Sam2IlgpuParityTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("sam2.1_tiny")]
+    [InlineData("sam2.1_odd")]
+    public void Decoder_matches_every_reference_tensor_on_ilgpu_cpu(string fixture)
+    {
+        using var backend = IlgpuBackend.Create(IlgpuDeviceKind.Cpu);
+        new Sam2ParityTests(output).AssertParity(fixture, backend, 50);
+    }
+}
