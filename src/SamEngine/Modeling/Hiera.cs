@@ -42,12 +42,10 @@ internal sealed class Hiera
     {
         var stages = new Tensor[HieraArchitecture.StageCount];
         var x = be.Conv2d(image, _patchWeight, _patchBias, stride: HieraArchitecture.PatchStride, padding: 3);
-        using (var pos = be.FromHost(_positions.Value, 1, _grid, _grid, _arch.EmbedDim))
-        {
-            tap?.Invoke("trunk.pos_embed", pos);
-            using var patches = x;
-            x = be.Add(patches, pos);
-        }
+        var pos = be.FromHost(_positions.Value, 1, _grid, _grid, _arch.EmbedDim);
+        tap?.Invoke("trunk.pos_embed", pos);
+        using (var patches = x) x = be.Add(patches, pos);
+        if (tap is null) pos.Dispose();
         tap?.Invoke("trunk.patch_embed", x);
         try
         {
