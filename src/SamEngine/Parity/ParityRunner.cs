@@ -51,8 +51,8 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
             predictor.SetImage(image, h, w, tap: (name, t) =>
             {
                 var host = be.ToHost(t);
-                Outputs[name] = name == "neck_conv1"
-                    ? new EngineTensor([1, d, g, g], NhwcToNchw(host, g * g, d), null)
+                Outputs[name] = StoredChannelsFirst(name) && t.Shape is [1, var th, var tw, var tc]
+                    ? new EngineTensor([1, tc, th, tw], NhwcToNchw(host, th * tw, tc), null)
                     : new EngineTensor((int[])t.Shape.Clone(), host, null);
             }, progress: (i, n) => log?.Invoke($"encoder block {i}/{n}"));
         var emb = predictor.Embedding!;
@@ -67,6 +67,13 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
         foreach (var c in spec.Cases) RunCase(c, predictor, reference, arch, h, w);
         return Compare(reference);
     }
+
+    /// <summary>
+    /// The intermediates the official code hands on as NCHW feature maps (SAM 1's neck, Hiera's stage
+    /// outputs and the FPN levels); the engine's taps are NHWC, the trunk's blocks NHWC in both.
+    /// </summary>
+    private static bool StoredChannelsFirst(string name) =>
+        name == "neck_conv1" || name.StartsWith("trunk.stage_", StringComparison.Ordinal) || name.StartsWith("neck.", StringComparison.Ordinal);
 
     private SamModel LoadModel(FixtureSpec spec)
     {
