@@ -38,9 +38,31 @@ public static class CliOptions
 
     /// <summary>A finite number, <paramref name="defaultValue"/> when not given.</summary>
     public static Option<double> Real(string name, string helpName, string description, double defaultValue) =>
-        Parsed(name, helpName, description, defaultValue, text =>
-            double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v
-            : throw new FormatException($"{name} needs a finite number, got '{text}'"));
+        Parsed(name, helpName, description, defaultValue, text => ParseReal(name, text));
+
+    /// <summary>A finite number with no default: null when not given.</summary>
+    public static Option<double?> OptionalReal(string name, string helpName, string description) =>
+        Optional<double?>(name, helpName, description, text => ParseReal(name, text));
+
+    /// <summary>
+    /// <c>true</c> or <c>false</c>, <paramref name="defaultValue"/> when not given; the option alone, with no
+    /// value, means true.
+    /// </summary>
+    public static Option<bool> Bool(string name, string description, bool defaultValue)
+    {
+        var option = Parsed(name, "true|false", description, defaultValue, text => text switch
+        {
+            "" or "true" => true,
+            "false" => false,
+            _ => throw new FormatException($"{name} needs true or false, got '{text}'"),
+        });
+        option.Arity = ArgumentArity.ZeroOrOne;
+        return option;
+    }
+
+    private static double ParseReal(string name, string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v
+        : throw new FormatException($"{name} needs a finite number, got '{text}'");
 
     /// <summary>
     /// A value read by <paramref name="parse"/>, which throws a <see cref="FormatException"/> whose message
@@ -87,12 +109,14 @@ public static class CliOptions
 
     /// <summary>
     /// A default as the command line writes it: numbers in the invariant culture (a real always with a
-    /// decimal point, exactly the value it stands for), enum members in snake case (<c>coco_rle</c>).
+    /// decimal point, exactly the value it stands for), <c>true</c> / <c>false</c>, enum members in snake
+    /// case (<c>coco_rle</c>).
     /// </summary>
     public static string FormatValue(object? value) => value switch
     {
         null => "",
         double d => Real(d),
+        bool b => b ? "true" : "false",
         Enum e => SnakeCase(e.ToString()),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",

@@ -4,6 +4,7 @@ using System.Reflection;
 using System.Text.RegularExpressions;
 using SamEngine.Amg;
 using SamEngine.Cli.Commands;
+using SamEngine.Config;
 
 namespace SamEngine.Tests.Cli;
 
@@ -48,6 +49,8 @@ public sealed class AmgParametersTests
     /// <summary>The value as the command line writes it, and one different from it.</summary>
     private static (string Text, object Value) OtherThan(object value) => value switch
     {
+        null => ("0.625", 0.625), // a default the model's family picks
+        bool b => (b ? "false" : "true", !b),
         int i => ((i + 3).ToString(CultureInfo.InvariantCulture), i + 3),
         double d => ((d + 0.125).ToString("R", CultureInfo.InvariantCulture), d + 0.125),
         AmgOutputMode.UncompressedRle => ("binary_mask", AmgOutputMode.BinaryMask),
@@ -71,9 +74,20 @@ public sealed class AmgParametersTests
         var line = Regex.Match(help, $@"(?m)^  {Flag(property)} \S+ +.*\(default: (?<value>[^)]+)\)\s*$");
         Assert.True(line.Success, $"amg --help has no line for {Flag(property)} with a default:\n{help}");
         string shown = line.Groups["value"].Value;
+        if (Property(property).GetValue(CliDefaults) is null)
+        {
+            // Left to the model's family: the help names the default of each.
+            var both = Regex.Match(shown, @"^(?<sam1>\S+) for SAM 1, (?<sam2>\S+) for SAM 2\.1$");
+            Assert.True(both.Success, $"{Flag(property)} shows '{shown}', not a default per family");
+            var resolved = (Sam: CliDefaults.ForFamily(ModelFamily.Sam), Sam2: CliDefaults.ForFamily(ModelFamily.Sam2));
+            Assert.Equal(Property(property).GetValue(resolved.Sam), double.Parse(both.Groups["sam1"].Value, CultureInfo.InvariantCulture));
+            Assert.Equal(Property(property).GetValue(resolved.Sam2), double.Parse(both.Groups["sam2"].Value, CultureInfo.InvariantCulture));
+            return;
+        }
         object expected = Property(property).GetValue(CliDefaults)!;
         object parsed = expected switch
         {
+            bool => bool.Parse(shown),
             int => int.Parse(shown, CultureInfo.InvariantCulture),
             double => double.Parse(shown, CultureInfo.InvariantCulture),
             AmgOutputMode => Enum.Parse<AmgOutputMode>(shown.Replace("_", ""), ignoreCase: true),
@@ -84,6 +98,14 @@ public sealed class AmgParametersTests
 
     [Fact]
     public void No_flags_give_the_records_defaults() => Assert.Equal(CliDefaults, Parse());
+
+    [Theory]
+    [InlineData("--use-m2m")]
+    [InlineData("--use-m2m", "true")]
+    public void Use_m2m_alone_or_with_true_turns_it_on(params string[] args) => Assert.True(Parse(args).UseM2m);
+
+    [Fact]
+    public void Multimask_output_false_asks_for_one_mask() => Assert.False(Parse("--multimask-output", "false").MultimaskOutput);
 
     [Theory]
     [MemberData(nameof(Properties))]
