@@ -45,20 +45,13 @@ public static class CliOptions
         Optional<double?>(name, helpName, description, text => ParseReal(name, text));
 
     /// <summary>
-    /// <c>true</c> or <c>false</c>, <paramref name="defaultValue"/> when not given; the option alone, with no
-    /// value, means true.
+    /// <c>true</c> or <c>false</c> (the text, checked), <paramref name="defaultValue"/> when not given. Text
+    /// because System.CommandLine leaves a token that is not a bool unread by a bool option, which then
+    /// reports a wrong value as a stray argument without naming the option.
     /// </summary>
-    public static Option<bool> Bool(string name, string description, bool defaultValue)
-    {
-        var option = Parsed(name, "true|false", description, defaultValue, text => text switch
-        {
-            "" or "true" => true,
-            "false" => false,
-            _ => throw new FormatException($"{name} needs true or false, got '{text}'"),
-        });
-        option.Arity = ArgumentArity.ZeroOrOne;
-        return option;
-    }
+    public static Option<string> Bool(string name, string description, bool defaultValue) =>
+        Parsed(name, "true|false", description, defaultValue ? "true" : "false",
+            text => text is "true" or "false" ? text : throw new FormatException($"{name} needs true or false, got '{text}'"));
 
     private static double ParseReal(string name, string text) =>
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v
@@ -109,14 +102,12 @@ public static class CliOptions
 
     /// <summary>
     /// A default as the command line writes it: numbers in the invariant culture (a real always with a
-    /// decimal point, exactly the value it stands for), <c>true</c> / <c>false</c>, enum members in snake
-    /// case (<c>coco_rle</c>).
+    /// decimal point, exactly the value it stands for), enum members in snake case (<c>coco_rle</c>).
     /// </summary>
     public static string FormatValue(object? value) => value switch
     {
         null => "",
         double d => Real(d),
-        bool b => b ? "true" : "false",
         Enum e => SnakeCase(e.ToString()),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString() ?? "",

@@ -36,6 +36,9 @@ public sealed class AmgParametersTests
     /// <summary>PointsPerSide → --points-per-side: upstream's argument name in kebab case.</summary>
     private static string Flag(string property) => "--" + Regex.Replace(property, "(?<!^)([A-Z])", "-$1").ToLowerInvariant();
 
+    private static bool IsFlag(string property) =>
+        new AmgParameters().Options.Single(o => o.Property == property).Option.Arity.MaximumNumberOfValues == 0;
+
     private static AutomaticMaskGeneratorOptions Parse(params string[] args)
     {
         var parameters = new AmgParameters();
@@ -50,7 +53,7 @@ public sealed class AmgParametersTests
     private static (string Text, object Value) OtherThan(object value) => value switch
     {
         null => ("0.625", 0.625), // a default the model's family picks
-        bool b => (b ? "false" : "true", !b),
+        bool b => (b ? "false" : "true", !b), // a flag (false by default) is given alone
         int i => ((i + 3).ToString(CultureInfo.InvariantCulture), i + 3),
         double d => ((d + 0.125).ToString("R", CultureInfo.InvariantCulture), d + 0.125),
         AmgOutputMode.UncompressedRle => ("binary_mask", AmgOutputMode.BinaryMask),
@@ -71,6 +74,13 @@ public sealed class AmgParametersTests
     {
         var (code, help, stderr) = CliRunner.Run("amg", "--help");
         Assert.True(code == 0, stderr);
+        if (IsFlag(property))
+        {
+            // A flag shows no default: it can only turn on what is off by default.
+            Assert.Matches($@"(?m)^  {Flag(property)} +[^(]*$", help);
+            Assert.Equal(false, Property(property).GetValue(CliDefaults));
+            return;
+        }
         var line = Regex.Match(help, $@"(?m)^  {Flag(property)} \S+ +.*\(default: (?<value>[^)]+)\)\s*$");
         Assert.True(line.Success, $"amg --help has no line for {Flag(property)} with a default:\n{help}");
         string shown = line.Groups["value"].Value;
@@ -99,10 +109,8 @@ public sealed class AmgParametersTests
     [Fact]
     public void No_flags_give_the_records_defaults() => Assert.Equal(CliDefaults, Parse());
 
-    [Theory]
-    [InlineData("--use-m2m")]
-    [InlineData("--use-m2m", "true")]
-    public void Use_m2m_alone_or_with_true_turns_it_on(params string[] args) => Assert.True(Parse(args).UseM2m);
+    [Fact]
+    public void Use_m2m_is_a_flag_that_turns_it_on() => Assert.True(Parse("--use-m2m").UseM2m);
 
     [Fact]
     public void Multimask_output_false_asks_for_one_mask() => Assert.False(Parse("--multimask-output", "false").MultimaskOutput);
@@ -114,7 +122,7 @@ public sealed class AmgParametersTests
         var (text, value) = OtherThan(Property(property).GetValue(CliDefaults)!);
         var expected = CliDefaults with { };
         Property(property).SetValue(expected, value);
-        Assert.Equal(expected, Parse(Flag(property), text));
+        Assert.Equal(expected, IsFlag(property) ? Parse(Flag(property)) : Parse(Flag(property), text));
     }
 
     [Theory]
@@ -126,6 +134,7 @@ public sealed class AmgParametersTests
             "--out", Path.Combine(Path.GetTempPath(), $"never-{Guid.NewGuid():N}.json"), Flag(property), "1.5x");
         Assert.Equal(2, code);
         Assert.Equal("", stdout);
-        Assert.Matches($@"^samengine: error: amg: .*{Flag(property)} .*'1\.5x'.*\n$", stderr);
+        // A flag takes no value, so the value is an argument of its own.
+        Assert.Matches(IsFlag(property) ? @"^samengine: error: amg: .*'1\.5x'.*\n$" : $@"^samengine: error: amg: .*{Flag(property)} .*'1\.5x'.*\n$", stderr);
     }
 }

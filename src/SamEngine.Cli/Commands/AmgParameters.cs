@@ -7,7 +7,7 @@ namespace SamEngine.Cli.Commands;
 /// The parameters of <see cref="AutomaticMaskGeneratorOptions"/> as <c>amg</c> options, each declared
 /// once here: its flag is the property's name in kebab case (the official argument's name) and its
 /// default is the record's, except <c>--pred-iou-thresh</c>, whose default the model's family picks
-/// (the help names both). <see cref="AutomaticMaskGeneratorOptions.PointGrids"/> has no flag (a list
+/// (the help names both), and <c>--use-m2m</c>, a flag. <see cref="AutomaticMaskGeneratorOptions.PointGrids"/> has no flag (a list
 /// of grids is not a command-line value; upstream's script has none either), and the output mode's
 /// default is <c>coco_rle</c> for the JSON file (engine-contracts.md), not the record's binary mask.
 /// </summary>
@@ -48,8 +48,10 @@ public sealed class AmgParameters
             "layer i samples points-per-side / factor^i points per side");
         Int(nameof(Defaults.MinMaskRegionArea), o => o.MinMaskRegionArea, (o, v) => o with { MinMaskRegionArea = v },
             "if above 0, remove holes and islands smaller than this many pixels, then NMS again");
-        Bool(nameof(Defaults.UseM2m), o => o.UseM2m, (o, v) => o with { UseM2m = v },
+        // Off by default, so a flag.
+        var useM2m = CliOptions.Flag(Flag(nameof(Defaults.UseM2m)),
             "SAM 2.1: refine each mask once, predicting again from its point with its own logits as the mask input");
+        _bindings.Add((useM2m, nameof(Defaults.UseM2m), (o, parsed) => parsed.GetValue(useM2m) ? o with { UseM2m = true } : o));
         Bool(nameof(Defaults.MultimaskOutput), o => o.MultimaskOutput, (o, v) => o with { MultimaskOutput = v },
             "three masks per point; false: one (SAM 2.1 only)");
         var outputMode = CliOptions.Parsed("--output-mode", "MODE", "coco_rle | uncompressed_rle | binary_mask", AmgOutputMode.CocoRle, ParseOutputMode);
@@ -79,7 +81,7 @@ public sealed class AmgParameters
 
     private void Bool(string property, Func<AutomaticMaskGeneratorOptions, bool> get,
         Func<AutomaticMaskGeneratorOptions, bool, AutomaticMaskGeneratorOptions> set, string description) =>
-        Bind(CliOptions.Bool(Flag(property), description, get(Defaults)), property, set);
+        Bind(CliOptions.Bool(Flag(property), description, get(Defaults)), property, (o, v) => set(o, v == "true"));
 
     private void Bind<T>(Option<T> option, string property, Func<AutomaticMaskGeneratorOptions, T, AutomaticMaskGeneratorOptions> set) =>
         _bindings.Add((option, property, (o, parsed) => set(o, parsed.GetValue(option)!)));
