@@ -1,6 +1,7 @@
 using ILGPU;
 using ILGPU.Algorithms;
 using ILGPU.Runtime;
+using SamEngine.Backends;
 
 namespace SamEngine.Kernels;
 
@@ -47,8 +48,14 @@ public struct AttentionArgs
     public int HeadDim, QColumn, KColumn, VColumn;
     /// <summary>1/sqrt(head dim).</summary>
     public float Scale;
-    /// <summary>1: scale q before the product (ViT, with decomposed rel-pos from the unscaled q); 0: scale the product (decoder).</summary>
+    /// <summary>1: scale q before the product (ViT, with decomposed rel-pos from the unscaled q); 0: scale the product (decoder, Hiera).</summary>
     public int VitMode;
+    /// <summary>
+    /// 1: each query is the 2x2 maximum of q over the key window's tokens at twice its position in its
+    /// query window (Hiera's pooled stage transitions); the query layout is then the pooled grid with
+    /// row stride 1 (an output row index). 0: queries are read where the query layout puts them.
+    /// </summary>
+    public int PoolQuery;
 }
 
 /// <summary>
@@ -92,7 +99,7 @@ public static class AttentionKernels
         {
             for (int d = 0; d < hd; d++)
             {
-                qv[d] = q.Load(qOff + qCol + d);
+                qv[d] = a.PoolQuery != 0 ? PooledQuery(q, kl, win, qi / ql.WinW, qi % ql.WinW, padBias, qCol + d) : q.Load(qOff + qCol + d);
                 acc[d] = 0f;
             }
             if (a.VitMode != 0)
@@ -151,6 +158,19 @@ public static class AttentionKernels
         for (int d = 0; d < hd; d++) y.Store(yOff + d, acc[d] * inv);
     }
 
+    /// <summary>Channel <paramref name="col"/> of q max-pooled over the 2x2 key-window tokens at (2 ty, 2 tx) of window <paramref name="win"/> (padding: the bias).</summary>
+    private static float PooledQuery<TAct>(TAct q, TokenLayout kl, int win, int ty, int tx, ArrayView<ushort> padBias, int col)
+        where TAct : struct, IActivations<TAct>
+    {
+        float m = -3.0e38f;
+        for (int p = 0; p < 4; p++)
+        {
+            int off = kl.Offset(win, (2 * ty + p / 2) * kl.WinW + 2 * tx + p % 2);
+            m = XMath.Max(m, off >= 0 ? q.Load(off + col) : DeviceMath.HalfToFloat(padBias[col]));
+        }
+        return m;
+    }
+
     private static float DotHalf(ArrayView<float> a, ArrayView<ushort> table, int offset, int n)
     {
         float s = 0f;
@@ -184,6 +204,25 @@ public sealed class AttentionLauncher<TAct>(Accelerator accelerator) where TAct 
             throw new NotSupportedException($"attention window {layout.WinH}x{layout.WinW} exceeds {AttentionKernels.MaxWindow}");
         var args = new AttentionArgs { HeadDim = hd, QColumn = 0, KColumn = c, VColumn = 2 * c, Scale = 1f / MathF.Sqrt(hd), VitMode = 1 };
         _kernel.Value(AttentionKernels.Config(layout, heads, layout.WinsPerBatch), qkv, qkv, qkv, layout, layout, args, qkvBias, relH, relW, y, c);
+    }
+
+    /// <summary>
+    /// Hiera attention on qkv [1, H, W, 3C] → y [1, oh, ow, C] in the windows of <paramref name="g"/>
+    /// (queries max-pooled 2x2 with <paramref name="poolQuery"/>), padding tokens from the fp16 qkv
+    /// bias, the product scaled as scaled_dot_product_attention does.
+    /// </summary>
+    public void Hiera(TAct qkv, OpShapes.AttentionWindows g, int heads, bool poolQuery, ArrayView<ushort> qkvBias, TAct y)
+    {
+        Check(g.HeadDim);
+        var keys = new TokenLayout { GridH = g.H, GridW = g.W, WinH = g.WindowH, WinW = g.WindowW, WinsX = g.WindowsX,
+            WinsPerBatch = g.WindowsX * g.WindowsY, RowStride = 3 * g.C };
+        var queries = poolQuery
+            ? new TokenLayout { GridH = g.OutH, GridW = g.OutW, WinH = g.QueryWindowH, WinW = g.QueryWindowW, WinsX = g.WindowsX,
+                WinsPerBatch = keys.WinsPerBatch, RowStride = 1 }
+            : keys;
+        var args = new AttentionArgs { HeadDim = g.HeadDim, QColumn = 0, KColumn = g.C, VColumn = 2 * g.C, Scale = 1f / MathF.Sqrt(g.HeadDim),
+            VitMode = 0, PoolQuery = poolQuery ? 1 : 0 };
+        _kernel.Value(AttentionKernels.Config(queries, heads, keys.WinsPerBatch), qkv, qkv, qkv, queries, keys, args, qkvBias, qkvBias, qkvBias, y, g.C);
     }
 
     /// <summary>Decoder attention: q [B, Nq, C], k and v [B, Nk, C] → y [B, Nq, C].</summary>

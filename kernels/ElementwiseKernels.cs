@@ -1,4 +1,5 @@
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 
 namespace SamEngine.Kernels;
@@ -12,9 +13,16 @@ public struct BlockCopy
     public int SrcOffset, SrcStride, DstOffset, DstStride;
 }
 
+/// <summary>The full-resolution extent of a 2x resolution change in NHWC (<see cref="ElementwiseKernels.MaxPool2x2"/>'s input, <see cref="ElementwiseKernels.AddUpsampled2x"/>'s output).</summary>
+public struct GridShape
+{
+    /// <summary>Height, width and channels.</summary>
+    public int H, W, C;
+}
+
 /// <summary>
 /// One thread per element: broadcast add, activation, batched transpose, the block copy behind
-/// SliceRows / ConcatRows, and fp16 parameters into activations.
+/// SliceRows / ConcatRows, fp16 parameters into activations, and Hiera's 2x max pooling and FPN upsample-add.
 /// </summary>
 public static class ElementwiseKernels
 {
@@ -40,6 +48,21 @@ public static class ElementwiseKernels
         dst.Store(c.DstOffset + blk * c.DstStride + e, src.Load(c.SrcOffset + blk * c.SrcStride + e));
     }
 
+    /// <summary>2x2 max pooling, stride 2, floor: x [B, H, W, C] → y [B, H/2, W/2, C]; i runs over the output.</summary>
+    public static void MaxPool2x2<TAct>(Index1D i, TAct x, TAct y, GridShape s) where TAct : struct, IActivations<TAct>
+    {
+        int oh = s.H / 2, ow = s.W / 2, ch = i % s.C, r = i / s.C, ox = r % ow, oy = r / ow % oh, b = r / ow / oh;
+        int top = ((b * s.H + 2 * oy) * s.W + 2 * ox) * s.C + ch, bottom = top + s.W * s.C;
+        y.Store(i, XMath.Max(XMath.Max(x.Load(top), x.Load(top + s.C)), XMath.Max(x.Load(bottom), x.Load(bottom + s.C))));
+    }
+
+    /// <summary>y = x [B, H, W, C] + coarse [B, H/2, W/2, C] at (h/2, w/2); i runs over the output.</summary>
+    public static void AddUpsampled2x<TAct>(Index1D i, TAct x, TAct coarse, TAct y, GridShape s) where TAct : struct, IActivations<TAct>
+    {
+        int ch = i % s.C, r = i / s.C, px = r % s.W, py = r / s.W % s.H, b = r / s.W / s.H;
+        y.Store(i, x.Load(i) + coarse.Load(((b * (s.H / 2) + py / 2) * (s.W / 2) + px / 2) * s.C + ch));
+    }
+
     /// <summary>y[i] = float(bits[i]), stored in the activation format.</summary>
     public static void Widen<TAct>(Index1D i, ArrayView<ushort> bits, TAct y) where TAct : struct, IActivations<TAct> =>
         y.Store(i, DeviceMath.HalfToFloat(bits[i]));
@@ -58,6 +81,25 @@ public sealed class ElementwiseLauncher<TAct>(Accelerator accelerator) where TAc
         new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, TAct, TAct, BlockCopy>(ElementwiseKernels.Copy));
     private readonly Lazy<Action<Index1D, ArrayView<ushort>, TAct>> _widen =
         new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, ArrayView<ushort>, TAct>(ElementwiseKernels.Widen));
+
+    private readonly Lazy<Action<Index1D, TAct, TAct, GridShape>> _maxPool =
+        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, TAct, TAct, GridShape>(ElementwiseKernels.MaxPool2x2));
+    private readonly Lazy<Action<Index1D, TAct, TAct, TAct, GridShape>> _addUp =
+        new(() => accelerator.LoadAutoGroupedStreamKernel<Index1D, TAct, TAct, TAct, GridShape>(ElementwiseKernels.AddUpsampled2x));
+
+    /// <summary>y [b, h/2, w/2, c] = 2x2 max of x [b, h, w, c].</summary>
+    public void MaxPool2x2(TAct x, int b, GridShape s, TAct y)
+    {
+        int length = b * (s.H / 2) * (s.W / 2) * s.C;
+        if (length > 0) _maxPool.Value(length, x, y, s);
+    }
+
+    /// <summary>y [b, h, w, c] = x + coarse upsampled 2x (nearest).</summary>
+    public void AddUpsampled2x(TAct x, TAct coarse, int b, GridShape s, TAct y)
+    {
+        int length = b * s.H * s.W * s.C;
+        if (length > 0) _addUp.Value(length, x, coarse, y, s);
+    }
 
     /// <summary>y = a + b over <paramref name="length"/> elements, b (<paramref name="bLength"/> elements) repeated over a.</summary>
     public void AddBroadcast(TAct a, TAct b, int length, int bLength, TAct y)

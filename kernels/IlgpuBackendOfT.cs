@@ -260,6 +260,33 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     }
 
     /// <inheritdoc />
+    public Tensor HieraAttention(Tensor qkv, int heads, int windowSize, bool poolQuery, Parameter qkvBias)
+    {
+        var g = OpShapes.HieraAttention(qkv, heads, windowSize, poolQuery, qkvBias);
+        var y = Allocate(1, g.OutH, g.OutW, g.C);
+        Attn.Hiera(Act(qkv), g, heads, poolQuery, Weights(qkvBias), Act(y));
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor MaxPool2x2(Tensor x)
+    {
+        var shape = OpShapes.MaxPool2x2(x);
+        var y = Allocate(shape);
+        Elementwise.MaxPool2x2(Act(x), x.Dim(0), new GridShape { H = x.Dim(1), W = x.Dim(2), C = x.Dim(3) }, Act(y));
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor AddUpsampled2x(Tensor x, Tensor coarse)
+    {
+        var (b, h, w, c) = OpShapes.AddUpsampled2x(x, coarse);
+        var y = Allocate(b, h, w, c);
+        Elementwise.AddUpsampled2x(Act(x), Act(coarse), b, new GridShape { H = h, W = w, C = c }, Act(y));
+        return y;
+    }
+
+    /// <inheritdoc />
     public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads)
     {
         var (b, nq, nk, c, _) = OpShapes.Attention(q, k, v, heads);

@@ -24,6 +24,8 @@ public static class KernelCatalog
         Closed<TAct>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Transpose), format),
         Closed<TAct>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Copy), format),
         Closed<TAct>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.Widen), format),
+        Closed<TAct>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.MaxPool2x2), format),
+        Closed<TAct>(typeof(ElementwiseKernels), nameof(ElementwiseKernels.AddUpsampled2x), format),
         Closed<TAct>(typeof(ConvKernels), nameof(ConvKernels.ConvTranspose2x2), format),
         Closed<TAct>(typeof(ConvKernels), nameof(ConvKernels.ConvTranspose2x2Norm), format),
         Closed<TAct>(typeof(PositionalEncodingKernels), nameof(PositionalEncodingKernels.DenseGrid), format),

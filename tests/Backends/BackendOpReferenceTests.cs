@@ -103,6 +103,26 @@ public abstract class BackendOpReferenceTests : BackendTestBase
             yield return ($"VitAttention {h}x{w} window {window} head dim {hd}", () => be.VitAttention(D(qkv), heads, window, relH, relW, bias),
                 () => OpReference.VitAttention(qkv, heads, window, relH, relW, bias));
         }
+        // Hiera: padded and odd windows, pooled queries in windows (odd pooled window 7 -> 3 over a
+        // padded grid, odd pooled grid 10 -> 5) and globally (odd grid: floor), a window wider than the grid.
+        foreach (var (h, w, c, heads, window, pool) in new[]
+        {
+            (5, 7, 8, 2, 3, false), (4, 5, 12, 3, 0, false), (8, 6, 8, 1, 4, true), (12, 10, 8, 2, 7, true),
+            (10, 10, 8, 2, 4, true), (5, 7, 8, 2, 0, true), (3, 3, 4, 1, 5, false),
+        })
+        {
+            var qkv = H(70 + h + w, 1, h, w, 3 * c);
+            var bias = Param("attn.qkv.bias", 3 * c);
+            yield return ($"HieraAttention {h}x{w} window {window}{(pool ? " pooled" : "")} heads {heads}",
+                () => be.HieraAttention(D(qkv), heads, window, pool, bias), () => OpReference.HieraAttention(qkv, heads, window, pool, bias));
+        }
+        {
+            HostTensor even = H(90, 2, 6, 4, 5), odd = H(91, 1, 7, 5, 9);
+            yield return ("MaxPool2x2", () => be.MaxPool2x2(D(even)), () => OpReference.MaxPool2x2(even));
+            yield return ("MaxPool2x2 odd grid", () => be.MaxPool2x2(D(odd)), () => OpReference.MaxPool2x2(odd));
+            HostTensor fine = H(92, 2, 6, 10, 7), coarse = H(93, 2, 3, 5, 7);
+            yield return ("AddUpsampled2x", () => be.AddUpsampled2x(D(fine), D(coarse)), () => OpReference.AddUpsampled2x(fine, coarse));
+        }
         foreach (var (b, nq, nk, c, heads) in new[] { (2, 1, 70, 12, 3), (1, 40, 37, 16, 2), (1, 7, 7, 20, 5) })
         {
             HostTensor q = H(30 + nq, b, nq, c), k = H(31 + nk, b, nk, c), v = H(32 + nk, b, nk, c);
@@ -179,7 +199,7 @@ public abstract class BackendOpReferenceTests : BackendTestBase
             }
             catch (XunitException e) { failures.Add(e.Message); }
         }
-        Assert.True(count >= 17, "every op has a case");
+        Assert.True(count >= 20, "every op has a case");
         Assert.True(failures.Count == 0, $"{Backend.Name}: {failures.Count} of {count} cases differ from the reference:\n" + string.Join("\n", failures));
     }
 }

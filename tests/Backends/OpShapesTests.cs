@@ -48,6 +48,29 @@ public sealed class OpShapesTests
     }
 
     [Fact]
+    public void HieraAttention_pools_to_half_windows_that_line_up()
+    {
+        var b = new Parameter("blocks.1.attn.qkv.bias", [24], new ushort[24]);
+        var g = OpShapes.HieraAttention(T(1, 12, 10, 24), 2, 7, poolQuery: true, b);
+        Assert.Equal((6, 5, 3, 3, 2, 2), (g.OutH, g.OutW, g.QueryWindowH, g.QueryWindowW, g.WindowsY, g.WindowsX));
+        Assert.Equal((5, 7, 5, 7), (OpShapes.HieraAttention(T(1, 5, 7, 24), 2, 0, false, b) is var u ? (u.OutH, u.OutW, u.WindowH, u.WindowW) : default));
+        // 9 rows in windows of 8 are 2 windows, the 4 pooled rows in windows of 4 only one: upstream's unpartition breaks.
+        Assert.Contains("do not line up", Assert.Throws<ArgumentException>(() => OpShapes.HieraAttention(T(1, 9, 8, 24), 2, 8, true, b)).Message);
+        Assert.Contains("[1, H, W, 3C]", Assert.Throws<ArgumentException>(() => OpShapes.HieraAttention(T(12, 10, 24), 2, 4, true, b)).Message);
+        Assert.Contains("qkvBias", Assert.Throws<ArgumentException>(() => OpShapes.HieraAttention(T(1, 4, 4, 12), 2, 4, true, b)).Message);
+    }
+
+    [Fact]
+    public void MaxPool2x2_and_AddUpsampled2x_check_their_grids()
+    {
+        Assert.Equal([2, 3, 2, 5], OpShapes.MaxPool2x2(T(2, 7, 4, 5)));
+        Assert.Throws<ArgumentException>(() => OpShapes.MaxPool2x2(T(2, 1, 4, 5)));
+        Assert.Throws<ArgumentException>(() => OpShapes.MaxPool2x2(T(7, 4, 5)));
+        Assert.Equal((2, 6, 4, 5), OpShapes.AddUpsampled2x(T(2, 6, 4, 5), T(2, 3, 2, 5)));
+        Assert.Contains("does not match", Assert.Throws<ArgumentException>(() => OpShapes.AddUpsampled2x(T(2, 7, 4, 5), T(2, 3, 2, 5))).Message);
+    }
+
+    [Fact]
     public void SliceRows_and_ConcatRows_check_their_ranges()
     {
         Assert.Equal([2, 1, 4], OpShapes.SliceRows(T(2, 3, 4), 2, 1).Shape);

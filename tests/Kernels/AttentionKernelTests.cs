@@ -28,6 +28,16 @@ public abstract class AttentionKernelTests : KernelTestBase
     public void GlobalAttentionWithRelPos() => Vit(2, 5, 7, heads: 5, headDim: 4, window: 0);
 
     [AcceleratorFact]
+    public void HieraAttentionPooledInPaddedOddWindows()
+    {
+        // 12 x 10 in 7 x 7 windows (padded to 14 x 14), queries pooled into 3 x 3 windows over 6 x 5.
+        var (r, d) = Input(6, 1, 12, 10, 3 * 6);
+        var bias = Param("attn.qkv.bias", 3 * 6);
+        AssertClose("hiera attention pooled", Reference.HieraAttention(r, 2, 7, true, bias), Device.HieraAttention(d, 2, 7, true, bias));
+        AssertClose("hiera attention global", Reference.HieraAttention(r, 3, 0, false, bias), Device.HieraAttention(d, 3, 0, false, bias));
+    }
+
+    [AcceleratorFact]
     public void DecoderAttentionSingleQueryToken()
     {
         var (rq, dq) = Input(3, 2, 1, 12);

@@ -46,6 +46,16 @@ public abstract class ElementwiseKernelTests : KernelTestBase
     }
 
     [AcceleratorFact]
+    public void MaxPoolAndUpsampleAddChangeTheResolution()
+    {
+        var (r, d) = Input(10, 2, 7, 6, 5);
+        AssertClose("max pool 2x2 odd grid", Reference.MaxPool2x2(r), Device.MaxPool2x2(d));
+        var (rf, df) = Input(11, 2, 6, 4, 5);
+        var (rc, dc) = Input(12, 2, 3, 2, 5);
+        AssertClose("add upsampled 2x", Reference.AddUpsampled2x(rf, rc), Device.AddUpsampled2x(df, dc));
+    }
+
+    [AcceleratorFact]
     public void ReshapeSharesDataAndParametersWiden()
     {
         var (r, d) = Input(9, 2, 3, 4);

@@ -9,8 +9,8 @@ public class Sam2EmbeddingFileTests
 {
     private static string Dir => TestFixtures.Local("sam2.1_tiny");
 
-    private static SamModel Sam2Model() => SamModel.LoadWithoutImageEncoder(Path.Combine(Dir, "model.safetensors"),
-        SamArchitecture.FromJson(File.ReadAllText(Path.Combine(Dir, "cases.json"))), backend: null);
+    private static SamModel Sam2Model() => SamModel.Load(Path.Combine(Dir, "model.safetensors"),
+        SamArchitecture.FromJson(File.ReadAllText(Path.Combine(Dir, "cases.json"))));
 
     [Fact]
     public void ThreeLevelsRoundTripAndTheFamiliesAreRefusedEachOther()

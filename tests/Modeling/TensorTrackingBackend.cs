@@ -105,5 +105,12 @@ internal sealed class TensorTrackingBackend(IBackend inner) : IBackend
     public Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights weights, Tensor hyper, Tensor? featS1 = null, Tensor? featS0 = null) =>
         Track(inner.UpscaledMaskLogits(In(x), weights, In(hyper), featS1 is null ? null : In(featS1), featS0 is null ? null : In(featS0)));
 
+    public Tensor HieraAttention(Tensor qkv, int heads, int windowSize, bool poolQuery, Parameter qkvBias) =>
+        Track(inner.HieraAttention(In(qkv), heads, windowSize, poolQuery, qkvBias));
+
+    public Tensor MaxPool2x2(Tensor x) => Track(inner.MaxPool2x2(In(x)));
+
+    public Tensor AddUpsampled2x(Tensor x, Tensor coarse) => Track(inner.AddUpsampled2x(In(x), In(coarse)));
+
     public void Dispose() => inner.Dispose();
 }

@@ -58,6 +58,12 @@ public sealed class GeneratedWeightsTests() : TempDirectoryTests("samengine-gen-
     [InlineData("mask_decoder.iou_token.weight", 1f, 0f)]                 // embedding: v
     [InlineData("prompt_encoder.pe_layer.positional_encoding_gaussian_matrix", 1f, 0f)]
     [InlineData("image_encoder.pos_embed", 0.02f, 0f)]
+    [InlineData("sam_prompt_encoder.point_embeddings.2.weight", 1f, 0f)] // SAM 2.x embeddings: v
+    [InlineData("sam_prompt_encoder.no_mask_embed.weight", 1f, 0f)]
+    [InlineData("sam_mask_decoder.mask_tokens.weight", 1f, 0f)]
+    [InlineData("sam_mask_decoder.obj_score_token.weight", 1f, 0f)]
+    [InlineData("image_encoder.trunk.pos_embed_window", 0.02f, 0f)]
+    [InlineData("no_mem_embed", 0.02f, 0f)]
     public void RuleTableForTwoDimensionalTensors(string name, float scale, float offset)
     {
         int[] shape = [4, 8];

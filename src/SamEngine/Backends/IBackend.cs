@@ -164,6 +164,29 @@ public interface IBackend : IDisposable
     /// </summary>
     Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights weights, Tensor hyper, Tensor? featS1 = null, Tensor? featS0 = null) =>
         ComposedOps.UpscaledMaskLogits(this, x, weights, hyper, featS1, featS0);
+
+    // SAM 2.x's Hiera image encoder (ImageEncoderHiera).
+
+    /// <summary>
+    /// Hiera's self-attention core (<c>MultiScaleAttention</c>) on a packed qkv [1, H, W, 3C]: q, k, v
+    /// split into <paramref name="heads"/> heads, plain softmax(q kᵀ / √d) v, no relative positions.
+    /// With <paramref name="windowSize"/> &gt; 0 the grid is zero-padded to a multiple of the window and
+    /// each window attends within itself (padded tokens hold the qkv bias, as upstream's zero-padded
+    /// input gives them); 0 means the whole grid. With <paramref name="poolQuery"/> the queries of each
+    /// window (or of the grid) are max-pooled 2x2 (floor) before the product, so the windows shrink to
+    /// half and the output is [1, H/2, W/2, C] laid out as upstream's <c>window_unpartition</c> of the
+    /// halved windows cropped to the pooled grid; else [1, H, W, C]. Before the output projection.
+    /// </summary>
+    Tensor HieraAttention(Tensor qkv, int heads, int windowSize, bool poolQuery, Parameter qkvBias);
+
+    /// <summary>2x2 max pooling with stride 2 (floor, as <c>nn.MaxPool2d(2, 2)</c>): x [B, H, W, C] → [B, H/2, W/2, C].</summary>
+    Tensor MaxPool2x2(Tensor x);
+
+    /// <summary>
+    /// The FPN's top-down step: x [B, H, W, C] plus <paramref name="coarse"/> [B, H/2, W/2, C] upsampled
+    /// 2x by nearest neighbour (<c>F.interpolate(scale_factor=2.0, mode="nearest")</c>); H and W even.
+    /// </summary>
+    Tensor AddUpsampled2x(Tensor x, Tensor coarse);
 }
 
 /// <summary>The parameters of SAM's <c>output_upscaling</c>: two 2x2 transposed convs with LayerNorm2d between.</summary>

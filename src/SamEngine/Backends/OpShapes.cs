@@ -302,6 +302,76 @@ public static class OpShapes
         return (b, image.Dim(1), t, c, din);
     }
 
+    /// <summary>
+    /// The geometry of a windowed attention over a packed qkv grid (<see cref="IBackend.HieraAttention"/>;
+    /// the ViT's is the unpooled case): key windows tile the zero-padded grid, query windows the output grid.
+    /// </summary>
+    /// <param name="H">Grid height of the qkv.</param>
+    /// <param name="W">Grid width of the qkv.</param>
+    /// <param name="C">Channels of q, k and v each.</param>
+    /// <param name="HeadDim">Channels per head.</param>
+    /// <param name="WindowH">Key window height (the grid's for global attention).</param>
+    /// <param name="WindowW">Key window width.</param>
+    /// <param name="OutH">Output grid height (H/2 when the queries are pooled).</param>
+    /// <param name="OutW">Output grid width.</param>
+    /// <param name="QueryWindowH">Query window height (WindowH/2 when pooled).</param>
+    /// <param name="QueryWindowW">Query window width.</param>
+    public readonly record struct AttentionWindows(int H, int W, int C, int HeadDim, int WindowH, int WindowW,
+        int OutH, int OutW, int QueryWindowH, int QueryWindowW)
+    {
+        /// <summary>Windows per grid row and per grid column (the same on both sides of the pooling).</summary>
+        public int WindowsX => (W + WindowW - 1) / WindowW;
+        /// <inheritdoc cref="WindowsX" />
+        public int WindowsY => (H + WindowH - 1) / WindowH;
+    }
+
+    /// <summary>
+    /// Hiera attention over a packed qkv [1, H, W, 3C] with <paramref name="heads"/> heads and qkv bias
+    /// [3C] in windows of <paramref name="windowSize"/> (0: the whole grid), the queries optionally
+    /// max-pooled 2x2. Pooled windows must tile the pooled grid in as many windows as the keys' windows
+    /// tile the grid (upstream's unpartition needs it, and every Hiera grid meets it).
+    /// </summary>
+    public static AttentionWindows HieraAttention(Tensor qkv, int heads, int windowSize, bool poolQuery, Parameter qkvBias)
+    {
+        const string op = "HieraAttention";
+        Rank(op, "qkv", qkv, 4, "[1, H, W, 3C]");
+        int h = qkv.Dim(1), w = qkv.Dim(2), c3 = qkv.Dim(3);
+        if (qkv.Dim(0) != 1 || heads < 1 || c3 % (3 * heads) != 0 || c3 == 0 || h == 0 || w == 0)
+            throw new ArgumentException($"{op}: qkv {qkv} is not [1, H, W, 3C] with C split into {heads} heads");
+        if (windowSize < 0) throw new ArgumentException($"{op}: window size {windowSize} is negative");
+        int c = c3 / 3;
+        Vector(op, "qkvBias", qkvBias, c3);
+        int wh = windowSize > 0 ? windowSize : h, ww = windowSize > 0 ? windowSize : w;
+        if (!poolQuery) return new(h, w, c, c / heads, wh, ww, h, w, wh, ww);
+        int oh = h / 2, ow = w / 2, qh = wh / 2, qw = ww / 2;
+        if (oh == 0 || ow == 0 || qh == 0 || qw == 0)
+            throw new ArgumentException($"{op}: queries of qkv {qkv} in {wh}x{ww} windows cannot be pooled 2x2");
+        if ((h + wh - 1) / wh != (oh + qh - 1) / qh || (w + ww - 1) / ww != (ow + qw - 1) / qw)
+            throw new ArgumentException($"{op}: {wh}x{ww} windows over a {h}x{w} grid do not line up with {qh}x{qw} windows over the pooled {oh}x{ow} grid");
+        return new(h, w, c, c / heads, wh, ww, oh, ow, qh, qw);
+    }
+
+    /// <summary>x [B, H, W, C] with H, W ≥ 2 → the pooled shape [B, H/2, W/2, C].</summary>
+    public static int[] MaxPool2x2(Tensor x)
+    {
+        const string op = "MaxPool2x2";
+        Rank(op, "x", x, 4, "[B, H, W, C]");
+        if (x.Dim(1) < 2 || x.Dim(2) < 2) throw new ArgumentException($"{op}: x {x} is smaller than the 2x2 window");
+        return [x.Dim(0), x.Dim(1) / 2, x.Dim(2) / 2, x.Dim(3)];
+    }
+
+    /// <summary>x [B, H, W, C] and coarse [B, H/2, W/2, C] (H, W even) → (B, H, W, C).</summary>
+    public static (int Batch, int H, int W, int C) AddUpsampled2x(Tensor x, Tensor coarse)
+    {
+        const string op = "AddUpsampled2x";
+        Rank(op, "x", x, 4, "[B, H, W, C]");
+        Rank(op, "coarse", coarse, 4, "[B, H/2, W/2, C]");
+        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), c = x.Dim(3);
+        if (coarse.Dim(0) != b || 2 * coarse.Dim(1) != h || 2 * coarse.Dim(2) != w || coarse.Dim(3) != c)
+            throw new ArgumentException($"{op}: coarse {coarse} upsampled 2x does not match x {x}");
+        return (b, h, w, c);
+    }
+
     private static void Rank(string op, string arg, Tensor x, int rank, string layout)
     {
         if (x is null) throw new ArgumentNullException(arg, $"{op}: {arg} is null");

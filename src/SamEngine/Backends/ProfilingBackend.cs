@@ -137,5 +137,15 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         Time(nameof(UpscaledMaskLogits), () => inner.UpscaledMaskLogits(x, weights, hyper, featS1, featS0));
 
     /// <inheritdoc />
+    public Tensor HieraAttention(Tensor qkv, int heads, int windowSize, bool poolQuery, Parameter qkvBias) =>
+        Time($"{nameof(HieraAttention)}(window {windowSize}{(poolQuery ? ", pooled" : "")})", () => inner.HieraAttention(qkv, heads, windowSize, poolQuery, qkvBias));
+
+    /// <inheritdoc />
+    public Tensor MaxPool2x2(Tensor x) => Time(nameof(MaxPool2x2), () => inner.MaxPool2x2(x));
+
+    /// <inheritdoc />
+    public Tensor AddUpsampled2x(Tensor x, Tensor coarse) => Time(nameof(AddUpsampled2x), () => inner.AddUpsampled2x(x, coarse));
+
+    /// <inheritdoc />
     public void Dispose() => inner.Dispose();
 }

@@ -16,23 +16,23 @@ namespace SamEngine.Modeling;
 /// </summary>
 public sealed class SamModel : IDisposable
 {
-    private SamModel(SamArchitecture arch, IBackend backend, IWeightSource weights, string description, bool withImageEncoder = true)
+    private SamModel(SamArchitecture arch, IBackend backend, IWeightSource weights, string description)
     {
         Architecture = arch;
         _backend = backend;
         CheckFamily(arch, weights);
-        var hashed = new FingerprintingWeightSource(withImageEncoder ? weights : new WithoutImageEncoder(weights));
+        var hashed = new FingerprintingWeightSource(weights);
         var vb = new WeightScope(hashed);
         if (arch.Family == ModelFamily.Sam2)
         {
-            if (withImageEncoder) _hieraEncoder = new ImageEncoderHiera(vb.Push("image_encoder"), arch);
+            _hieraEncoder = new ImageEncoderHiera(vb.Push("image_encoder"), arch);
             _promptEncoder = new PromptEncoder(vb.Push("sam_prompt_encoder"), arch);
             _maskDecoder = new MaskDecoder(vb.Push("sam_mask_decoder"), arch);
             NoMemEmbed = vb.Get("no_mem_embed", 1, 1, arch.PromptEmbedDim);
         }
         else
         {
-            if (withImageEncoder) _imageEncoder = new ImageEncoderViT(vb.Push("image_encoder"), arch);
+            _imageEncoder = new ImageEncoderViT(vb.Push("image_encoder"), arch);
             _promptEncoder = new PromptEncoder(vb.Push("prompt_encoder"), arch);
             _maskDecoder = new MaskDecoder(vb.Push("mask_decoder"), arch);
         }
@@ -156,17 +156,6 @@ public sealed class SamModel : IDisposable
     }
 
     /// <summary>
-    /// The prompt encoder and mask decoder of the safetensors file <paramref name="path"/> without the image
-    /// encoder (its <c>image_encoder.*</c> tensors are neither read nor checked): for answering prompts from
-    /// embeddings only, as parity's decoder check does. Encoding an image with it throws.
-    /// </summary>
-    internal static SamModel LoadWithoutImageEncoder(string path, SamArchitecture arch, IBackend? backend)
-    {
-        var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(path));
-        return Build(arch, source, ownedWeights: source, backend, disposeBackend: false, path, withImageEncoder: false);
-    }
-
-    /// <summary>
     /// Refuses, in one line, weights of the other family: SAM 1's parts are <c>prompt_encoder</c> /
     /// <c>mask_decoder</c>, SAM 2.1's <c>sam_prompt_encoder</c> / <c>sam_mask_decoder</c>.
     /// </summary>
@@ -184,27 +173,18 @@ public sealed class SamModel : IDisposable
             throw new WeightException("these are SAM 2.1 weights (sam_mask_decoder.*), but the architecture is SAM 1's; pass a sam2.1 architecture");
     }
 
-    /// <summary>A source that hides the image encoder's tensors.</summary>
-    private sealed class WithoutImageEncoder(IWeightSource inner) : IWeightSource
-    {
-        public Parameter Get(string name, int[] shape) => inner.Get(name, shape);
-
-        public IEnumerable<string> Names => inner.Names.Where(n => !n.StartsWith("image_encoder.", StringComparison.Ordinal));
-    }
-
     /// <summary>
     /// The model over <paramref name="weights"/>, owning <paramref name="ownedWeights"/> and the backend
     /// as <see cref="Create"/> says; what it owns is disposed here too when building fails.
     /// </summary>
-    private static SamModel Build(SamArchitecture arch, IWeightSource weights, IDisposable? ownedWeights, IBackend? backend, bool disposeBackend, string description,
-        bool withImageEncoder = true)
+    private static SamModel Build(SamArchitecture arch, IWeightSource weights, IDisposable? ownedWeights, IBackend? backend, bool disposeBackend, string description)
     {
         IBackend? created = null;
         try
         {
             arch = arch.Validate();
             if (backend is null) backend = created = new CpuBackend();
-            return new SamModel(arch, backend, weights, description, withImageEncoder)
+            return new SamModel(arch, backend, weights, description)
             {
                 _ownedBackend = created is not null || disposeBackend ? backend : null,
                 _ownedWeights = ownedWeights,

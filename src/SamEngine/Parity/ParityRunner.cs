@@ -72,7 +72,6 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
     {
         // Without a backend the model makes (and disposes) a CPU one; the caller's stays the caller's.
         string shipped = Path.Combine(fixtureDir, spec.ShippedWeights ?? "model.safetensors");
-        if (File.Exists(shipped) && fromReferenceEmbedding) return SamModel.LoadWithoutImageEncoder(shipped, spec.Architecture, backend);
         if (File.Exists(shipped)) return SamModel.Load(shipped, spec.Architecture, backend);
         return SamModel.Create(spec.Architecture, new GeneratedWeightSource(spec.Seed), backend, $"generated (seed {spec.Seed})");
     }

@@ -23,6 +23,16 @@ public static class GeneratedWeights
         "prompt_encoder.no_mask_embed.weight",
         "mask_decoder.iou_token.weight",
         "mask_decoder.mask_tokens.weight",
+        // SAM 2.x: the same modules under sam_prompt_encoder / sam_mask_decoder, plus the object-score token.
+        "sam_prompt_encoder.point_embeddings.0.weight",
+        "sam_prompt_encoder.point_embeddings.1.weight",
+        "sam_prompt_encoder.point_embeddings.2.weight",
+        "sam_prompt_encoder.point_embeddings.3.weight",
+        "sam_prompt_encoder.not_a_point_embed.weight",
+        "sam_prompt_encoder.no_mask_embed.weight",
+        "sam_mask_decoder.iou_token.weight",
+        "sam_mask_decoder.mask_tokens.weight",
+        "sam_mask_decoder.obj_score_token.weight",
     };
 
     /// <summary>FNV-1a 64 of the UTF-8 bytes of <paramref name="s"/>.</summary>
@@ -89,7 +99,7 @@ public static class GeneratedWeights
             for (int d = 1; d < shape.Length; d++) fanIn *= shape[d];
             return ((float)Math.Sqrt(3.0 / fanIn), 0f);
         }
-        return (0.02f, 0f); // pos_embed, rel_pos_h, rel_pos_w
+        return (0.02f, 0f); // pos_embed, rel_pos_h, rel_pos_w; SAM 2.x's pos_embed_window, no_mem_embed
     }
 }
 

@@ -282,6 +282,101 @@ internal static class OpReference
     /// <summary>[1, ...] as [...], to broadcast over a batch.</summary>
     private static HostTensor Batchless(HostTensor x) => new(x.Data, x.Shape[1..]);
 
+    /// <summary>
+    /// Hiera's attention as upstream's <c>MultiScaleBlock</c> and <c>MultiScaleAttention</c> write it, on
+    /// qkv [1, H, W, 3C]: zero-pad the input to whole windows (its qkv is then the bias) and partition;
+    /// per window and head, q max-pooled 2x2 (floor) when <paramref name="poolQuery"/>, softmax(q kᵀ /
+    /// √d) v; unpartition the (halved) windows over the grid padded from the pooled size H/2 x W/2 and
+    /// crop to it. Window 0: the whole grid is one window. → [1, H', W', C].
+    /// </summary>
+    public static HostTensor HieraAttention(HostTensor qkv, int heads, int windowSize, bool poolQuery, Parameter qkvBias)
+    {
+        var bias = qkvBias.ToFloat();
+        int h = qkv.Dim(1), w = qkv.Dim(2), c3 = qkv.Dim(3), c = c3 / 3, hd = c / heads;
+        int wh = windowSize > 0 ? windowSize : h, ww = windowSize > 0 ? windowSize : w;
+        int hp = (h + wh - 1) / wh * wh, wp = (w + ww - 1) / ww * ww, nwx = wp / ww, windows = hp / wh * nwx;
+        // Upstream's sizes after the block: the shortcut's (pooled) grid, the halved window, its padded grid.
+        int oh = poolQuery ? h / 2 : h, ow = poolQuery ? w / 2 : w, qh = poolQuery ? wh / 2 : wh, qw = poolQuery ? ww / 2 : ww;
+        int ohp = (oh + qh - 1) / qh * qh, owp = (ow + qw - 1) / qw * qw, onwx = owp / qw;
+        var padded = new float[ohp * owp * c];
+        for (int n = 0; n < windows; n++)
+        {
+            int wy = n / nwx, wx = n % nwx;
+            for (int head = 0; head < heads; head++)
+            {
+                // [wh, ww, hd] of q, k and v in window n; padded tokens hold the bias.
+                float[] Part(int part)
+                {
+                    var r = new float[wh * ww * hd];
+                    for (int ty = 0; ty < wh; ty++)
+                        for (int tx = 0; tx < ww; tx++)
+                            for (int e = 0; e < hd; e++)
+                            {
+                                int gy = wy * wh + ty, gx = wx * ww + tx, ch = part * c + head * hd + e;
+                                r[(ty * ww + tx) * hd + e] = gy < h && gx < w ? qkv.Data[(gy * w + gx) * c3 + ch] : bias[ch];
+                            }
+                    return r;
+                }
+                float[] q = Part(0), k = Part(1), v = Part(2);
+                if (poolQuery)
+                {
+                    var pooled = new float[qh * qw * hd];
+                    for (int y = 0; y < qh; y++)
+                        for (int x = 0; x < qw; x++)
+                            for (int e = 0; e < hd; e++)
+                            {
+                                float m = float.NegativeInfinity;
+                                for (int dy = 0; dy < 2; dy++)
+                                    for (int dx = 0; dx < 2; dx++) m = Math.Max(m, q[((2 * y + dy) * ww + 2 * x + dx) * hd + e]);
+                                pooled[(y * qw + x) * hd + e] = m;
+                            }
+                    q = pooled;
+                }
+                var o = AttentionReference.Attend(q, k, v, qh * qw, wh * ww, hd, 1f / MathF.Sqrt(hd), scaleQueryFirst: false, relPos: null);
+                int oy0 = n / onwx * qh, ox0 = n % onwx * qw;
+                for (int t = 0; t < qh * qw; t++)
+                    Array.Copy(o, t * hd, padded, ((oy0 + t / qw) * owp + ox0 + t % qw) * c + head * hd, hd);
+            }
+        }
+        var y2 = new float[oh * ow * c];
+        for (int y = 0; y < oh; y++) Array.Copy(padded, y * owp * c, y2, y * ow * c, ow * c);
+        return new HostTensor(y2, [1, oh, ow, c]);
+    }
+
+    /// <summary>nn.MaxPool2d(2, 2) over the channels-last grid: [B, H, W, C] → [B, H/2, W/2, C].</summary>
+    public static HostTensor MaxPool2x2(HostTensor x)
+    {
+        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), c = x.Dim(3), oh = h / 2, ow = w / 2;
+        var y = new float[b * oh * ow * c];
+        for (int bi = 0; bi < b; bi++)
+            for (int i = 0; i < oh; i++)
+                for (int j = 0; j < ow; j++)
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        float m = float.NegativeInfinity;
+                        for (int dy = 0; dy < 2; dy++)
+                            for (int dx = 0; dx < 2; dx++) m = Math.Max(m, x.Data[((bi * h + 2 * i + dy) * w + 2 * j + dx) * c + ch]);
+                        y[((bi * oh + i) * ow + j) * c + ch] = m;
+                    }
+        return new HostTensor(y, [b, oh, ow, c]);
+    }
+
+    /// <summary>x + F.interpolate(coarse, scale_factor=2, mode="nearest"): output pixel (i, j) takes coarse (⌊i/2⌋, ⌊j/2⌋).</summary>
+    public static HostTensor AddUpsampled2x(HostTensor x, HostTensor coarse)
+    {
+        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), c = x.Dim(3);
+        var y = new float[x.Data.Length];
+        for (int bi = 0; bi < b; bi++)
+            for (int i = 0; i < h; i++)
+                for (int j = 0; j < w; j++)
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        int at = ((bi * h + i) * w + j) * c + ch;
+                        y[at] = x.Data[at] + coarse.Data[((bi * (h / 2) + i / 2) * (w / 2) + j / 2) * c + ch];
+                    }
+        return x with { Data = y };
+    }
+
     /// <summary>x [1 or B, ...] as [B, ...] (a batch-1 tensor repeated).</summary>
     private static HostTensor Repeat(HostTensor x, int b) =>
         x.Dim(0) == b ? x : new HostTensor(Enumerable.Repeat(x.Data, b).SelectMany(d => d).ToArray(), [b, .. x.Shape[1..]]);

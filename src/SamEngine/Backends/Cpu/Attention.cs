@@ -11,7 +11,21 @@ public sealed partial class CpuBackend
         var y = CpuTensor.Uninitialized(1, h, w, c);
         var path = Gemm.ActivePath;
         using var relPos = new RelPos(path, Floats(relPosH), Floats(relPosW), wh, ww, hd);
-        MultiHeadAttention.Vit(path, Cpu(qkv).Data, h, w, c, heads, wh, ww, relPos, Floats(qkvBias), y.Data);
+        var windows = new OpShapes.AttentionWindows(h, w, c, hd, wh, ww, h, w, wh, ww);
+        // Upstream scales q; folded into k here (see FlashAttention.Attend).
+        MultiHeadAttention.Windowed(path, Cpu(qkv).Data, windows, heads, poolQuery: false, relPos, Floats(qkvBias),
+            keyScale: 1f / MathF.Sqrt(hd), postScale: 1f, y.Data);
+        return y;
+    }
+
+    /// <inheritdoc />
+    public Tensor HieraAttention(Tensor qkv, int heads, int windowSize, bool poolQuery, Parameter qkvBias)
+    {
+        var g = OpShapes.HieraAttention(qkv, heads, windowSize, poolQuery, qkvBias);
+        var y = CpuTensor.Uninitialized(1, g.OutH, g.OutW, g.C);
+        // scaled_dot_product_attention scales the product.
+        MultiHeadAttention.Windowed(Gemm.ActivePath, Cpu(qkv).Data, g, heads, poolQuery, relPos: null, Floats(qkvBias),
+            keyScale: 1f, postScale: 1f / MathF.Sqrt(g.HeadDim), y.Data);
         return y;
     }
 

@@ -151,10 +151,10 @@ internal static class FlashAttention
         }
     }
 
-    /// <summary>One worker's buffers for one head at a time: packed operands, scores, output, rel-pos terms, and the callers' row starts.</summary>
+    /// <summary>One worker's buffers for one head at a time: packed operands, scores, output, rel-pos terms, pooled queries, and the callers' row starts.</summary>
     internal sealed class HeadScratch
     {
-        public float[]? PackedQ, PackedK, PackedVt, ScoresT, OutT, OutRows, RelHt, RelWt, TableHt, TableWt;
-        public int[]? Starts, OutStarts;
+        public float[]? PackedQ, PackedK, PackedVt, ScoresT, OutT, OutRows, RelHt, RelWt, TableHt, TableWt, PooledQ;
+        public int[]? Starts, OutStarts, QueryStarts;
     }
 }
