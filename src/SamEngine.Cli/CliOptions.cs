@@ -38,9 +38,24 @@ public static class CliOptions
 
     /// <summary>A finite number, <paramref name="defaultValue"/> when not given.</summary>
     public static Option<double> Real(string name, string helpName, string description, double defaultValue) =>
-        Parsed(name, helpName, description, defaultValue, text =>
-            double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v
-            : throw new FormatException($"{name} needs a finite number, got '{text}'"));
+        Parsed(name, helpName, description, defaultValue, text => ParseReal(name, text));
+
+    /// <summary>A finite number with no default: null when not given.</summary>
+    public static Option<double?> OptionalReal(string name, string helpName, string description) =>
+        Optional<double?>(name, helpName, description, text => ParseReal(name, text));
+
+    /// <summary>
+    /// <c>true</c> or <c>false</c> (the text, checked), <paramref name="defaultValue"/> when not given. Text
+    /// because System.CommandLine leaves a token that is not a bool unread by a bool option, which then
+    /// reports a wrong value as a stray argument without naming the option.
+    /// </summary>
+    public static Option<string> Bool(string name, string description, bool defaultValue) =>
+        Parsed(name, "true|false", description, defaultValue ? "true" : "false",
+            text => text is "true" or "false" ? text : throw new FormatException($"{name} needs true or false, got '{text}'"));
+
+    private static double ParseReal(string name, string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) ? v
+        : throw new FormatException($"{name} needs a finite number, got '{text}'");
 
     /// <summary>
     /// A value read by <paramref name="parse"/>, which throws a <see cref="FormatException"/> whose message

@@ -50,6 +50,9 @@ public sealed class AmgCommandTests() : TempDirectoryTests("samengine-amg-")
             (new[] { "amg", "--model", Fixture("model.safetensors"), "--image", Fixture("missing.png"), "--out", json }, 1),
             (new[] { "amg", "--model", Fixture("model.safetensors"), "--image", Fixture("cases.json"), "--out", json }, 1),  // not an image
             (new[] { "amg", "--model", Fixture("model.safetensors"), "--image", Fixture("image.png"), "--out", json, "--points-per-batch", "0" }, 1),
+            (new[] { "amg", "--model", Fixture("model.safetensors"), "--image", Fixture("image.png"), "--out", json, "--multimask-output", "no" }, 2),
+            (new[] { "amg", "--model", Fixture("model.safetensors"), "--image", Fixture("image.png"), "--out", json, "--use-m2m" }, 1),     // SAM 2.1 only
+            (new[] { "amg", "--model", Fixture("model.safetensors"), "--image", Fixture("image.png"), "--out", json, "--multimask-output", "false" }, 1),
         };
         foreach (var (args, expected) in cases)
         {
@@ -66,7 +69,7 @@ public sealed class AmgCommandTests() : TempDirectoryTests("samengine-amg-")
     {
         var (code, output, _) = Run("amg", "--help");
         Assert.Equal(0, code);
-        foreach (var option in new[] { "--points-per-side", "--crop-n-points-downscale-factor", "--min-mask-region-area", "--output-mode", "--overlay" })
+        foreach (var option in new[] { "--points-per-side", "--crop-n-points-downscale-factor", "--min-mask-region-area", "--output-mode", "--overlay", "--use-m2m", "--multimask-output" })
             Assert.Contains(option, output);
     }
 }

@@ -8,30 +8,34 @@ using Xunit.Abstractions;
 namespace SamEngine.Tests.Amg;
 
 /// <summary>
-/// Parity with the official generator's output on the tiny model (fixtures/tiny/amg*.json): the same
-/// number of masks, each reference mask matched (as sets: equal scores leave the official order
-/// arbitrary) by one of ours with mask IoU >= 0.99 and scores within 1e-3.
+/// Parity with the official generators' output on the tiny models (fixtures/tiny/amg*.json from
+/// <c>SamAutomaticMaskGenerator</c>, fixtures/sam2.1_tiny/amg*.json from <c>SAM2AutomaticMaskGenerator</c>,
+/// m2m included): the same number of masks, each reference mask matched (as sets: equal scores leave the
+/// official order arbitrary) by one of ours with mask IoU >= 0.99 and scores within 1e-3.
 /// </summary>
 public class AmgFixtureTests(ITestOutputHelper output)
 {
     private const double MinMaskIou = 0.99, ScoreTolerance = 1e-3;
 
-    private static string Dir => Path.Combine(AppContext.BaseDirectory, "fixtures", "tiny");
+    private static string Dir(string config = "tiny") => Path.Combine(AppContext.BaseDirectory, "fixtures", config);
 
     [Theory]
-    [InlineData("amg.json")]
-    [InlineData("amg_nonms.json")]
-    public void MatchesOfficialGenerator(string file)
+    [InlineData("tiny", "amg.json")]
+    [InlineData("tiny", "amg_nonms.json")]
+    [InlineData("sam2.1_tiny", "amg.json")]
+    [InlineData("sam2.1_tiny", "amg_m2m.json")]
+    [InlineData("sam2.1_tiny", "amg_nonms.json")]
+    public void MatchesOfficialGenerator(string config, string file)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir, file)));
+        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(Dir(config), file)));
         var options = OptionsFrom(doc.RootElement.GetProperty("params"));
         var reference = doc.RootElement.GetProperty("masks").EnumerateArray().Select(ReferenceMask.Parse).ToArray();
 
-        var (rgb, h, w) = TinyImage();
-        using var model = TinyModel();
+        var (rgb, h, w) = TinyImage(config);
+        using var model = TinyModel(config);
         var ours = new AutomaticMaskGenerator(model, options).Generate(rgb, h, w);
 
-        output.WriteLine($"{file}: {ours.Count} masks, reference {reference.Length}");
+        output.WriteLine($"{config}/{file}: {ours.Count} masks, reference {reference.Length}");
         Assert.Equal(reference.Length, ours.Count);
         var used = new bool[ours.Count];
         double worstIou = 1, worstScore = 0;
@@ -62,7 +66,22 @@ public class AmgFixtureTests(ITestOutputHelper output)
         output.WriteLine($"worst mask IoU {worstIou:F6}, worst score difference {worstScore:E2}");
     }
 
-    internal static AutomaticMaskGeneratorOptions OptionsFrom(JsonElement p) => new()
+    /// <summary>
+    /// The generator options of a fixture's <c>params</c>; SAM 2's <c>use_m2m</c> and <c>multimask_output</c>
+    /// when it has them. Its <c>mask_threshold</c>, which SamEngine does not vary, must be 0.
+    /// </summary>
+    internal static AutomaticMaskGeneratorOptions OptionsFrom(JsonElement p)
+    {
+        if (p.TryGetProperty("mask_threshold", out var maskThreshold))
+            Assert.Equal(0.0, maskThreshold.GetDouble());
+        return OptionsWithout(p) with
+        {
+            UseM2m = p.TryGetProperty("use_m2m", out var m2m) && m2m.GetBoolean(),
+            MultimaskOutput = !p.TryGetProperty("multimask_output", out var multimask) || multimask.GetBoolean(),
+        };
+    }
+
+    private static AutomaticMaskGeneratorOptions OptionsWithout(JsonElement p) => new()
     {
         PointsPerSide = p.GetProperty("points_per_side").GetInt32(),
         PointsPerBatch = p.GetProperty("points_per_batch").GetInt32(),
@@ -85,16 +104,16 @@ public class AmgFixtureTests(ITestOutputHelper output)
     };
 
     /// <summary>The fixture's image tensor: RGB bytes, height, width.</summary>
-    internal static (byte[] Rgb, int H, int W) TinyImage()
+    internal static (byte[] Rgb, int H, int W) TinyImage(string config = "tiny")
     {
-        using var reference = SafeTensorsFile.Open(Path.Combine(Dir, "reference.safetensors"));
+        using var reference = SafeTensorsFile.Open(Path.Combine(Dir(config), "reference.safetensors"));
         var shape = reference.Info("image").Shape;
         return (reference.ReadUInt8("image"), shape[0], shape[1]);
     }
 
     /// <summary>The tiny model with the architecture of its cases.json.</summary>
-    internal static SamModel TinyModel() =>
-        SamModel.Load(Path.Combine(Dir, "model.safetensors"), SamArchitecture.FromJson(File.ReadAllText(Path.Combine(Dir, "cases.json"))));
+    internal static SamModel TinyModel(string config = "tiny") =>
+        SamModel.Load(Path.Combine(Dir(config), "model.safetensors"), SamArchitecture.FromJson(File.ReadAllText(Path.Combine(Dir(config), "cases.json"))));
 
     private static double MaskIou(byte[] a, byte[] b)
     {
@@ -113,7 +132,10 @@ public class AmgFixtureTests(ITestOutputHelper output)
         {
             var seg = m.GetProperty("segmentation");
             var size = seg.GetProperty("size").EnumerateArray().Select(e => e.GetInt32()).ToArray();
-            var rle = new RunLengthEncoding(size[0], size[1], seg.GetProperty("counts").EnumerateArray().Select(e => e.GetInt32()).ToArray());
+            // SAM 1's fixtures hold run lengths, SAM 2.1's the COCO string (output_mode coco_rle).
+            var counts = seg.GetProperty("counts");
+            var rle = counts.ValueKind == JsonValueKind.String ? CocoRle.Decode(size[0], size[1], counts.GetString()!)
+                : new RunLengthEncoding(size[0], size[1], counts.EnumerateArray().Select(e => e.GetInt32()).ToArray());
             var point = m.GetProperty("point_coords")[0];
             return new ReferenceMask(rle, (point[0].GetDouble(), point[1].GetDouble()),
                 m.GetProperty("predicted_iou").GetSingle(), m.GetProperty("stability_score").GetSingle(),

@@ -15,9 +15,9 @@ public static class AmgCommand
     {
         var verb = new Verb("amg", "segment everything in an image (automatic mask generator)",
             "samengine amg --model M [--arch A] --image IMG --out ANNS.json [options]", """
-            Segments everything in IMG as the official SamAutomaticMaskGenerator does and writes a JSON
-            array with one record per mask (segmentation, area, bbox XYWH, predicted_iou, point_coords,
-            stability_score, crop_box XYWH).
+            Segments everything in IMG as the official SamAutomaticMaskGenerator does (SAM2AutomaticMaskGenerator
+            for a SAM 2.1 model, with its defaults) and writes a JSON array with one record per mask
+            (segmentation, area, bbox XYWH, predicted_iou, point_coords, stability_score, crop_box XYWH).
             """);
         var model = new ModelOptions(verb);
         var image = CliOptions.Required("--image", "IMG", "JPEG, PNG, BMP, GIF, WebP or TIFF photo");

@@ -6,7 +6,8 @@ namespace SamEngine.Cli.Commands;
 /// <summary>
 /// The parameters of <see cref="AutomaticMaskGeneratorOptions"/> as <c>amg</c> options, each declared
 /// once here: its flag is the property's name in kebab case (the official argument's name) and its
-/// default is the record's. <see cref="AutomaticMaskGeneratorOptions.PointGrids"/> has no flag (a list
+/// default is the record's, except <c>--pred-iou-thresh</c>, whose default the model's family picks
+/// (the help names both), and <c>--use-m2m</c>, a flag. <see cref="AutomaticMaskGeneratorOptions.PointGrids"/> has no flag (a list
 /// of grids is not a command-line value; upstream's script has none either), and the output mode's
 /// default is <c>coco_rle</c> for the JSON file (engine-contracts.md), not the record's binary mask.
 /// </summary>
@@ -24,8 +25,13 @@ public sealed class AmgParameters
             "points along each side of the grid of prompts (crop layer 0)");
         Int(nameof(Defaults.PointsPerBatch), o => o.PointsPerBatch, (o, v) => o with { PointsPerBatch = v },
             "points decoded together in one batch");
-        Real(nameof(Defaults.PredIouThresh), o => o.PredIouThresh, (o, v) => o with { PredIouThresh = v },
-            "drop masks whose predicted IoU is not above this (0: keep all)");
+        // No single default: the model's family picks it (AutomaticMaskGeneratorOptions.ForFamily).
+        var predIou = CliOptions.OptionalReal(Flag(nameof(Defaults.PredIouThresh)), "X",
+            "drop masks whose predicted IoU is not above this (0: keep all) " +
+            $"(default: {CliOptions.FormatValue(AutomaticMaskGeneratorOptions.Sam1PredIouThresh)} for SAM 1, " +
+            $"{CliOptions.FormatValue(AutomaticMaskGeneratorOptions.Sam2PredIouThresh)} for SAM 2.1)");
+        _bindings.Add((predIou, nameof(Defaults.PredIouThresh),
+            (o, parsed) => parsed.GetResult(predIou) is null ? o : o with { PredIouThresh = parsed.GetValue(predIou) }));
         Real(nameof(Defaults.StabilityScoreThresh), o => o.StabilityScoreThresh, (o, v) => o with { StabilityScoreThresh = v },
             "drop masks whose stability score is below this (0: keep all)");
         Real(nameof(Defaults.StabilityScoreOffset), o => o.StabilityScoreOffset, (o, v) => o with { StabilityScoreOffset = v },
@@ -42,6 +48,12 @@ public sealed class AmgParameters
             "layer i samples points-per-side / factor^i points per side");
         Int(nameof(Defaults.MinMaskRegionArea), o => o.MinMaskRegionArea, (o, v) => o with { MinMaskRegionArea = v },
             "if above 0, remove holes and islands smaller than this many pixels, then NMS again");
+        // Off by default, so a flag.
+        var useM2m = CliOptions.Flag(Flag(nameof(Defaults.UseM2m)),
+            "SAM 2.1: refine each mask once, predicting again from its point with its own logits as the mask input");
+        _bindings.Add((useM2m, nameof(Defaults.UseM2m), (o, parsed) => parsed.GetValue(useM2m) ? o with { UseM2m = true } : o));
+        Bool(nameof(Defaults.MultimaskOutput), o => o.MultimaskOutput, (o, v) => o with { MultimaskOutput = v },
+            "three masks per point; false: one (SAM 2.1 only)");
         var outputMode = CliOptions.Parsed("--output-mode", "MODE", "coco_rle | uncompressed_rle | binary_mask", AmgOutputMode.CocoRle, ParseOutputMode);
         _bindings.Add((outputMode, nameof(Defaults.OutputMode), (o, parsed) => o with { OutputMode = parsed.GetValue(outputMode) }));
     }
@@ -66,6 +78,10 @@ public sealed class AmgParameters
     private void Real(string property, Func<AutomaticMaskGeneratorOptions, double> get,
         Func<AutomaticMaskGeneratorOptions, double, AutomaticMaskGeneratorOptions> set, string description) =>
         Bind(CliOptions.Real(Flag(property), "X", description, get(Defaults)), property, set);
+
+    private void Bool(string property, Func<AutomaticMaskGeneratorOptions, bool> get,
+        Func<AutomaticMaskGeneratorOptions, bool, AutomaticMaskGeneratorOptions> set, string description) =>
+        Bind(CliOptions.Bool(Flag(property), description, get(Defaults)), property, (o, v) => set(o, v == "true"));
 
     private void Bind<T>(Option<T> option, string property, Func<AutomaticMaskGeneratorOptions, T, AutomaticMaskGeneratorOptions> set) =>
         _bindings.Add((option, property, (o, parsed) => set(o, parsed.GetValue(option)!)));

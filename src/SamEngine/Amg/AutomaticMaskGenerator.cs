@@ -11,13 +11,16 @@ namespace SamEngine.Amg;
 public readonly record struct AmgProgress(int Crop, int Crops, int Batch, int Batches);
 
 /// <summary>
-/// Segments everything in an image, as the official <c>SamAutomaticMaskGenerator</c>: a grid of point
-/// prompts over the image and over zoomed-in crops, decoded in batches with three masks per point;
-/// masks are filtered by predicted IoU and stability score, masks cut off by a crop edge are dropped,
-/// duplicates are removed by box NMS within each crop and then across crops (smaller crops win), and
-/// optionally small holes and islands are removed before a last NMS. An instance is not thread-safe: a
-/// <see cref="Generate"/> made while another runs on it throws <see cref="InvalidOperationException"/>;
-/// use one generator per thread.
+/// Segments everything in an image, as the official <c>SamAutomaticMaskGenerator</c> (SAM 1) and
+/// <c>SAM2AutomaticMaskGenerator</c> (SAM 2.1): a grid of point prompts over the image and over zoomed-in
+/// crops, decoded in batches with three masks per point; masks are filtered by predicted IoU and
+/// stability score, masks cut off by a crop edge are dropped, duplicates are removed by box NMS within
+/// each crop and then across crops (smaller crops win), and optionally small holes and islands are
+/// removed (see <see cref="AutomaticMaskGeneratorOptions.MinMaskRegionArea"/>). SAM 2.1 adds one mask per
+/// point on request and the m2m refinement (<see cref="AutomaticMaskGeneratorOptions.UseM2m"/>); its
+/// masks come from the predictor's SAM 2.1 path (square input, direct bilinear upsampling).
+/// An instance is not thread-safe: a <see cref="Generate"/> made while another runs on it throws
+/// <see cref="InvalidOperationException"/>; use one generator per thread.
 /// </summary>
 public sealed class AutomaticMaskGenerator : IDisposable
 {
@@ -29,16 +32,21 @@ public sealed class AutomaticMaskGenerator : IDisposable
     private readonly IReadOnlyList<IReadOnlyList<(double X, double Y)>> _grids;
     private float[]? _lowRes; // the current batch's low-res logits, reused from batch to batch
 
-    /// <summary>A generator over a loaded model.</summary>
+    /// <summary>
+    /// A generator over a loaded model; options left unset take the defaults of the model's family
+    /// (<see cref="AutomaticMaskGeneratorOptions.ForFamily"/>).
+    /// </summary>
     public AutomaticMaskGenerator(SamModel model, AutomaticMaskGeneratorOptions? options = null)
     {
         _model = model;
-        _predictor = new SamPredictor(model);
-        Options = options ?? new AutomaticMaskGeneratorOptions();
+        Options = (options ?? new AutomaticMaskGeneratorOptions()).ForFamily(model.Architecture.Family);
         _grids = Options.Validate();
+        _predictor = new SamPredictor(model);
     }
 
-    /// <summary>The options in use.</summary>
+    private bool IsSam2 => _model.Architecture.Family == Config.ModelFamily.Sam2;
+
+    /// <summary>The options in use, <see cref="AutomaticMaskGeneratorOptions.PredIouThresh"/> resolved.</summary>
     public AutomaticMaskGeneratorOptions Options { get; }
 
     /// <summary>
@@ -65,7 +73,8 @@ public sealed class AutomaticMaskGenerator : IDisposable
             var keep = BoxNms.Run(masks.Select(m => m.Box).ToArray(), masks.Select(m => 1f / m.Crop.Area).ToArray(), Options.CropNmsThresh);
             masks = keep.Select(i => masks[i]).ToList();
         }
-        if (Options.MinMaskRegionArea > 0)
+        // SAM 2.1's generator cleans the low-res logits instead (see Upsample), and never calls this.
+        if (Options.MinMaskRegionArea > 0 && !IsSam2)
             masks = SmallRegionCleanup.Apply(masks, Options.MinMaskRegionArea, Math.Max(Options.BoxNmsThresh, Options.CropNmsThresh));
 
         return masks.Select(m => new MaskRecord(new MaskSegmentation(Options.OutputMode, m.Rle), m.Rle.Area, m.Box.ToXywh(),
@@ -87,34 +96,40 @@ public sealed class AutomaticMaskGenerator : IDisposable
         var masks = new List<MaskCandidate>();
         for (int b = 0; b < batches; b++)
         {
-            var points = grid.Skip(b * batchSize).Take(batchSize).Select(p => (X: p.X * cw, Y: p.Y * ch)).ToArray();
+            // SAM 2's generator holds the points in float32 from here on; SAM 1's keeps numpy's float64.
+            var points = grid.Skip(b * batchSize).Take(batchSize)
+                .Select(p => IsSam2 ? (X: (double)(float)(p.X * cw), Y: (double)(float)(p.Y * ch)) : (X: p.X * cw, Y: p.Y * ch)).ToArray();
             masks.AddRange(ProcessBatch(points, crop, height, width));
             progress?.Invoke(b + 1, batches);
         }
 
         // Duplicates within the crop, on boxes in the crop frame.
         var keep = BoxNms.Run(masks.Select(m => m.Box).ToArray(), masks.Select(m => m.PredictedIou).ToArray(), Options.BoxNmsThresh);
-        return keep.Select(i => masks[i].ToImageFrame()).ToList();
+        return keep.Select(i => masks[i].ToImageFrame(float32Points: IsSam2)).ToList();
     }
 
     /// <summary>
-    /// Masks of one batch of points (<c>_process_batch</c>): one decoder pass, three masks per point,
-    /// filtered, boxes in the crop frame, RLEs in the image frame.
+    /// Masks of one batch of points (<c>_process_batch</c>): one decoder pass (three masks per point, or
+    /// one), the m2m refinement if asked for, filtered, boxes in the crop frame, RLEs in the image frame.
     /// </summary>
     private List<MaskCandidate> ProcessBatch((double X, double Y)[] points, PixelBox crop, int height, int width)
     {
         var prompts = points.Select(p => new SamPrompt { Points = [((float)p.X, (float)p.Y, 1)] }).ToArray();
-        int batch = prompts.Length, perPoint = _model.Architecture.NumMaskTokens - 1, lowPlane = _model.Architecture.LowResSize * _model.Architecture.LowResSize;
+        int batch = prompts.Length, perPoint = _model.MaskDecoder.MaskCount(Options.MultimaskOutput), lowPlane = _model.Architecture.LowResSize * _model.Architecture.LowResSize;
         _lowRes = _lowRes is { } l && l.Length >= batch * perPoint * lowPlane ? l : new float[batch * perPoint * lowPlane];
         var lowRes = _lowRes;
         var ious = new float[batch * perPoint];
         // Upstream makes every mask and then filters by predicted IoU. The IoU head does not read the
         // masks, so the decoder skips the masks of points none of whose masks would pass, and only the
         // surviving planes are upsampled (each plane is resized on its own): the same masks for less work.
-        float iouThreshold = (float)Options.PredIouThresh;
-        _predictor.PredictLowRes(prompts, multimask: true, lowRes, ious, Options.PredIouThresh > 0 ? iouThreshold : null);
+        // Not with m2m, which refines every mask before the filter (and whose single-mask pass picks
+        // masks by their stability, so needs them all).
+        double predIouThresh = Options.PredIouThresh!.Value;
+        float iouThreshold = (float)predIouThresh;
+        _predictor.PredictLowRes(prompts, Options.MultimaskOutput, lowRes, ious, predIouThresh > 0 && !Options.UseM2m ? iouThreshold : null);
+        if (Options.UseM2m) (lowRes, ious) = RefineWithM2m(prompts, perPoint, lowRes, ious.Length);
 
-        int[] kept = Enumerable.Range(0, batch * perPoint).Where(k => !(Options.PredIouThresh > 0) || ious[k] > iouThreshold).ToArray();
+        int[] kept = Enumerable.Range(0, batch * perPoint).Where(k => !(predIouThresh > 0) || ious[k] > iouThreshold).ToArray();
         var emb = _predictor.Embedding!;
         int ch = emb.OriginalHeight, cw = emb.OriginalWidth, planeSize = ch * cw;
         float maskThreshold = Postprocess.MaskThreshold, stabilityThreshold = (float)Options.StabilityScoreThresh;
@@ -142,16 +157,56 @@ public sealed class AutomaticMaskGenerator : IDisposable
         return found.OfType<MaskCandidate>().ToList();
     }
 
-    /// <summary>The chosen planes of low-res logits upsampled to the crop, as <c>Sam.postprocess_masks</c>, into <paramref name="logits"/>.</summary>
+    /// <summary>
+    /// SAM 2's <c>refine_with_m2m</c>: mask k of the batch predicted again from its point,
+    /// <c>prompts[k / perPoint]</c>, with its own low-res logits clamped to ±32 (as the predictor hands
+    /// them back) as the mask input and one mask asked for, <see cref="AutomaticMaskGeneratorOptions.PointsPerBatch"/>
+    /// masks per decoder pass. Returns the refined low-res logits [n, S/4, S/4] and IoUs [n].
+    /// </summary>
+    private (float[] LowRes, float[] Ious) RefineWithM2m(SamPrompt[] prompts, int perPoint, float[] lowRes, int n)
+    {
+        int lowPlane = _model.Architecture.LowResSize * _model.Architecture.LowResSize, batchSize = Options.PointsPerBatch;
+        var refined = new float[n * lowPlane];
+        var ious = new float[n];
+        for (int start = 0; start < n; start += batchSize)
+        {
+            int count = Math.Min(batchSize, n - start);
+            var inputs = new SamPrompt[count];
+            for (int j = 0; j < count; j++)
+            {
+                var maskInput = lowRes.AsSpan((start + j) * lowPlane, lowPlane).ToArray();
+                for (int i = 0; i < maskInput.Length; i++) maskInput[i] = Math.Clamp(maskInput[i], -32f, 32f);
+                inputs[j] = prompts[(start + j) / perPoint] with { MaskInput = maskInput };
+            }
+            // One mask per prompt, so the pass writes planes [start, start + count) and IoUs likewise.
+            var planes = new float[count * lowPlane];
+            var passIous = new float[count];
+            _predictor.PredictLowRes(inputs, multimask: false, planes, passIous);
+            planes.CopyTo(refined.AsSpan(start * lowPlane));
+            passIous.CopyTo(ious.AsSpan(start));
+        }
+        return (refined, ious);
+    }
+
+    /// <summary>
+    /// The chosen planes of low-res logits upsampled to the crop into <paramref name="logits"/>: SAM 1's
+    /// <c>Sam.postprocess_masks</c>, or SAM 2.1's <c>SAM2Transforms.postprocess_masks</c> (holes and
+    /// specks of up to <see cref="AutomaticMaskGeneratorOptions.MinMaskRegionArea"/> low-res pixels
+    /// flipped, then one bilinear resize).
+    /// </summary>
     private void Upsample(float[] lowRes, ReadOnlySpan<int> planes, Span<float> logits)
     {
         var arch = _model.Architecture;
         var emb = _predictor.Embedding!;
-        int lowPlane = arch.LowResSize * arch.LowResSize;
+        int lr = arch.LowResSize, lowPlane = lr * lr;
         var selected = ArrayPool<float>.Shared.Rent(planes.Length * lowPlane);
         for (int j = 0; j < planes.Length; j++) lowRes.AsSpan(planes[j] * lowPlane, lowPlane).CopyTo(selected.AsSpan(j * lowPlane));
-        Postprocess.PostprocessMasks(selected.AsSpan(0, planes.Length * lowPlane), planes.Length, arch.LowResSize, arch.ImgSize,
-            emb.InputHeight, emb.InputWidth, emb.OriginalHeight, emb.OriginalWidth, logits, default);
+        var source = selected.AsSpan(0, planes.Length * lowPlane);
+        if (IsSam2 && Options.MinMaskRegionArea > 0)
+            Sam2Transforms.RemoveHolesAndSprinkles(source, planes.Length, lr, Options.MinMaskRegionArea, Options.MinMaskRegionArea).CopyTo(source);
+        // SAM 2.1 resizes the low-res logits straight to the image: the same call with an identity first step.
+        var (size, inputH, inputW) = IsSam2 ? (lr, lr, lr) : (arch.ImgSize, emb.InputHeight, emb.InputWidth);
+        Postprocess.PostprocessMasks(source, planes.Length, lr, size, inputH, inputW, emb.OriginalHeight, emb.OriginalWidth, logits, default);
         ArrayPool<float>.Shared.Return(selected);
     }
 
@@ -189,9 +244,14 @@ public sealed class AutomaticMaskGenerator : IDisposable
 internal sealed record MaskCandidate(RunLengthEncoding Rle, PixelBox Box, float PredictedIou, float StabilityScore,
     double PointX, double PointY, PixelBox Crop)
 {
-    /// <summary>The box and point moved from the crop frame to the image frame.</summary>
-    public MaskCandidate ToImageFrame() => this with
+    /// <summary>
+    /// The box and point moved from the crop frame to the image frame; <paramref name="float32Points"/>: the
+    /// point's sum rounded to float32, as SAM 2's generator adds the offset to its float32 points.
+    /// </summary>
+    public MaskCandidate ToImageFrame(bool float32Points) => this with
     {
-        Box = Box.Offset(Crop.X0, Crop.Y0), PointX = PointX + Crop.X0, PointY = PointY + Crop.Y0,
+        Box = Box.Offset(Crop.X0, Crop.Y0),
+        PointX = float32Points ? (float)(PointX + Crop.X0) : PointX + Crop.X0,
+        PointY = float32Points ? (float)(PointY + Crop.Y0) : PointY + Crop.Y0,
     };
 }
