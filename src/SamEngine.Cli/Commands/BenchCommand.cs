@@ -60,7 +60,10 @@ public static class BenchCommand
         double encoderMs = timer.Median(runs, () =>
         {
             using var x = backend.FromHost(input, 1, s, s, 3);
-            using var y = model.ImageEncoder.Forward(backend, x);
+            if (arch.Family == ModelFamily.Sam2)
+                foreach (var level in model.HieraEncoder.Forward(backend, x)) level.Dispose();
+            else
+                model.ImageEncoder.Forward(backend, x).Dispose();
         }, "encoder");
 
         double encoderRssMb = PeakRssMb();
@@ -177,7 +180,8 @@ public static class BenchCommand
     public static double DecoderFlops(SamArchitecture a, int sparseTokens)
     {
         double d = a.PromptEmbedDim, ci = d / 2, n = (double)a.GridSize * a.GridSize, m = a.NumMaskTokens;
-        double t = 1 + m + sparseTokens;
+        // SAM 2.1 adds its object-score token; its high-resolution skips are a few adds.
+        double t = 1 + m + sparseTokens + (a.Family == ModelFamily.Sam2 ? 1 : 0);
         double tokenToImage = t * d * ci + 2 * n * d * ci + 2 * t * n * ci + t * ci * d;
         double imageToToken = n * d * ci + 2 * t * d * ci + 2 * n * t * ci + n * ci * d;
         double selfAttn = 4 * t * d * d + 2 * t * t * d;
