@@ -99,6 +99,27 @@ public class Sam2CliErrorTests
         Assert.Contains("do not match the architecture", CliErrorTests.Fails(dir, outFile, "convert", Sam2SegmentCommandTests.Pt, "--out", outFile, "--arch", OddArch));
     }
 
+    [Theory]
+    [InlineData("--point", "300.5,10", "outside")]
+    [InlineData("--box", "0,0,301,100", "outside")]
+    [InlineData("--box", "100,10,50,60", "x1 < x0")]
+    public void BadPromptsAreFoundBeforeTheEncoder(string option, string value, string named)
+    {
+        var (dir, o) = Scratch();
+        Assert.Contains(named, Segment(dir, o, Sam2Model, Sam2Arch, "--image", Image, option, value));
+    }
+
+    [Fact]
+    public void MaskInputOfTheWrongSize()
+    {
+        var (dir, o) = Scratch();
+        string mask = Path.Combine(dir, "mask.safetensors");
+        var w = new SafeTensorsWriter();
+        w.AddFloat32("m", [1, 10, 10], new float[100]);
+        w.Write(mask);
+        Assert.Contains("64 x 64", Segment(dir, o, Sam2Model, Sam2Arch, "--image", Image, "--point", "1,1", "--mask-input", mask));
+    }
+
     [Fact]
     public void EmbeddingOfTheOtherFamily()
     {
