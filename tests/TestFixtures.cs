@@ -22,10 +22,22 @@ internal static class TestFixtures
     {
         var env = Environment.GetEnvironmentVariable("SAMENGINE_FIXTURES");
         if (!string.IsNullOrEmpty(env)) return Existing(Path.Combine(env, config));
+        return RepositoryRoot() is { } root ? Existing(Path.Combine(root, "..", "shared", "fixtures", config)) : null;
+    }
+
+    /// <summary>
+    /// A full-size fixture that tools/fixtures/sam2/make_all.sh writes to <c>fixtures-large/</c> under the
+    /// repository root (sam2.1_hiera_t, sam2.1_hiera_b+; not committed), or null when this checkout has none.
+    /// </summary>
+    public static string? Large(string config) =>
+        RepositoryRoot() is { } root ? Existing(Path.Combine(root, "fixtures-large", config)) : null;
+
+    /// <summary>The folder holding SamEngine.sln above the test binaries, or null.</summary>
+    private static string? RepositoryRoot()
+    {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            if (File.Exists(Path.Combine(dir.FullName, "SamEngine.sln")))
-                return Existing(Path.Combine(dir.FullName, "..", "shared", "fixtures", config));
+            if (File.Exists(Path.Combine(dir.FullName, "SamEngine.sln"))) return dir.FullName;
         }
         return null;
     }
@@ -41,5 +53,16 @@ public sealed class SharedFixtureFactAttribute : FactAttribute
     {
         if (TestFixtures.Shared(config) is null)
             Skip = $"fixture '{config}' not found in ../shared/fixtures (or SAMENGINE_FIXTURES)";
+    }
+}
+
+/// <summary>A fact that runs only when a full-size fixture is in fixtures-large/, and says so when skipped.</summary>
+public sealed class LargeFixtureFactAttribute : FactAttribute
+{
+    /// <summary>Skips unless fixtures-large/<paramref name="config"/> exists under the repository root.</summary>
+    public LargeFixtureFactAttribute(string config)
+    {
+        if (TestFixtures.Large(config) is null)
+            Skip = $"fixture '{config}' not found in fixtures-large/ under the repository root (generate it with tools/fixtures/sam2/make_all.sh SAM2_SRC)";
     }
 }

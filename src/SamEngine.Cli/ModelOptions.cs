@@ -13,7 +13,10 @@ public sealed class ModelOptions
 
     /// <summary><c>--arch A</c>: a preset or JSON file; null to take it from the checkpoint.</summary>
     public Option<string?> Arch { get; } = ArchOption(
-        "architecture: a preset (vit_b, vit_l, vit_h) or a JSON file (cases.json accepted);\ndefault: the file's sam_architecture metadata, else inferred from the shapes");
+        $"architecture: a preset ({Presets}) or a JSON file (cases.json accepted);\ndefault: the file's sam_architecture metadata, else inferred from the shapes");
+
+    /// <summary>The preset names, comma-separated, for help texts.</summary>
+    public static string Presets => string.Join(", ", SamArchitecture.PresetNames);
 
     /// <summary><c>--backend NAME</c>.</summary>
     public Option<string> Backend { get; } = BackendOption();

@@ -13,7 +13,7 @@ public class CliErrorTests
     private static readonly string[] Tiny = ["--model", TestFiles.TinyModel, "--arch", TestFiles.TinyArch];
 
     /// <summary>Runs the CLI and checks the failure contract; returns the message.</summary>
-    private static string Fails(string dir, string outPath, params string[] args)
+    internal static string Fails(string dir, string outPath, params string[] args)
     {
         var before = Directory.GetFiles(dir, "*", SearchOption.AllDirectories).ToHashSet();
         var (code, stdout, stderr) = CliRunner.Run(args);

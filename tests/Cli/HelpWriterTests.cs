@@ -18,7 +18,7 @@ public sealed class HelpWriterTests
         { "bench", ["--model", "--arch", "--backend", "--runs", "--json", "--encoder-only", "--profile", "--help"] },
         { "amg", ["--model", "--arch", "--backend", "--image", "--out", "--overlay", "--output-mode", "--points-per-side",
             "--points-per-batch", "--pred-iou-thresh", "--stability-score-thresh", "--stability-score-offset", "--box-nms-thresh",
-            "--crop-n-layers", "--crop-nms-thresh", "--crop-overlap-ratio", "--crop-n-points-downscale-factor", "--min-mask-region-area", "--help"] },
+            "--crop-n-layers", "--crop-nms-thresh", "--crop-overlap-ratio", "--crop-n-points-downscale-factor", "--min-mask-region-area", "--use-m2m", "--multimask-output", "--help"] },
     };
 
     private static string Help(string verb, string flag = "--help")
@@ -63,6 +63,10 @@ public sealed class HelpWriterTests
             if (option.Required) Assert.EndsWith("(required)", rest.TrimEnd());
             else if (takesValue && option.HasDefaultValue && option.GetDefaultValue() is { } value)
                 Assert.EndsWith($"(default: {CliOptions.FormatValue(value)})", rest.TrimEnd());
+            // --pred-iou-thresh has no parser default: the model's family picks it, and the help names both.
+            else if (verb == "amg" && option.Name == "--pred-iou-thresh")
+                Assert.EndsWith($"(default: {CliOptions.FormatValue(SamEngine.Amg.AutomaticMaskGeneratorOptions.Sam1PredIouThresh)} for SAM 1, " +
+                    $"{CliOptions.FormatValue(SamEngine.Amg.AutomaticMaskGeneratorOptions.Sam2PredIouThresh)} for SAM 2.1)", rest.TrimEnd());
             else Assert.DoesNotContain("(default:", rest);
         }
         foreach (var argument in command.Arguments) Assert.Matches($@"(?m)^  {argument.Name} +{Regex.Escape(argument.Description!)}", help);

@@ -17,9 +17,10 @@ public sealed class Sam2ParityTests(ITestOutputHelper output)
     /// <summary>The tensors only the encoder makes (a decoder-only run has none of them).</summary>
     private static readonly string[] EncoderOnly = ["trunk.", "neck."];
 
-    internal void AssertParity(string fixture, IBackend? backend, int minimumCompared, bool fromReferenceEmbedding)
+    /// <summary>Runs the fixture in <paramref name="fixtureDir"/> and asserts every compared tensor is within its limit.</summary>
+    internal void AssertParity(string fixtureDir, IBackend? backend, int minimumCompared, bool fromReferenceEmbedding)
     {
-        var results = new ParityRunner(TestFixtures.Local(fixture), backend, Precision.Fp32, fromReferenceEmbedding).Run()
+        var results = new ParityRunner(fixtureDir, backend, Precision.Fp32, fromReferenceEmbedding).Run()
             .Where(r => !fromReferenceEmbedding || !EncoderOnly.Any(p => r.Name.StartsWith(p, StringComparison.Ordinal))).ToList();
         if (!fromReferenceEmbedding)
         {
@@ -37,12 +38,12 @@ public sealed class Sam2ParityTests(ITestOutputHelper output)
     [Theory]
     [InlineData("sam2.1_tiny")]
     [InlineData("sam2.1_odd")]
-    public void Decoder_matches_every_reference_tensor_on_cpu(string fixture) => AssertParity(fixture, null, 50, fromReferenceEmbedding: true);
+    public void Decoder_matches_every_reference_tensor_on_cpu(string fixture) => AssertParity(TestFixtures.Local(fixture), null, 50, fromReferenceEmbedding: true);
 
     [Theory]
     [InlineData("sam2.1_tiny")]
     [InlineData("sam2.1_odd")]
-    public void End_to_end_matches_every_reference_tensor_on_cpu(string fixture) => AssertParity(fixture, null, 65, fromReferenceEmbedding: false);
+    public void End_to_end_matches_every_reference_tensor_on_cpu(string fixture) => AssertParity(TestFixtures.Local(fixture), null, 65, fromReferenceEmbedding: false);
 
 }
 
@@ -56,6 +57,6 @@ public sealed class Sam2IlgpuParityTests(ITestOutputHelper output)
     public void End_to_end_matches_every_reference_tensor_on_ilgpu_cpu(string fixture)
     {
         using var backend = IlgpuBackend.Create(IlgpuDeviceKind.Cpu);
-        new Sam2ParityTests(output).AssertParity(fixture, backend, 65, fromReferenceEmbedding: false);
+        new Sam2ParityTests(output).AssertParity(TestFixtures.Local(fixture), backend, 65, fromReferenceEmbedding: false);
     }
 }

@@ -26,7 +26,7 @@ public static class ConvertCommand
         };
         var output = CliOptions.Required("--out", "FILE", "the converted checkpoint");
         var dtype = CliOptions.Parsed("--dtype", "T", "f16, bf16 or f32", SafeTensorDType.F16, ParseDType);
-        var arch = ModelOptions.ArchOption("a preset (vit_b, vit_l, vit_h) or a JSON file; default: inferred from the shapes");
+        var arch = ModelOptions.ArchOption($"a preset ({ModelOptions.Presets}) or a JSON file; default: inferred from the shapes");
         verb.Add(input);
         verb.Add(output);
         verb.Add(dtype);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using SamEngine.Config;
 using SamEngine.Imaging;
 using SamEngine.IO;
 using SamEngine.Modeling;
@@ -56,9 +57,13 @@ public static class SegmentCommand
         if (image is not null)
         {
             // Check the prompt against the image before the slow encoder: a decoder pass over a blank
-            // embedding of the image's size applies exactly the library's prompt validation.
+            // embedding of the image's size (with SAM 2.1's two high-resolution levels) applies exactly the
+            // library's prompt validation.
             var a = model.Architecture;
-            predictor.SetEmbedding(new float[a.PromptEmbedDim * a.GridSize * a.GridSize], image.Height, image.Width);
+            int d = a.PromptEmbedDim, g = a.GridSize;
+            bool sam2 = a.Family == ModelFamily.Sam2;
+            predictor.SetEmbedding(new float[d * g * g], image.Height, image.Width,
+                highResFeats0: sam2 ? new float[d / 8 * 4 * g * 4 * g] : null, highResFeats1: sam2 ? new float[d / 4 * 2 * g * 2 * g] : null);
             predictor.Predict(prompt, multimask);
             TerminalProgress.Show(stderr, "encoding image: block", progress => { predictor.SetImage(image, progress); return 0; });
         }

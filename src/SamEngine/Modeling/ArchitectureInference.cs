@@ -1,4 +1,5 @@
 using SamEngine.Config;
+using SamEngine.Weights;
 
 namespace SamEngine.Modeling;
 
@@ -30,17 +31,31 @@ internal static class ArchitectureInference
     }
 
     private const string HieraPatchEmbed = "image_encoder.trunk.patch_embed.proj.weight";
+    private const string TrunkBlocks = "image_encoder.trunk.blocks.";
+
+    /// <summary>N of a tensor named <c>image_encoder.trunk.blocks.N.*</c>, else -1.</summary>
+    private static int TrunkBlockIndex(string name)
+    {
+        if (!name.StartsWith(TrunkBlocks, StringComparison.Ordinal)) return -1;
+        int dot = name.IndexOf('.', TrunkBlocks.Length);
+        return dot > 0 && int.TryParse(name.AsSpan(TrunkBlocks.Length, dot - TrunkBlocks.Length), System.Globalization.NumberStyles.None, null, out int i) ? i : -1;
+    }
 
     /// <summary>
     /// The SAM 2.1 preset with these trunk shapes: the first stage's width (patch embedding), the blocks per
     /// stage (each block's MLP width is its stage's), the background position embedding's size, and the
     /// decoder's width. Window sizes and global blocks leave no trace in shapes, so only presets are told.
+    /// Throws a <see cref="WeightException"/> naming the first missing block when later blocks are present.
     /// </summary>
     private static SamArchitecture? FromHieraShapes(IReadOnlyDictionary<string, int[]> shapes)
     {
         if (shapes[HieraPatchEmbed] is not [int embed, ..]) return null;
         var widths = new List<int>();
         while (shapes.TryGetValue($"image_encoder.trunk.blocks.{widths.Count}.mlp.layers.1.weight", out var w) && w is [int dim, _]) widths.Add(dim);
+        // A gap in the blocks is a damaged checkpoint, not an unknown architecture: name the block.
+        int last = shapes.Keys.Select(TrunkBlockIndex).DefaultIfEmpty(-1).Max();
+        if (last >= widths.Count)
+            throw new WeightException($"trunk block {widths.Count} is missing or incomplete (no '{TrunkBlocks}{widths.Count}.mlp.layers.1.weight'), though the checkpoint has blocks up to {TrunkBlocks}{last}.*");
         int[] stages = widths.GroupBy(w => w).Select(g => g.Count()).ToArray();
         if (!shapes.TryGetValue("image_encoder.trunk.pos_embed", out var pos) || pos is not [_, _, int ph, int pw]) return null;
         if (!shapes.TryGetValue("sam_mask_decoder.iou_token.weight", out var iou) || iou is not [_, int d]) return null;
