@@ -160,7 +160,7 @@ public sealed class SamPredictor : IDisposable
 
     /// <summary>
     /// Resizes, normalises and pads an RGB image (HWC bytes) as the official predictor does: SAM 1's
-    /// longest-side resize of the bytes (<see cref="Resized"/> holds them), or SAM 2.1's square
+    /// longest-side resize of the bytes (returned as <c>Resized</c>), or SAM 2.1's square
     /// antialiased resize of the float image (<see cref="Sam2Transforms"/>; no resized bytes, input S x S).
     /// </summary>
     public (byte[]? Resized, int InputH, int InputW, float[] InputNhwc) Preprocess(byte[] rgb, int height, int width)
