@@ -5,8 +5,11 @@ using SamEngine.Weights;
 
 namespace SamEngine.Bench;
 
-/// <summary>A ViT attention layer of SAM: grid, heads, head dim, window (0 = global).</summary>
-public sealed record AttentionCase(string Name, int Grid, int Heads, int HeadDim, int Window)
+/// <summary>
+/// An attention layer of SAM: grid, heads, head dim, window (0 = global); the ViT's (relative positions)
+/// or, with <paramref name="Hiera"/>, Hiera's (none; the product scaled after it is formed).
+/// </summary>
+public sealed record AttentionCase(string Name, int Grid, int Heads, int HeadDim, int Window, bool Hiera = false)
 {
     /// <summary>Q Kᵀ and P V over all windows and heads (padded windows counted as computed), 2 x MAC.</summary>
     public double Flops
@@ -22,16 +25,17 @@ public sealed record AttentionCase(string Name, int Grid, int Heads, int HeadDim
     /// <inheritdoc />
     public override string ToString() => Name;
 
-    /// <summary>vit_b's windowed and global blocks, and vit_h's.</summary>
+    /// <summary>vit_b's windowed and global blocks, vit_h's, and hiera_t's global blocks (stage 3: 64 x 64 tokens, 384 channels).</summary>
     public static readonly AttentionCase[] All =
     [
         new("window14_attn", 64, 12, 64, 14),
         new("global_attn_4096", 64, 12, 64, 0),
         new("vith_global_attn_4096", 64, 16, 80, 0),
+        new("hierat_global_attn_4096", 64, 4, 96, 0, Hiera: true),
     ];
 }
 
-/// <summary>The tiled online-softmax ViT attention (relative positions included) on the CPU backend.</summary>
+/// <summary>The tiled online-softmax attention (the ViT's with relative positions, Hiera's without) on the CPU backend.</summary>
 public class AttentionBenchmarks : IFlopCounted
 {
     private readonly CpuBackend _be = new();
@@ -60,5 +64,7 @@ public class AttentionBenchmarks : IFlopCounted
     }
 
     [Benchmark]
-    public Tensor Attention() => _be.VitAttention(_qkv, Case.Heads, Case.Window, _relH, _relW, _bias);
+    public Tensor Attention() => Case.Hiera
+        ? _be.HieraAttention(_qkv, Case.Heads, Case.Window, poolQuery: false, _bias)
+        : _be.VitAttention(_qkv, Case.Heads, Case.Window, _relH, _relW, _bias);
 }

@@ -333,7 +333,12 @@ public sealed class SamPredictor : IDisposable
         var masks = GC.AllocateUninitializedArray<byte>(Postprocess.OutputLength(b * m, emb.OriginalHeight, emb.OriginalWidth));
         Postprocess.PostprocessMasks(source, b * m, lr, size, inputH, inputW, emb.OriginalHeight, emb.OriginalWidth, default, masks);
         // SAM 2.1's predictor hands back its low-res logits clamped (after the masks were made from them).
-        var returned = IsSam2 ? lowResHost.Select(v => Math.Clamp(v, -32f, 32f)).ToArray() : lowResHost;
+        float[] returned = lowResHost;
+        if (IsSam2)
+        {
+            returned = GC.AllocateUninitializedArray<float>(lowResHost.Length);
+            for (int i = 0; i < returned.Length; i++) returned[i] = Math.Clamp(lowResHost[i], -32f, 32f);
+        }
         return new SamPrediction(b, m, emb.OriginalHeight, emb.OriginalWidth, lr, masks, iou, returned,
             () => Postprocess.PostprocessMasks(source, b * m, lr, size, inputH, inputW, emb.OriginalHeight, emb.OriginalWidth), objectScores);
     }

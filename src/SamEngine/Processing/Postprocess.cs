@@ -60,12 +60,18 @@ public static class Postprocess
         if (!(logits.IsEmpty || logits.Length == size) || !(masks.IsEmpty || masks.Length == size))
             throw new ArgumentException($"outputs must hold {planes} x {origH} x {origW} values");
 
+        // Resizing to the same size is the identity (weights 1 and 0 on finite logits): when the
+        // first step keeps the low-res size (SAM 2.1's one resize to the image) only the second is made.
+        if (imgSize == lowResSize && inputH == lowResSize && inputW == lowResSize)
+        {
+            Resize(lowRes, planes, lowResSize, lowResSize, new Axis(lowResSize, origH, origH), new Axis(lowResSize, origW, origW), logits, masks);
+            return;
+        }
         // Only the cropped rows/columns of the img_size upsample are computed; each output value
         // depends on its own index only, so this equals cropping the full upsample.
         var upY = new Axis(lowResSize, imgSize, inputH);
         var upX = new Axis(lowResSize, imgSize, inputW);
-        // Resizing to the same size is the identity (weights 1 and 0 on finite logits), so when the
-        // image was not resized the crop is the result.
+        // Likewise when the image was not resized the crop is the result.
         if (inputH == origH && inputW == origW)
         {
             Resize(lowRes, planes, lowResSize, lowResSize, upY, upX, logits, masks);
