@@ -37,7 +37,7 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
 
         var (resized, ih, iw, inputNhwc) = predictor.Preprocess(image, h, w);
         if (resized is not null) Outputs["input_resized"] = new EngineTensor([ih, iw, 3], null, resized);
-        Outputs["input_tensor"] = new EngineTensor([1, 3, s, s], NhwcToNchw(inputNhwc, s * s, 3), null);
+        Outputs["input_tensor"] = new EngineTensor([1, 3, s, s], SamPredictor.NhwcToNchw(inputNhwc, s * s, 3), null);
 
         var be = model.Backend;
         if (fromReferenceEmbedding)
@@ -52,7 +52,7 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
             {
                 var host = be.ToHost(t);
                 Outputs[name] = StoredChannelsFirst(name) && t.Shape is [1, var th, var tw, var tc]
-                    ? new EngineTensor([1, tc, th, tw], NhwcToNchw(host, th * tw, tc), null)
+                    ? new EngineTensor([1, tc, th, tw], SamPredictor.NhwcToNchw(host, th * tw, tc), null)
                     : new EngineTensor((int[])t.Shape.Clone(), host, null);
             }, progress: (i, n) => log?.Invoke($"encoder block {i}/{n}"));
         var emb = predictor.Embedding!;
@@ -62,7 +62,7 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
             Outputs["high_res_feats_0"] = new EngineTensor([1, d / 8, 4 * g, 4 * g], f0, null);
             Outputs["high_res_feats_1"] = new EngineTensor([1, d / 4, 2 * g, 2 * g], f1, null);
         }
-        Outputs["dense_pe"] = new EngineTensor([1, d, g, g], NhwcToNchw(be.ToHost(predictor.DensePe), g * g, d), null);
+        Outputs["dense_pe"] = new EngineTensor([1, d, g, g], SamPredictor.NhwcToNchw(be.ToHost(predictor.DensePe), g * g, d), null);
 
         foreach (var c in spec.Cases) RunCase(c, predictor, reference, arch, h, w);
         return Compare(reference);
@@ -110,7 +110,7 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
         if (p.ObjectScoreLogits is { } scores) Outputs[$"{c.Name}.object_score_logits"] = new EngineTensor([1, 1], scores, null);
         Outputs[$"{c.Name}.sparse"] = new EngineTensor([1, tokens, d], predictor.LastSparse, null);
         if (predictor.LastDense is { } dense)
-            Outputs[$"{c.Name}.dense"] = new EngineTensor([1, d, g, g], NhwcToNchw(dense, g * g, d), null);
+            Outputs[$"{c.Name}.dense"] = new EngineTensor([1, d, g, g], SamPredictor.NhwcToNchw(dense, g * g, d), null);
         Outputs[$"{c.Name}.masks"] = new EngineTensor([m, h, w], null, p.Masks);
         Outputs[$"{c.Name}.mask_logits"] = new EngineTensor([m, h, w], p.MaskLogits, null);
         Outputs[$"{c.Name}.iou_predictions"] = new EngineTensor([m], p.IouPredictions, null);
@@ -159,14 +159,5 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
             else writer.AddFloat32(name, t.Shape, t.Floats!);
         }
         writer.Write(path, new Dictionary<string, string> { ["producer"] = "samengine parity" });
-    }
-
-    /// <summary>[pixels, C] → [C, pixels].</summary>
-    private static float[] NhwcToNchw(float[] x, int pixels, int c)
-    {
-        var y = new float[x.Length];
-        for (int p = 0; p < pixels; p++)
-            for (int ch = 0; ch < c; ch++) y[ch * pixels + p] = x[p * c + ch];
-        return y;
     }
 }
