@@ -41,7 +41,9 @@ public sealed class AutomaticMaskGenerator : IDisposable
         _model = model;
         Options = (options ?? new AutomaticMaskGeneratorOptions()).ForFamily(model.Architecture.Family);
         _grids = Options.Validate();
-        _predictor = new SamPredictor(model);
+        // SAM 2's generator hands min_mask_region_area to its predictor as the hole and sprinkle areas.
+        float cleanUp = IsSam2 ? Options.MinMaskRegionArea : 0;
+        _predictor = new SamPredictor(model, maxHoleArea: cleanUp, maxSprinkleArea: cleanUp);
     }
 
     private bool IsSam2 => _model.Architecture.Family == Config.ModelFamily.Sam2;
@@ -174,8 +176,8 @@ public sealed class AutomaticMaskGenerator : IDisposable
             var inputs = new SamPrompt[count];
             for (int j = 0; j < count; j++)
             {
-                var maskInput = lowRes.AsSpan((start + j) * lowPlane, lowPlane).ToArray();
-                for (int i = 0; i < maskInput.Length; i++) maskInput[i] = Math.Clamp(maskInput[i], -32f, 32f);
+                var maskInput = new float[lowPlane];
+                SamPredictor.ClampLowRes(lowRes.AsSpan((start + j) * lowPlane, lowPlane), maskInput);
                 inputs[j] = prompts[(start + j) / perPoint] with { MaskInput = maskInput };
             }
             // One mask per prompt, so the pass writes planes [start, start + count) and IoUs likewise.
@@ -190,23 +192,16 @@ public sealed class AutomaticMaskGenerator : IDisposable
 
     /// <summary>
     /// The chosen planes of low-res logits upsampled to the crop into <paramref name="logits"/>: SAM 1's
-    /// <c>Sam.postprocess_masks</c>, or SAM 2.1's <c>SAM2Transforms.postprocess_masks</c> (holes and
-    /// specks of up to <see cref="AutomaticMaskGeneratorOptions.MinMaskRegionArea"/> low-res pixels
-    /// flipped, then one bilinear resize).
+    /// <c>Sam.postprocess_masks</c>, or SAM 2.1's <c>SAM2Transforms.postprocess_masks</c> (the predictor flips
+    /// holes and specks of up to <see cref="AutomaticMaskGeneratorOptions.MinMaskRegionArea"/> low-res pixels,
+    /// then makes one bilinear resize).
     /// </summary>
     private void Upsample(float[] lowRes, ReadOnlySpan<int> planes, Span<float> logits)
     {
-        var arch = _model.Architecture;
-        var emb = _predictor.Embedding!;
-        int lr = arch.LowResSize, lowPlane = lr * lr;
+        int lowPlane = _model.Architecture.LowResSize * _model.Architecture.LowResSize;
         var selected = ArrayPool<float>.Shared.Rent(planes.Length * lowPlane);
         for (int j = 0; j < planes.Length; j++) lowRes.AsSpan(planes[j] * lowPlane, lowPlane).CopyTo(selected.AsSpan(j * lowPlane));
-        var source = selected.AsSpan(0, planes.Length * lowPlane);
-        if (IsSam2 && Options.MinMaskRegionArea > 0)
-            Sam2Transforms.RemoveHolesAndSprinkles(source, planes.Length, lr, Options.MinMaskRegionArea, Options.MinMaskRegionArea).CopyTo(source);
-        // SAM 2.1 resizes the low-res logits straight to the image: the same call with an identity first step.
-        var (size, inputH, inputW) = IsSam2 ? (lr, lr, lr) : (arch.ImgSize, emb.InputHeight, emb.InputWidth);
-        Postprocess.PostprocessMasks(source, planes.Length, lr, size, inputH, inputW, emb.OriginalHeight, emb.OriginalWidth, logits, default);
+        _predictor.UpsampleLowRes(selected.AsSpan(0, planes.Length * lowPlane), planes.Length, logits, default);
         ArrayPool<float>.Shared.Return(selected);
     }
 

@@ -321,26 +321,55 @@ public sealed class SamPredictor : IDisposable
         var objectScores = IsSam2 ? new float[b] : null;
         Decode(prompts, multimask, lowResHost, iou, iouGate: null, objectScores);
         var emb = Embedding!;
-        var arch = _model.Architecture;
-        // SAM 1 upsamples to img_size, crops the resized image and upsamples that; SAM 2.1 makes one bilinear
-        // resize of the (optionally cleaned) low-res logits to the image, which the same call does with an
-        // identity first step.
-        var (size, inputH, inputW) = IsSam2 ? (lr, lr, lr) : (arch.ImgSize, emb.InputHeight, emb.InputWidth);
-        var source = _maxHoleArea > 0 || _maxSprinkleArea > 0
-            ? Sam2Transforms.RemoveHolesAndSprinkles(lowResHost, b * m, lr, _maxHoleArea, _maxSprinkleArea)
-            : lowResHost;
+        var source = CleanedLowRes(lowResHost, b * m) ?? lowResHost;
         // The masks are thresholded as they are upsampled; the full-size logits only when asked for.
         var masks = GC.AllocateUninitializedArray<byte>(Postprocess.OutputLength(b * m, emb.OriginalHeight, emb.OriginalWidth));
-        Postprocess.PostprocessMasks(source, b * m, lr, size, inputH, inputW, emb.OriginalHeight, emb.OriginalWidth, default, masks);
+        Resize(source, b * m, default, masks);
         // SAM 2.1's predictor hands back its low-res logits clamped (after the masks were made from them).
         float[] returned = lowResHost;
         if (IsSam2)
         {
             returned = GC.AllocateUninitializedArray<float>(lowResHost.Length);
-            for (int i = 0; i < returned.Length; i++) returned[i] = Math.Clamp(lowResHost[i], -32f, 32f);
+            ClampLowRes(lowResHost, returned);
         }
-        return new SamPrediction(b, m, emb.OriginalHeight, emb.OriginalWidth, lr, masks, iou, returned,
-            () => Postprocess.PostprocessMasks(source, b * m, lr, size, inputH, inputW, emb.OriginalHeight, emb.OriginalWidth), objectScores);
+        return new SamPrediction(b, m, emb.OriginalHeight, emb.OriginalWidth, lr, masks, iou, returned, () =>
+        {
+            var logits = GC.AllocateUninitializedArray<float>(Postprocess.OutputLength(b * m, emb.OriginalHeight, emb.OriginalWidth));
+            Resize(source, b * m, logits, default);
+            return logits;
+        }, objectScores);
+    }
+
+    /// <summary>
+    /// Low-res logits [planes, S/4, S/4] of the current image upsampled to its original size as this family's
+    /// <c>postprocess_masks</c> does (with SAM 2.1's hole / sprinkle clean-up first when this predictor makes
+    /// one), into <paramref name="logits"/> and/or thresholded <paramref name="masks"/>.
+    /// </summary>
+    internal void UpsampleLowRes(ReadOnlySpan<float> lowRes, int planes, Span<float> logits, Span<byte> masks) =>
+        Resize(CleanedLowRes(lowRes, planes) ?? lowRes, planes, logits, masks);
+
+    /// <summary>SAM 2.1's <c>postprocess_masks</c> clean-up as a new array, or null when this predictor makes none.</summary>
+    private float[]? CleanedLowRes(ReadOnlySpan<float> lowRes, int planes) => _maxHoleArea > 0 || _maxSprinkleArea > 0
+        ? Sam2Transforms.RemoveHolesAndSprinkles(lowRes, planes, _model.Architecture.LowResSize, _maxHoleArea, _maxSprinkleArea)
+        : null;
+
+    /// <summary>
+    /// The bilinear upsampling of <c>postprocess_masks</c>: SAM 1 upsamples to img_size, crops the resized
+    /// image and upsamples that; SAM 2.1 makes one resize to the image, the same call with a first step
+    /// that keeps the low-res size (which it skips).
+    /// </summary>
+    private void Resize(ReadOnlySpan<float> lowRes, int planes, Span<float> logits, Span<byte> masks)
+    {
+        var (arch, emb) = (_model.Architecture, Embedding!);
+        int lr = arch.LowResSize;
+        var (size, inputH, inputW) = IsSam2 ? (lr, lr, lr) : (arch.ImgSize, emb.InputHeight, emb.InputWidth);
+        Postprocess.PostprocessMasks(lowRes, planes, lr, size, inputH, inputW, emb.OriginalHeight, emb.OriginalWidth, logits, masks);
+    }
+
+    /// <summary>SAM 2.1's clamp of the low-res logits it hands back (and feeds to m2m), to ±32.</summary>
+    internal static void ClampLowRes(ReadOnlySpan<float> lowRes, Span<float> clamped)
+    {
+        for (int i = 0; i < lowRes.Length; i++) clamped[i] = Math.Clamp(lowRes[i], -32f, 32f);
     }
 
     /// <summary>
