@@ -286,6 +286,38 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
         return y;
     }
 
+    // TinyViT's ops, through the managed CPU backend for now (a round trip over the host).
+    private readonly Lazy<SamEngine.Backends.Cpu.CpuBackend> _host = new(() => new());
+
+    private Tensor OnHost(Func<SamEngine.Backends.Cpu.CpuBackend, Tensor> op)
+    {
+        using var r = op(_host.Value);
+        return FromHost(_host.Value.ToHost(r), r.Shape);
+    }
+
+    private Tensor Host(Tensor t) => _host.Value.FromHost(ToHost(t), t.Shape);
+
+    /// <inheritdoc />
+    public Tensor Conv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, int padding, Activation act = Activation.None, Tensor? residual = null)
+    {
+        OpShapes.Conv2dBn(x, weight, bn, stride, padding, act, residual);
+        return OnHost(cpu => { using var hx = Host(x); using var hr = residual is null ? null : Host(residual); return cpu.Conv2dBn(hx, weight, bn, stride, padding, act, hr); });
+    }
+
+    /// <inheritdoc />
+    public Tensor DepthwiseConv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, Activation act = Activation.None)
+    {
+        OpShapes.DepthwiseConv2dBn(x, weight, bn, stride, act);
+        return OnHost(cpu => { using var hx = Host(x); return cpu.DepthwiseConv2dBn(hx, weight, bn, stride, act); });
+    }
+
+    /// <inheritdoc />
+    public Tensor TinyVitAttention(Tensor qkv, Tensor padQkv, int heads, int windowSize, Parameter attentionBiases)
+    {
+        OpShapes.TinyVitAttention(qkv, padQkv, heads, windowSize, attentionBiases);
+        return OnHost(cpu => { using var hq = Host(qkv); using var hp = Host(padQkv); return cpu.TinyVitAttention(hq, hp, heads, windowSize, attentionBiases); });
+    }
+
     /// <inheritdoc />
     public Tensor Attention(Tensor q, Tensor k, Tensor v, int heads)
     {

@@ -108,6 +108,15 @@ internal sealed class TensorTrackingBackend(IBackend inner) : IBackend
     public Tensor HieraAttention(Tensor qkv, int heads, int windowSize, bool poolQuery, Parameter qkvBias) =>
         Track(inner.HieraAttention(In(qkv), heads, windowSize, poolQuery, qkvBias));
 
+    public Tensor Conv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, int padding, Activation act = Activation.None, Tensor? residual = null) =>
+        Track(inner.Conv2dBn(In(x), weight, bn, stride, padding, act, residual is null ? null : In(residual)));
+
+    public Tensor DepthwiseConv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, Activation act = Activation.None) =>
+        Track(inner.DepthwiseConv2dBn(In(x), weight, bn, stride, act));
+
+    public Tensor TinyVitAttention(Tensor qkv, Tensor padQkv, int heads, int windowSize, Parameter attentionBiases) =>
+        Track(inner.TinyVitAttention(In(qkv), In(padQkv), heads, windowSize, attentionBiases));
+
     public Tensor MaxPool2x2(Tensor x) => Track(inner.MaxPool2x2(In(x)));
 
     public Tensor AddUpsampled2x(Tensor x, Tensor coarse) => Track(inner.AddUpsampled2x(In(x), In(coarse)));

@@ -23,6 +23,36 @@ public enum Activation
 public sealed record ChannelNorm(Parameter Weight, Parameter Bias, float Eps);
 
 /// <summary>
+/// BatchNorm2d in eval mode over an op's output channels (the last dimension in NHWC):
+/// (y - running_mean) / sqrt(running_var + eps) · weight + bias, every parameter [C].
+/// </summary>
+/// <param name="Weight">Per-channel scale γ [C].</param>
+/// <param name="Bias">Per-channel shift β [C].</param>
+/// <param name="RunningMean">The running mean [C].</param>
+/// <param name="RunningVar">The running (biased) variance [C].</param>
+/// <param name="Eps">Added to the variance (torch's default 1e-5).</param>
+public sealed record BatchNorm(Parameter Weight, Parameter Bias, Parameter RunningMean, Parameter RunningVar, float Eps)
+{
+    /// <summary>
+    /// The per-channel affine map the norm is, in fp32, as torch's eval-mode batch_norm computes it (and
+    /// upstream's <c>Conv2d_BN.fuse</c> folds it): scale = γ / sqrt(var + eps), shift = β - mean · scale.
+    /// </summary>
+    public (float[] Scale, float[] Shift) Fold()
+    {
+        float[] g = Weight.ToFloat(), b = Bias.ToFloat(), m = RunningMean.ToFloat(), v = RunningVar.ToFloat();
+        var scale = new float[g.Length];
+        var shift = new float[g.Length];
+        for (int c = 0; c < g.Length; c++)
+        {
+            float invStd = 1f / MathF.Sqrt(v[c] + Eps);
+            scale[c] = invStd * g[c];
+            shift[c] = b[c] - m[c] * scale[c];
+        }
+        return (scale, shift);
+    }
+}
+
+/// <summary>
 /// The ops SAM needs, and nothing else. The model is written once against this interface; each
 /// backend (managed CPU, ILGPU) implements every op. Tensors are float32 and row-major; images are
 /// NHWC inside the engine. Shapes are documented as [B, N, C] etc.; leading dimensions marked "..."
@@ -187,6 +217,34 @@ public interface IBackend : IDisposable
     /// 2x by nearest neighbour (<c>F.interpolate(scale_factor=2.0, mode="nearest")</c>); H and W even.
     /// </summary>
     Tensor AddUpsampled2x(Tensor x, Tensor coarse);
+
+    // MobileSAM's TinyViT image encoder (ImageEncoderTinyVit).
+
+    /// <summary>
+    /// Upstream's <c>Conv2d_BN</c> (a conv without bias, then a BatchNorm2d) in NHWC, then
+    /// <paramref name="residual"/> (shaped as the output) and <paramref name="act"/>:
+    /// act(bn(conv(x)) + residual). x [B, H, W, Cin], weight [Cout, Cin, kh, kw] → [B, Ho, Wo, Cout].
+    /// The norm is folded into the conv's weights and bias in fp32 (upstream's <c>fuse</c>).
+    /// </summary>
+    Tensor Conv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, int padding, Activation act = Activation.None, Tensor? residual = null);
+
+    /// <summary>
+    /// A depthwise <c>Conv2d_BN</c> (groups = channels, padding k/2, no bias) then <paramref name="act"/>:
+    /// x [B, H, W, C], weight [C, 1, k, k] → [B, Ho, Wo, C] with Ho = (H - 1) / stride + 1.
+    /// </summary>
+    Tensor DepthwiseConv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, Activation act = Activation.None);
+
+    /// <summary>
+    /// TinyViT's window attention core (<c>Attention</c> in <c>tiny_vit_sam.py</c>) on qkv [1, H, W, heads·3d]
+    /// laid out per head as (q, k, v), each d wide (key_dim = d, attn_ratio 1). The grid is padded at the
+    /// bottom and right to a multiple of <paramref name="windowSize"/> with tokens whose qkv is
+    /// <paramref name="padQkv"/> [heads·3d] (upstream zero-pads the block input before the attention's
+    /// LayerNorm, so a padded token's qkv is the projection of the norm's bias); each window attends
+    /// within itself, padded keys included: softmax(q kᵀ / √d + B[head, |Δy|·w + |Δx|]) v with
+    /// <paramref name="attentionBiases"/> B [heads, w²]. Returns the real tokens [1, H, W, heads·d],
+    /// before the output projection.
+    /// </summary>
+    Tensor TinyVitAttention(Tensor qkv, Tensor padQkv, int heads, int windowSize, Parameter attentionBiases);
 }
 
 /// <summary>The parameters of SAM's <c>output_upscaling</c>: two 2x2 transposed convs with LayerNorm2d between.</summary>

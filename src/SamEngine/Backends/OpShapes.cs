@@ -420,4 +420,56 @@ public static class OpShapes
         foreach (int d in shape)
             if (d < 0) throw new ArgumentException($"{op}: shape {ShapeUtil.Format(shape)} has a negative dimension");
     }
+
+    /// <summary>x [B, H, W, Cin] with weight [Cout, Cin, kh, kw] and a BatchNorm over Cout; a residual must have the output's shape.</summary>
+    public static (int Batch, int H, int W, int Cin, int Cout, int KernelH, int KernelW, int OutH, int OutW) Conv2dBn(
+        Tensor x, Parameter weight, BatchNorm bn, int stride, int padding, Activation act, Tensor? residual)
+    {
+        const string op = "Conv2dBn";
+        var g = Conv2d(x, weight, null, stride, padding);
+        Norm(op, bn, g.Cout);
+        Defined(op, act);
+        if (residual is not null && !residual.Shape.AsSpan().SequenceEqual([g.Batch, g.OutH, g.OutW, g.Cout]))
+            throw new ArgumentException($"{op} '{weight.Name}': residual {residual} does not match the output [{g.Batch}, {g.OutH}, {g.OutW}, {g.Cout}]");
+        return g;
+    }
+
+    /// <summary>x [B, H, W, C] with weight [C, 1, k, k] (k odd) and a BatchNorm over C → (B, H, W, C, k, Ho, Wo).</summary>
+    public static (int Batch, int H, int W, int C, int Kernel, int OutH, int OutW) DepthwiseConv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, Activation act)
+    {
+        const string op = "DepthwiseConv2dBn";
+        Rank(op, "x", x, 4, "[B, H, W, C]");
+        Param(op, "weight", weight, 4, "[C, 1, k, k]");
+        int c = x.Dim(3), k = weight.Shape[2];
+        if (weight.Shape[0] != c || weight.Shape[1] != 1 || weight.Shape[3] != k || k % 2 == 0)
+            throw new ArgumentException($"{op}: weight '{weight.Name}' {ShapeUtil.Format(weight.Shape)} is not [C, 1, k, k] with odd k for x {x}");
+        if (stride < 1) throw new ArgumentException($"{op} '{weight.Name}': stride {stride} must be positive");
+        Norm(op, bn, c);
+        Defined(op, act);
+        return (x.Dim(0), x.Dim(1), x.Dim(2), c, k, (x.Dim(1) - 1) / stride + 1, (x.Dim(2) - 1) / stride + 1);
+    }
+
+    /// <summary>
+    /// qkv [1, H, W, heads·3d], padQkv [heads·3d], biases [heads, w²] → (H, W, d, padded H, padded W).
+    /// </summary>
+    public static (int H, int W, int HeadDim, int PaddedH, int PaddedW) TinyVitAttention(Tensor qkv, Tensor padQkv, int heads, int windowSize, Parameter attentionBiases)
+    {
+        const string op = "TinyVitAttention";
+        Rank(op, "qkv", qkv, 4, "[1, H, W, heads·3d]");
+        if (heads < 1 || windowSize < 1) throw new ArgumentException($"{op}: heads {heads} and window {windowSize} must be positive");
+        int c3 = qkv.Dim(3);
+        if (qkv.Dim(0) != 1 || c3 % (3 * heads) != 0 || c3 == 0) throw new ArgumentException($"{op}: qkv {qkv} is not [1, H, W, heads·3d] for {heads} heads");
+        if (padQkv.Length != c3) throw new ArgumentException($"{op}: padQkv {padQkv} must hold {c3} values, one token's qkv");
+        Param(op, "attentionBiases", attentionBiases, 2, "[heads, w²]");
+        if (attentionBiases.Shape[0] != heads || attentionBiases.Shape[1] != windowSize * windowSize)
+            throw new ArgumentException($"{op}: attention biases '{attentionBiases.Name}' {ShapeUtil.Format(attentionBiases.Shape)} do not fit {heads} heads and a {windowSize}x{windowSize} window");
+        int h = qkv.Dim(1), w = qkv.Dim(2);
+        return (h, w, c3 / (3 * heads), (h + windowSize - 1) / windowSize * windowSize, (w + windowSize - 1) / windowSize * windowSize);
+    }
+
+    private static void Norm(string op, BatchNorm bn, int c)
+    {
+        foreach (var p in new[] { bn.Weight, bn.Bias, bn.RunningMean, bn.RunningVar })
+            if (p.Shape is not [var n] || n != c) throw new ArgumentException($"{op}: BatchNorm parameter '{p.Name}' {ShapeUtil.Format(p.Shape)} does not fit {c} channels");
+    }
 }

@@ -147,5 +147,17 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     public Tensor AddUpsampled2x(Tensor x, Tensor coarse) => Time(nameof(AddUpsampled2x), () => inner.AddUpsampled2x(x, coarse));
 
     /// <inheritdoc />
+    public Tensor Conv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, int padding, Activation act = Activation.None, Tensor? residual = null) =>
+        Time($"{nameof(Conv2dBn)}({weight.Shape[2]}x{weight.Shape[3]})", () => inner.Conv2dBn(x, weight, bn, stride, padding, act, residual));
+
+    /// <inheritdoc />
+    public Tensor DepthwiseConv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, Activation act = Activation.None) =>
+        Time(nameof(DepthwiseConv2dBn), () => inner.DepthwiseConv2dBn(x, weight, bn, stride, act));
+
+    /// <inheritdoc />
+    public Tensor TinyVitAttention(Tensor qkv, Tensor padQkv, int heads, int windowSize, Parameter attentionBiases) =>
+        Time($"{nameof(TinyVitAttention)}(window {windowSize})", () => inner.TinyVitAttention(qkv, padQkv, heads, windowSize, attentionBiases));
+
+    /// <inheritdoc />
     public void Dispose() => inner.Dispose();
 }

@@ -26,6 +26,11 @@ public sealed record SamArchitecture
     public ModelFamily Family { get; init; } = ModelFamily.Sam;
     /// <summary>The Hiera trunk of a SAM 2.1 model; null for SAM 1.</summary>
     public HieraArchitecture? Hiera { get; init; }
+    /// <summary>
+    /// MobileSAM's TinyViT image encoder, which replaces SAM 1's ViT (family sam: the prompt encoder, the
+    /// decoder and the predictor are SAM 1's); null for the ViT.
+    /// </summary>
+    public TinyVitArchitecture? TinyVit { get; init; }
 
     /// <summary>Square input size of the image encoder (1024 for the official models).</summary>
     public int ImgSize { get; init; } = 1024;
@@ -57,7 +62,7 @@ public sealed record SamArchitecture
     public int NumMultimaskOutputs { get; init; } = 3;
 
     /// <summary>Stride of the image embedding: patch_size for SAM 1; SAM 2.1's embedding is Hiera's third stage (stride 16).</summary>
-    public int EmbeddingStride => Family == ModelFamily.Sam2 ? 16 : PatchSize;
+    public int EmbeddingStride => Family == ModelFamily.Sam2 || TinyVit is not null ? 16 : PatchSize;
     /// <summary>Side of the image embedding grid (img_size / its stride).</summary>
     public int GridSize => ImgSize / EmbeddingStride;
     /// <summary>Side of the low-resolution mask (4 x the grid).</summary>
@@ -129,9 +134,15 @@ public sealed record SamArchitecture
         EmbedDim = 144, NumHeads = 2, Stages = [2, 6, 36, 4], GlobalAttBlocks = [23, 33, 43], WindowSpec = [8, 4, 16, 8],
     });
 
+    /// <summary>
+    /// MobileSAM (<c>build_sam_vit_t</c>): the TinyViT-5M encoder with SAM 1's prompt encoder and decoder at
+    /// their official sizes.
+    /// </summary>
+    public static SamArchitecture MobileSam => new() { TinyVit = new() };
+
     /// <summary>The preset names accepted by <see cref="FromPreset"/>.</summary>
     public static IReadOnlyList<string> PresetNames { get; } =
-        ["vit_b", "vit_l", "vit_h", "sam2.1_hiera_t", "sam2.1_hiera_s", "sam2.1_hiera_b+", "sam2.1_hiera_l"];
+        ["vit_b", "vit_l", "vit_h", "sam2.1_hiera_t", "sam2.1_hiera_s", "sam2.1_hiera_b+", "sam2.1_hiera_l", "mobile_sam"];
 
     /// <summary>Returns a preset by name (one of <see cref="PresetNames"/>).</summary>
     public static SamArchitecture FromPreset(string name) => name switch
@@ -143,6 +154,7 @@ public sealed record SamArchitecture
         "sam2.1_hiera_s" => Sam21HieraS,
         "sam2.1_hiera_b+" => Sam21HieraBPlus,
         "sam2.1_hiera_l" => Sam21HieraL,
+        "mobile_sam" => MobileSam,
         _ => throw new ArgumentException($"unknown architecture preset '{name}' (expected one of {string.Join(", ", PresetNames)})"),
     };
 
@@ -159,11 +171,19 @@ public sealed record SamArchitecture
         if (Family == ModelFamily.Sam2)
         {
             Need(Hiera is not null, "family sam2 needs its trunk under 'hiera'");
+            Need(TinyVit is null, "'tiny_vit' (MobileSAM) goes with family sam, not sam2");
             Hiera!.Validate(Need);
             // Three stride-2 poolings of the stride-4 grid, and an FPN that doubles each level exactly.
             Need(ImgSize % 32 == 0, $"img_size {ImgSize} must be a multiple of 32 for a Hiera trunk");
             Need(ImgSize / HieraArchitecture.PatchStride % Hiera.WindowSpec[0] == 0,
                 $"img_size / 4 = {ImgSize / HieraArchitecture.PatchStride} must be a multiple of hiera.window_spec[0] {Hiera.WindowSpec[0]} (the window position embedding is tiled over it)");
+            Need(GridSize <= Limits.GridSize, $"img_size / 16 = {GridSize} must be at most {Limits.GridSize}");
+        }
+        else if (TinyVit is not null)
+        {
+            Need(Hiera is null, "'hiera' is a SAM 2.1 key: it needs \"family\": \"sam2\"");
+            TinyVit.Validate(Need, ImgSize);
+            Need(PromptEmbedDim == TinyVitArchitecture.NeckChannels, $"prompt_embed_dim {PromptEmbedDim} must be {TinyVitArchitecture.NeckChannels}: TinyViT's neck is fixed at that width");
             Need(GridSize <= Limits.GridSize, $"img_size / 16 = {GridSize} must be at most {Limits.GridSize}");
         }
         else
@@ -219,7 +239,8 @@ public sealed record SamArchitecture
         {
             if (p.Name == "family") p.ShouldSerialize = (o, _) => ((SamArchitecture)o).Family != ModelFamily.Sam;
             else if (p.Name == "hiera") p.ShouldSerialize = (o, _) => ((SamArchitecture)o).Hiera is not null;
-            else if (VitKeys.Contains(p.Name)) p.ShouldSerialize = (o, _) => ((SamArchitecture)o).Family == ModelFamily.Sam;
+            else if (p.Name == "tiny_vit") p.ShouldSerialize = (o, _) => ((SamArchitecture)o).TinyVit is not null;
+            else if (VitKeys.Contains(p.Name)) p.ShouldSerialize = (o, _) => o is SamArchitecture { Family: ModelFamily.Sam, TinyVit: null };
         }
     }
 
@@ -249,6 +270,8 @@ public sealed record SamArchitecture
         if (obj["family"] is JsonValue family && family.TryGetValue(out string? name) && name == "sam2"
             && VitKeys.FirstOrDefault(obj.ContainsKey) is { } vitKey)
             throw new ArgumentException($"architecture key '{vitKey}' is SAM 1's (ViT); a sam2 architecture describes its trunk under 'hiera'");
+        if (obj["tiny_vit"] is not null && VitKeys.FirstOrDefault(obj.ContainsKey) is { } vitKey2)
+            throw new ArgumentException($"architecture key '{vitKey2}' is SAM 1's (ViT); a MobileSAM architecture describes its encoder under 'tiny_vit'");
         SamArchitecture? a;
         try { a = obj.Deserialize<SamArchitecture>(JsonForm); }
         catch (JsonException e) { throw new ArgumentException(KeyError(e)); }
@@ -261,14 +284,17 @@ public sealed record SamArchitecture
         var path = (e.Path ?? "$").TrimStart('$', '.').Split('.', '[');
         string key = path[0];
         var type = typeof(SamArchitecture);
-        if (key == "hiera" && path.Length > 1 && path[1].Length > 0) (key, type) = (path[1], typeof(HieraArchitecture));
+        string group = path[0];
+        if (group == "hiera" && path.Length > 1 && path[1].Length > 0) (key, type) = (path[1], typeof(HieraArchitecture));
+        if (group == "tiny_vit" && path.Length > 1 && path[1].Length > 0) (key, type) = (path[1], typeof(TinyVitArchitecture));
         var property = JsonForm.GetTypeInfo(type).Properties.FirstOrDefault(p => p.Name == key);
-        string shown = type == typeof(HieraArchitecture) ? $"hiera.{key}" : key;
+        string shown = type == typeof(SamArchitecture) ? key : $"{group}.{key}";
         return key.Length == 0 ? $"architecture JSON is not valid: {e.Message}"
             : property is null ? $"unknown architecture key '{shown}'"
             : property.PropertyType == typeof(int[]) ? $"architecture key '{shown}' must be an array of integers"
             : property.PropertyType == typeof(ModelFamily) ? $"architecture key 'family' must be \"sam\" or \"sam2\""
             : property.PropertyType == typeof(HieraArchitecture) ? "architecture key 'hiera' must be an object"
+            : property.PropertyType == typeof(TinyVitArchitecture) ? "architecture key 'tiny_vit' must be an object"
             : $"architecture key '{shown}' must be an integer";
     }
 

@@ -29,11 +29,22 @@ public sealed partial class CpuBackend
                             reordered[co * kdim + (ky * kw + kx) * cin + ci] = src[((co * cin + ci) * kh + ky) * kw + kx];
             return GemmRhs.TransposedHalf(reordered, cout, kdim);
         });
-        var xd = Cpu(x).Data;
+        return Convolve(Cpu(x), rhs, bias is null ? null : Floats(bias), kh, kw, stride, padding, ho, wo);
+    }
+
+    /// <summary>
+    /// y = act(conv(x) + bias) + residual in NHWC with the weight as a GEMM operand [(ky, kx, ci), Cout]:
+    /// a 1x1 stride-1 kernel multiplies x in place, others go through im2col.
+    /// </summary>
+    private static CpuTensor Convolve(CpuTensor x, GemmRhs rhs, float[]? bias, int kh, int kw, int stride, int padding, int ho, int wo,
+        Activation act = Activation.None, float[]? residual = null)
+    {
+        int b = x.Dim(0), h = x.Dim(1), w = x.Dim(2), cin = x.Dim(3), cout = rhs.N, kdim = kh * kw * cin;
+        var xd = x.Data;
         var y = CpuTensor.Uninitialized(b, ho, wo, cout);
         if (kh * kw == 1 && stride == 1 && padding == 0)
         {
-            Gemm.Multiply(b * h * w, xd, 0, rhs, y.Data, 0, bias is null ? null : Floats(bias));
+            Gemm.Multiply(b * h * w, xd, 0, rhs, y.Data, 0, bias, act, residual: residual);
             return y;
         }
         // im2col in bands of output rows, each band's patches [rows · Wo, kh · kw · Cin] multiplied at
@@ -62,9 +73,11 @@ public sealed partial class CpuBackend
                         }
                     }
                 });
-                Gemm.Multiply(rows * wo, patches, 0, rhs, y.Data, (bi * ho + oy0) * wo * cout, bias is null ? null : Floats(bias));
+                Gemm.Multiply(rows * wo, patches, 0, rhs, y.Data, (bi * ho + oy0) * wo * cout, bias, act);
             }
         HostBufferPool.Shared.Return(patches);
+        // The GEMM's residual is indexed from the first row of each call: added once here instead.
+        if (residual is not null) Elementwise.AddBroadcast(y.Data, residual, y.Length, y.Data, y.Length);
         return y;
     }
 
