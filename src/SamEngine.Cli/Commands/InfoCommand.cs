@@ -57,6 +57,9 @@ public static class InfoCommand
         if (a.Hiera is { } h)
             stdout.WriteLine(string.Format(ci, "encoder      SAM 2.1 Hiera + FPN: embed_dim {0}, heads {1}, stages [{2}], global blocks [{3}], windows [{4}], input {5} x {5}",
                 h.EmbedDim, h.NumHeads, string.Join(", ", h.Stages), string.Join(", ", h.GlobalAttBlocks), string.Join(", ", h.WindowSpec), a.ImgSize));
+        else if (a.TinyVit is { } t)
+            stdout.WriteLine(string.Format(ci, "encoder      MobileSAM TinyViT: embed_dims [{0}], depths [{1}], heads [{2}], windows [{3}], input {4} x {4}",
+                string.Join(", ", t.EmbedDims), string.Join(", ", t.Depths), string.Join(", ", t.NumHeads), string.Join(", ", t.WindowSizes), a.ImgSize));
         else
             stdout.WriteLine(string.Format(ci, "encoder      ViT: embed_dim {0}, depth {1}, heads {2}, global blocks [{3}], window {4}, input {5} x {5}, patch {6}",
                 a.EmbedDim, a.Depth, a.NumHeads, string.Join(", ", a.GlobalAttnIndexes), a.WindowSize, a.ImgSize, a.PatchSize));

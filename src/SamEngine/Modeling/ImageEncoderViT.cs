@@ -15,8 +15,7 @@ public sealed class ImageEncoderViT
     private readonly SamArchitecture _arch;
     private readonly Parameter _patchWeight, _patchBias, _posEmbed;
     private readonly Block[] _blocks;
-    private readonly Parameter _neckConv1, _neckConv2;
-    private readonly LayerNorm _neckNorm1, _neckNorm2;
+    private readonly ConvNeck _neck;
 
     internal ImageEncoderViT(WeightScope vb, SamArchitecture a)
     {
@@ -31,11 +30,7 @@ public sealed class ImageEncoderViT
             int window = a.GlobalAttnIndexes.Contains(i) ? 0 : a.WindowSize;
             _blocks[i] = new Block(vb.Push("blocks").Push(i), c, a.NumHeads, window, window > 0 ? window : g);
         }
-        var neck = vb.Push("neck");
-        _neckConv1 = neck.Get("0.weight", d, c, 1, 1);
-        _neckNorm1 = new LayerNorm(neck.Push(1), d, Eps);
-        _neckConv2 = neck.Get("2.weight", d, d, 3, 3);
-        _neckNorm2 = new LayerNorm(neck.Push(3), d, Eps);
+        _neck = new ConvNeck(vb.Push("neck"), c, d);
     }
 
     /// <summary>
@@ -62,16 +57,7 @@ public sealed class ImageEncoderViT
             tap?.Invoke($"block_{i}", x);
             progress?.Invoke(i + 1, _blocks.Length);
         }
-        x = Step(x, be.Conv2d(x, _neckConv1, null, stride: 1, padding: 0));
-        tap?.Invoke("neck_conv1", x);
-        x = Step(x, _neckNorm1.Forward(be, x));
-        x = Step(x, be.Conv2d(x, _neckConv2, null, stride: 1, padding: 1));
-        x = Step(x, _neckNorm2.Forward(be, x));
-        int g = _arch.GridSize;
-        Tensor nchw;
-        using (var tokens = be.Reshape(x, 1, g * g, _arch.PromptEmbedDim)) nchw = be.Transpose(tokens);
-        x.Dispose();
-        using (nchw) return be.Reshape(nchw, 1, _arch.PromptEmbedDim, g, g); // the view keeps the data
+        return _neck.Forward(be, x, tap);
     }
 
     /// <summary>One ViT block: x + Attn(LN(x)), then x + MLP(LN(x)).</summary>

@@ -53,3 +53,28 @@ internal sealed class Mlp
         return y;
     }
 }
+
+/// <summary>
+/// Upstream's <c>Conv2d_BN</c> (<c>c</c>: a conv without bias, <c>bn</c>: BatchNorm2d, eps 1e-5): a full
+/// conv, or a depthwise one when <paramref name="depthwise"/> (weight [C, 1, k, k], padding k/2).
+/// </summary>
+internal sealed class ConvBn
+{
+    private const float Eps = 1e-5f;
+    private readonly Parameter _weight;
+    private readonly BatchNorm _bn;
+    private readonly int _stride, _padding;
+    private readonly bool _depthwise;
+
+    public ConvBn(WeightScope vb, int inDim, int outDim, int kernel, int stride = 1, bool depthwise = false)
+    {
+        _weight = vb.Get("c.weight", outDim, depthwise ? 1 : inDim, kernel, kernel);
+        var bn = vb.Push("bn");
+        _bn = new BatchNorm(bn.Get("weight", outDim), bn.Get("bias", outDim), bn.Get("running_mean", outDim), bn.Get("running_var", outDim), Eps);
+        (_stride, _padding, _depthwise) = (stride, kernel / 2, depthwise);
+    }
+
+    /// <summary>act(bn(conv(x)) + residual).</summary>
+    public Tensor Forward(IBackend be, Tensor x, Activation act = Activation.None, Tensor? residual = null) =>
+        _depthwise ? be.DepthwiseConv2dBn(x, _weight, _bn, _stride, act) : be.Conv2dBn(x, _weight, _bn, _stride, _padding, act, residual);
+}

@@ -32,7 +32,8 @@ public sealed class SamModel : IDisposable
         }
         else
         {
-            _imageEncoder = new ImageEncoderViT(vb.Push("image_encoder"), arch);
+            if (arch.TinyVit is not null) _tinyVitEncoder = new ImageEncoderTinyVit(vb.Push("image_encoder"), arch);
+            else _imageEncoder = new ImageEncoderViT(vb.Push("image_encoder"), arch);
             _promptEncoder = new PromptEncoder(vb.Push("prompt_encoder"), arch);
             _maskDecoder = new MaskDecoder(vb.Push("mask_decoder"), arch);
         }
@@ -46,6 +47,7 @@ public sealed class SamModel : IDisposable
     private readonly IBackend _backend;
     private readonly ImageEncoderViT? _imageEncoder;
     private readonly ImageEncoderHiera? _hieraEncoder;
+    private readonly ImageEncoderTinyVit? _tinyVitEncoder;
     private readonly PromptEncoder _promptEncoder;
     private readonly MaskDecoder _maskDecoder;
     private readonly IReadOnlyList<Parameter> _parameters;
@@ -63,7 +65,11 @@ public sealed class SamModel : IDisposable
     public IBackend Backend => Live(_backend);
 
     /// <summary>SAM 1's ViT image encoder.</summary>
-    public ImageEncoderViT ImageEncoder => Live(_imageEncoder) ?? throw new InvalidOperationException($"a {Architecture.Family} model has no ViT encoder");
+    public ImageEncoderViT ImageEncoder => Live(_imageEncoder) ?? throw new InvalidOperationException(
+        Architecture.TinyVit is null ? $"a {Architecture.Family} model has no ViT encoder" : "a MobileSAM model has a TinyViT encoder, not a ViT");
+
+    /// <summary>MobileSAM's TinyViT image encoder.</summary>
+    public ImageEncoderTinyVit TinyVitEncoder => Live(_tinyVitEncoder) ?? throw new InvalidOperationException("this model has no TinyViT encoder");
 
     /// <summary>SAM 2.1's Hiera image encoder (trunk and FPN neck).</summary>
     public ImageEncoderHiera HieraEncoder => Live(_hieraEncoder) ?? throw new InvalidOperationException($"a {Architecture.Family} model has no Hiera encoder");

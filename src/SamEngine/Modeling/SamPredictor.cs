@@ -194,7 +194,9 @@ public sealed class SamPredictor : IDisposable
         Tensor tokens;
         float[] host;
         using (var inputTensor = Be.FromHost(input, 1, s, s, 3))
-        using (var embeddings = _model.ImageEncoder.Forward(Be, inputTensor, tap, progress)) // [1, D, g, g]
+        using (var embeddings = _model.Architecture.TinyVit is null // [1, D, g, g]
+            ? _model.ImageEncoder.Forward(Be, inputTensor, tap, progress)
+            : _model.TinyVitEncoder.Forward(Be, inputTensor, tap, progress))
         using (var channels = Be.Reshape(embeddings, 1, d, g * g))
         {
             tokens = Be.Transpose(channels);

@@ -90,6 +90,8 @@ public static class GeneratedWeights
     private static (float Scale, float Offset) Affine(string name, int[] shape)
     {
         if (name.EndsWith("positional_encoding_gaussian_matrix", StringComparison.Ordinal)) return (1f, 0f);
+        // BatchNorm variances (MobileSAM) must stay positive: 1 + 0.1 v, like a LayerNorm scale.
+        if (name.EndsWith("running_var", StringComparison.Ordinal)) return (0.1f, 1f);
         bool isWeight = name.EndsWith(".weight", StringComparison.Ordinal);
         if (shape.Length == 1) return isWeight ? (0.1f, 1f) : (0.02f, 0f); // LayerNorm scales : biases
         if (EmbeddingNames.Contains(name)) return (1f, 0f);
@@ -99,7 +101,7 @@ public static class GeneratedWeights
             for (int d = 1; d < shape.Length; d++) fanIn *= shape[d];
             return ((float)Math.Sqrt(3.0 / fanIn), 0f);
         }
-        return (0.02f, 0f); // pos_embed, rel_pos_h, rel_pos_w; SAM 2.x's pos_embed_window, no_mem_embed
+        return (0.02f, 0f); // pos_embed, rel_pos_h, rel_pos_w; SAM 2.x's pos_embed_window, no_mem_embed; MobileSAM's running_mean, attention_biases
     }
 }
 
