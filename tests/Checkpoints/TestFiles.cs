@@ -62,12 +62,12 @@ internal sealed class PickleBuilder
     public PickleBuilder Integer(long v) => v is >= int.MinValue and <= int.MaxValue ? Int((int)v) : Long(v);
     public PickleBuilder IntTuple(params long[] v) { Mark(); foreach (long x in v) Integer(x); return Tuple(); }
 
-    /// <summary>A _rebuild_tensor_v2 call over a FloatStorage with key <paramref name="key"/>.</summary>
-    public PickleBuilder Tensor(string key, long numel, long offset, long[] shape, long[] stride)
+    /// <summary>A _rebuild_tensor_v2 call over a <paramref name="storage"/> (FloatStorage by default) with key <paramref name="key"/>.</summary>
+    public PickleBuilder Tensor(string key, long numel, long offset, long[] shape, long[] stride, string storage = "FloatStorage")
     {
         Global("torch._utils", "_rebuild_tensor_v2");
         Mark();
-        Mark().Str("storage").Global("torch", "FloatStorage").Str(key).Str("cpu").Integer(numel).Tuple().Op(0x51); // BINPERSID
+        Mark().Str("storage").Global("torch", storage).Str(key).Str("cpu").Integer(numel).Tuple().Op(0x51); // BINPERSID
         Integer(offset).IntTuple(shape).IntTuple(stride).Op(0x89); // NEWFALSE
         Global("collections", "OrderedDict").Op(0x29).Op(0x52); // OrderedDict()
         Tuple();

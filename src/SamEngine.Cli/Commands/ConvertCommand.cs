@@ -59,6 +59,7 @@ public static class ConvertCommand
         stdout.WriteLine($"convert: {result.TensorCount} tensors, {result.ParameterCount:N0} parameters{(result.HuggingFaceNames ? " (Hugging Face names mapped)" : "")} -> {output} ({dtype})");
         stdout.WriteLine($"architecture {result.Architecture.ToJson()}");
         if (Sam2VideoTensors.Notice(result.IgnoredVideoTensors ?? []) is { } notice) stdout.WriteLine(notice);
+        if (MobileSamUnusedTensors.Notice(result.IgnoredUnusedTensors ?? []) is { } unused) stdout.WriteLine(unused);
         return 0;
     }
 }

@@ -12,8 +12,9 @@ namespace SamEngine.Checkpoints;
 /// <param name="ParameterCount">Values written.</param>
 /// <param name="HuggingFaceNames">Whether the input used the Hugging Face naming.</param>
 /// <param name="IgnoredVideoTensors">SAM 2.x video-only tensors the input held and the output leaves out (see <see cref="Sam2VideoTensors"/>).</param>
+/// <param name="IgnoredUnusedTensors">MobileSAM tensors SAM never reads, left out likewise (see <see cref="MobileSamUnusedTensors"/>).</param>
 public sealed record ConversionResult(SamArchitecture Architecture, int TensorCount, long ParameterCount, bool HuggingFaceNames,
-    IReadOnlyList<string>? IgnoredVideoTensors = null);
+    IReadOnlyList<string>? IgnoredVideoTensors = null, IReadOnlyList<string>? IgnoredUnusedTensors = null);
 
 /// <summary>
 /// Converts an official PyTorch checkpoint (<c>.pth</c>) or a safetensors file (fp32, fp16 or bf16;
@@ -76,7 +77,7 @@ public static class CheckpointConverter
         {
             if (File.Exists(temp)) File.Delete(temp);
         }
-        return new ConversionResult(arch, written.Count, values, hf, reader.IgnoredVideoTensors);
+        return new ConversionResult(arch, written.Count, values, hf, reader.IgnoredVideoTensors, reader.IgnoredUnusedTensors);
     }
 
     /// <summary>

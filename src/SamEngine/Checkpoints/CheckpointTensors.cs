@@ -22,6 +22,9 @@ public abstract class CheckpointReader : IDisposable
     /// </summary>
     public virtual IReadOnlyList<string> IgnoredVideoTensors => [];
 
+    /// <summary>MobileSAM tensors SAM never reads (see <see cref="MobileSamUnusedTensors"/>), left out of <see cref="Tensors"/>.</summary>
+    public virtual IReadOnlyList<string> IgnoredUnusedTensors => [];
+
     /// <summary>The tensor's elements, contiguous, row-major, little-endian, in its own dtype.</summary>
     public abstract byte[] ReadBytes(CheckpointTensor tensor);
 
@@ -135,14 +138,17 @@ internal sealed class TorchZipReader : CheckpointReader
                 throw new CheckpointException($"'{path}' stores big-endian tensors, which are not supported");
             var tensors = new List<CheckpointTensor>();
             var ignored = new List<string>();
+            var unused = new List<string>();
             foreach (var (name, t) in StateDictUnpickler.Read(ReadEntry(pkl[0], MaxPickleBytes, "the pickle"), path))
             {
                 if (!_refs.TryAdd(name, t)) throw new CheckpointException($"'{path}': tensor '{name}' appears twice");
                 if (Sam2VideoTensors.IsVideoOnly(name)) ignored.Add(name);
+                else if (MobileSamUnusedTensors.IsUnused(name)) unused.Add(name);
                 else tensors.Add(new CheckpointTensor(name, t.Storage.DType, t.Shape));
             }
             Tensors = tensors;
             IgnoredVideoTensors = ignored;
+            IgnoredUnusedTensors = unused;
         }
         catch (Exception e)
         {
@@ -157,6 +163,8 @@ internal sealed class TorchZipReader : CheckpointReader
     public override IReadOnlyList<CheckpointTensor> Tensors { get; }
 
     public override IReadOnlyList<string> IgnoredVideoTensors { get; } = [];
+
+    public override IReadOnlyList<string> IgnoredUnusedTensors { get; } = [];
 
     public override byte[] ReadBytes(CheckpointTensor tensor)
     {

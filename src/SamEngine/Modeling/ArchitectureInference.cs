@@ -13,6 +13,7 @@ internal static class ArchitectureInference
     public static SamArchitecture? FromShapes(IReadOnlyDictionary<string, int[]> shapes)
     {
         if (shapes.ContainsKey(HieraPatchEmbed)) return FromHieraShapes(shapes);
+        if (shapes.ContainsKey(TinyVitStem)) return FromTinyVitShapes(shapes);
         // The shapes come from a file: a tensor of the wrong rank means no preset, never an index error.
         if (!shapes.TryGetValue("image_encoder.patch_embed.proj.weight", out var patch) || patch.Length == 0) return null;
         int embed = patch[0];
@@ -31,6 +32,28 @@ internal static class ArchitectureInference
     }
 
     private const string HieraPatchEmbed = "image_encoder.trunk.patch_embed.proj.weight";
+    private const string TinyVitStem = "image_encoder.patch_embed.seq.0.c.weight";
+
+    /// <summary>
+    /// The MobileSAM preset when the TinyViT's shapes are its own: each stage's width (its merge's or the
+    /// last block's), its block count, and from each attention's biases [heads, w²] its heads and window.
+    /// </summary>
+    private static SamArchitecture? FromTinyVitShapes(IReadOnlyDictionary<string, int[]> shapes)
+    {
+        var preset = SamArchitecture.MobileSam;
+        var t = preset.TinyVit!;
+        for (int s = 0; s < t.StageCount; s++)
+        {
+            int blocks = 0;
+            while (shapes.Keys.Any(k => k.StartsWith($"image_encoder.layers.{s}.blocks.{blocks}.", StringComparison.Ordinal))) blocks++;
+            if (blocks != t.Depths[s]) return null;
+            string probe = s == 0 ? "image_encoder.layers.0.blocks.0.conv3.c.weight" : $"image_encoder.layers.{s}.blocks.0.attn.qkv.weight";
+            if (!shapes.TryGetValue(probe, out var w) || w.Length < 1 || w[0] != (s == 0 ? 1 : 3) * t.EmbedDims[s]) return null;
+            if (s > 0 && (!shapes.TryGetValue($"image_encoder.layers.{s}.blocks.0.attn.attention_biases", out var ab)
+                || ab is not [int heads, int offsets] || heads != t.NumHeads[s] || offsets != t.WindowSizes[s] * t.WindowSizes[s])) return null;
+        }
+        return shapes.TryGetValue("mask_decoder.iou_token.weight", out var iou) && iou is [_, 256] ? preset : null;
+    }
     private const string TrunkBlocks = "image_encoder.trunk.blocks.";
 
     /// <summary>N of a tensor named <c>image_encoder.trunk.blocks.N.*</c>, else -1.</summary>
