@@ -60,6 +60,19 @@ public sealed class BenchCommandTests
         Assert.InRange(SamEngine.Cli.Commands.BenchCommand.EncoderFlops(SamEngine.Config.SamArchitecture.FromPreset(preset)) / 1e12,
             tflop - 0.005, tflop + 0.005);
 
+    /// <summary>
+    /// TinyViT's count equals twice the multiply-adds the official modules ran for the fixture (every
+    /// Conv2d and Linear, both attention products; counted by hooks in tools/fixtures/mobile_sam).
+    /// </summary>
+    [Fact]
+    public void TinyVit_flop_count_is_twice_the_multiply_adds_upstream_ran()
+    {
+        var cases = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(TestFixtures.Local("mobile_sam_tiny"), "cases.json")))!;
+        long macs = cases["reference"]!["encoder_macs"]!.GetValue<long>();
+        var arch = SamEngine.Config.SamArchitecture.FromJson(cases.ToJsonString());
+        Assert.Equal(2.0 * macs, SamEngine.Cli.Commands.BenchCommand.EncoderFlops(arch));
+    }
+
     [Fact]
     public void Decoder_flop_count_matches_the_total_the_issue_states_for_vit_b()
     {

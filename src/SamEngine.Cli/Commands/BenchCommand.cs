@@ -62,6 +62,8 @@ public static class BenchCommand
             using var x = backend.FromHost(input, 1, s, s, 3);
             if (arch.Family == ModelFamily.Sam2)
                 foreach (var level in model.HieraEncoder.Forward(backend, x)) level.Dispose();
+            else if (arch.TinyVit is not null)
+                model.TinyVitEncoder.Forward(backend, x).Dispose();
             else
                 model.ImageEncoder.Forward(backend, x).Dispose();
         }, "encoder");
@@ -151,11 +153,13 @@ public static class BenchCommand
     /// (q against the H and W tables); the neck's two convs. This is the count (vit_b 0.97,
     /// vit_l 2.99, vit_h 5.96 TFLOP); the engine projects only the real tokens (a padded token's q, k, v
     /// is the bias), about 3 % less arithmetic, as its decoder folds away work the count includes too.
-    /// SAM 2.x's Hiera encoder is counted by <see cref="ImageEncoderHiera.Flops"/>.
+    /// SAM 2.x's Hiera encoder is counted by <see cref="ImageEncoderHiera.Flops"/>, MobileSAM's TinyViT by
+    /// <see cref="ImageEncoderTinyVit.Flops"/>.
     /// </summary>
     public static double EncoderFlops(SamArchitecture a)
     {
         if (a.Family == ModelFamily.Sam2) return SamEngine.Modeling.ImageEncoderHiera.Flops(a);
+        if (a.TinyVit is not null) return SamEngine.Modeling.ImageEncoderTinyVit.Flops(a);
         double c = a.EmbedDim, g = a.GridSize, t = g * g, d = a.PromptEmbedDim;
         double windows = Math.Pow(Math.Ceiling(g / a.WindowSize), 2), tw = (double)a.WindowSize * a.WindowSize, tPad = windows * tw;
         double macs = t * 3 * a.PatchSize * a.PatchSize * c;
