@@ -103,6 +103,37 @@ public abstract class BackendOpReferenceTests : BackendTestBase
             yield return ($"VitAttention {h}x{w} window {window} head dim {hd}", () => be.VitAttention(D(qkv), heads, window, relH, relW, bias),
                 () => OpReference.VitAttention(qkv, heads, window, relH, relW, bias));
         }
+        // TinyViT: Conv2d_BN as a 3x3 stride-2 stem conv with GELU, a 1x1 conv with residual then GELU
+        // (MBConv's last step), 1x1 without either; depthwise Conv2d_BN at stride 1 and 2 (odd sizes); window
+        // attention with biases on padded windows, a window equal to the grid, a window wider than the grid.
+        {
+            // The generator keeps running_var at 1 + 0.1 v: positive, as a variance is.
+            BatchNorm Bn(string name, int c) => new(Param($"{name}.bn.weight", c), Param($"{name}.bn.bias", c),
+                Param($"{name}.bn.running_mean", c), Param($"{name}.bn.running_var", c), 1e-5f);
+            HostTensor x = H(70, 1, 9, 7, 5), x1 = H(71, 2, 5, 6, 12), r1 = H(72, 2, 5, 6, 9);
+            var w3 = Param("seq.0.c.weight", 6, 5, 3, 3);
+            var w1 = Param("conv3.c.weight", 9, 12, 1, 1);
+            var bn6 = Bn("seq.0", 6);
+            var bn9 = Bn("conv3", 9);
+            yield return ("Conv2dBn 3x3 stride 2 gelu", () => be.Conv2dBn(D(x), w3, bn6, 2, 1, Activation.Gelu), () => OpReference.Conv2dBn(x, w3, bn6, 2, 1, Activation.Gelu, null));
+            yield return ("Conv2dBn 1x1 residual gelu", () => be.Conv2dBn(D(x1), w1, bn9, 1, 0, Activation.Gelu, D(r1)), () => OpReference.Conv2dBn(x1, w1, bn9, 1, 0, Activation.Gelu, r1));
+            yield return ("Conv2dBn 1x1", () => be.Conv2dBn(D(x1), w1, bn9, 1, 0), () => OpReference.Conv2dBn(x1, w1, bn9, 1, 0, Activation.None, null));
+            yield return ("Conv2dBn 3x3 residual", () => be.Conv2dBn(D(x), w3, bn6, 2, 1, Activation.Relu, D(H(73, 1, 5, 4, 6))),
+                () => OpReference.Conv2dBn(x, w3, bn6, 2, 1, Activation.Relu, H(73, 1, 5, 4, 6)));
+            HostTensor xd = H(74, 1, 7, 9, 19);
+            var wd = Param("conv2.c.weight", 19, 1, 3, 3);
+            var bnd = Bn("conv2", 19);
+            yield return ("DepthwiseConv2dBn stride 1 gelu", () => be.DepthwiseConv2dBn(D(xd), wd, bnd, 1, Activation.Gelu), () => OpReference.DepthwiseConv2dBn(xd, wd, bnd, 1, Activation.Gelu));
+            yield return ("DepthwiseConv2dBn stride 2", () => be.DepthwiseConv2dBn(D(xd), wd, bnd, 2), () => OpReference.DepthwiseConv2dBn(xd, wd, bnd, 2, Activation.None));
+        }
+        foreach (var (h, w, heads, d, window) in new[] { (7, 5, 2, 4, 3), (4, 4, 3, 8, 4), (3, 2, 1, 5, 4), (9, 8, 2, 16, 7) })
+        {
+            var qkv = new HostTensor(Values(75 + h, h * w * heads * 3 * d, scale: 2f), [1, h, w, heads * 3 * d]);
+            var pad = H(80 + h, heads * 3 * d);
+            var ab = Param("attn.attention_biases", heads, window * window);
+            yield return ($"TinyVitAttention {h}x{w} window {window}", () => be.TinyVitAttention(D(qkv), D(pad), heads, window, ab),
+                () => OpReference.TinyVitAttention(qkv, pad, heads, window, ab));
+        }
         // Hiera: padded and odd windows, pooled queries in windows (odd pooled window 7 -> 3 over a
         // padded grid, odd pooled grid 10 -> 5) and globally (odd grid: floor), a window wider than the grid.
         foreach (var (h, w, c, heads, window, pool) in new[]

@@ -380,4 +380,96 @@ internal static class OpReference
     /// <summary>x [1 or B, ...] as [B, ...] (a batch-1 tensor repeated).</summary>
     private static HostTensor Repeat(HostTensor x, int b) =>
         x.Dim(0) == b ? x : new HostTensor(Enumerable.Repeat(x.Data, b).SelectMany(d => d).ToArray(), [b, .. x.Shape[1..]]);
+
+    /// <summary>
+    /// act(bn(conv(x)) + residual): <see cref="Conv2d"/> without bias, then eval-mode BatchNorm per output
+    /// channel as torch defines it, (y - mean) / sqrt(var + eps) · γ + β, then the residual and activation.
+    /// </summary>
+    public static HostTensor Conv2dBn(HostTensor x, Parameter weight, BatchNorm bn, int stride, int padding, Activation act, HostTensor? residual)
+    {
+        var y = Conv2d(x, weight, null, stride, padding);
+        return Normed(y, bn, act, residual);
+    }
+
+    /// <summary>
+    /// Depthwise conv (groups = C, padding k/2) in NHWC, weight [C, 1, k, k], then BatchNorm and the activation.
+    /// </summary>
+    public static HostTensor DepthwiseConv2dBn(HostTensor x, Parameter weight, BatchNorm bn, int stride, Activation act)
+    {
+        int batch = x.Dim(0), h = x.Dim(1), w = x.Dim(2), c = x.Dim(3), k = weight.Shape[2], pad = k / 2;
+        int ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
+        var wt = weight.ToFloat();
+        var y = new float[batch * ho * wo * c];
+        for (int bi = 0; bi < batch; bi++)
+            for (int oy = 0; oy < ho; oy++)
+                for (int ox = 0; ox < wo; ox++)
+                    for (int ch = 0; ch < c; ch++)
+                    {
+                        double s = 0;
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++)
+                            {
+                                int iy = oy * stride - pad + ky, ix = ox * stride - pad + kx;
+                                if (iy >= 0 && iy < h && ix >= 0 && ix < w) s += (double)x.Data[((bi * h + iy) * w + ix) * c + ch] * wt[(ch * k + ky) * k + kx];
+                            }
+                        y[((bi * ho + oy) * wo + ox) * c + ch] = (float)s;
+                    }
+        return Normed(new HostTensor(y, [batch, ho, wo, c]), bn, act, null);
+    }
+
+    private static HostTensor Normed(HostTensor y, BatchNorm bn, Activation act, HostTensor? residual)
+    {
+        float[] g = bn.Weight.ToFloat(), b = bn.Bias.ToFloat(), m = bn.RunningMean.ToFloat(), v = bn.RunningVar.ToFloat();
+        int c = y.Dim(-1);
+        var r = new float[y.Data.Length];
+        for (int i = 0; i < r.Length; i++)
+        {
+            int ch = i % c;
+            double n = (y.Data[i] - (double)m[ch]) / Math.Sqrt((double)v[ch] + bn.Eps) * g[ch] + b[ch];
+            if (residual is not null) n += residual.Data[i];
+            r[i] = (float)Activate(n, act);
+        }
+        return y with { Data = r };
+    }
+
+    /// <summary>
+    /// TinyViT's window attention as upstream writes it: pad the grid (bottom, right) to whole windows
+    /// with tokens whose qkv is <paramref name="padQkv"/>, split q, k, v per head from (q, k, v) groups,
+    /// softmax(q kᵀ / √d + B[head, |Δy|·w + |Δx|]) v inside each window, crop → [1, H, W, heads·d].
+    /// </summary>
+    public static HostTensor TinyVitAttention(HostTensor qkv, HostTensor padQkv, int heads, int window, Parameter attentionBiases)
+    {
+        int h = qkv.Dim(1), w = qkv.Dim(2), c3 = qkv.Dim(3), d = c3 / (3 * heads), t = window * window;
+        int ph = (h + window - 1) / window * window, pw = (w + window - 1) / window * window;
+        var bias = attentionBiases.ToFloat();
+        float Get(int yy, int xx, int i) => yy < h && xx < w ? qkv.Data[(yy * w + xx) * c3 + i] : padQkv.Data[i];
+        var y = new float[h * w * heads * d];
+        var p = new double[t];
+        for (int wy = 0; wy < ph; wy += window)
+            for (int wx = 0; wx < pw; wx += window)
+                for (int hd = 0; hd < heads; hd++)
+                    for (int qi = 0; qi < t; qi++)
+                    {
+                        int qy = wy + qi / window, qx = wx + qi % window;
+                        if (qy >= h || qx >= w) continue;
+                        double max = double.NegativeInfinity;
+                        for (int kj = 0; kj < t; kj++)
+                        {
+                            int ky = wy + kj / window, kx = wx + kj % window;
+                            double s = 0;
+                            for (int c = 0; c < d; c++) s += (double)Get(qy, qx, hd * 3 * d + c) * Get(ky, kx, hd * 3 * d + d + c);
+                            p[kj] = s / Math.Sqrt(d) + bias[hd * t + Math.Abs(qi / window - kj / window) * window + Math.Abs(qi % window - kj % window)];
+                            max = Math.Max(max, p[kj]);
+                        }
+                        double sum = 0;
+                        for (int kj = 0; kj < t; kj++) sum += p[kj] = Math.Exp(p[kj] - max);
+                        for (int c = 0; c < d; c++)
+                        {
+                            double o = 0;
+                            for (int kj = 0; kj < t; kj++) o += p[kj] * Get(wy + kj / window, wx + kj % window, hd * 3 * d + 2 * d + c);
+                            y[(qy * w + qx) * heads * d + hd * d + c] = (float)(o / sum);
+                        }
+                    }
+        return new HostTensor(y, [1, h, w, heads * d]);
+    }
 }
