@@ -38,6 +38,7 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
         Attn = new AttentionLauncher<TAct>(accelerator);
         PositionalEncoding = new PositionalEncodingLauncher<TAct>(accelerator);
         Postprocess = new PostprocessLauncher<TAct>(accelerator);
+        TinyVit = new TinyVitLauncher<TAct>(accelerator);
     }
 
     /// <inheritdoc />
@@ -57,6 +58,8 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
     public PositionalEncodingLauncher<TAct> PositionalEncoding { get; }
     /// <inheritdoc cref="Gemm" />
     public PostprocessLauncher<TAct> Postprocess { get; }
+    /// <inheritdoc cref="Gemm" />
+    public TinyVitLauncher<TAct> TinyVit { get; }
 
     /// <inheritdoc />
     public string Name { get; }
@@ -286,36 +289,38 @@ public sealed class IlgpuBackend<TAct> : IIlgpuBackend where TAct : struct, IAct
         return y;
     }
 
-    // TinyViT's ops, through the managed CPU backend for now (a round trip over the host).
-    private readonly Lazy<SamEngine.Backends.Cpu.CpuBackend> _host = new(() => new());
-
-    private Tensor OnHost(Func<SamEngine.Backends.Cpu.CpuBackend, Tensor> op)
-    {
-        using var r = op(_host.Value);
-        return FromHost(_host.Value.ToHost(r), r.Shape);
-    }
-
-    private Tensor Host(Tensor t) => _host.Value.FromHost(ToHost(t), t.Shape);
+    private BatchNormViews Views(BatchNorm bn) =>
+        new() { Gamma = Weights(bn.Weight), Beta = Weights(bn.Bias), Mean = Weights(bn.RunningMean), Var = Weights(bn.RunningVar), Eps = bn.Eps };
 
     /// <inheritdoc />
+    /// <remarks>The implicit-GEMM conv without bias, then the norm, residual and activation in one elementwise pass.</remarks>
     public Tensor Conv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, int padding, Activation act = Activation.None, Tensor? residual = null)
     {
-        OpShapes.Conv2dBn(x, weight, bn, stride, padding, act, residual);
-        return OnHost(cpu => { using var hx = Host(x); using var hr = residual is null ? null : Host(residual); return cpu.Conv2dBn(hx, weight, bn, stride, padding, act, hr); });
+        var g = OpShapes.Conv2dBn(x, weight, bn, stride, padding, act, residual);
+        using var conv = Conv2d(x, weight, null, stride, padding);
+        var y = Allocate(conv.Shape);
+        TinyVit.BatchNormEpilogue(Act(conv), conv.Length, g.Cout, Views(bn), Act(residual ?? conv), residual is not null, (int)act, Act(y));
+        return y;
     }
 
     /// <inheritdoc />
     public Tensor DepthwiseConv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, Activation act = Activation.None)
     {
-        OpShapes.DepthwiseConv2dBn(x, weight, bn, stride, act);
-        return OnHost(cpu => { using var hx = Host(x); return cpu.DepthwiseConv2dBn(hx, weight, bn, stride, act); });
+        var (b, h, w, c, k, ho, wo) = OpShapes.DepthwiseConv2dBn(x, weight, bn, stride, act);
+        var y = Allocate(b, ho, wo, c);
+        TinyVit.Depthwise(Act(x), b, Weights(weight), Views(bn),
+            new DepthwiseShape { H = h, W = w, C = c, Kernel = k, Stride = stride, OutH = ho, OutW = wo, Activation = (int)act }, Act(y));
+        return y;
     }
 
     /// <inheritdoc />
     public Tensor TinyVitAttention(Tensor qkv, Tensor padQkv, int heads, int windowSize, Parameter attentionBiases)
     {
-        OpShapes.TinyVitAttention(qkv, padQkv, heads, windowSize, attentionBiases);
-        return OnHost(cpu => { using var hq = Host(qkv); using var hp = Host(padQkv); return cpu.TinyVitAttention(hq, hp, heads, windowSize, attentionBiases); });
+        var (h, w, d, _, _) = OpShapes.TinyVitAttention(qkv, padQkv, heads, windowSize, attentionBiases);
+        var y = Allocate(1, h, w, heads * d);
+        TinyVit.WindowAttention(Act(qkv), Act(padQkv), Weights(attentionBiases),
+            new WindowAttentionShape { H = h, W = w, Heads = heads, HeadDim = d, Window = windowSize, Scale = 1f / MathF.Sqrt(d) }, Act(y));
+        return y;
     }
 
     /// <inheritdoc />

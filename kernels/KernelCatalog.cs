@@ -32,6 +32,9 @@ public static class KernelCatalog
         Closed<TAct>(typeof(PositionalEncodingKernels), nameof(PositionalEncodingKernels.Points), format),
         Closed<TAct>(typeof(PostprocessKernels), nameof(PostprocessKernels.Resize), format),
         Closed<TAct>(typeof(PostprocessKernels), nameof(PostprocessKernels.Threshold), format),
+        Closed<TAct>(typeof(TinyVitKernels), nameof(TinyVitKernels.BatchNormEpilogue), format),
+        Closed<TAct>(typeof(TinyVitKernels), nameof(TinyVitKernels.Depthwise), format),
+        Closed<TAct>(typeof(TinyVitKernels), nameof(TinyVitKernels.WindowAttention), format),
     ];
 
     /// <summary>A kernel generic over the activation format alone, closed over <typeparamref name="TAct"/>.</summary>

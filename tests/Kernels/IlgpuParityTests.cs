@@ -17,6 +17,8 @@ public sealed class IlgpuParityTests
     [InlineData("odd", Precision.Fp32)]
     [InlineData("tiny", Precision.Fp16)]
     [InlineData("odd", Precision.Fp16)]
+    [InlineData("mobile_sam_tiny", Precision.Fp32)]
+    [InlineData("mobile_sam_tiny", Precision.Fp16)]
     public void FixturePassesOnTheCpuAccelerator(string fixture, Precision precision)
     {
         using var backend = IlgpuBackend.Create(IlgpuDeviceKind.Cpu, precision: precision);
