@@ -73,6 +73,15 @@ public sealed class BenchCommandTests
         Assert.Equal(2.0 * macs, SamEngine.Cli.Commands.BenchCommand.EncoderFlops(arch));
     }
 
+    /// <summary>The same at full size: the official MobileSAM encoder at 1024 (38.77 G multiply-adds, which upstream reports as its 38 "GFLOPs").</summary>
+    [LargeFixtureFact("mobile_sam"), Trait("Category", "Large")]
+    public void MobileSam_flop_count_is_twice_the_multiply_adds_upstream_ran()
+    {
+        var cases = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(TestFixtures.Large("mobile_sam")!, "cases.json")))!;
+        long macs = cases["reference"]!["encoder_macs"]!.GetValue<long>();
+        Assert.Equal(2.0 * macs, SamEngine.Cli.Commands.BenchCommand.EncoderFlops(SamEngine.Config.SamArchitecture.MobileSam));
+    }
+
     [Fact]
     public void Decoder_flop_count_matches_the_total_the_issue_states_for_vit_b()
     {
