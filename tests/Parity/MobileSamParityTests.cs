@@ -29,5 +29,5 @@ public sealed class MobileSamParityTests(ITestOutputHelper output)
 
     /// <summary>The official MobileSAM configuration at 1024: image embedding within 1e-4 rel L2, every case.</summary>
     [LargeFixtureFact("mobile_sam"), Trait("Category", "Large")]
-    public void FullSize_matches_every_reference_tensor_on_cpu() => AssertParity(TestFixtures.Large("mobile_sam")!, null, 40);
+    public void FullSize_matches_every_reference_tensor_on_cpu() => AssertParity(TestFixtures.Large("mobile_sam")!, null, 45);
 }
