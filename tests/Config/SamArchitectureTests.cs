@@ -153,16 +153,19 @@ public sealed class Sam2ArchitectureTests
         var a = SamArchitecture.FromPreset("mobile_sam");
         var t = a.TinyVit!;
         Assert.Equal(ModelFamily.Sam, a.Family);
-        Assert.Equal(([64, 128, 160, 320], [2, 2, 6, 2], [2, 4, 5, 10], [7, 7, 14, 7]), (t.EmbedDims, t.Depths, t.NumHeads, t.WindowSizes));
+        Assert.Equal([64, 128, 160, 320], t.EmbedDims);
+        Assert.Equal([2, 2, 6, 2], t.Depths);
+        Assert.Equal([2, 4, 5, 10], t.NumHeads);
+        Assert.Equal([7, 7, 14, 7], t.WindowSizes);
         Assert.Equal((1024, 256, 64, 16), (a.ImgSize, a.PromptEmbedDim, a.GridSize, a.EmbeddingStride));
         // Upstream's merge keeps the grid into a 320-wide stage: stages at 256, 128, 64, 64.
         Assert.Equal([256, 128, 64, 64], Enumerable.Range(0, 4).Select(s => t.StageGrid(s, 1024)));
         Assert.Equal(a, SamArchitecture.FromJson(a.ToJson()));
-        Assert.DoesNotContain("embed_dim\"", a.ToJson()); // no ViT keys in a MobileSAM architecture
+        Assert.DoesNotContain("\"embed_dim\"", a.ToJson()); // no ViT keys in a MobileSAM architecture
     }
 
     [Theory]
-    [InlineData("{\"tiny_vit\": {\"embed_dims\": [64, 128, 160, 256]}}", "stride 32")]
+    [InlineData("{\"tiny_vit\": {\"embed_dims\": [64, 128, 160, 256], \"num_heads\": [2, 4, 5, 8]}}", "stride 32")]
     [InlineData("{\"tiny_vit\": {\"embed_dims\": [64, 320, 160, 320]}}", "stride")]
     [InlineData("{\"tiny_vit\": {\"depths\": [2, 2, 6]}}", "must list 4 stages")]
     [InlineData("{\"tiny_vit\": {\"num_heads\": [2, 4, 7, 10]}}", "divisible by num_heads[2]")]
@@ -173,7 +176,7 @@ public sealed class Sam2ArchitectureTests
     [InlineData("{\"tiny_vit\": {}, \"embed_dim\": 768}", "describes its encoder under 'tiny_vit'")]
     [InlineData("{\"tiny_vit\": {}, \"prompt_embed_dim\": 128}", "prompt_embed_dim 128 must be 256")]
     [InlineData("{\"tiny_vit\": {}, \"img_size\": 1000}", "multiple of 16")]
-    [InlineData("{\"tiny_vit\": {}, \"img_size\": 4096}", "too large")]
+    [InlineData("{\"tiny_vit\": {\"embed_dims\": [512, 640, 800, 320]}, \"img_size\": 2048}", "stage 0 (512 channels on a 512x512 grid) is too large")]
     public void Bad_tiny_vit_is_explained(string json, string expected) =>
         Assert.Contains(expected, Assert.Throws<ArgumentException>(() => SamArchitecture.FromJson(json)).Message);
 }

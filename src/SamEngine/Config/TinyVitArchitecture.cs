@@ -55,17 +55,18 @@ public sealed record TinyVitArchitecture
     {
         void InRange(int value, int max, string key) => need(value > 0 && value <= max, $"tiny_vit.{key} {value} must lie in [1, {max}]");
         need(EmbedDims is { Length: >= 2 and <= 8 }, "tiny_vit.embed_dims must list 2 to 8 stages");
-        need(Depths?.Length == StageCount && NumHeads?.Length == StageCount && WindowSizes?.Length == StageCount,
+        need(Depths is not null && NumHeads is not null && WindowSizes is not null
+            && Depths.Length == StageCount && NumHeads.Length == StageCount && WindowSizes.Length == StageCount,
             $"tiny_vit.depths, num_heads and window_sizes must list {StageCount} stages, as embed_dims does");
         for (int s = 0; s < StageCount; s++)
         {
             InRange(EmbedDims[s], SamArchitecture.Limits.EmbedDim / MbConvExpandRatio, "embed_dims[]");
-            InRange(Depths[s], SamArchitecture.Limits.Depth, "depths[]");
-            InRange(NumHeads[s], SamArchitecture.Limits.Heads, "num_heads[]");
-            InRange(WindowSizes[s], SamArchitecture.Limits.WindowSize, "window_sizes[]");
+            InRange(Depths![s], SamArchitecture.Limits.Depth, "depths[]");
+            InRange(NumHeads![s], SamArchitecture.Limits.Heads, "num_heads[]");
+            InRange(WindowSizes![s], SamArchitecture.Limits.WindowSize, "window_sizes[]");
             if (s > 0) need(EmbedDims[s] % NumHeads[s] == 0, $"tiny_vit.embed_dims[{s}] {EmbedDims[s]} must be divisible by num_heads[{s}] {NumHeads[s]}");
         }
-        need(Depths.Sum() <= SamArchitecture.Limits.Depth, $"tiny_vit.depths add up to more than {SamArchitecture.Limits.Depth} blocks");
+        need(Depths!.Sum() <= SamArchitecture.Limits.Depth, $"tiny_vit.depths add up to more than {SamArchitecture.Limits.Depth} blocks");
         // SAM's prompt encoder expects the embedding at stride 16 (img_size / 16).
         need(OutputStride == 16, $"tiny_vit's stem and merges give stride {OutputStride}, but SAM's embedding has stride 16 (exactly two merges must halve the grid)");
         need(imgSize % 16 == 0, $"img_size {imgSize} must be a multiple of 16 for a TinyViT encoder");
@@ -75,7 +76,7 @@ public sealed record TinyVitArchitecture
             int grid = StageGrid(s, imgSize), official = imgSize / StemStride >> (s == 3 ? 2 : s);
             need(grid == official, $"tiny_vit stage {s} would run on a {grid}x{grid} grid, but upstream's TinyViT sizes it {official}x{official} (only the merge into stage 3 may keep the grid)");
             // The widest activation of a stage: the MBConv/MLP hidden (4C) over the window-padded grid.
-            long padded = s == 0 ? grid : (grid + WindowSizes[s] - 1) / WindowSizes[s] * WindowSizes[s];
+            long padded = s == 0 ? grid : (grid + WindowSizes![s] - 1) / WindowSizes[s] * WindowSizes[s];
             need(padded * padded * 4 * EmbedDims[s] <= 1L << 28, $"tiny_vit stage {s} ({EmbedDims[s]} channels on a {grid}x{grid} grid) is too large");
         }
     }

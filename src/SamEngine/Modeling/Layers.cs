@@ -56,7 +56,7 @@ internal sealed class Mlp
 
 /// <summary>
 /// Upstream's <c>Conv2d_BN</c> (<c>c</c>: a conv without bias, <c>bn</c>: BatchNorm2d, eps 1e-5): a full
-/// conv, or a depthwise one when <paramref name="depthwise"/> (weight [C, 1, k, k], padding k/2).
+/// conv, or a depthwise one (weight [C, 1, k, k]); padding k/2.
 /// </summary>
 internal sealed class ConvBn
 {
