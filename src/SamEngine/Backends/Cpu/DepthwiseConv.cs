@@ -3,8 +3,9 @@ using System.Numerics;
 namespace SamEngine.Backends.Cpu;
 
 /// <summary>
-/// A depthwise k x k convolution in NHWC (padding k/2) with its norm folded into the taps: every tap
-/// is a vector multiply-add over the channels, which are contiguous in both the input and the output.
+/// A depthwise k x k convolution in NHWC (padding k/2) with its norm folded into the taps: the channels
+/// are contiguous in both the input and the output, so each output vector accumulates its k² taps in a
+/// register.
 /// </summary>
 internal static class DepthwiseConv
 {
@@ -20,32 +21,44 @@ internal static class DepthwiseConv
         {
             int bi = row / ho, oy = row % ho;
             var outRow = y.AsSpan(row * wo * c, wo * c);
+            int vw = Vector<float>.Count, vectorEnd = c - c % vw;
             for (int ox = 0; ox < wo; ox++)
             {
                 var o = outRow.Slice(ox * c, c);
-                shift.CopyTo(o);
-                for (int ky = 0; ky < k; ky++)
+                // Each output vector stays in a register across the taps: one store per vector.
+                for (int c0 = 0; c0 < vectorEnd; c0 += vw)
                 {
-                    int iy = oy * stride - pad + ky;
-                    if (iy < 0 || iy >= h) continue;
-                    for (int kx = 0; kx < k; kx++)
+                    var acc = new Vector<float>(shift, c0);
+                    for (int ky = 0; ky < k; ky++)
                     {
-                        int ix = ox * stride - pad + kx;
-                        if (ix < 0 || ix >= w) continue;
-                        MultiplyAccumulate(o, x.AsSpan(((bi * h + iy) * w + ix) * c, c), taps.AsSpan((ky * k + kx) * c, c));
+                        int iy = oy * stride - pad + ky;
+                        if (iy < 0 || iy >= h) continue;
+                        for (int kx = 0; kx < k; kx++)
+                        {
+                            int ix = ox * stride - pad + kx;
+                            if (ix < 0 || ix >= w) continue;
+                            acc = Vector.FusedMultiplyAdd(new Vector<float>(x, ((bi * h + iy) * w + ix) * c + c0), new Vector<float>(taps, (ky * k + kx) * c + c0), acc);
+                        }
                     }
+                    acc.CopyTo(o[c0..]);
+                }
+                for (int ch = vectorEnd; ch < c; ch++)
+                {
+                    float acc = shift[ch];
+                    for (int ky = 0; ky < k; ky++)
+                    {
+                        int iy = oy * stride - pad + ky;
+                        if (iy < 0 || iy >= h) continue;
+                        for (int kx = 0; kx < k; kx++)
+                        {
+                            int ix = ox * stride - pad + kx;
+                            if (ix >= 0 && ix < w) acc += x[((bi * h + iy) * w + ix) * c + ch] * taps[(ky * k + kx) * c + ch];
+                        }
+                    }
+                    o[ch] = acc;
                 }
             }
             if (act != Activation.None) Elementwise.Activate(outRow, act);
         });
-    }
-
-    /// <summary>y += a ⊙ b, element by element.</summary>
-    private static void MultiplyAccumulate(Span<float> y, ReadOnlySpan<float> a, ReadOnlySpan<float> b)
-    {
-        int vw = Vector<float>.Count, i = 0;
-        for (; i <= y.Length - vw; i += vw)
-            Vector.FusedMultiplyAdd(new Vector<float>(a[i..]), new Vector<float>(b[i..]), new Vector<float>(y[i..])).CopyTo(y[i..]);
-        for (; i < y.Length; i++) y[i] += a[i] * b[i];
     }
 }
