@@ -204,5 +204,8 @@ public sealed partial class CpuBackend : IBackend
         _convTBias.Clear();
         _convTRows.Clear();
         _packedConvT.Clear();
+        _foldedConv.Clear();
+        _foldedDepthwise.Clear();
+        _biasTables.Clear();
     }
 }
