@@ -31,17 +31,19 @@ internal sealed class ConvNeck
     /// </summary>
     public Tensor Forward(IBackend be, Tensor x, Action<string, Tensor>? tap)
     {
-        Tensor Step(Tensor input, Tensor output)
+        // Each step's input is disposed once consumed, unless a tap has seen it (the tap may keep it).
+        Tensor Step(Tensor input, Tensor output, bool tapped)
         {
-            if (tap is null) input.Dispose();
+            if (!tapped) input.Dispose();
             return output;
         }
         int g = x.Dim(1);
-        x = Step(x, be.Conv2d(x, _conv1, null, stride: 1, padding: 0));
+        bool tapping = tap is not null;
+        x = Step(x, be.Conv2d(x, _conv1, null, stride: 1, padding: 0), tapped: tapping); // the last block, tapped by the encoder
         tap?.Invoke("neck_conv1", x);
-        x = Step(x, _norm1.Forward(be, x));
-        x = Step(x, be.Conv2d(x, _conv2, null, stride: 1, padding: 1));
-        x = Step(x, _norm2.Forward(be, x));
+        x = Step(x, _norm1.Forward(be, x), tapped: tapping);
+        x = Step(x, be.Conv2d(x, _conv2, null, stride: 1, padding: 1), tapped: false);
+        x = Step(x, _norm2.Forward(be, x), tapped: false);
         Tensor nchw;
         using (var tokens = be.Reshape(x, 1, g * g, _outDim)) nchw = be.Transpose(tokens);
         x.Dispose();
