@@ -92,7 +92,7 @@ public sealed class HelpWriterTests
             foreach (var verb in CliMain.Create().Subcommands)
                 Assert.Matches($@"(?m)^  {verb.Name} +{Regex.Escape(verb.Description!)}", stdout);
         }
-        Assert.Equal(["segment", "embed", "info", "convert", "parity", "bench", "amg"], CliMain.Create().Subcommands.Select(c => c.Name));
+        Assert.Equal(["segment", "embed", "info", "convert", "parity", "bench", "amg", "serve"], CliMain.Create().Subcommands.Select(c => c.Name));
     }
 
     [Fact]
