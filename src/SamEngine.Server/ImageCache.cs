@@ -4,7 +4,7 @@ namespace SamEngine.Server;
 /// The images the server remembers, least recently used forgotten first once their bytes
 /// (<see cref="CachedImage.Bytes"/>) would pass the budget. Thread-safe.
 /// </summary>
-public sealed class ImageCache(long capacityBytes, ServerMetrics metrics)
+public sealed class ImageCache(long capacityBytes, ServerMetrics metrics) : IDisposable
 {
     private readonly object _lock = new();
     private readonly LinkedList<CachedImage> _recency = new(); // most recent first
@@ -78,6 +78,20 @@ public sealed class ImageCache(long capacityBytes, ServerMetrics metrics)
         }
         node.Value.Evict();
         return true;
+    }
+
+    /// <summary>Forgets every image (at shutdown: backend memory is released now, not by a finalizer).</summary>
+    public void Dispose()
+    {
+        CachedImage[] all;
+        lock (_lock)
+        {
+            all = _recency.ToArray();
+            _recency.Clear();
+            _byId.Clear();
+            _bytes = 0;
+        }
+        foreach (var image in all) image.Evict();
     }
 
     private void Unlink(LinkedListNode<CachedImage> node)
