@@ -22,8 +22,8 @@ public sealed class EncoderQueue : IDisposable
     {
         (_gate, _metrics) = (gate, metrics);
         Capacity = capacity;
-        // Capacity 0 is a rendezvous: a job is taken only while the worker is idle.
-        _jobs = Channel.CreateBounded<Job>(new BoundedChannelOptions(Math.Max(capacity, 1)) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        // Unbounded here: the places (Reserve) bound the jobs.
+        _jobs = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
         _worker = new Thread(Work) { IsBackground = true, Name = "samengine encoder" };
         _worker.Start();
     }
@@ -44,26 +44,52 @@ public sealed class EncoderQueue : IDisposable
     /// Runs <paramref name="work"/> on the worker when its turn comes; a 503 <see cref="ApiProblem"/> when
     /// the queue is full. The task ends with the work's result or exception.
     /// </summary>
-    public Task<T> Run<T>(string what, Func<T> work)
+    public Task<T> Run<T>(string what, Func<T> work) => Reserve(what).Run(work);
+
+    /// <summary>
+    /// Takes a place in the queue before the job exists (an upload reserves one before reading its body,
+    /// so that at most the queue's capacity of images is held in memory); a 503 when the queue is full.
+    /// Dispose a place that is never <see cref="Place.Run"/>.
+    /// </summary>
+    public Place Reserve(string what)
     {
-        if (Interlocked.Increment(ref _depth) > Capacity + 1 || !_jobs.Writer.TryWrite(new Job(() => work(), out var done)))
+        if (Interlocked.Increment(ref _depth) > Capacity + 1)
         {
             Interlocked.Decrement(ref _depth);
             throw Refuse(what);
         }
-        return Result<T>(done);
-    }
-
-    /// <summary>A 503 now when the queue is full (before a request body is read for nothing).</summary>
-    public void ThrowIfFull(string what)
-    {
-        if (IsFull) throw Refuse(what);
+        return new Place(this);
     }
 
     private ApiProblem Refuse(string what)
     {
         _metrics.EncoderRejected.Add(1);
         return ApiProblem.Busy($"the encoder queue is full ({Capacity} waiting behind the running job): retry {what} later", RetryAfterSeconds);
+    }
+
+    /// <summary>A reserved place in the queue: run one job in it, or dispose it to give it back.</summary>
+    public sealed class Place(EncoderQueue queue) : IDisposable
+    {
+        private int _taken;
+
+        /// <summary>Queues <paramref name="work"/> in this place.</summary>
+        public Task<T> Run<T>(Func<T> work)
+        {
+            if (Interlocked.Exchange(ref _taken, 1) != 0) throw new InvalidOperationException("this queue place was already used");
+            var job = new Job(() => work(), out var done);
+            if (!queue._jobs.Writer.TryWrite(job))
+            {
+                Interlocked.Decrement(ref queue._depth);
+                throw new ObjectDisposedException(nameof(EncoderQueue), "the server is stopping");
+            }
+            return Result<T>(done);
+        }
+
+        /// <summary>Gives the place back unless a job took it (the worker gives that back when the job ends).</summary>
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _taken, 1) == 0) Interlocked.Decrement(ref queue._depth);
+        }
     }
 
     private static async Task<T> Result<T>(Task<object?> done) => (T)(await done)!;

@@ -13,16 +13,27 @@ public class ConcurrencyTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(60);
 
-    /// <summary>Occupies the encoder worker until <c>release</c> is set.</summary>
-    private static (Task Job, ManualResetEventSlim Release) BlockEncoder(EncoderQueue queue)
+    /// <summary>
+    /// Occupies the encoder worker until <c>release</c> is set, encoding the tiny image again and again on
+    /// the server's model meanwhile (a real encode runs beside whatever the test does).
+    /// </summary>
+    private static (Task<int> Job, ManualResetEventSlim Release) BlockEncoder(EncoderQueue queue, SamModel model)
     {
         var started = new ManualResetEventSlim();
         var release = new ManualResetEventSlim();
+        var image = ApiServer.TinyImage;
         var job = queue.Run("the test's job", () =>
         {
+            using var predictor = new SamPredictor(model);
             started.Set();
-            release.Wait(Patience);
-            return 0;
+            int encodes = 0;
+            var deadline = DateTime.UtcNow + Patience;
+            do
+            {
+                predictor.SetImage(image.Pixels, image.Height, image.Width);
+                encodes++;
+            } while (!release.IsSet && DateTime.UtcNow < deadline);
+            return encodes;
         });
         Assert.True(started.Wait(Patience), "the encoder worker never took the job");
         return (job, release);
@@ -44,7 +55,7 @@ public class ConcurrencyTests
         await using var server = await ApiServer.Start(new ServerOptions { DecoderConcurrency = 4 });
         var info = await server.UploadTiny();
         var queue = server.Service<EncoderQueue>();
-        var (job, release) = BlockEncoder(queue);
+        var (job, release) = BlockEncoder(queue, server.Model);
         var upload = server.Client.PostAsync("/v1/images", new ByteArrayContent(File.ReadAllBytes(ApiServer.TinyImagePath)));
         await WaitFor(() => queue.Depth == 2);
 
@@ -52,6 +63,7 @@ public class ConcurrencyTests
         var predicts = points.Select(p => server.PostJson($"/v1/images/{info.Id}/predict", $$"""{"points": [[{{p.X}}, {{p.Y}}, 1]], "multimask": true}""")).ToArray();
         var answers = await Task.WhenAll(predicts).WaitAsync(Patience);
         Assert.False(upload.IsCompleted, "the upload should still wait for the encoder");
+        Assert.False(job.IsCompleted, "the encodes should still be running");
 
         var image = ApiServer.TinyImage;
         using var predictor = new SamPredictor(server.Model);
@@ -65,7 +77,7 @@ public class ConcurrencyTests
         }
 
         release.Set();
-        await job;
+        Assert.True(await job >= 1);
         using var uploaded = await upload.WaitAsync(Patience);
         Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
         Assert.Equal(2, server.Service<ImageCache>().Count);
@@ -76,7 +88,7 @@ public class ConcurrencyTests
     {
         await using var server = await ApiServer.Start(new ServerOptions { EncoderQueue = 1 });
         var queue = server.Service<EncoderQueue>();
-        var (job, release) = BlockEncoder(queue);
+        var (job, release) = BlockEncoder(queue, server.Model);
         var waiting = server.Client.PostAsync("/v1/images", new ByteArrayContent(File.ReadAllBytes(ApiServer.TinyImagePath)));
         await WaitFor(() => queue.Depth == 2);
 
@@ -105,7 +117,7 @@ public class ConcurrencyTests
     {
         await using var server = await ApiServer.Start(new ServerOptions { EncoderQueue = 0 });
         var info = await server.UploadTiny();
-        var (job, release) = BlockEncoder(server.Service<EncoderQueue>());
+        var (job, release) = BlockEncoder(server.Service<EncoderQueue>(), server.Model);
         await Problem.Read(await server.PostJson($"/v1/images/{info.Id}/amg", """{"points_per_side": 2}"""), 503);
         release.Set();
         await job;

@@ -36,13 +36,15 @@ internal static class ImageRoutes
 
     private static async Task<IResult> Upload(HttpRequest request, ServerOptions options, SamModel model, EncoderQueue queue, ImageCache cache, ServerMetrics metrics)
     {
-        // Refuse before reading megabytes that could not be queued anyway.
-        queue.ThrowIfFull("the upload");
+        // A place in the queue first: a full queue is refused before megabytes are read, and no more
+        // images than the queue holds are in memory at once.
+        using var place = queue.Reserve("the upload");
         byte[] bytes = await Server.Upload.ReadImage(request, options.MaxUploadBytes);
         if (bytes.Length == 0) throw ApiProblem.BadField("image", "the upload is empty");
         // The size is read from the header and checked against the pixel limit before anything is decoded.
         var image = ImageLoader.Load(new MemoryStream(bytes, writable: false), "upload", options.MaxPixels);
-        var (predictor, seconds) = await queue.Run("the upload", () =>
+        bytes = [];
+        var (predictor, seconds) = await place.Run(() =>
         {
             long start = Stopwatch.GetTimestamp();
             var p = new SamPredictor(model);
