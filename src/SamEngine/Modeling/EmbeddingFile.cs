@@ -55,7 +55,7 @@ public static class EmbeddingFile
     }
 
     /// <summary>
-    /// Reads an embedding saved by <see cref="Save"/> and puts it into <paramref name="predictor"/>;
+    /// Reads an embedding saved by <see cref="Save(string, SamModel, ImageEmbedding)"/> and puts it into <paramref name="predictor"/>;
     /// throws <see cref="ArgumentException"/> naming the file and the field when it was made by another
     /// model or its metadata claims a size that is not a positive integer or is over the image pixel
     /// limit (<see cref="Processing.Postprocess.CheckOriginalSize"/>): a file cannot make the
