@@ -32,3 +32,34 @@ public class KestrelTests
         await app.StopAsync();
     }
 }
+
+/// <summary>The <c>serve</c> verb's own failures: one line, non-zero exit.</summary>
+public class ServeCommandTests
+{
+    [Fact]
+    public void PortInUseIsOneLineAndExit1()
+    {
+        var taken = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        try
+        {
+            int port = ((IPEndPoint)taken.LocalEndpoint).Port;
+            string dir = TestFixtures.Local("tiny");
+            var (code, stdout, stderr) = SamEngine.Tests.Cli.CliRunner.Run("serve", "--model", Path.Combine(dir, "model.safetensors"),
+                "--arch", Path.Combine(dir, "cases.json"), "--backend", "cpu", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(1, code);
+            Assert.Equal("", stdout);
+            Assert.StartsWith($"samengine: error: serve: cannot listen on 127.0.0.1:{port}:", stderr);
+            Assert.Single(stderr.TrimEnd().Split('\n'));
+        }
+        finally { taken.Stop(); }
+    }
+
+    [Fact]
+    public void BadCorsOriginIsAUsageError()
+    {
+        var (code, _, stderr) = SamEngine.Tests.Cli.CliRunner.Run("serve", "--model", "x.safetensors", "--cors", "*");
+        Assert.Equal(2, code);
+        Assert.StartsWith("samengine: error: serve: --cors '*' is not an origin", stderr);
+    }
+}

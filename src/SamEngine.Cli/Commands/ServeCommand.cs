@@ -51,12 +51,15 @@ public static class ServeCommand
         catch (ArgumentException e) { throw new UsageException($"serve: {e.Message}"); }
         using var model = modelOptions.Load(parsed, stderr);
         var app = ServerHost.Create(options, model);
-        try { app.Start(); }
-        catch (IOException e) { throw new IOException($"serve: cannot listen on {options.Host}:{options.Port}: {e.Message}", e); }
-        stdout.WriteLine($"serve: {model.Description} on {model.Backend.Name}; listening on {string.Join(", ", ServerHost.Urls(app))} (Ctrl+C stops)");
-        stdout.Flush();
-        app.WaitForShutdown();
-        ((IDisposable)app).Dispose();
+        try
+        {
+            try { app.Start(); }
+            catch (IOException e) { throw new IOException($"serve: cannot listen on {options.Host}:{options.Port}: {e.Message}", e); }
+            stdout.WriteLine($"serve: {model.Description} on {model.Backend.Name}; listening on {string.Join(", ", ServerHost.Urls(app))} (Ctrl+C stops)");
+            stdout.Flush();
+            app.WaitForShutdown();
+        }
+        finally { ((IDisposable)app).Dispose(); }
         return 0;
     }
 }
