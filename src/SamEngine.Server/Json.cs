@@ -43,11 +43,39 @@ internal static class Json
         }
         catch (JsonException e)
         {
+            if (Unmapped(e.Message) is { } unknown)
+            {
+                var known = Options.GetTypeInfo(typeof(T)).Properties.Select(p => p.Name);
+                throw ApiProblem.BadField(unknown, $"unknown field (the fields are {string.Join(", ", known)})");
+            }
             string field = FieldOf(e.Path);
-            string why = e.Message.Split(" Path:")[0].Split(". LineNumber")[0].TrimEnd('.');
+            string why = Reason(e.Message);
             if (field.Length == 0) throw ApiProblem.BadRequest($"the body is not valid JSON: {why}");
             throw ApiProblem.BadField(field, why);
         }
+    }
+
+    /// <summary>The field of an "unknown property" error, or null.</summary>
+    private static string? Unmapped(string message)
+    {
+        var match = System.Text.RegularExpressions.Regex.Match(message, "^The JSON property '([^']*)' could not be mapped");
+        return match.Success ? match.Groups[1].Value : null;
+    }
+
+    /// <summary>The serializer's message without its position, in the API's words rather than .NET type names.</summary>
+    private static string Reason(string message)
+    {
+        string why = message.Split(" Path:")[0].Split(" LineNumber:")[0].TrimEnd('.', ' ', '|');
+        if (!why.StartsWith("The JSON value could not be converted to ", StringComparison.Ordinal)) return why;
+        string type = why["The JSON value could not be converted to ".Length..];
+        return type switch
+        {
+            _ when type.Contains("Single") || type.Contains("Double") || type.Contains("Int32") => "expected a number",
+            _ when type.Contains("Boolean") => "expected true or false",
+            _ when type.Contains("String") => "expected a string",
+            _ when type.Contains("[]") => "expected an array",
+            _ => "expected an object",
+        };
     }
 
     /// <summary><c>$.points[0][1]</c> → <c>points[0][1]</c>; <c>$</c> → empty.</summary>

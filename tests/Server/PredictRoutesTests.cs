@@ -113,6 +113,19 @@ public class PredictRoutesTests
         Assert.Equal(field, problem.Field);
     }
 
+    [Fact]
+    public async Task ErrorsSpeakJsonNotDotNet()
+    {
+        await using var server = await ApiServer.Start();
+        var info = await server.UploadTiny();
+        var wrongType = await Problem.Read(await server.PostJson($"/v1/images/{info.Id}/predict", """{"points": [[1, "x", 1]]}"""), 400);
+        Assert.Equal("points[0][1]: expected a number", wrongType.Detail);
+        var unknown = await Problem.Read(await server.PostJson($"/v1/images/{info.Id}/predict", """{"point": [[1, 1, 1]]}"""), 400);
+        Assert.Equal("point: unknown field (the fields are points, box, mask_input, multimask, png)", unknown.Detail);
+        var flag = await Problem.Read(await server.PostJson($"/v1/images/{info.Id}/predict", """{"points": [[1, 1, 1]], "png": 1}"""), 400);
+        Assert.Equal("png: expected true or false", flag.Detail);
+    }
+
     [Theory]
     [InlineData("{\"points\": [[81, 76, 1]")]
     [InlineData("")]
