@@ -34,9 +34,10 @@ internal sealed class ApiServer : IAsyncDisposable
 
     public static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
-    public static async Task<ApiServer> Start(ServerOptions? options = null)
+    /// <summary>A server on the tiny model, on <paramref name="backend"/> (owned by the server) or cpu.</summary>
+    public static async Task<ApiServer> Start(ServerOptions? options = null, SamEngine.Backends.IBackend? backend = null)
     {
-        var model = TestFixtures.LoadModel("tiny");
+        var model = TestFixtures.LoadModel("tiny", backend);
         var app = ServerHost.Create(options ?? new ServerOptions(), model, builder => builder.WebHost.UseTestServer());
         await app.StartAsync();
         return new ApiServer(app, model);

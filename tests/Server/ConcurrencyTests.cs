@@ -84,6 +84,25 @@ public class ConcurrencyTests
     }
 
     [Fact]
+    public async Task OnAGpuBackendDecodersWaitForTheEncoder()
+    {
+        // A backend other than cpu has one device queue: a predict must not run beside an encoder job.
+        var device = new SamEngine.Tests.Backends.FakeDeviceBackend();
+        await using var server = await ApiServer.Start(new ServerOptions { DecoderConcurrency = 4 }, device);
+        Assert.Equal(1, server.Service<BackendGate>().DecoderConcurrency);
+        var info = await server.UploadTiny();
+        var (job, release) = BlockEncoder(server.Service<EncoderQueue>(), server.Model);
+        var predict = server.PostJson($"/v1/images/{info.Id}/predict", """{"points": [[10, 10, 1]]}""");
+        await Task.Delay(300);
+        Assert.False(predict.IsCompleted, "a decoder ran while the encoder held the device");
+        release.Set();
+        await job;
+        using var answered = await predict.WaitAsync(Patience);
+        Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+        device.Dispose();
+    }
+
+    [Fact]
     public async Task FullQueueAnswers503WithRetryAfter()
     {
         await using var server = await ApiServer.Start(new ServerOptions { EncoderQueue = 1 });

@@ -6,7 +6,7 @@ using SamEngine.Weights;
 
 namespace SamEngine.Backends;
 
-/// <summary>What <see cref="BackendSelfCheck.Run"/> found: every comparison, or the error that stopped the run.</summary>
+/// <summary>What <see cref="BackendSelfCheck.Run(IBackend, Precision)"/> found: every comparison, or the error that stopped the run.</summary>
 /// <param name="Comparisons">Each tensor compared, in order.</param>
 /// <param name="Error">The exception's message when the candidate failed to run at all, else null.</param>
 public sealed record SelfCheckResult(IReadOnlyList<Comparison> Comparisons, string? Error)
