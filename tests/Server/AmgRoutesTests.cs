@@ -34,6 +34,23 @@ public class AmgRoutesTests
     }
 
     [Fact]
+    public async Task CropLayersAreEncodedAsTheGeneratorDoes()
+    {
+        await using var server = await ApiServer.Start();
+        var info = await server.UploadTiny();
+        using var response = await server.PostJson($"/v1/images/{info.Id}/amg",
+            """{"points_per_side": 2, "pred_iou_thresh": 0, "stability_score_thresh": 0, "crop_n_layers": 1}""");
+        var image = ApiServer.TinyImage;
+        using var generator = new AutomaticMaskGenerator(server.Model, new AutomaticMaskGeneratorOptions
+        {
+            PointsPerSide = 2, PredIouThresh = 0, StabilityScoreThresh = 0, CropNLayers = 1, OutputMode = AmgOutputMode.CocoRle,
+        });
+        var expected = new MemoryStream();
+        MaskRecordJson.Write(expected, generator.Generate(image.Pixels, image.Height, image.Width));
+        Assert.Equal(System.Text.Encoding.UTF8.GetString(expected.ToArray()), await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task EmptyBodyTakesTheDefaults()
     {
         await using var server = await ApiServer.Start();

@@ -17,7 +17,7 @@ internal static class AmgRoutes
             .WithName("GenerateMasks")
             .WithTags("masks")
             .WithSummary("Segment everything (automatic mask generation)")
-            .WithDescription("The body holds the amg verb's options in snake case (all optional; an empty body takes the defaults). The answer is the JSON array of the amg verb: one record per mask (segmentation, area, bbox, predicted_iou, point_coords, stability_score, crop_box). Runs on the encoder queue (the crops are encoded again), so it can answer 503.")
+            .WithDescription("The body holds the amg verb's options in snake case (all optional; an empty body takes the defaults). The answer is the JSON array of the amg verb: one record per mask (segmentation, area, bbox, predicted_iou, point_coords, stability_score, crop_box). Runs on the encoder queue (the image's cached embedding serves the whole image; crops of crop_n_layers > 0 are encoded), so it can answer 503.")
             .JsonBody<AmgRequest>(required: false)
             .Produces<MaskRecordSchema[]>()
             .ProducesProblem(StatusCodes.Status400BadRequest)
@@ -37,7 +37,8 @@ internal static class AmgRoutes
         {
             long start = Stopwatch.GetTimestamp();
             using var generator = new AutomaticMaskGenerator(model, options);
-            var masks = generator.Generate(pixels.Pixels, pixels.Height, pixels.Width);
+            // The cached embedding stands in for the encoder on the whole image (crop layer 0).
+            var masks = generator.Generate(pixels.Pixels, pixels.Height, pixels.Width, image.Embedding);
             return (masks, Stopwatch.GetElapsedTime(start).TotalSeconds);
         });
         metrics.AmgSeconds.Record(seconds);
