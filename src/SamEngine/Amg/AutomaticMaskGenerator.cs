@@ -5,7 +5,7 @@ using SamEngine.Processing;
 namespace SamEngine.Amg;
 
 /// <summary>
-/// Where a <see cref="AutomaticMaskGenerator.Generate"/> call is: crop (1-based) of crops, batch of batches done
+/// Where a <c>AutomaticMaskGenerator.Generate</c> call is: crop (1-based) of crops, batch of batches done
 /// in that crop (0 while the crop's image is being encoded).
 /// </summary>
 public readonly record struct AmgProgress(int Crop, int Crops, int Batch, int Batches);
@@ -19,7 +19,7 @@ public readonly record struct AmgProgress(int Crop, int Crops, int Batch, int Ba
 /// removed (see <see cref="AutomaticMaskGeneratorOptions.MinMaskRegionArea"/>). SAM 2.1 adds one mask per
 /// point on request and the m2m refinement (<see cref="AutomaticMaskGeneratorOptions.UseM2m"/>); its
 /// masks come from the predictor's SAM 2.1 path (square input, direct bilinear upsampling).
-/// An instance is not thread-safe: a <see cref="Generate"/> made while another runs on it throws
+/// An instance is not thread-safe: a <c>Generate</c> made while another runs on it throws
 /// <see cref="InvalidOperationException"/>; use one generator per thread.
 /// </summary>
 public sealed class AutomaticMaskGenerator : IDisposable
