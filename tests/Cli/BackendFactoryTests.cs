@@ -61,6 +61,18 @@ public class BackendFactoryTests
     }
 
     [Fact]
+    public void ParityTakesAnExplicitCudaUnchecked()
+    {
+        // parity compares the device with the official outputs itself: a wrong device must reach that comparison.
+        var gpu = new FakeDeviceBackend(error: 1e-2f);
+        using var backend = BackendFactory.Create("cuda", Precision.Fp32, null, Machine(gpu), checkExplicitGpu: false);
+        Assert.Same(gpu, backend);
+        var notices = new StringWriter();
+        using var auto = BackendFactory.Create("auto", Precision.Fp32, notices, Machine(new FakeDeviceBackend(error: 1e-2f)), checkExplicitGpu: false);
+        Assert.IsType<SamEngine.Backends.Cpu.CpuBackend>(auto); // auto still checks before it chooses
+    }
+
+    [Fact]
     public void ExplicitCudaThatIsRightIsUsed()
     {
         var gpu = new FakeDeviceBackend();
