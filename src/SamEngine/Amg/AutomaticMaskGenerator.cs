@@ -5,7 +5,7 @@ using SamEngine.Processing;
 namespace SamEngine.Amg;
 
 /// <summary>
-/// Where a <see cref="AutomaticMaskGenerator.Generate"/> call is: crop (1-based) of crops, batch of batches done
+/// Where a <c>AutomaticMaskGenerator.Generate</c> call is: crop (1-based) of crops, batch of batches done
 /// in that crop (0 while the crop's image is being encoded).
 /// </summary>
 public readonly record struct AmgProgress(int Crop, int Crops, int Batch, int Batches);
@@ -19,7 +19,7 @@ public readonly record struct AmgProgress(int Crop, int Crops, int Batch, int Ba
 /// removed (see <see cref="AutomaticMaskGeneratorOptions.MinMaskRegionArea"/>). SAM 2.1 adds one mask per
 /// point on request and the m2m refinement (<see cref="AutomaticMaskGeneratorOptions.UseM2m"/>); its
 /// masks come from the predictor's SAM 2.1 path (square input, direct bilinear upsampling).
-/// An instance is not thread-safe: a <see cref="Generate"/> made while another runs on it throws
+/// An instance is not thread-safe: a <c>Generate</c> made while another runs on it throws
 /// <see cref="InvalidOperationException"/>; use one generator per thread.
 /// </summary>
 public sealed class AutomaticMaskGenerator : IDisposable
@@ -55,18 +55,28 @@ public sealed class AutomaticMaskGenerator : IDisposable
     /// Generates the masks of an RGB image (HWC bytes). Unlike upstream, which fails when several crops
     /// yield no mask at all, an image without masks gives an empty list.
     /// </summary>
-    public IReadOnlyList<MaskRecord> Generate(byte[] rgb, int height, int width, Action<AmgProgress>? progress = null)
+    public IReadOnlyList<MaskRecord> Generate(byte[] rgb, int height, int width, Action<AmgProgress>? progress = null) =>
+        Generate(rgb, height, width, wholeImage: null, progress);
+
+    /// <summary>
+    /// As <see cref="Generate(byte[], int, int, Action{AmgProgress}?)"/>, with <paramref name="wholeImage"/>, this
+    /// image's embedding made by a predictor of the same model (a server's cached one), standing in for the
+    /// encoder on the crop that is the whole image: the same masks, one encoder run fewer.
+    /// </summary>
+    public IReadOnlyList<MaskRecord> Generate(byte[] rgb, int height, int width, ImageEmbedding? wholeImage, Action<AmgProgress>? progress = null)
     {
         using var call = _guard.Enter();
         if (height <= 0 || width <= 0 || rgb.Length != (long)height * width * 3)
             throw new ArgumentException($"image of {rgb.Length} bytes is not {height} x {width} x 3 RGB");
+        if (wholeImage is not null && (wholeImage.OriginalHeight, wholeImage.OriginalWidth) != (height, width))
+            throw new ArgumentException($"the embedding is of a {wholeImage.OriginalHeight} x {wholeImage.OriginalWidth} image, not {height} x {width}");
         var crops = CropBoxes.Generate(height, width, Options.CropNLayers, Options.CropOverlapRatio);
         var masks = new List<MaskCandidate>();
         for (int c = 0; c < crops.Count; c++)
         {
             int crop = c + 1;
             Action<int, int>? batchProgress = progress is null ? null : (b, n) => progress(new AmgProgress(crop, crops.Count, b, n));
-            masks.AddRange(ProcessCrop(rgb, height, width, crops[c].Box, _grids[crops[c].Layer], batchProgress));
+            masks.AddRange(ProcessCrop(rgb, height, width, crops[c].Box, _grids[crops[c].Layer], wholeImage, batchProgress));
         }
 
         if (crops.Count > 1)
@@ -87,13 +97,16 @@ public sealed class AutomaticMaskGenerator : IDisposable
     public void Dispose() => _predictor.Dispose();
 
     /// <summary>Masks of one crop (<c>_process_crop</c>), deduplicated, in the image frame.</summary>
-    private List<MaskCandidate> ProcessCrop(byte[] rgb, int height, int width, PixelBox crop, IReadOnlyList<(double X, double Y)> grid, Action<int, int>? progress)
+    private List<MaskCandidate> ProcessCrop(byte[] rgb, int height, int width, PixelBox crop, IReadOnlyList<(double X, double Y)> grid,
+        ImageEmbedding? wholeImage, Action<int, int>? progress)
     {
         int cw = crop.X1 - crop.X0, ch = crop.Y1 - crop.Y0;
         if (cw <= 0 || ch <= 0) return []; // a crop of an image 1 pixel across can be empty; upstream would fail on it
         int batchSize = Options.PointsPerBatch, batches = (grid.Count + batchSize - 1) / batchSize;
         progress?.Invoke(0, batches); // batch 0: the image encoder is running
-        _predictor.SetImage(CropImage(rgb, width, crop), ch, cw);
+        if (wholeImage is not null && crop.X0 == 0 && crop.Y0 == 0 && cw == width && ch == height)
+            _predictor.SetEmbedding(wholeImage.ImageEmbeddings, height, width, wholeImage.HighResFeats0, wholeImage.HighResFeats1);
+        else _predictor.SetImage(CropImage(rgb, width, crop), ch, cw);
 
         var masks = new List<MaskCandidate>();
         for (int b = 0; b < batches; b++)
