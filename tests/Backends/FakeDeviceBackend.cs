@@ -69,6 +69,15 @@ internal sealed class FakeDeviceBackend(float error = 0, bool throwInAttention =
 
     public Tensor AddUpsampled2x(Tensor x, Tensor coarse) => _cpu.AddUpsampled2x(x, coarse);
 
+    public Tensor Conv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, int padding, Activation act = Activation.None, Tensor? residual = null) =>
+        _cpu.Conv2dBn(x, weight, bn, stride, padding, act, residual);
+
+    public Tensor DepthwiseConv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, Activation act = Activation.None) =>
+        _cpu.DepthwiseConv2dBn(x, weight, bn, stride, act);
+
+    public Tensor TinyVitAttention(Tensor qkv, Tensor padQkv, int heads, int windowSize, Parameter attentionBiases) =>
+        throwInAttention ? throw new InvalidOperationException("kernel launch failed (fake)") : _cpu.TinyVitAttention(qkv, padQkv, heads, windowSize, attentionBiases);
+
     public void Dispose()
     {
         Disposed = true;
