@@ -64,6 +64,7 @@ async function openImage(file) {
     canvases.image.getContext("2d").drawImage(bitmap, 0, 0);
     $("drop-hint").hidden = true;
     $("stage").hidden = false;
+    fitStage();
     resetPrompts({ objects: true });
     history.length = 0;
     setPhase("ready");
@@ -364,6 +365,17 @@ function render() {
   const scale = overlay.width / overlay.getBoundingClientRect().width;
   drawPrompts(ctx, state.points, press.box ?? state.box, scale);
 }
+
+/** Scales the canvases (by CSS) to fill the space beside the panel, small images up and large ones down. */
+function fitStage() {
+  if (!state.image) return;
+  const wrap = $("stage-wrap");
+  const fit = Math.min((wrap.clientWidth - 32) / state.image.width, (wrap.clientHeight - 32) / state.image.height);
+  canvases.image.style.width = `${Math.floor(state.image.width * fit)}px`;
+  canvases.image.style.height = `${Math.floor(state.image.height * fit)}px`;
+  render();
+}
+window.addEventListener("resize", fitStage);
 
 function renderObjects() {
   const ctx = canvases.objects.getContext("2d");
