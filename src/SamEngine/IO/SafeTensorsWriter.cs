@@ -49,22 +49,13 @@ public sealed class SafeTensorsWriter
     /// </summary>
     public void Write(string path, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var names = _tensors.Keys.OrderBy(n => n, CodePointComparer.Instance).ToList();
-        byte[] header = BuildHeader(names, metadata);
-
         string full = System.IO.Path.GetFullPath(path);
         string dir = System.IO.Path.GetDirectoryName(full)!;
         string temp = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         try
         {
             using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                Span<byte> len = stackalloc byte[8];
-                BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
-                fs.Write(len);
-                fs.Write(header);
-                foreach (var n in names) fs.Write(_tensors[n].Data);
-            }
+                Write(fs, metadata);
             File.Move(temp, full, overwrite: true);
         }
         catch
@@ -72,6 +63,18 @@ public sealed class SafeTensorsWriter
             try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
             throw;
         }
+    }
+
+    /// <summary>Writes the file's bytes to <paramref name="stream"/> (e.g. an HTTP response), as <see cref="Write(string, IReadOnlyDictionary{string, string}?)"/> lays them out.</summary>
+    public void Write(Stream stream, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var names = _tensors.Keys.OrderBy(n => n, CodePointComparer.Instance).ToList();
+        byte[] header = BuildHeader(names, metadata);
+        Span<byte> len = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt64LittleEndian(len, (ulong)header.Length);
+        stream.Write(len);
+        stream.Write(header);
+        foreach (var n in names) stream.Write(_tensors[n].Data);
     }
 
     private byte[] BuildHeader(List<string> names, IReadOnlyDictionary<string, string>? metadata)

@@ -54,7 +54,7 @@ public static class ImageLoader
             long pixels = (long)info.Width * info.Height;
             if (info.Width <= 0 || info.Height <= 0) throw new ImageLoadException($"image '{name}' has no pixels ({info.Width} x {info.Height})");
             if (pixels > maxPixels)
-                throw new ImageLoadException($"image '{name}' is {info.Width} x {info.Height} = {pixels} pixels, over the limit of {maxPixels}");
+                throw new ImageLoadException($"image '{name}' is {info.Width} x {info.Height} = {pixels} pixels, over the limit of {maxPixels}") { OverPixelLimit = true };
             stream.Position = start;
             string? truncated = format switch
             {

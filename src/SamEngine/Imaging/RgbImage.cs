@@ -15,4 +15,10 @@ public sealed class ImageLoadException : IOException
 {
     /// <summary>Creates the exception with a one-line message naming the file and the problem.</summary>
     public ImageLoadException(string message, Exception? inner = null) : base(message, inner) { }
+
+    /// <summary>
+    /// True when the image was refused for its size alone (over the pixel limit, read from the header
+    /// before decoding): a caller may answer "too large" rather than "unreadable".
+    /// </summary>
+    public bool OverPixelLimit { get; init; }
 }

@@ -18,6 +18,19 @@ public static class EmbeddingFile
     /// <summary>Writes the predictor's current embedding to <paramref name="path"/> (atomically).</summary>
     public static void Save(string path, SamModel model, ImageEmbedding embedding)
     {
+        var (writer, metadata) = Build(model, embedding);
+        writer.Write(path, metadata);
+    }
+
+    /// <summary>Writes the embedding file's bytes to <paramref name="stream"/> (an HTTP response, say).</summary>
+    public static void Save(Stream stream, SamModel model, ImageEmbedding embedding)
+    {
+        var (writer, metadata) = Build(model, embedding);
+        writer.Write(stream, metadata);
+    }
+
+    private static (SafeTensorsWriter Writer, Dictionary<string, string> Metadata) Build(SamModel model, ImageEmbedding embedding)
+    {
         var a = model.Architecture;
         var writer = new SafeTensorsWriter();
         int d = a.PromptEmbedDim, g = a.GridSize;
@@ -28,7 +41,7 @@ public static class EmbeddingFile
             writer.AddFloat32("high_res_feats_1", [1, d / 4, 2 * g, 2 * g], f1);
         }
         var ci = CultureInfo.InvariantCulture;
-        writer.Write(path, new Dictionary<string, string>
+        return (writer, new Dictionary<string, string>
         {
             ["format"] = Format,
             ["original_height"] = embedding.OriginalHeight.ToString(ci),
@@ -51,34 +64,43 @@ public static class EmbeddingFile
     public static ImageEmbedding Load(string path, SamModel model, SamPredictor predictor)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"embedding '{path}' does not exist");
-        using var file = SafeTensorsFile.Open(path);
+        return Load(path, path, model, predictor);
+    }
+
+    /// <summary>
+    /// As <see cref="Load(string, SamModel, SamPredictor)"/>, with errors naming the file
+    /// <paramref name="name"/> rather than its path (an upload kept in a temporary file).
+    /// </summary>
+    public static ImageEmbedding Load(string path, string name, SamModel model, SamPredictor predictor)
+    {
+        using var file = OpenNamed(path, name);
         var meta = file.Metadata;
         string Meta(string key) => meta.TryGetValue(key, out var v) ? v
-            : throw new ArgumentException($"'{path}' is not a samengine embedding (metadata '{key}' is missing)");
-        if (Meta("format") != Format) throw new ArgumentException($"'{path}' is not a samengine embedding (format '{meta["format"]}')");
+            : throw new ArgumentException($"'{name}' is not a samengine embedding (metadata '{key}' is missing)");
+        if (Meta("format") != Format) throw new ArgumentException($"'{name}' is not a samengine embedding (format '{meta["format"]}')");
         SamArchitecture arch;
         try { arch = SamArchitecture.FromJson(Meta("sam_architecture")); }
-        catch (ArgumentException bad) { throw new ArgumentException($"embedding '{path}': metadata 'sam_architecture': {bad.Message}", bad); }
+        catch (ArgumentException bad) { throw new ArgumentException($"embedding '{name}': metadata 'sam_architecture': {bad.Message}", bad); }
         var a = model.Architecture;
         if (arch.Family != a.Family)
-            throw new ArgumentException($"embedding '{path}' is a {Name(arch.Family)} embedding; it cannot be used with the {Name(a.Family)} model {model.Description}");
+            throw new ArgumentException($"embedding '{name}' is a {Name(arch.Family)} embedding; it cannot be used with the {Name(a.Family)} model {model.Description}");
         if (!arch.Equals(a))
-            throw new ArgumentException($"embedding '{path}' was made by a model of another architecture ({Meta("model")}); it cannot be used with {model.Description}");
+            throw new ArgumentException($"embedding '{name}' was made by a model of another architecture ({Meta("model")}); it cannot be used with {model.Description}");
         if (Meta("model_fingerprint") != model.Fingerprint)
-            throw new ArgumentException($"embedding '{path}' was made by another model ({Meta("model")}, other weights); it cannot be used with {model.Description}");
+            throw new ArgumentException($"embedding '{name}' was made by another model ({Meta("model")}, other weights); it cannot be used with {model.Description}");
         int Int(string key) => int.TryParse(Meta(key), NumberStyles.None, CultureInfo.InvariantCulture, out int v) && v > 0 ? v
-            : throw new ArgumentException($"embedding '{path}': metadata '{key}' is not a positive integer");
+            : throw new ArgumentException($"embedding '{name}': metadata '{key}' is not a positive integer");
         int h = Int("original_height"), w = Int("original_width");
         try { Processing.Postprocess.CheckOriginalSize(h, w); }
-        catch (ArgumentException bad) { throw new ArgumentException($"embedding '{path}': metadata 'original_height' x 'original_width': {bad.Message}", bad); }
-        if (!file.Contains("image_embeddings")) throw new ArgumentException($"embedding '{path}' has no tensor 'image_embeddings'");
+        catch (ArgumentException bad) { throw new ArgumentException($"embedding '{name}': metadata 'original_height' x 'original_width': {bad.Message}", bad); }
+        if (!file.Contains("image_embeddings")) throw new ArgumentException($"embedding '{name}' has no tensor 'image_embeddings'");
         int[] shape = [1, a.PromptEmbedDim, a.GridSize, a.GridSize];
         if (!file.Info("image_embeddings").Shape.AsSpan().SequenceEqual(shape))
-            throw new ArgumentException($"embedding '{path}': tensor 'image_embeddings' is {Weights.ShapeUtil.Format(file.Info("image_embeddings").Shape)}, expected {Weights.ShapeUtil.Format(shape)}");
+            throw new ArgumentException($"embedding '{name}': tensor 'image_embeddings' is {Weights.ShapeUtil.Format(file.Info("image_embeddings").Shape)}, expected {Weights.ShapeUtil.Format(shape)}");
         // Checked before the predictor is touched, so a refused file leaves its state as it was.
         var (inputH, inputW) = a.Family == ModelFamily.Sam2 ? (a.ImgSize, a.ImgSize) : Processing.ResizeLongestSide.TargetSize(h, w, a.ImgSize);
         if (inputH != Int("input_height") || inputW != Int("input_width"))
-            throw new ArgumentException($"embedding '{path}': input size {Int("input_height")} x {Int("input_width")} does not match the original size {h} x {w}");
+            throw new ArgumentException($"embedding '{name}': input size {Int("input_height")} x {Int("input_width")} does not match the original size {h} x {w}");
         float[]? level0 = null, level1 = null;
         if (a.Family == ModelFamily.Sam2)
         {
@@ -88,13 +110,20 @@ public static class EmbeddingFile
         predictor.SetEmbedding(file.ReadFloat32("image_embeddings"), h, w, level0, level1);
         return predictor.Embedding!;
 
-        float[] Level(string name, int[] want)
+        float[] Level(string tensor, int[] want)
         {
-            if (!file.Contains(name)) throw new ArgumentException($"embedding '{path}' has no tensor '{name}' (a SAM 2.1 embedding holds three levels)");
-            if (!file.Info(name).Shape.AsSpan().SequenceEqual(want))
-                throw new ArgumentException($"embedding '{path}': tensor '{name}' is {Weights.ShapeUtil.Format(file.Info(name).Shape)}, expected {Weights.ShapeUtil.Format(want)}");
-            return file.ReadFloat32(name);
+            if (!file.Contains(tensor)) throw new ArgumentException($"embedding '{name}' has no tensor '{tensor}' (a SAM 2.1 embedding holds three levels)");
+            if (!file.Info(tensor).Shape.AsSpan().SequenceEqual(want))
+                throw new ArgumentException($"embedding '{name}': tensor '{tensor}' is {Weights.ShapeUtil.Format(file.Info(tensor).Shape)}, expected {Weights.ShapeUtil.Format(want)}");
+            return file.ReadFloat32(tensor);
         }
+    }
+
+    /// <summary>Opens the file; a malformed one is reported under <paramref name="name"/>, not its path.</summary>
+    private static SafeTensorsFile OpenNamed(string path, string name)
+    {
+        try { return SafeTensorsFile.Open(path); }
+        catch (SafeTensorsException bad) when (name != path) { throw new SafeTensorsException(bad.Message.Replace(path, name), bad); }
     }
 
     private static string Name(ModelFamily f) => f == ModelFamily.Sam2 ? "SAM 2.1" : "SAM 1";

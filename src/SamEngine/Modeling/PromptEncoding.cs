@@ -3,8 +3,16 @@ using SamEngine.Processing;
 
 namespace SamEngine.Modeling;
 
-/// <summary>Thrown for a prompt that cannot be answered: out of the image, malformed, or empty.</summary>
-public sealed class PromptException(string message) : ArgumentException(message);
+/// <summary>
+/// Thrown for a prompt that cannot be answered: out of the image, malformed, or empty. <see cref="Field"/>
+/// names the <see cref="SamPrompt"/> property at fault (<c>Points</c>, <c>Box</c>, <c>MaskInput</c>), null
+/// when the fault is the prompt as a whole, so that a caller (the HTTP API) can name its own field.
+/// </summary>
+public sealed class PromptException(string message, string? field = null) : ArgumentException(message)
+{
+    /// <summary>The <see cref="SamPrompt"/> property at fault, or null.</summary>
+    public string? Field { get; } = field;
+}
 
 /// <summary>
 /// Validates a batch of prompts against the image and maps them to model input coordinates: SAM 1's
@@ -36,8 +44,8 @@ internal sealed record PromptEncoding(float[]? Points, int[]? Labels, int Points
             for (int i = 0; i < np; i++)
             {
                 var (x, y, label) = p.Points[i];
-                if (!(x >= 0 && x <= w && y >= 0 && y <= h)) throw new PromptException($"point ({x}, {y}) is outside the {w} x {h} image");
-                if (label is not (0 or 1)) throw new PromptException($"point label {label} is not 0 (background) or 1 (foreground)");
+                if (!(x >= 0 && x <= w && y >= 0 && y <= h)) throw new PromptException($"point ({x}, {y}) is outside the {w} x {h} image", nameof(SamPrompt.Points));
+                if (label is not (0 or 1)) throw new PromptException($"point label {label} is not 0 (background) or 1 (foreground)", nameof(SamPrompt.Points));
                 var c = ToModel([x, y]);
                 points![(b * np + i) * 2] = c[0];
                 points[(b * np + i) * 2 + 1] = c[1];
@@ -45,14 +53,14 @@ internal sealed record PromptEncoding(float[]? Points, int[]? Labels, int Points
             }
             if (p.Box is { } bx)
             {
-                if (bx.Length != 4) throw new PromptException($"a box has 4 numbers (x0, y0, x1, y1), got {bx.Length}");
-                if (!(bx[0] >= 0 && bx[2] <= w && bx[1] >= 0 && bx[3] <= h)) throw new PromptException($"box ({string.Join(", ", bx)}) is outside the {w} x {h} image");
-                if (bx[2] < bx[0] || bx[3] < bx[1]) throw new PromptException($"box ({string.Join(", ", bx)}) has x1 < x0 or y1 < y0");
+                if (bx.Length != 4) throw new PromptException($"a box has 4 numbers (x0, y0, x1, y1), got {bx.Length}", nameof(SamPrompt.Box));
+                if (!(bx[0] >= 0 && bx[2] <= w && bx[1] >= 0 && bx[3] <= h)) throw new PromptException($"box ({string.Join(", ", bx)}) is outside the {w} x {h} image", nameof(SamPrompt.Box));
+                if (bx[2] < bx[0] || bx[3] < bx[1]) throw new PromptException($"box ({string.Join(", ", bx)}) has x1 < x0 or y1 < y0", nameof(SamPrompt.Box));
                 ToModel(bx).CopyTo(boxes!, b * 4);
             }
             if (p.MaskInput is { } mi)
             {
-                if (mi.Length != lr * lr) throw new PromptException($"mask input has {mi.Length} values; this model needs {lr} x {lr} low-res logits");
+                if (mi.Length != lr * lr) throw new PromptException($"mask input has {mi.Length} values; this model needs {lr} x {lr} low-res logits", nameof(SamPrompt.MaskInput));
                 mi.CopyTo(masks!, b * lr * lr);
             }
         }
