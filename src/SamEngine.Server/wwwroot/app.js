@@ -283,6 +283,8 @@ async function everything() {
     points_per_side: Number($("points-per-side").value),
     pred_iou_thresh: Number($("pred-iou-thresh").value),
     stability_score_thresh: Number($("stability-score-thresh").value),
+    stability_score_offset: Number($("stability-score-offset").value),
+    box_nms_thresh: Number($("box-nms-thresh").value),
   };
   const imageId = state.image.id;
   setPhase("everything");
