@@ -89,19 +89,19 @@ public sealed class RleDecoderTests(BrowserSession session) : IClassFixture<Brow
     }
 }
 
-/// <summary>The page's files in the source tree (src/SamEngine.Server/wwwroot).</summary>
+/// <summary>Files of the checkout the tests run from: the page's sources, the samples.</summary>
 internal static class PageFiles
 {
-    public static string Folder
+    /// <summary>src/SamEngine.Server/wwwroot.</summary>
+    public static string Folder => InRepository(Path.Combine("src", "SamEngine.Server", "wwwroot"));
+
+    /// <summary>A path under the folder holding SamEngine.sln above the test binaries.</summary>
+    public static string InRepository(string relative)
     {
-        get
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
-            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            {
-                var wwwroot = Path.Combine(dir.FullName, "src", "SamEngine.Server", "wwwroot");
-                if (File.Exists(Path.Combine(dir.FullName, "SamEngine.sln")) && Directory.Exists(wwwroot)) return wwwroot;
-            }
-            throw new DirectoryNotFoundException("src/SamEngine.Server/wwwroot not found above the test binaries");
+            if (File.Exists(Path.Combine(dir.FullName, "SamEngine.sln"))) return Path.Combine(dir.FullName, relative);
         }
+        throw new DirectoryNotFoundException("no SamEngine.sln above the test binaries");
     }
 }

@@ -25,7 +25,7 @@ const press = { start: null, box: null, button: 0 };
 let cursor = null;                                 // the last pointer position over the image, in image pixels
 
 /** What the tests and the README's latency figure read: timings of the last answers, in ms. */
-window.samPage = { state, timings: { clickToMask: null, previewToMask: null, encode: null } };
+window.samPage = { state, timings: { clickToMask: null, clickRequest: null, previewToMask: null, encode: null } };
 
 // ---- opening an image -------------------------------------------------------------------------------
 
@@ -178,11 +178,13 @@ async function changePrompts(change, startedAt = performance.now()) {
   if (state.points.length === 0 && !state.box) { state.result = null; renderCandidates(); return; }
   const imageId = state.image.id;
   try {
+    const asked = performance.now();
     const answer = await predict(imageId, {
       points: state.points, box: state.box, maskInput: maskInputOf(state.result, state.selected),
       multimask: wantsMultimask(state.points, state.box),
     });
     if (state.image?.id !== imageId || version !== state.version) return;
+    window.samPage.timings.clickRequest = performance.now() - asked;
     state.result = { answer, masks: answer.masks.map(decodeMask) };
     state.selected = bestIndex(answer.scores);
     renderCandidates();
