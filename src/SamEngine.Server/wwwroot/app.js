@@ -193,7 +193,8 @@ async function changePrompts(change, startedAt = performance.now()) {
       window.samPage.timings.clickToMask = performance.now() - startedAt;
       document.body.dataset.answered = String(version);
     });
-    status(`${answer.masks.length > 1 ? "Three candidates" : "Mask"} for ${describePrompts()}.`);
+    const candidates = answer.masks.length > 1 ? `${answer.masks.length} candidates` : "Mask";
+    status(`${candidates} for ${describePrompts()} in ${Math.round(performance.now() - startedAt)} ms.`);
   } catch (error) {
     status(`Segmenting failed: ${error.message}`, true);
   }
