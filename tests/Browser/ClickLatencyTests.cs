@@ -4,24 +4,7 @@ using Xunit.Abstractions;
 namespace SamEngine.Tests.Browser;
 
 /// <summary>A server on generated vit_b weights (the full-size decoder, random weights).</summary>
-public sealed class VitBServer : IAsyncLifetime
-{
-    public BrowserSession Session { get; } = new();
-    public ServerProcess Server { get; } = new("--model", "generated:vit_b");
-
-    public async Task InitializeAsync()
-    {
-        if (Chromium.Executable is null && !Chromium.InCi) return;
-        await Session.InitializeAsync();
-        await Server.InitializeAsync();
-    }
-
-    public async Task DisposeAsync()
-    {
-        await Session.DisposeAsync();
-        await Server.DisposeAsync();
-    }
-}
+public sealed class VitBServer() : BrowserAndServer(new ServerProcess("--model", "generated:vit_b"));
 
 /// <summary>
 /// The page's click-to-mask and hover-to-mask latency with vit_b on samples/shapes.png (640 x 480): from

@@ -68,10 +68,11 @@ internal sealed class PageDriver(IPage page, string baseUrl)
         await WaitForAnswerAfterAsync(before);
     }
 
-    /// <summary>Hovers a pixel, then clicks there.</summary>
+    /// <summary>Moves to a pixel and clicks there.</summary>
     public async Task ClickAsync(double x, double y, MouseButton button = MouseButton.Left, bool shift = false)
     {
-        await HoverAsync(x, y);
+        var (sx, sy) = await ScreenAsync(x, y);
+        await page.Mouse.MoveAsync(sx, sy);
         await ClickHereAsync(button, shift);
     }
 

@@ -5,11 +5,11 @@ using SamEngine.Imaging;
 
 namespace SamEngine.Tests.Browser;
 
-/// <summary>A browser and a real server on the tiny fixture model, shared by the page's tests.</summary>
-public sealed class PageFixture : IAsyncLifetime
+/// <summary>A browser and a real server, shared by a test class; nothing starts where the tests skip.</summary>
+public abstract class BrowserAndServer(ServerProcess server) : IAsyncLifetime
 {
     public BrowserSession Session { get; } = new();
-    public ServerProcess Server { get; } = new();
+    public ServerProcess Server { get; } = server;
 
     public async Task InitializeAsync()
     {
@@ -24,6 +24,9 @@ public sealed class PageFixture : IAsyncLifetime
         await Server.DisposeAsync();
     }
 }
+
+/// <summary>The server on the tiny fixture model.</summary>
+public sealed class PageFixture() : BrowserAndServer(new ServerProcess());
 
 /// <summary>
 /// The click-to-segment page in Debian's chromium against <c>samengine serve</c> on the tiny fixture:
@@ -157,9 +160,18 @@ public sealed class PageTests(PageFixture fixture) : IClassFixture<PageFixture>
         Assert.Empty(state.GetProperty("points").EnumerateArray());   // a drag is not a click
         var box = state.GetProperty("box").EnumerateArray().Select(v => v.GetDouble()).ToArray();
         AssertNear([150.5, 20.5, 285.5, 120.5], box);
-        await AssertPageShowsServerAnswer(driver, state, multimask: false, maskInput: null, "box");
+        var boxAnswer = await AssertPageShowsServerAnswer(driver, state, multimask: false, maskInput: null, "box");
         Assert.Empty(await driver.Page.Locator("#candidates li").AllAsync());
         await driver.ScreenshotAsync("09-box");
+
+        // with a prompt committed, moving the mouse asks nothing and the committed mask stays
+        int asked = 0;
+        driver.Page.Request += (_, r) => { if (r.Url.EndsWith("/predict")) Interlocked.Increment(ref asked); };
+        var (x, y) = await driver.ScreenAsync(40, 170);
+        await driver.Page.Mouse.MoveAsync(x, y, new() { Steps = 5 });
+        await driver.Page.WaitForFunctionAsync("() => new Promise(r => setTimeout(() => r(true), 300))");
+        Assert.Equal(0, asked);
+        PageDriver.AssertShows(await driver.PaintedAsync("overlay-canvas"), PageDriver.Decode(boxAnswer.GetProperty("masks")[0]), Width, state, "box after moving");
     }
 
     [BrowserFact]

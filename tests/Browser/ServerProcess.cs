@@ -16,14 +16,19 @@ public sealed class ServerProcess : IAsyncLifetime
     private Process? _process;
 
     /// <summary>A server on the tiny fixture model.</summary>
-    public ServerProcess() : this(
-        "--model", Path.Combine(TestFixtures.Local("tiny"), "model.safetensors"),
-        "--arch", Path.Combine(TestFixtures.Local("tiny"), "cases.json"))
+    public ServerProcess() : this(TinyModel)
     {
     }
 
-    /// <summary>A server on the model that <paramref name="modelArgs"/> name (e.g. --model generated:vit_b).</summary>
-    public ServerProcess(params string[] modelArgs) => _modelArgs = modelArgs;
+    /// <summary>A server with these arguments (e.g. --model generated:vit_b), on the cpu backend.</summary>
+    public ServerProcess(params string[] serveArgs) => _modelArgs = serveArgs;
+
+    /// <summary>The arguments that load the tiny fixture model.</summary>
+    public static string[] TinyModel =>
+    [
+        "--model", Path.Combine(TestFixtures.Local("tiny"), "model.safetensors"),
+        "--arch", Path.Combine(TestFixtures.Local("tiny"), "cases.json"),
+    ];
 
     /// <summary>http://127.0.0.1:PORT/ once started.</summary>
     public string BaseUrl { get; private set; } = "";

@@ -9,6 +9,22 @@ export class ApiError extends Error {
   }
 }
 
+// With `serve --api-key`, every /v1 route needs the key: the page asks for it on the first 401 and keeps
+// it for this tab only (sessionStorage).
+const KEY_STORAGE = "samengine-api-key";
+let apiKey = sessionStorage.getItem(KEY_STORAGE);
+
+function authorization() { return apiKey ? { Authorization: `Bearer ${apiKey}` } : {}; }
+
+/** After a 401: asks the person for the key; true when one was given (the request is then retried). */
+function askForKey() {
+  const key = window.prompt("This server needs its API key (the --api-key it was started with):");
+  if (!key) return false;
+  apiKey = key.trim();
+  sessionStorage.setItem(KEY_STORAGE, apiKey);
+  return true;
+}
+
 async function problemMessage(status, statusText, text) {
   try {
     const problem = JSON.parse(text);
@@ -19,11 +35,13 @@ async function problemMessage(status, statusText, text) {
 }
 
 async function postJson(path, body) {
-  const response = await fetch(path, {
+  const send = () => fetch(path, {
     method: "POST",
-    headers: { "Content-Type": "application/json" },
+    headers: { "Content-Type": "application/json", ...authorization() },
     body: JSON.stringify(body),
   });
+  let response = await send();
+  if (response.status === 401 && askForKey()) response = await send();
   const text = await response.text();
   if (!response.ok) throw new ApiError(response.status, await problemMessage(response.status, response.statusText, text));
   return JSON.parse(text);
@@ -33,11 +51,21 @@ async function postJson(path, body) {
  * Uploads an image (raw bytes) and waits for its embedding: `{ id, height, width, encode_ms }`.
  * `onUploaded(fraction)` follows the upload; the encoder starts when it reaches 1.
  */
-export function uploadImage(file, onUploaded) {
+export async function uploadImage(file, onUploaded) {
+  try {
+    return await sendImage(file, onUploaded);
+  } catch (error) {
+    if (error.status === 401 && askForKey()) return await sendImage(file, onUploaded);
+    throw error;
+  }
+}
+
+function sendImage(file, onUploaded) {
   return new Promise((resolve, reject) => {
     const request = new XMLHttpRequest();
     request.open("POST", "v1/images");
     request.setRequestHeader("Content-Type", file.type || "application/octet-stream");
+    for (const [name, value] of Object.entries(authorization())) request.setRequestHeader(name, value);
     request.upload.onprogress = e => { if (e.lengthComputable) onUploaded(e.loaded / e.total); };
     request.upload.onload = () => onUploaded(1);
     request.onload = async () => {
@@ -67,5 +95,5 @@ export function segmentEverything(imageId, options) {
 
 /** Tells the server it may forget an image (best effort: the page has moved on). */
 export function forgetImage(imageId) {
-  return fetch(`v1/images/${encodeURIComponent(imageId)}`, { method: "DELETE" }).catch(() => {});
+  return fetch(`v1/images/${encodeURIComponent(imageId)}`, { method: "DELETE", headers: authorization() }).catch(() => {});
 }

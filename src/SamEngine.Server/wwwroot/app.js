@@ -96,8 +96,9 @@ overlay.addEventListener("pointermove", e => {
   if (press.start && press.button === 0 && (press.box || farEnough(press.start, at, e))) {
     press.box = boxOf(press.start, at);
     askPreview({ points: state.points, box: press.box });
-  } else if (!press.start) {
-    askPreview({ points: [...state.points, [at[0], at[1], e.shiftKey ? 0 : 1]], box: state.box });
+  } else if (!press.start && state.points.length === 0 && !state.box) {
+    // as in the official demo, the hover mask is there until the first click; then the committed mask stays
+    askPreview({ points: [[at[0], at[1], 1]], box: null });
   }
   render();
 });
@@ -454,9 +455,6 @@ $("export-json").onclick = exportCoco;
 document.addEventListener("keydown", e => {
   if (e.target instanceof HTMLInputElement) return;
   const key = e.key.toLowerCase();
-  if (key === "shift" && cursor && ready() && !press.start) {
-    askPreview({ points: [...state.points, [cursor[0], cursor[1], 0]], box: state.box });
-  }
   if (key === "o" && !e.ctrlKey) { $("open").click(); return; }
   if (!ready()) return;
   if (key === "z") { e.preventDefault(); undo(); }
@@ -466,10 +464,6 @@ document.addEventListener("keydown", e => {
   else if (key === "p") exportPng();
   else if (key === "j") exportCoco();
   else if (key >= "1" && key <= "9") pickCandidate(Number(key) - 1);
-});
-document.addEventListener("keyup", e => {
-  if (e.key === "Shift" && cursor && ready() && !press.start)
-    askPreview({ points: [...state.points, [cursor[0], cursor[1], 1]], box: state.box });
 });
 
 updateButtons();
