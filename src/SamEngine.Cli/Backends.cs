@@ -5,43 +5,73 @@ using SamEngine.Parity;
 
 namespace SamEngine.Cli;
 
-/// <summary>Maps a --backend name (and activation precision) to a backend instance.</summary>
+/// <summary>
+/// Maps a --backend name (and activation precision) to a backend instance. A GPU backend is used only
+/// after it passes <see cref="BackendSelfCheck"/> against the managed <c>cpu</c> backend: <c>auto</c>
+/// falls back to <c>cpu</c> with one notice line when it does not, an explicit <c>cuda</c> or
+/// <c>opencl</c> fails with the comparison.
+/// </summary>
 public static class BackendFactory
 {
     /// <summary>The names <c>--backend</c> accepts.</summary>
     public static readonly string[] Names = ["auto", "cpu", "ilgpu-cpu", "cuda", "opencl"];
 
+    /// <summary>Opens an ILGPU device (<see cref="IlgpuBackend.Create"/>; tests put a fake device here).</summary>
+    public delegate IBackend DeviceOpener(IlgpuDeviceKind kind, bool gpuOnly, Precision precision);
+
     /// <summary>
     /// Creates the named backend with activations stored in <paramref name="precision"/>, or fails with a
-    /// usage error saying why it is unavailable (the cpu backend computes in fp32 only).
+    /// usage error saying why it is unavailable (the cpu backend computes in fp32 only). Notices (a GPU
+    /// refused by its self-check) go to <paramref name="notices"/>.
     /// </summary>
-    public static IBackend Create(string name, Precision precision = Precision.Fp32) => name switch
+    public static IBackend Create(string name, Precision precision = Precision.Fp32, TextWriter? notices = null) =>
+        Create(name, precision, notices, (kind, gpuOnly, p) => IlgpuBackend.Create(kind, gpuOnly, p));
+
+    /// <summary>As <see cref="Create(string, Precision, TextWriter?)"/>, with devices opened by <paramref name="open"/>.</summary>
+    public static IBackend Create(string name, Precision precision, TextWriter? notices, DeviceOpener open) => name switch
     {
         "cpu" => Cpu(precision, "the cpu backend computes in fp32"),
-        "auto" => Auto(precision),
-        "ilgpu-cpu" => Open(name, IlgpuDeviceKind.Cpu, precision),
-        "cuda" => Open(name, IlgpuDeviceKind.Cuda, precision),
-        "opencl" => Open(name, IlgpuDeviceKind.OpenCL, precision),
+        "auto" => Auto(precision, notices, open),
+        "ilgpu-cpu" => Open(name, IlgpuDeviceKind.Cpu, precision, open),
+        "cuda" => Checked(name, Open(name, IlgpuDeviceKind.Cuda, precision, open), precision),
+        "opencl" => Checked(name, Open(name, IlgpuDeviceKind.OpenCL, precision, open), precision),
         _ => throw new UsageException($"unknown backend '{name}' (expected one of {string.Join(", ", Names)})"),
     };
 
-    /// <summary>CUDA, then an OpenCL GPU, else the managed CPU path.</summary>
-    private static IBackend Auto(Precision precision)
+    /// <summary>CUDA, then an OpenCL GPU, each only if it passes its self-check; else the managed CPU path.</summary>
+    private static IBackend Auto(Precision precision, TextWriter? notices, DeviceOpener open)
     {
-        foreach (var kind in new[] { IlgpuDeviceKind.Cuda, IlgpuDeviceKind.OpenCL })
+        foreach (var (kind, name) in new[] { (IlgpuDeviceKind.Cuda, "cuda"), (IlgpuDeviceKind.OpenCL, "opencl") })
         {
-            try { return IlgpuBackend.Create(kind, gpuOnly: true, precision); }
-            catch (Exception e) when (e is not OutOfMemoryException) { /* not present: try the next */ }
+            IBackend gpu;
+            try { gpu = open(kind, gpuOnly: true, precision); }
+            catch (Exception e) when (e is not OutOfMemoryException) { continue; /* not present: try the next */ }
+            var check = BackendSelfCheck.Run(gpu, precision);
+            if (check.Passed) return gpu;
+            string device = gpu.Device;
+            gpu.Dispose();
+            notices?.WriteLine($"samengine: notice: auto: the {name} backend ({device}) disagrees with cpu on a small generated model, so cpu is used: {check.Summary}");
+            return Cpu(precision, $"auto refused the {name} backend (it failed its self-check) and the cpu backend computes in fp32 (use --backend ilgpu-cpu)");
         }
         return Cpu(precision, "auto found no GPU and the cpu backend computes in fp32 (use --backend ilgpu-cpu)");
+    }
+
+    /// <summary>The backend when it passes its self-check, else a usage error with the comparison.</summary>
+    private static IBackend Checked(string name, IBackend backend, Precision precision)
+    {
+        var check = BackendSelfCheck.Run(backend, precision);
+        if (check.Passed) return backend;
+        string device = backend.Device;
+        backend.Dispose();
+        throw new UsageException($"backend '{name}' ({device}) disagrees with cpu on a small generated model ({precision.ToString().ToLowerInvariant()} limits of engine-contracts.md): {check.Summary}");
     }
 
     private static CpuBackend Cpu(Precision precision, string whyNotFp16) =>
         precision == Precision.Fp32 ? new CpuBackend() : throw new UsageException($"--precision fp16 is not available: {whyNotFp16}");
 
-    private static IBackend Open(string name, IlgpuDeviceKind kind, Precision precision)
+    private static IBackend Open(string name, IlgpuDeviceKind kind, Precision precision, DeviceOpener open)
     {
-        try { return IlgpuBackend.Create(kind, gpuOnly: false, precision); }
+        try { return open(kind, gpuOnly: false, precision); }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             throw new UsageException($"backend '{name}' is not available: {e.Message}");

@@ -52,7 +52,7 @@ public sealed class ModelOptions
     {
         string model = parsed.GetRequiredValue(Model);
         var arch = Architecture(parsed.GetValue(Arch), parsed.CommandResult.Command.Name);
-        var backend = BackendFactory.Create(parsed.GetRequiredValue(Backend));
+        var backend = BackendFactory.Create(parsed.GetRequiredValue(Backend), Parity.Precision.Fp32, stderr);
         if (model.StartsWith("generated:", StringComparison.Ordinal))
             stderr.WriteLine($"samengine: notice: {model} is seeded random weights for testing; its masks are meaningless (convert an official checkpoint for real results)");
         return SamModel.Load(model, arch, backend, disposeBackend: true);

@@ -13,13 +13,14 @@ public sealed class EncoderQueue : IDisposable
     private readonly Channel<Job> _jobs;
     private readonly Thread _worker;
     private readonly BackendGate _gate;
+    private readonly ServerMetrics _metrics;
     private int _depth;
     private double _lastJobSeconds = 1;
 
     /// <summary>A queue holding up to <paramref name="capacity"/> waiting jobs, its worker started.</summary>
-    public EncoderQueue(int capacity, BackendGate gate)
+    public EncoderQueue(int capacity, BackendGate gate, ServerMetrics metrics)
     {
-        _gate = gate;
+        (_gate, _metrics) = (gate, metrics);
         Capacity = capacity;
         // Capacity 0 is a rendezvous: a job is taken only while the worker is idle.
         _jobs = Channel.CreateBounded<Job>(new BoundedChannelOptions(Math.Max(capacity, 1)) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
@@ -48,9 +49,21 @@ public sealed class EncoderQueue : IDisposable
         if (Interlocked.Increment(ref _depth) > Capacity + 1 || !_jobs.Writer.TryWrite(new Job(() => work(), out var done)))
         {
             Interlocked.Decrement(ref _depth);
-            throw ApiProblem.Busy($"the encoder queue is full ({Capacity} waiting behind the running job): retry {what} later", RetryAfterSeconds);
+            throw Refuse(what);
         }
         return Result<T>(done);
+    }
+
+    /// <summary>A 503 now when the queue is full (before a request body is read for nothing).</summary>
+    public void ThrowIfFull(string what)
+    {
+        if (IsFull) throw Refuse(what);
+    }
+
+    private ApiProblem Refuse(string what)
+    {
+        _metrics.EncoderRejected.Add(1);
+        return ApiProblem.Busy($"the encoder queue is full ({Capacity} waiting behind the running job): retry {what} later", RetryAfterSeconds);
     }
 
     private static async Task<T> Result<T>(Task<object?> done) => (T)(await done)!;

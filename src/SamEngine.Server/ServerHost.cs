@@ -57,7 +57,7 @@ public static class ServerHost
         services.AddSingleton(model);
         services.AddSingleton<ServerMetrics>();
         services.AddSingleton(sp => new BackendGate(model.Backend, options.DecoderConcurrency));
-        services.AddSingleton(sp => new EncoderQueue(options.EncoderQueue, sp.GetRequiredService<BackendGate>()));
+        services.AddSingleton(sp => new EncoderQueue(options.EncoderQueue, sp.GetRequiredService<BackendGate>(), sp.GetRequiredService<ServerMetrics>()));
         services.AddSingleton(sp => new ImageCache(options.CacheBytes, sp.GetRequiredService<ServerMetrics>()));
         configure?.Invoke(builder);
 

@@ -19,6 +19,8 @@ public sealed class HelpWriterTests
         { "amg", ["--model", "--arch", "--backend", "--image", "--out", "--overlay", "--output-mode", "--points-per-side",
             "--points-per-batch", "--pred-iou-thresh", "--stability-score-thresh", "--stability-score-offset", "--box-nms-thresh",
             "--crop-n-layers", "--crop-nms-thresh", "--crop-overlap-ratio", "--crop-n-points-downscale-factor", "--min-mask-region-area", "--use-m2m", "--multimask-output", "--help"] },
+        { "serve", ["--model", "--arch", "--backend", "--host", "--port", "--api-key", "--cache-mb", "--cors", "--max-upload-mb", "--max-pixels",
+            "--encoder-queue", "--help"] },
     };
 
     private static string Help(string verb, string flag = "--help")
@@ -90,7 +92,7 @@ public sealed class HelpWriterTests
             foreach (var verb in CliMain.Create().Subcommands)
                 Assert.Matches($@"(?m)^  {verb.Name} +{Regex.Escape(verb.Description!)}", stdout);
         }
-        Assert.Equal(["segment", "embed", "info", "convert", "parity", "bench", "amg"], CliMain.Create().Subcommands.Select(c => c.Name));
+        Assert.Equal(["segment", "embed", "info", "convert", "parity", "bench", "amg", "serve"], CliMain.Create().Subcommands.Select(c => c.Name));
     }
 
     [Fact]

@@ -42,7 +42,7 @@ public static class BenchCommand
         TextWriter stdout, TextWriter stderr)
     {
         if (json && encoderOnly) throw new UsageException("bench: --json reports the decoder too; drop --encoder-only");
-        var backend = BackendFactory.Create(backendName);
+        var backend = BackendFactory.Create(backendName, SamEngine.Parity.Precision.Fp32, stderr);
         if (profile) backend = new ProfilingBackend(backend);
         void Progress(string s) => stderr.WriteLine($"bench: {s}");
         var timer = new BenchTimer(backend, TimeProvider.System, Progress);

@@ -37,7 +37,7 @@ internal static class ImageRoutes
     private static async Task<IResult> Upload(HttpRequest request, ServerOptions options, SamModel model, EncoderQueue queue, ImageCache cache, ServerMetrics metrics)
     {
         // Refuse before reading megabytes that could not be queued anyway.
-        if (queue.IsFull) throw ApiProblem.Busy("the encoder queue is full: retry the upload later", queue.RetryAfterSeconds);
+        queue.ThrowIfFull("the upload");
         byte[] bytes = await Server.Upload.ReadImage(request, options.MaxUploadBytes);
         if (bytes.Length == 0) throw ApiProblem.BadField("image", "the upload is empty");
         // The size is read from the header and checked against the pixel limit before anything is decoded.

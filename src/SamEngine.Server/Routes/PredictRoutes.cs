@@ -13,6 +13,9 @@ internal static class PredictRoutes
 {
     private const long MaxBodyBytes = 1 << 20;
 
+    /// <summary>Points per prompt: the decoder's attention grows with them, and a person clicks a handful.</summary>
+    private const int MaxPoints = 64;
+
     public static void Map(IEndpointRouteBuilder app) =>
         app.MapPost("/v1/images/{id}/predict", Predict)
             .WithName("Predict")
@@ -57,6 +60,7 @@ internal static class PredictRoutes
     /// </summary>
     private static SamPrompt ToPrompt(PredictRequest body, CachedImage image)
     {
+        if (body.Points?.Length > MaxPoints) throw ApiProblem.BadField("points", $"{body.Points.Length} points; at most {MaxPoints} are taken");
         var points = new List<(float X, float Y, int Label)>();
         for (int i = 0; i < (body.Points?.Length ?? 0); i++)
         {
