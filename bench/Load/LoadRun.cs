@@ -69,6 +69,11 @@ internal static class LoadRun
         foreach (var (outcome, n) in log.Outcomes.OrderBy(o => o.Key)) Console.WriteLine($"  {outcome}: {n}");
         Console.WriteLine($"server resident memory: {idle / 1048576.0:F0} MiB idle with the model loaded, peak {server.PeakResidentBytes / 1048576.0:F0} MiB " +
             $"(VmHWM; sampled every 100 ms: {peakSampled / 1048576.0:F0} MiB)");
+        // the embedding cache is bounded by --cache-mb (the server's default is 1024); the rest is working memory
+        int cacheMb = options.CacheMb ?? 1024;
+        double aboveIdleAndCache = (server.PeakResidentBytes - idle) / 1048576.0 - cacheMb;
+        Console.WriteLine($"peak - idle = {(server.PeakResidentBytes - idle) / 1048576.0:F0} MiB against --cache-mb {cacheMb}: " +
+            (aboveIdleAndCache <= 0 ? "within the cache bound" : $"{aboveIdleAndCache:F0} MiB above it (working memory of concurrent requests)"));
         return errors == 0 ? 0 : 1;
     }
 

@@ -41,7 +41,7 @@ document.addEventListener("drop", e => {
 });
 
 async function openImage(file) {
-  if (state.image) forgetImage(state.image.id);
+  const previous = state.image;
   setPhase("encoding");
   const started = performance.now();
   const ticker = setInterval(() => status(`Encoding ${file.name}… ${((performance.now() - started) / 1000).toFixed(1)} s`), 100);
@@ -58,6 +58,7 @@ async function openImage(file) {
     ]);
     if (bitmap.width !== answer.width || bitmap.height !== answer.height)
       throw new Error(`the browser reads ${bitmap.width} x ${bitmap.height} pixels but the server ${answer.width} x ${answer.height}`);
+    if (previous) forgetImage(previous.id);   // only now: a failed open keeps the previous image usable
     state.image = { id: answer.id, width: answer.width, height: answer.height, name: file.name.replace(/\.[^.]*$/, "") };
     window.samPage.timings.encode = answer.encode_ms;
     for (const canvas of Object.values(canvases)) { canvas.width = answer.width; canvas.height = answer.height; }
@@ -103,9 +104,10 @@ overlay.addEventListener("pointermove", e => {
   render();
 });
 overlay.addEventListener("pointerup", e => {
-  if (!ready() || !press.start) return;
-  const at = toImage(e), box = press.box, button = press.button;
+  const start = press.start, box = press.box, button = press.button;
   press.start = press.box = null;
+  if (!ready() || !start) return;
+  const at = toImage(e);
   const clickedAt = performance.now();
   if (box) {
     if (box[2] - box[0] >= 1 && box[3] - box[1] >= 1) changePrompts(() => { state.box = box; }, clickedAt);
