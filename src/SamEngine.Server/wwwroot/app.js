@@ -410,7 +410,7 @@ function renderCandidates() {
       const thumb = document.createElement("canvas");
       thumb.width = 80;
       thumb.height = 60;
-      drawThumbnail(thumb, mask, CURRENT_COLOUR);
+      drawThumbnail(thumb, mask, CURRENT_COLOUR, canvases.image);
       const score = document.createElement("div");
       score.className = "score";
       score.textContent = result.answer.scores[i].toFixed(3);

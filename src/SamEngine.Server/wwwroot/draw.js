@@ -74,23 +74,27 @@ export function maskToPng(mask) {
   return new Promise(resolve => canvas.toBlob(resolve, "image/png"));
 }
 
-/** A small picture of a mask for the candidate list: the mask in `colour` on a dark ground. */
-export function drawThumbnail(canvas, mask, colour) {
-  const ctx = canvas.getContext("2d");
-  const image = ctx.createImageData(mask.width, mask.height);
-  const [r, g, b] = colour;
-  for (let i = 0; i < mask.data.length; i++) {
-    const on = mask.data[i];
-    image.data[i * 4] = on ? r : 24;
-    image.data[i * 4 + 1] = on ? g : 24;
-    image.data[i * 4 + 2] = on ? b : 32;
-    image.data[i * 4 + 3] = 255;
-  }
+/** A small picture of a mask for the candidate list: the image, with the mask over it in `colour`. */
+export function drawThumbnail(canvas, mask, colour, image) {
   const full = document.createElement("canvas");
   full.width = mask.width;
   full.height = mask.height;
-  full.getContext("2d").putImageData(image, 0, 0);
-  ctx.imageSmoothingEnabled = true;
+  const fullCtx = full.getContext("2d");
+  fullCtx.drawImage(image, 0, 0);
+  const pixels = fullCtx.getImageData(0, 0, mask.width, mask.height);
+  const [r, g, b] = colour;
+  for (let i = 0; i < mask.data.length; i++) {
+    const o = i * 4;
+    if (mask.data[i]) {
+      pixels.data[o] = (pixels.data[o] + 2 * r) / 3;
+      pixels.data[o + 1] = (pixels.data[o + 1] + 2 * g) / 3;
+      pixels.data[o + 2] = (pixels.data[o + 2] + 2 * b) / 3;
+    } else {
+      pixels.data[o] *= 0.35; pixels.data[o + 1] *= 0.35; pixels.data[o + 2] *= 0.35;
+    }
+  }
+  fullCtx.putImageData(pixels, 0, 0);
+  const ctx = canvas.getContext("2d");
   ctx.clearRect(0, 0, canvas.width, canvas.height);
   const fit = Math.min(canvas.width / mask.width, canvas.height / mask.height);
   const w = mask.width * fit, h = mask.height * fit;
