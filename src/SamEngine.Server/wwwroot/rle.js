@@ -40,8 +40,12 @@ export function decodeMask(rle) {
     const end = index + counts[r];
     if (end > total) throw new Error(`COCO RLE runs cover more than ${height} x ${width} pixels`);
     if (r % 2 === 1) {
-      // index i is column-major: column i / h, row i % h.
-      for (let i = index; i < end; i++) data[(i % height) * width + ((i / height) | 0)] = 1;
+      // index i is column-major: column i / h, row i % h; walk down the column, then on to the next
+      let row = index % height, column = (index - row) / height;
+      for (let i = index; i < end; i++) {
+        data[row * width + column] = 1;
+        if (++row === height) { row = 0; column++; }
+      }
       area += end - index;
     }
     index = end;
