@@ -15,7 +15,7 @@ public sealed class BrowserSession : IAsyncLifetime
         // Under CI a missing chromium must fail the tests; elsewhere BrowserFact has skipped them already.
         string? executable = Chromium.Executable;
         if (executable is null && !Chromium.InCi) return;
-        if (executable is null) throw new InvalidOperationException("no chromium at /usr/bin/chromium: .ci/run installs Debian's chromium package");
+        if (executable is null) throw new InvalidOperationException("no chromium (SAMENGINE_CHROMIUM, /usr/bin/chromium): .ci/run installs Debian's chromium package");
         _playwright = await Playwright.CreateAsync();
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
