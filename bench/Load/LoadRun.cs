@@ -37,7 +37,17 @@ internal static class LoadRun
             $"{variants.Count} variants of {Path.GetFileName(options.Image)} ({variants[0].Length / 1024} KiB)");
         Console.WriteLine($"load average before: {File.ReadAllText("/proc/loadavg").Trim()}");
 
-        using var server = await ServerUnderLoad.StartAsync(options.ServeArgs(), TimeSpan.FromMinutes(5));
+        ServerUnderLoad server;
+        try
+        {
+            server = await ServerUnderLoad.StartAsync(options.ServeArgs(), TimeSpan.FromMinutes(5));
+        }
+        catch (InvalidOperationException e)
+        {
+            Console.Error.WriteLine($"load: {e.Message.Trim()}");
+            return 1;
+        }
+        using var started = server;
         long idle = server.ResidentBytes;
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = options.Clients * 2 })
         {
