@@ -53,9 +53,12 @@ public sealed class AutomaticMaskGenerator : IDisposable
 
     /// <summary>
     /// Generates the masks of an RGB image (HWC bytes). Unlike upstream, which fails when several crops
-    /// yield no mask at all, an image without masks gives an empty list.
+    /// yield no mask at all, an image without masks gives an empty list. <paramref name="wholeImage"/> is
+    /// the image's <see cref="SamPredictor.Preprocess"/>, made beforehand for the first crop, the whole
+    /// image (null: made here).
     /// </summary>
-    public IReadOnlyList<MaskRecord> Generate(byte[] rgb, int height, int width, Action<AmgProgress>? progress = null)
+    public IReadOnlyList<MaskRecord> Generate(byte[] rgb, int height, int width, Action<AmgProgress>? progress = null,
+        PreprocessedImage? wholeImage = null)
     {
         using var call = _guard.Enter();
         if (height <= 0 || width <= 0 || rgb.Length != (long)height * width * 3)
@@ -66,7 +69,7 @@ public sealed class AutomaticMaskGenerator : IDisposable
         {
             int crop = c + 1;
             Action<int, int>? batchProgress = progress is null ? null : (b, n) => progress(new AmgProgress(crop, crops.Count, b, n));
-            masks.AddRange(ProcessCrop(rgb, height, width, crops[c].Box, _grids[crops[c].Layer], batchProgress));
+            masks.AddRange(ProcessCrop(rgb, height, width, crops[c].Box, _grids[crops[c].Layer], batchProgress, c == 0 ? wholeImage : null));
         }
 
         if (crops.Count > 1)
@@ -87,13 +90,14 @@ public sealed class AutomaticMaskGenerator : IDisposable
     public void Dispose() => _predictor.Dispose();
 
     /// <summary>Masks of one crop (<c>_process_crop</c>), deduplicated, in the image frame.</summary>
-    private List<MaskCandidate> ProcessCrop(byte[] rgb, int height, int width, PixelBox crop, IReadOnlyList<(double X, double Y)> grid, Action<int, int>? progress)
+    private List<MaskCandidate> ProcessCrop(byte[] rgb, int height, int width, PixelBox crop, IReadOnlyList<(double X, double Y)> grid,
+        Action<int, int>? progress, PreprocessedImage? preprocessed)
     {
         int cw = crop.X1 - crop.X0, ch = crop.Y1 - crop.Y0;
         if (cw <= 0 || ch <= 0) return []; // a crop of an image 1 pixel across can be empty; upstream would fail on it
         int batchSize = Options.PointsPerBatch, batches = (grid.Count + batchSize - 1) / batchSize;
         progress?.Invoke(0, batches); // batch 0: the image encoder is running
-        _predictor.SetImage(CropImage(rgb, width, crop), ch, cw);
+        _predictor.SetImage(CropImage(rgb, width, crop), ch, cw, preprocessed: preprocessed);
 
         var masks = new List<MaskCandidate>();
         for (int b = 0; b < batches; b++)
