@@ -10,13 +10,20 @@ public static class PythonFloat
     {
         if (double.IsNaN(value)) return "nan";
         if (double.IsInfinity(value)) return value > 0 ? "inf" : "-inf";
-        // .NET's shortest round trip has Python's digits; it writes an exponent (as E-05, E+16) from 1e15 and
-        // below 1e-4, Python from 1e16 and below 1e-4.
+        // .NET's shortest round trip has Python's digits; both write an exponent below 1e-4 (E-05 / e-05);
+        // above, .NET's bound for an exponent is not Python's (1e16), so large numbers are rewritten.
         string text = value.ToString("R", CultureInfo.InvariantCulture);
         double magnitude = Math.Abs(value);
         if (text.Contains('E'))
             return magnitude >= 1e16 || magnitude < 1e-4 ? text.Replace('E', 'e')
                 : decimal.Parse(text, NumberStyles.Float, CultureInfo.InvariantCulture).ToString(CultureInfo.InvariantCulture) + ".0";
+        if (magnitude >= 1e16)
+        {
+            // .NET wrote every digit of a large whole number; Python writes d.ddde+XX.
+            string digits = text.TrimStart('-'), kept = digits.TrimEnd('0');
+            string mantissa = kept.Length > 1 ? $"{kept[0]}.{kept[1..]}" : kept;
+            return string.Create(CultureInfo.InvariantCulture, $"{(value < 0 ? "-" : "")}{mantissa}e+{digits.Length - 1:00}");
+        }
         return text.Contains('.') ? text : text + ".0";
     }
 }
