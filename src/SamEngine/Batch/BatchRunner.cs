@@ -52,9 +52,9 @@ public sealed class BatchRunner(string outDir, IBatchWork work, SamModel model)
     public long MaxPixels { get; init; } = ImageLoader.DefaultMaxPixels;
 
     /// <summary>
-    /// Runs over <paramref name="images"/> (this shard's). Throws <see cref="IOException"/> or
-    /// <see cref="UnauthorizedAccessException"/> when the output folder cannot be written (a full disk
-    /// included): the run stops there, and what it had not finished writing is removed.
+    /// Runs over <paramref name="images"/> (this shard's). Throws <see cref="IOException"/> naming the
+    /// output folder when it cannot be written (no permission, a full disk): the run stops there, and what
+    /// it had not finished writing is removed.
     /// </summary>
     public BatchSummary Run(IReadOnlyList<BatchImage> images, Shard shard)
     {
@@ -78,17 +78,17 @@ public sealed class BatchRunner(string outDir, IBatchWork work, SamModel model)
 
         using var stop = new CancellationTokenSource();
         using var decoded = new BlockingCollection<Decoded>(ReadAhead);
-        using var results = new BlockingCollection<(BatchImage Image, BatchOutput? Output, ManifestEntry? Entry, double Seconds)>(WriteBehind);
-        var preprocessor = new SamPredictor(model); // Preprocess reads only the architecture: safe beside the model's thread
+        using var results = new BlockingCollection<Finished>(WriteBehind);
+        using var preprocessor = new SamPredictor(model); // Preprocess reads only the architecture: safe beside the model's thread
         var reader = Task.Run(() => Read(toDo, preprocessor, decoded, stop.Token));
         int finished = 0, skipped = 0, failed = 0, done = 0;
         var writer = Task.Run(() =>
         {
             try
             {
-                foreach (var (image, output, entry, seconds) in results.GetConsumingEnumerable())
+                foreach (var (image, output, notDone, seconds) in results.GetConsumingEnumerable())
                 {
-                    var line = entry;
+                    var line = notDone;
                     if (output is not null)
                     {
                         var write = Stopwatch.StartNew();
@@ -116,7 +116,7 @@ public sealed class BatchRunner(string outDir, IBatchWork work, SamModel model)
                 if (item.Error is not null)
                 {
                     skipped++;
-                    results.Add((item.Image, null, new ManifestEntry(item.Image.Key, ImageStatus.Skipped, null, null, item.Seconds, item.Error), 0), stop.Token);
+                    results.Add(new Finished(item.Image, null, new ManifestEntry(item.Image.Key, ImageStatus.Skipped, null, null, item.Seconds, item.Error), 0), stop.Token);
                 }
                 else
                 {
@@ -130,7 +130,7 @@ public sealed class BatchRunner(string outDir, IBatchWork work, SamModel model)
                     double seconds = item.Seconds + clock.Elapsed.TotalSeconds;
                     if (output is null) failed++;
                     else done++;
-                    results.Add((item.Image, output, output is null ? new ManifestEntry(item.Image.Key, ImageStatus.Failed, null, null, seconds, error) : null, seconds), stop.Token);
+                    results.Add(new Finished(item.Image, output, output is null ? new ManifestEntry(item.Image.Key, ImageStatus.Failed, null, null, seconds, error) : null, seconds), stop.Token);
                 }
                 if (FailFast && (skipped + failed) > 0) break;
             }
@@ -138,16 +138,11 @@ public sealed class BatchRunner(string outDir, IBatchWork work, SamModel model)
         catch (OperationCanceledException) when (writer.IsFaulted || stop.IsCancellationRequested) { }
         finally
         {
-            stop.Cancel();
+            stop.Cancel(); // the reader stops decoding (it has finished unless --fail-fast or a write failure stopped the run)
             results.CompleteAdding();
-            try { reader.Wait(); } catch (AggregateException) { } // the reader only stops when cancelled
         }
-        Writing(() =>
-        {
-            try { writer.Wait(); }
-            catch (AggregateException e) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException!); }
-            return 0;
-        });
+        Writing(() => Await(writer));
+        Await(reader);
 
         int tried = done + skipped + failed;
         if (work.Format == BatchFormat.Coco && tried == toDo.Count)
@@ -190,6 +185,14 @@ public sealed class BatchRunner(string outDir, IBatchWork work, SamModel model)
         finally { decoded.CompleteAdding(); }
     }
 
+    /// <summary>Waits for <paramref name="task"/> and throws what it threw, as it threw it.</summary>
+    private static int Await(Task task)
+    {
+        try { task.Wait(); }
+        catch (AggregateException e) { System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(e.InnerException!); }
+        return 0;
+    }
+
     /// <summary>Runs <paramref name="write"/>; a failure to write becomes one error naming the output folder.</summary>
     private T Writing<T>(Func<T> write)
     {
@@ -198,5 +201,9 @@ public sealed class BatchRunner(string outDir, IBatchWork work, SamModel model)
         catch (UnauthorizedAccessException e) { throw new IOException($"cannot write to output folder '{outDir}': {e.Message}", e); }
     }
 
+    /// <summary>An image from the reader: decoded and preprocessed, or the error that kept it from being read.</summary>
     private sealed record Decoded(BatchImage Image, RgbImage? Rgb, PreprocessedImage? Input, string? Error, double Seconds);
+
+    /// <summary>An image from the model's thread: its output to write, or the manifest line of an image not done.</summary>
+    private sealed record Finished(BatchImage Image, BatchOutput? Output, ManifestEntry? NotDone, double Seconds);
 }
