@@ -19,12 +19,10 @@ public sealed class BatchProgressDisplay(TextWriter stderr)
     {
         if (p.Entry.Status == ImageStatus.Skipped) _skipped++;
         if (p.Entry.Status == ImageStatus.Failed) _failed++;
-        double perHour = p.Finished / Math.Max(p.Elapsed.TotalHours, 1e-9);
-        double eta = (p.ToDo - p.Finished) / perHour * 3600;
+        var (perHour, eta) = Rate(p);
         if (_terminal is not null)
         {
-            _terminal.ShowLine(string.Create(CultureInfo.InvariantCulture,
-                $"{p.Finished}/{p.ToDo} images  {perHour:F0} images/hour  ETA {TimeSpan.FromSeconds(Math.Round(eta)):g}  skipped {_skipped}  failed {_failed}"));
+            _terminal.ShowLine(TerminalLine(p, _skipped, _failed));
             return;
         }
         using var buffer = new MemoryStream();
@@ -42,6 +40,21 @@ public sealed class BatchProgressDisplay(TextWriter stderr)
             json.WriteEndObject();
         }
         lock (stderr) stderr.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.ToArray()));
+    }
+
+    /// <summary>The terminal's line after <paramref name="p"/>: "12/100 images  340 images/hour  ETA 0:15:32  skipped 1  failed 0".</summary>
+    public static string TerminalLine(BatchProgress p, int skipped, int failed)
+    {
+        var (perHour, eta) = Rate(p);
+        return string.Create(CultureInfo.InvariantCulture,
+            $"{p.Finished}/{p.ToDo} images  {perHour:F0} images/hour  ETA {TimeSpan.FromSeconds(Math.Round(eta)):g}  skipped {skipped}  failed {failed}");
+    }
+
+    /// <summary>Images per hour so far, and the seconds the rest will take at that rate.</summary>
+    private static (double PerHour, double EtaSeconds) Rate(BatchProgress p)
+    {
+        double perHour = p.Finished / Math.Max(p.Elapsed.TotalHours, 1e-9);
+        return (perHour, (p.ToDo - p.Finished) / perHour * 3600);
     }
 
     /// <summary>Clears the terminal line.</summary>
