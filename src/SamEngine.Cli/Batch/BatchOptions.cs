@@ -31,7 +31,7 @@ public sealed class BatchOptions
         if (formats.Length > 1)
         {
             _format = CliOptions.Parsed("--format", "FMT", "batch: " + string.Join(" | ", formats.Select(f => f.Name())), formats[0],
-                text => formats.FirstOrDefault(f => f.Name() == text, (BatchFormat)(-1)) is var f && f != (BatchFormat)(-1) ? f
+                text => BatchFormats.TryParse(text, formats, out var f) ? f
                     : throw new FormatException($"unknown --format '{text}' ({string.Join(", ", formats.Select(x => x.Name()))})"));
             verb.Add(_format);
         }

@@ -56,6 +56,19 @@ public static class BatchFormats
     /// <summary>Whether the output is a folder.</summary>
     public static bool IsFolder(this BatchFormat format) => format == BatchFormat.AmgFolder;
 
+    /// <summary>The format named <paramref name="name"/> (as <see cref="Name"/> writes it), if it is one of <paramref name="allowed"/>.</summary>
+    public static bool TryParse(string name, IEnumerable<BatchFormat> allowed, out BatchFormat format)
+    {
+        foreach (var f in allowed)
+            if (f.Name() == name)
+            {
+                format = f;
+                return true;
+            }
+        format = default;
+        return false;
+    }
+
     /// <summary>The name <c>--format</c> takes.</summary>
     public static string Name(this BatchFormat format) => format switch
     {

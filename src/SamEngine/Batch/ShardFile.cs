@@ -44,8 +44,7 @@ public static class ShardFile
             using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
             var r = doc.RootElement;
             string name = r.GetProperty("format").GetString() ?? "";
-            var format = Enum.GetValues<BatchFormat>().FirstOrDefault(f => f.Name() == name, (BatchFormat)(-1));
-            if (format == (BatchFormat)(-1)) throw new ArgumentException($"'{path}': unknown format '{name}'");
+            if (!BatchFormats.TryParse(name, Enum.GetValues<BatchFormat>(), out var format)) throw new ArgumentException($"'{path}': unknown format '{name}'");
             var shard = new Shard(r.GetProperty("shard").GetInt32(), r.GetProperty("shards").GetInt32());
             if (shard.Count < 1 || shard.Index < 0 || shard.Index >= shard.Count) throw new ArgumentException($"'{path}': shard {shard} is out of range");
             return new Contents(format, shard, r.GetProperty("images").EnumerateArray().Select(e => e.GetString() ?? "").ToArray());
