@@ -17,14 +17,14 @@ public static class AmgCommand
     {
         var verb = new Verb("amg", "segment everything in an image or a dataset (automatic mask generator)",
             "samengine amg --model M [--arch A] --image IMG --out ANNS.json [options]\n" +
-            "       samengine amg --model M [--arch A] --images DIR|LIST.txt|GLOB --out DIR [--format sa1b|amg-folder|coco] [--shard I/N] [--fail-fast] [options]", """
+            "       samengine amg --model M [--arch A] --images DIR|LIST.txt|GLOB --out OUT [--format sa1b|amg-folder|coco] [--shard I/N] [--fail-fast] [options]", """
             Segments everything in IMG as the official SamAutomaticMaskGenerator does (SAM2AutomaticMaskGenerator
             for a SAM 2.1 model, with its defaults) and writes a JSON array with one record per mask
             (segmentation, area, bbox XYWH, predicted_iou, point_coords, stability_score, crop_box XYWH).
-            With --images it segments every image, the model loaded once: DIR/a/b.jpg gives DIR_OUT/a/b.json
-            (sa1b: SA-1B's per-image JSON), DIR_OUT/a/b/ (amg-folder: a PNG per mask and metadata.csv, as
-            amg.py) or a/b.json plus coco.json over all images (coco); each finished image adds a line to
-            DIR_OUT/manifest.jsonl, and running the same command again skips the images already done.
+            With --images it segments every image, the model loaded once: an input a/b.jpg gives OUT/a/b.json
+            (sa1b: SA-1B's per-image JSON), OUT/a/b/ (amg-folder: a PNG per mask and metadata.csv, as
+            amg.py) or OUT/a/b.json plus OUT/coco.json over all images (coco); each finished image adds a line to
+            OUT/manifest.jsonl, and running the same command again skips the images already done.
             """);
         var model = new ModelOptions(verb);
         var image = CliOptions.Text("--image", "IMG", "JPEG, PNG, BMP, GIF, WebP or TIFF photo");

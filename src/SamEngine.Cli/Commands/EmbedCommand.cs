@@ -14,11 +14,11 @@ public static class EmbedCommand
     {
         var verb = new Verb("embed", "encode an image (or a dataset) once and save the embedding",
             "samengine embed --model M --image IMG --out EMB.safetensors [--arch A]\n" +
-            "       samengine embed --model M --images DIR|LIST.txt|GLOB --out DIR [--shard I/N] [--fail-fast] [--arch A]", """
+            "       samengine embed --model M --images DIR|LIST.txt|GLOB --out OUT [--shard I/N] [--fail-fast] [--arch A]", """
             Encodes IMG and writes its embedding (with the image sizes, the architecture and the model's
             fingerprint) so that 'samengine segment --embedding EMB' answers prompts without the encoder.
-            With --images it encodes every image, the model loaded once: DIR/a/b.jpg gives DIR_OUT/a/b.safetensors;
-            each finished image adds a line to DIR_OUT/manifest.jsonl, and running the same command again
+            With --images it encodes every image, the model loaded once: an input a/b.jpg gives OUT/a/b.safetensors;
+            each finished image adds a line to OUT/manifest.jsonl, and running the same command again
             skips the images already done.
             """);
         var model = new ModelOptions(verb);
