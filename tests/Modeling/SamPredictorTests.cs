@@ -102,6 +102,35 @@ public sealed class SamPredictorTests
         Assert.Equal(before, be.Live);
     }
 
+    [Theory]
+    [InlineData("tiny")]
+    [InlineData("sam2.1_tiny")]
+    public void A_disposed_predictions_arrays_serve_the_next_one_with_the_same_results(string fixture)
+    {
+        using var model = TestFixtures.LoadModel(fixture);
+        using var predictor = new SamPredictor(model);
+        var (rgb, h, w) = Image(5);
+        predictor.SetImage(rgb, h, w);
+        var other = new SamPrompt { Points = [(20, 4, 1), (3, 15, 0)] };
+        var want = predictor.Predict(other, multimask: true); // never disposed: its arrays stay its own
+        var (wantMasks, wantLowRes) = (want.Masks.ToArray(), want.LowResLogits.ToArray());
+
+        var first = predictor.Predict(Point, multimask: true);
+        var (masks, lowRes) = (first.Masks, first.LowResLogits);
+        first.Dispose();
+        first.Dispose(); // a second dispose hands nothing back twice
+        Assert.Throws<ObjectDisposedException>(() => first.MaskLogits);
+
+        using var second = predictor.Predict(other, multimask: true);
+        Assert.Same(masks, second.Masks);
+        Assert.Same(lowRes, second.LowResLogits);
+        Assert.Equal(wantMasks, second.Masks);
+        Assert.Equal(wantLowRes, second.LowResLogits);
+        Assert.Equal(wantMasks, want.Masks); // the undisposed prediction was not written over
+        using var third = predictor.Predict(other, multimask: true);
+        Assert.NotSame(second.Masks, third.Masks); // second is still live: its arrays are not handed out
+    }
+
     [Fact]
     public void Shared_and_per_prompt_image_sides_decode_alike()
     {

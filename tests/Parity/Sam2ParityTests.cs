@@ -18,9 +18,9 @@ public sealed class Sam2ParityTests(ITestOutputHelper output)
     private static readonly string[] EncoderOnly = ["trunk.", "neck."];
 
     /// <summary>Runs the fixture in <paramref name="fixtureDir"/> and asserts every compared tensor is within its limit.</summary>
-    internal void AssertParity(string fixtureDir, IBackend? backend, int minimumCompared, bool fromReferenceEmbedding)
+    internal void AssertParity(string fixtureDir, IBackend? backend, int minimumCompared, bool fromReferenceEmbedding, Precision precision = Precision.Fp32)
     {
-        var results = new ParityRunner(fixtureDir, backend, Precision.Fp32, fromReferenceEmbedding).Run()
+        var results = new ParityRunner(fixtureDir, backend, precision, fromReferenceEmbedding).Run()
             .Where(r => !fromReferenceEmbedding || !EncoderOnly.Any(p => r.Name.StartsWith(p, StringComparison.Ordinal))).ToList();
         if (!fromReferenceEmbedding)
         {
@@ -47,16 +47,21 @@ public sealed class Sam2ParityTests(ITestOutputHelper output)
 
 }
 
-/// <summary>The same SAM 2.1 checks on ILGPU's CPU accelerator (slow: the IlgpuParity category).</summary>
+/// <summary>
+/// The same SAM 2.1 checks on ILGPU's CPU accelerator, with float32 and with fp16 activations against the
+/// contract's limits for each (slow: the IlgpuParity category).
+/// </summary>
 [Trait("Category", "IlgpuParity"), Collection("ilgpu")]
 public sealed class Sam2IlgpuParityTests(ITestOutputHelper output)
 {
     [Theory]
-    [InlineData("sam2.1_tiny")]
-    [InlineData("sam2.1_odd")]
-    public void End_to_end_matches_every_reference_tensor_on_ilgpu_cpu(string fixture)
+    [InlineData("sam2.1_tiny", Precision.Fp32)]
+    [InlineData("sam2.1_odd", Precision.Fp32)]
+    [InlineData("sam2.1_tiny", Precision.Fp16)]
+    [InlineData("sam2.1_odd", Precision.Fp16)]
+    public void End_to_end_matches_every_reference_tensor_on_ilgpu_cpu(string fixture, Precision precision)
     {
-        using var backend = IlgpuBackend.Create(IlgpuDeviceKind.Cpu);
-        new Sam2ParityTests(output).AssertParity(TestFixtures.Local(fixture), backend, 65, fromReferenceEmbedding: false);
+        using var backend = IlgpuBackend.Create(IlgpuDeviceKind.Cpu, precision: precision);
+        new Sam2ParityTests(output).AssertParity(TestFixtures.Local(fixture), backend, 65, fromReferenceEmbedding: false, precision);
     }
 }

@@ -41,11 +41,12 @@ internal sealed class MultiScaleBlock
     /// <summary>
     /// The block's output; <paramref name="consumeInput"/> disposes <paramref name="x"/> as soon as it is
     /// used. Each intermediate is disposed once consumed; the residual adds are fused into the
-    /// projections before them.
+    /// projections before them. <paramref name="maxQkvPerBand"/> bounds the qkv values held at once
+    /// (see <see cref="Attention"/>).
     /// </summary>
-    public Tensor Forward(IBackend be, Tensor x, bool consumeInput)
+    public Tensor Forward(IBackend be, Tensor x, bool consumeInput, int maxQkvPerBand = DefaultMaxQkvPerBand)
     {
-        Tensor qkv, attn, mid, shortcut = x;
+        Tensor attn, mid, shortcut = x;
         using (var normed = _norm1.Forward(be, x))
         {
             if (_proj is not null)
@@ -54,9 +55,8 @@ internal sealed class MultiScaleBlock
                 if (_poolQuery)
                     using (var wide = shortcut) shortcut = be.MaxPool2x2(wide);
             }
-            qkv = _qkv.Forward(be, normed);
+            attn = Attention(be, normed, maxQkvPerBand);
         }
-        using (qkv) attn = be.HieraAttention(qkv, _heads, _window, _poolQuery, _qkv.Bias!);
         using (attn) mid = _attnProj.Forward(be, attn, residual: shortcut);
         if (!ReferenceEquals(shortcut, x)) shortcut.Dispose();
         if (consumeInput) x.Dispose();
@@ -66,6 +66,60 @@ internal sealed class MultiScaleBlock
             using (var normed = _norm2.Forward(be, mid)) hidden = _mlp0.Forward(be, normed, Activation.Gelu);
             using (hidden) return _mlp1.Forward(be, hidden, residual: mid);
         }
+    }
+
+    /// <summary>Most qkv values one band of a windowed block holds at once: 32 MB of floats.</summary>
+    public const int DefaultMaxQkvPerBand = 1 << 23;
+
+    /// <summary>
+    /// The attention of the normed tokens [1, H, W, C] before its output projection, computed over bands
+    /// of whole window rows: a window never crosses a band, so each band's result is those rows of the
+    /// whole, and the full-resolution qkv [H, W, 3C'] (226 MB in hiera_l's first pooling block) is never
+    /// held at once. A global block, or a grid whose qkv fits in one band, is one band.
+    /// </summary>
+    private Tensor Attention(IBackend be, Tensor normed, int maxQkvPerBand)
+    {
+        int h = normed.Dim(1), w = normed.Dim(2), c = normed.Dim(3);
+        int bandRows = BandRows(h, w, qkvWidth: _qkv.Weight.Shape[0], _window, maxQkvPerBand);
+        if (bandRows >= h)
+        {
+            using var qkv = _qkv.Forward(be, normed);
+            return be.HieraAttention(qkv, _heads, _window, _poolQuery, _qkv.Bias!);
+        }
+        var parts = new List<Tensor>();
+        int outW = 0, outC = 0;
+        try
+        {
+            using var rows = be.Reshape(normed, 1, h, w * c);
+            for (int r0 = 0; r0 < h; r0 += bandRows)
+            {
+                int count = Math.Min(bandRows, h - r0);
+                using var slice = be.SliceRows(rows, r0, count);
+                using var band = be.Reshape(slice, 1, count, w, c);
+                using var qkv = _qkv.Forward(be, band);
+                using var attn = be.HieraAttention(qkv, _heads, _window, _poolQuery, _qkv.Bias!); // [1, h', w', C']
+                (outW, outC) = (attn.Dim(2), attn.Dim(3));
+                parts.Add(be.Reshape(attn, 1, attn.Dim(1), outW * outC));
+            }
+            using var joined = be.ConcatRows([.. parts]);
+            return be.Reshape(joined, 1, joined.Dim(1), outW, outC);
+        }
+        finally
+        {
+            foreach (var part in parts) part.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Rows of the <paramref name="h"/> x <paramref name="w"/> grid per band: whole windows of
+    /// <paramref name="window"/> rows (0: global attention, one band), as many as keep a band's qkv
+    /// (<paramref name="qkvWidth"/> values per token) within <paramref name="maxQkvPerBand"/>, at least one.
+    /// </summary>
+    internal static int BandRows(int h, int w, int qkvWidth, int window, int maxQkvPerBand)
+    {
+        if (window <= 0) return h;
+        long perWindowRow = (long)window * w * qkvWidth;
+        return (int)Math.Min(h, window * Math.Max(1, maxQkvPerBand / perWindowRow));
     }
 
     /// <summary>

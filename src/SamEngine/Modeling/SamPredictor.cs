@@ -21,17 +21,38 @@ public sealed record SamPrompt
 /// Masks for B prompts: <see cref="Masks"/> [B, M, H, W] (0/1), <see cref="IouPredictions"/> [B, M],
 /// <see cref="LowResLogits"/> [B, M, S/4, S/4]; M = 3 with multimask, else 1.
 /// </summary>
-public sealed class SamPrediction
+/// <remarks>
+/// Disposing a prediction is optional: it hands <see cref="Masks"/> and <see cref="LowResLogits"/> back to
+/// the predictor for its next prediction of the same size (a click loop then touches no new memory), so
+/// neither array, nor <see cref="MaskLogits"/>, may be used after <see cref="Dispose"/>. A prediction that
+/// is not disposed keeps its arrays for good.
+/// </remarks>
+public sealed class SamPrediction : IDisposable
 {
     private readonly Lazy<float[]> _maskLogits;
+    private Action? _release;
 
-    /// <summary>A prediction; <paramref name="maskLogits"/> computes the full-size logits when first asked for.</summary>
+    /// <summary>
+    /// A prediction; <paramref name="maskLogits"/> computes the full-size logits when first asked for,
+    /// <paramref name="release"/> (optional) hands the arrays back when the prediction is disposed.
+    /// </summary>
     public SamPrediction(int batch, int maskCount, int height, int width, int lowResSize,
-        byte[] masks, float[] iouPredictions, float[] lowResLogits, Func<float[]> maskLogits, float[]? objectScoreLogits = null)
+        byte[] masks, float[] iouPredictions, float[] lowResLogits, Func<float[]> maskLogits, float[]? objectScoreLogits = null,
+        Action? release = null)
     {
         (Batch, MaskCount, Height, Width, LowResSize) = (batch, maskCount, height, width, lowResSize);
         (Masks, IouPredictions, LowResLogits, ObjectScoreLogits) = (masks, iouPredictions, lowResLogits, objectScoreLogits);
-        _maskLogits = new Lazy<float[]>(maskLogits);
+        _maskLogits = new Lazy<float[]>(() => _release is null && release is not null
+            ? throw new ObjectDisposedException(nameof(SamPrediction), "the prediction was disposed: its arrays went back to the predictor")
+            : maskLogits());
+        _release = release;
+    }
+
+    /// <summary>Hands the mask and low-res arrays back to the predictor that made them (see remarks).</summary>
+    public void Dispose()
+    {
+        var release = Interlocked.Exchange(ref _release, null);
+        release?.Invoke();
     }
 
     /// <summary>SAM 2.1's object-score logit of each prompt [B] (above 0: an object is there); null for SAM 1.</summary>
@@ -134,6 +155,8 @@ public sealed class SamPredictor : IDisposable
     private readonly SamModel _model;
     private readonly ConcurrentUseGuard _guard = new(nameof(SamPredictor));
     private readonly float _maxHoleArea, _maxSprinkleArea;
+    private readonly RecycledArrays<float> _recycledFloats = new();
+    private readonly RecycledArrays<byte> _recycledBytes = new();
     private Tensor? _densePe;
     private bool _disposed;
 
@@ -339,28 +362,35 @@ public sealed class SamPredictor : IDisposable
     {
         using var call = Enter();
         int b = prompts.Count, m = _model.MaskDecoder.MaskCount(multimask), lr = _model.Architecture.LowResSize;
-        var lowResHost = new float[checked(b * m * lr * lr)];
+        // Every plane is written (no IoU gate), so recycled arrays need no clearing.
+        var lowResHost = _recycledFloats.Take(checked(b * m * lr * lr));
         var iou = new float[b * m];
         var objectScores = IsSam2 ? new float[b] : null;
         Decode(prompts, multimask, lowResHost, iou, iouGate: null, objectScores);
         var emb = Embedding!;
         var source = CleanedLowRes(lowResHost, b * m) ?? lowResHost;
         // The masks are thresholded as they are upsampled; the full-size logits only when asked for.
-        var masks = GC.AllocateUninitializedArray<byte>(Postprocess.OutputLength(b * m, emb.OriginalHeight, emb.OriginalWidth));
+        var masks = _recycledBytes.Take(Postprocess.OutputLength(b * m, emb.OriginalHeight, emb.OriginalWidth));
         Resize(source, b * m, default, masks);
         // SAM 2.1's predictor hands back its low-res logits clamped (after the masks were made from them).
         float[] returned = lowResHost;
         if (IsSam2)
         {
-            returned = GC.AllocateUninitializedArray<float>(lowResHost.Length);
+            returned = _recycledFloats.Take(lowResHost.Length);
             ClampLowRes(lowResHost, returned);
         }
+        var (recycledFloats, recycledBytes) = (_recycledFloats, _recycledBytes);
         return new SamPrediction(b, m, emb.OriginalHeight, emb.OriginalWidth, lr, masks, iou, returned, () =>
         {
             var logits = GC.AllocateUninitializedArray<float>(Postprocess.OutputLength(b * m, emb.OriginalHeight, emb.OriginalWidth));
             Resize(source, b * m, logits, default);
             return logits;
-        }, objectScores);
+        }, objectScores, release: () =>
+        {
+            recycledBytes.Give(masks);
+            recycledFloats.Give(returned);
+            if (returned != lowResHost) recycledFloats.Give(lowResHost);
+        });
     }
 
     /// <summary>

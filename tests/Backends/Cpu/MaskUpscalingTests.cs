@@ -16,6 +16,7 @@ public class MaskUpscalingTests
             (1, 5, 20, 6, 3, 3),   // odd channel counts and grid
             (3, 1, 8, 4, 2, 1),    // one grid cell, one mask
             (1, 2, 12, 5, 7, 40),  // more masks than a register tile is wide
+            (2, 3, 32, 16, 16, 3), // channels in whole 8 x 8 transposes, a row of 12 positions (8 blocked, 4 left)
         }
         select new object[] { path, shape.B, shape.G, shape.D, shape.C1, shape.C, shape.Masks };
 

@@ -58,8 +58,9 @@ public sealed partial class CpuBackend
             // Second conv channel-major: up2 [(dy2, dx2, ch), position] = conv2 · up1ᵀ.
             var up1T = GemmRhs.Transposed(up1, 0, mid, c1);
             for (int j0 = 0; j0 < mid; j0 += nr) up1T.PackPanel(j0, nr, up1Packed.AsSpan(j0 * c1, c1 * nr));
-            Gemm.MultiplyPacked(path, 4 * c, mid, c1, conv2, 0, c1, up1Packed, 0, c1 * nr, up2, 0, mid, accumulate: false);
-            if (s0 is not null) AddSkip0(up2, s0, row, g, c);
+            // With SAM 2.1's feat_s0 the conv accumulates onto the skip, laid out channel-major first.
+            if (s0 is not null) GatherSkip0(up2, s0, row, g, c);
+            Gemm.MultiplyPacked(path, 4 * c, mid, c1, conv2, 0, c1, up1Packed, 0, c1 * nr, up2, 0, mid, accumulate: s0 is not null);
 
             // Bias, GELU and the product with each mask's hypernetwork output, in one pass per row.
             Array.Clear(acc, 0, masks * 4 * mid);
@@ -102,22 +103,31 @@ public sealed partial class CpuBackend
     }
 
     /// <summary>
-    /// up2 [(dy2, dx2, ch), (x, dy, dx)] of grid row <paramref name="row"/> += feat_s0 [4g, 4g, C] at pixel
-    /// (4 row + 2 dy + dy2, 4x + 2 dx + dx2): a gather across the channel-major layout.
+    /// up2 [(dy2, dx2, ch), (x, dy, dx)] of grid row <paramref name="row"/> = feat_s0 [4g, 4g, C] at pixel
+    /// (4 row + 2 dy + dy2, 4x + 2 dx + dx2): a gather across the channel-major layout, as 8 x 8 transposes
+    /// of eight positions' channel vectors where AVX is there.
     /// </summary>
-    private static void AddSkip0(float[] up2, float[] featS0, int row, int g, int c)
+    private static unsafe void GatherSkip0(float[] up2, float[] featS0, int row, int g, int c)
     {
         int mid = 4 * g, side = 4 * g;
-        for (int sub = 0; sub < 4; sub++)
-        {
-            int dy2 = sub >> 1, dx2 = sub & 1;
-            for (int p = 0; p < mid; p++)
+        bool blocked = SimdTranspose.IsSupported && c % 8 == 0;
+        var sources = stackalloc float*[8];
+        fixed (float* pu = up2, pf = featS0)
+            for (int sub = 0; sub < 4; sub++)
             {
-                int px = p >> 2, dy = (p >> 1) & 1, dx = p & 1;
-                int src = ((4 * row + 2 * dy + dy2) * side + 4 * px + 2 * dx + dx2) * c;
-                for (int ch = 0; ch < c; ch++) up2[(sub * c + ch) * mid + p] += featS0[src + ch];
+                int dy2 = sub >> 1, dx2 = sub & 1;
+                // Offset in feat_s0 of position p's channel vector for this sub-pixel.
+                int Source(int p) => ((4 * row + 2 * ((p >> 1) & 1) + dy2) * side + 4 * (p >> 2) + 2 * (p & 1) + dx2) * c;
+                int p0 = 0;
+                if (blocked)
+                    for (; p0 + 8 <= mid; p0 += 8)
+                    {
+                        for (int k = 0; k < 8; k++) sources[k] = pf + Source(p0 + k);
+                        for (int c0 = 0; c0 < c; c0 += 8) SimdTranspose.Block8(sources, c0, 1f, pu + (sub * c + c0) * mid + p0, mid);
+                    }
+                for (int p = p0; p < mid; p++)
+                    for (int ch = 0; ch < c; ch++) pu[(sub * c + ch) * mid + p] = pf[Source(p) + ch];
             }
-        }
     }
 
     /// <summary>
