@@ -21,7 +21,7 @@ namespace SamEngine.Cli
             foreach (var verb in new[]
                      {
                          SegmentCommand.Create(), EmbedCommand.Create(), InfoCommand.Create(), ConvertCommand.Create(),
-                         ParityCommand.Create(), BenchCommand.Create(), AmgCommand.Create(), ServeCommand.Create(),
+                         ParityCommand.Create(), BenchCommand.Create(), AmgCommand.Create(), MergeCommand.Create(), ServeCommand.Create(),
                      })
                 root.Add(verb);
             return root;

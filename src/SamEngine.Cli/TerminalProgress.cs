@@ -25,6 +25,9 @@ public sealed class TerminalProgress
     /// <summary>Shows "<paramref name="what"/> done/total".</summary>
     public void Report(string what, int done, int total) => _stderr.Write($"\r{what} {done}/{total}   ");
 
+    /// <summary>Shows <paramref name="line"/> in place of the last.</summary>
+    public void ShowLine(string line) => _stderr.Write($"\r{line}   ");
+
     /// <summary>Clears the line.</summary>
-    public void Done() => _stderr.Write($"\r{new string(' ', 60)}\r");
+    public void Done() => _stderr.Write($"\r{new string(' ', 100)}\r");
 }

@@ -34,7 +34,7 @@ public sealed class CliMainTests
         { [.. SegmentBase, "--point"], "--point" },
         { ["bench", .. Model, "--runs"], "--runs" },
         { ["info"], "info: option '--model' is required" },
-        { ["embed", .. Model, "--out", Missing], "embed: option '--image' is required" },
+        { ["embed", .. Model, "--out", Missing], "embed: option '--image' or '--images' is required" },
         { ["amg", .. Model, "--image", Missing], "amg: option '--out' is required" },
         { ["parity"], "parity: option '--fixture' is required" },
         { ["convert", "--out", Missing], "convert: give the input checkpoint" },

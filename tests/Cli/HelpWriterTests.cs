@@ -11,14 +11,15 @@ public sealed class HelpWriterTests
     public static TheoryData<string, string[]> VerbOptions => new()
     {
         { "segment", ["--model", "--arch", "--backend", "--image", "--embedding", "--point", "--box", "--mask-input", "--multimask", "--out", "--json", "--help"] },
-        { "embed", ["--model", "--arch", "--backend", "--image", "--out", "--help"] },
+        { "embed", ["--model", "--arch", "--backend", "--image", "--images", "--out", "--shard", "--shards", "--fail-fast", "--help"] },
         { "info", ["--model", "--arch", "--backend", "--json", "--help"] },
         { "convert", ["--out", "--dtype", "--arch", "--help"] },
         { "parity", ["--fixture", "--backend", "--precision", "--out", "--help"] },
         { "bench", ["--model", "--arch", "--backend", "--runs", "--json", "--encoder-only", "--profile", "--help"] },
-        { "amg", ["--model", "--arch", "--backend", "--image", "--out", "--overlay", "--output-mode", "--points-per-side",
+        { "amg", ["--model", "--arch", "--backend", "--image", "--images", "--out", "--overlay", "--format", "--shard", "--shards", "--fail-fast", "--output-mode", "--points-per-side",
             "--points-per-batch", "--pred-iou-thresh", "--stability-score-thresh", "--stability-score-offset", "--box-nms-thresh",
             "--crop-n-layers", "--crop-nms-thresh", "--crop-overlap-ratio", "--crop-n-points-downscale-factor", "--min-mask-region-area", "--use-m2m", "--multimask-output", "--help"] },
+        { "merge", ["--out", "--help"] },
         { "serve", ["--model", "--arch", "--backend", "--host", "--port", "--api-key", "--cache-mb", "--cors", "--max-upload-mb", "--max-pixels",
             "--encoder-queue", "--help"] },
     };
@@ -92,7 +93,7 @@ public sealed class HelpWriterTests
             foreach (var verb in CliMain.Create().Subcommands)
                 Assert.Matches($@"(?m)^  {verb.Name} +{Regex.Escape(verb.Description!)}", stdout);
         }
-        Assert.Equal(["segment", "embed", "info", "convert", "parity", "bench", "amg", "serve"], CliMain.Create().Subcommands.Select(c => c.Name));
+        Assert.Equal(["segment", "embed", "info", "convert", "parity", "bench", "amg", "merge", "serve"], CliMain.Create().Subcommands.Select(c => c.Name));
     }
 
     [Fact]

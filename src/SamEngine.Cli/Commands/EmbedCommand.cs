@@ -1,4 +1,6 @@
 using System.CommandLine;
+using SamEngine.Batch;
+using SamEngine.Cli.Batch;
 using SamEngine.Imaging;
 using SamEngine.Modeling;
 
@@ -10,18 +12,28 @@ public static class EmbedCommand
     /// <summary>The <c>embed</c> verb.</summary>
     public static Verb Create()
     {
-        var verb = new Verb("embed", "encode an image once and save the embedding",
-            "samengine embed --model M --image IMG --out EMB.safetensors [--arch A]", """
+        var verb = new Verb("embed", "encode an image (or a dataset) once and save the embedding",
+            "samengine embed --model M --image IMG --out EMB.safetensors [--arch A]\n" +
+            "       samengine embed --model M --images DIR|LIST.txt|GLOB --out OUT [--shard I/N] [--fail-fast] [--arch A]", """
             Encodes IMG and writes its embedding (with the image sizes, the architecture and the model's
             fingerprint) so that 'samengine segment --embedding EMB' answers prompts without the encoder.
+            With --images it encodes every image, the model loaded once: an input a/b.jpg gives OUT/a/b.safetensors;
+            each finished image adds a line to OUT/manifest.jsonl, and running the same command again
+            skips the images already done.
             """);
         var model = new ModelOptions(verb);
-        var image = CliOptions.Required("--image", "IMG", "JPEG, PNG, BMP, GIF, WebP or TIFF photo");
-        var outPath = CliOptions.Required("--out", "FILE", "the embedding (.safetensors)");
+        var image = CliOptions.Text("--image", "IMG", "JPEG, PNG, BMP, GIF, WebP or TIFF photo");
+        var outPath = CliOptions.Required("--out", "FILE|DIR", "the embedding (.safetensors); with --images the output folder");
         verb.Add(image);
         verb.Add(outPath);
-        verb.SetAction(parsed => Run(parsed, model, parsed.GetRequiredValue(image), parsed.GetRequiredValue(outPath),
-            parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error));
+        var batch = new BatchOptions(verb, BatchFormat.Embedding);
+        verb.SetAction(parsed =>
+        {
+            var (stdout, stderr) = (parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error);
+            return batch.IsBatch(parsed, image)
+                ? batch.Run(parsed, parsed.GetRequiredValue(outPath), () => model.Load(parsed, stderr), (m, _) => new EmbedBatchWork(m), stdout, stderr)
+                : Run(parsed, model, parsed.GetValue(image)!, parsed.GetRequiredValue(outPath), stdout, stderr);
+        });
         return verb;
     }
 

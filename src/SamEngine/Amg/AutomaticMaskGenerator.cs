@@ -53,17 +53,22 @@ public sealed class AutomaticMaskGenerator : IDisposable
 
     /// <summary>
     /// Generates the masks of an RGB image (HWC bytes). Unlike upstream, which fails when several crops
-    /// yield no mask at all, an image without masks gives an empty list.
+    /// yield no mask at all, an image without masks gives an empty list. <paramref name="preprocessed"/> is
+    /// the image's <see cref="SamPredictor.Preprocess"/>, made beforehand for the first crop, the whole
+    /// image (null: made here).
     /// </summary>
-    public IReadOnlyList<MaskRecord> Generate(byte[] rgb, int height, int width, Action<AmgProgress>? progress = null) =>
-        Generate(rgb, height, width, wholeImage: null, progress);
+    public IReadOnlyList<MaskRecord> Generate(byte[] rgb, int height, int width, Action<AmgProgress>? progress = null,
+        PreprocessedImage? preprocessed = null) =>
+        Generate(rgb, height, width, wholeImage: null, progress, preprocessed);
 
     /// <summary>
-    /// As <see cref="Generate(byte[], int, int, Action{AmgProgress}?)"/>, with <paramref name="wholeImage"/>, this
-    /// image's embedding made by a predictor of the same model (a server's cached one), standing in for the
-    /// encoder on the crop that is the whole image: the same masks, one encoder run fewer.
+    /// As <see cref="Generate(byte[], int, int, Action{AmgProgress}?, PreprocessedImage?)"/>, with
+    /// <paramref name="wholeImage"/>, this image's embedding made by a predictor of the same model (a server's
+    /// cached one), standing in for the encoder on the crop that is the whole image: the same masks, one
+    /// encoder run fewer.
     /// </summary>
-    public IReadOnlyList<MaskRecord> Generate(byte[] rgb, int height, int width, ImageEmbedding? wholeImage, Action<AmgProgress>? progress = null)
+    public IReadOnlyList<MaskRecord> Generate(byte[] rgb, int height, int width, ImageEmbedding? wholeImage, Action<AmgProgress>? progress = null,
+        PreprocessedImage? preprocessed = null)
     {
         using var call = _guard.Enter();
         if (height <= 0 || width <= 0 || rgb.Length != (long)height * width * 3)
@@ -76,7 +81,7 @@ public sealed class AutomaticMaskGenerator : IDisposable
         {
             int crop = c + 1;
             Action<int, int>? batchProgress = progress is null ? null : (b, n) => progress(new AmgProgress(crop, crops.Count, b, n));
-            masks.AddRange(ProcessCrop(rgb, height, width, crops[c].Box, _grids[crops[c].Layer], wholeImage, batchProgress));
+            masks.AddRange(ProcessCrop(rgb, height, width, crops[c].Box, _grids[crops[c].Layer], wholeImage, batchProgress, c == 0 ? preprocessed : null));
         }
 
         if (crops.Count > 1)
@@ -98,7 +103,7 @@ public sealed class AutomaticMaskGenerator : IDisposable
 
     /// <summary>Masks of one crop (<c>_process_crop</c>), deduplicated, in the image frame.</summary>
     private List<MaskCandidate> ProcessCrop(byte[] rgb, int height, int width, PixelBox crop, IReadOnlyList<(double X, double Y)> grid,
-        ImageEmbedding? wholeImage, Action<int, int>? progress)
+        ImageEmbedding? wholeImage, Action<int, int>? progress, PreprocessedImage? preprocessed)
     {
         int cw = crop.X1 - crop.X0, ch = crop.Y1 - crop.Y0;
         if (cw <= 0 || ch <= 0) return []; // a crop of an image 1 pixel across can be empty; upstream would fail on it
@@ -106,7 +111,7 @@ public sealed class AutomaticMaskGenerator : IDisposable
         progress?.Invoke(0, batches); // batch 0: the image encoder is running
         if (wholeImage is not null && crop.X0 == 0 && crop.Y0 == 0 && cw == width && ch == height)
             _predictor.SetEmbedding(wholeImage.ImageEmbeddings, height, width, wholeImage.HighResFeats0, wholeImage.HighResFeats1);
-        else _predictor.SetImage(CropImage(rgb, width, crop), ch, cw);
+        else _predictor.SetImage(CropImage(rgb, width, crop), ch, cw, preprocessed: preprocessed);
 
         var masks = new List<MaskCandidate>();
         for (int b = 0; b < batches; b++)

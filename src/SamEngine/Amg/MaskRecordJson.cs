@@ -18,9 +18,14 @@ public static class MaskRecordJson
         json.WriteEndArray();
     }
 
-    private static void WriteRecord(Utf8JsonWriter json, MaskRecord r)
+    /// <summary>
+    /// Writes one record as a JSON object; <paramref name="leading"/> writes properties before the
+    /// record's own (a dataset's annotation id).
+    /// </summary>
+    internal static void WriteRecord(Utf8JsonWriter json, MaskRecord r, Action<Utf8JsonWriter>? leading = null)
     {
         json.WriteStartObject();
+        leading?.Invoke(json);
         json.WritePropertyName("segmentation");
         WriteSegmentation(json, r.Segmentation);
         json.WriteNumber("area", r.Area);

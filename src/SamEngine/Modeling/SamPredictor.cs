@@ -130,6 +130,20 @@ public sealed record ImageEmbedding(Tensor Tokens, float[] ImageEmbeddings, int 
 }
 
 /// <summary>
+/// An image as the encoder takes it (<see cref="SamPredictor.Preprocess"/>): SAM 1's resized bytes
+/// (<paramref name="Resized"/>, null for SAM 2.1), the input size before padding, and the normalised,
+/// padded input [1, S, S, 3].
+/// </summary>
+public sealed record PreprocessedImage(byte[]? Resized, int InputH, int InputW, float[] InputNhwc)
+{
+    /// <summary>The original image's rows.</summary>
+    public int Height { get; init; }
+
+    /// <summary>The original image's columns.</summary>
+    public int Width { get; init; }
+}
+
+/// <summary>
 /// SAM's predictor, as the official <c>SamPredictor</c>: <see cref="SetImage"/> once, then
 /// <see cref="Predict"/> any number of prompts. An instance is not thread-safe: a call made while another
 /// is running on the same instance throws <see cref="InvalidOperationException"/>; use one predictor per
@@ -186,25 +200,34 @@ public sealed class SamPredictor : IDisposable
     /// longest-side resize of the bytes (returned as <c>Resized</c>), or SAM 2.1's square
     /// antialiased resize of the float image (<see cref="Sam2Transforms"/>; no resized bytes, input S x S).
     /// </summary>
-    public (byte[]? Resized, int InputH, int InputW, float[] InputNhwc) Preprocess(byte[] rgb, int height, int width)
+    /// <remarks>
+    /// Reads only the architecture, so it may run on another thread while this predictor encodes (a batch
+    /// prepares the next image meanwhile) and the result be handed to <see cref="SetImage"/>.
+    /// </remarks>
+    public PreprocessedImage Preprocess(byte[] rgb, int height, int width)
     {
         if (height <= 0 || width <= 0 || rgb.Length != (long)height * width * 3)
             throw new ArgumentException($"image of {rgb.Length} bytes is not {height} x {width} x 3 RGB");
         int s = _model.Architecture.ImgSize;
-        if (IsSam2) return (null, s, s, Sam2Transforms.ToInputTensorNhwc(rgb, height, width, s));
+        if (IsSam2) return new(null, s, s, Sam2Transforms.ToInputTensorNhwc(rgb, height, width, s)) { Height = height, Width = width };
         var (h, w) = ResizeLongestSide.TargetSize(height, width, s);
         var resized = PillowResize.Resize(rgb, height, width, h, w);
-        return (resized, h, w, Processing.Preprocess.ToInputTensorNhwc(resized, h, w, s));
+        return new(resized, h, w, Processing.Preprocess.ToInputTensorNhwc(resized, h, w, s)) { Height = height, Width = width };
     }
 
     /// <summary>
     /// Encodes an RGB image (HWC bytes). <paramref name="tap"/> receives the encoder's intermediates;
-    /// <paramref name="progress"/> the number of encoder blocks done.
+    /// <paramref name="progress"/> the number of encoder blocks done; <paramref name="preprocessed"/> is
+    /// this image's <see cref="Preprocess"/>, made beforehand (null: made here).
     /// </summary>
-    public void SetImage(byte[] rgb, int height, int width, Action<string, Tensor>? tap = null, Action<int, int>? progress = null)
+    public void SetImage(byte[] rgb, int height, int width, Action<string, Tensor>? tap = null, Action<int, int>? progress = null,
+        PreprocessedImage? preprocessed = null)
     {
         using var call = Enter();
-        var (_, h, w, input) = Preprocess(rgb, height, width);
+        if (preprocessed is not null && (preprocessed.Height != height || preprocessed.Width != width
+                                         || preprocessed.InputNhwc.Length != _model.Architecture.ImgSize * _model.Architecture.ImgSize * 3))
+            throw new ArgumentException($"the preprocessed input was made from a {preprocessed.Height} x {preprocessed.Width} image for another input size, not this {height} x {width} image");
+        var (_, h, w, input) = preprocessed ?? Preprocess(rgb, height, width);
         int s = _model.Architecture.ImgSize, d = _model.Architecture.PromptEmbedDim, g = _model.Architecture.GridSize;
         if (IsSam2)
         {
