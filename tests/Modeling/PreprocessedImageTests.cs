@@ -40,7 +40,7 @@ public sealed class PreprocessedImageTests
         var options = new AutomaticMaskGeneratorOptions { PointsPerSide = 4, PredIouThresh = 0, StabilityScoreThresh = 0, CropNLayers = 1 };
         using var generator = new AutomaticMaskGenerator(Tiny.Value, options);
         var plain = generator.Generate(rgb, 50, 70);
-        var ahead = generator.Generate(rgb, 50, 70, wholeImage: new SamPredictor(Tiny.Value).Preprocess(rgb, 50, 70));
+        var ahead = generator.Generate(rgb, 50, 70, preprocessed: new SamPredictor(Tiny.Value).Preprocess(rgb, 50, 70));
         Assert.NotEmpty(plain);
         Assert.Equal(plain.Select(r => (r.Segmentation.Rle, r.PredictedIou, r.StabilityScore)), ahead.Select(r => (r.Segmentation.Rle, r.PredictedIou, r.StabilityScore)));
     }

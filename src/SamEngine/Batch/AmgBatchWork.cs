@@ -14,7 +14,7 @@ public sealed class AmgBatchWork(AutomaticMaskGenerator generator, BatchFormat f
     /// <inheritdoc />
     public BatchOutput Run(BatchImage image, RgbImage rgb, PreprocessedImage input)
     {
-        var records = generator.Generate(rgb.Pixels, rgb.Height, rgb.Width, wholeImage: input);
+        var records = generator.Generate(rgb.Pixels, rgb.Height, rgb.Width, preprocessed: input);
         return Format == BatchFormat.AmgFolder
             ? new BatchOutput(records.Count, dir => AmgFolder.Write(dir, records))
             : new BatchOutput(records.Count, file =>
