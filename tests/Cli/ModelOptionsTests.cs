@@ -44,10 +44,12 @@ public sealed class ModelOptionsTests
     [Fact]
     public void Info_describes_a_pth_model()
     {
-        var (code, stdout, stderr) = CliRunner.Run("info", "--model", TestFiles.TinyPth, "--arch", TestFiles.TinyArch, "--json");
+        var (code, stdout, stderr) = CliRunner.Run("info", "--model", TestFiles.TinyPth, "--arch", TestFiles.TinyArch, "--backend", "cpu", "--json");
         Assert.True(code == 0, stderr);
         var record = JsonDocument.Parse(stdout).RootElement;
         Assert.Equal("F32 (174 tensors)", record.GetProperty("dtype").GetString());
         Assert.Equal(new FileInfo(TestFiles.TinyPth).Length, record.GetProperty("file_bytes").GetInt64());
+        Assert.Equal("cpu", record.GetProperty("backend").GetString());
+        Assert.EndsWith($"{SamEngine.Backends.Cpu.Gemm.ActivePath} kernels", record.GetProperty("device").GetString());
     }
 }

@@ -11,11 +11,11 @@ public static class InfoCommand
     /// <summary>The <c>info</c> verb.</summary>
     public static Verb Create()
     {
-        var verb = new Verb("info", "a model's architecture, parameter count, dtype and size",
+        var verb = new Verb("info", "a model's architecture, parameter count, dtype, size and the backend it loads on",
             "samengine info --model M [--arch A] [--json]", """
             Loads the model (checking the architecture against every tensor) and prints its architecture,
             parameter count, the dtypes of its tensors, the file size and the weight fingerprint that
-            embeddings record.
+            embeddings record, and the backend and device it loaded on (for the CPU: the SIMD kernels chosen).
             """);
         var model = new ModelOptions(verb);
         var json = CliOptions.Flag("--json", "print one JSON object instead");
@@ -46,6 +46,8 @@ public static class InfoCommand
             ["dtype"] = dtype,
             ["file_bytes"] = size,
             ["fingerprint"] = model.Fingerprint,
+            ["backend"] = model.Backend.Name,
+            ["device"] = model.Backend.Device,
         };
         if (json)
         {
@@ -69,6 +71,7 @@ public static class InfoCommand
         stdout.WriteLine($"dtype        {dtype}");
         stdout.WriteLine(size is null ? "size         -" : string.Format(ci, "size         {0:N0} bytes ({1:F1} MiB)", size, size / 1048576.0));
         stdout.WriteLine($"fingerprint  {model.Fingerprint}");
+        stdout.WriteLine($"backend      {model.Backend.Name} ({model.Backend.Device})");
         stdout.WriteLine($"architecture {a.ToJson()}");
         return 0;
     }

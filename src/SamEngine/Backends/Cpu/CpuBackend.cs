@@ -16,12 +16,14 @@ public sealed partial class CpuBackend : IBackend
     public string Name => "cpu";
 
     /// <inheritdoc />
-    public string Device => $"managed CPU, {Environment.ProcessorCount} threads, {SimdDescription}";
+    public string Device => $"managed CPU, {Environment.ProcessorCount} threads, {SimdDescription}, {Gemm.ActivePath} kernels";
 
     private static string SimdDescription =>
         System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "AVX-512"
         : System.Runtime.Intrinsics.X86.Fma.IsSupported ? "AVX2+FMA"
-        : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "256-bit SIMD" : "scalar";
+        : System.Runtime.Intrinsics.Arm.AdvSimd.Arm64.IsSupported ? "AdvSimd"
+        : System.Runtime.Intrinsics.Vector256.IsHardwareAccelerated ? "256-bit SIMD"
+        : System.Runtime.Intrinsics.Vector128.IsHardwareAccelerated ? "128-bit SIMD" : "scalar";
 
     internal float[] Floats(Parameter p) => _floats.GetValue(p, q =>
     {

@@ -80,6 +80,7 @@ public static class Elementwise
             {
                 SimdPath.Vector512 => GeluVectors<Simd512>(p, x.Length),
                 SimdPath.Vector256 => GeluVectors<Simd256>(p, x.Length),
+                SimdPath.Vector128 => GeluVectors<Simd128>(p, x.Length),
                 _ => GeluVectors<SimdPortable>(p, x.Length),
             };
             for (; i < x.Length; i++) x[i] = MathUtil.Gelu(x[i]);
@@ -99,6 +100,7 @@ public static class Elementwise
         {
             case SimdPath.Vector512: BiasActivate<Simd512>(c, rows, width, ldc, bias, j0, act); break;
             case SimdPath.Vector256: BiasActivate<Simd256>(c, rows, width, ldc, bias, j0, act); break;
+            case SimdPath.Vector128: BiasActivate<Simd128>(c, rows, width, ldc, bias, j0, act); break;
             default: BiasActivate<SimdPortable>(c, rows, width, ldc, bias, j0, act); break;
         }
     }
@@ -216,6 +218,7 @@ public static class Elementwise
             {
                 SimdPath.Vector512 => ExpShiftedAccumulate<Simd512>(px, ps, pa, x.Length),
                 SimdPath.Vector256 => ExpShiftedAccumulate<Simd256>(px, ps, pa, x.Length),
+                SimdPath.Vector128 => ExpShiftedAccumulate<Simd128>(px, ps, pa, x.Length),
                 _ => ExpShiftedAccumulate<SimdPortable>(px, ps, pa, x.Length),
             };
             for (; i < x.Length; i++) { float e = MathF.Exp(x[i] - shift[i]); x[i] = e; sum[i] += e; }

@@ -38,6 +38,7 @@ internal static class FlashAttention
         {
             case SimdPath.Vector512: Attend<Simd512>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
             case SimdPath.Vector256: Attend<Simd256>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
+            case SimdPath.Vector128: Attend<Simd128>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
             default: Attend<SimdPortable>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
         }
     }

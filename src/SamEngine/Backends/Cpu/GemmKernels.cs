@@ -9,6 +9,8 @@ internal enum SimdPath
 {
     /// <summary>Portable <see cref="Vector{T}"/> (AdvSimd on Arm, SSE/AVX elsewhere): 4 x 2 vectors.</summary>
     Portable,
+    /// <summary>128-bit FMA (AdvSimd/NEON on Arm64; SSE with FMA on x86, where it only runs when forced): 8 x 8.</summary>
+    Vector128,
     /// <summary>256-bit FMA (AVX2): 6 x 16.</summary>
     Vector256,
     /// <summary>512-bit FMA (AVX-512): 12 x 32.</summary>
@@ -18,7 +20,7 @@ internal enum SimdPath
 /// <summary>
 /// Register-tiled GEMM micro-kernels: C[MR, NR] (+)= Apanel[kc][MR] · Bpanel[kc][NR], accumulators held
 /// in registers for the whole kc loop. The tile shapes use most of the vector register file
-/// (24 of 32 zmm, 12 of 16 ymm) and leave room for the B loads and the A broadcast.
+/// (24 of 32 zmm, 12 of 16 ymm, 16 of 32 NEON q registers) and leave room for the B loads and the A broadcast.
 /// Generated in the same shape for each width; only one runs on a given machine.
 /// </summary>
 internal static class GemmKernels
@@ -26,13 +28,15 @@ internal static class GemmKernels
     /// <summary>The widest path this CPU accelerates.</summary>
     public static SimdPath Best =>
         Vector512.IsHardwareAccelerated ? SimdPath.Vector512
-        : Vector256.IsHardwareAccelerated ? SimdPath.Vector256 : SimdPath.Portable;
+        : Vector256.IsHardwareAccelerated ? SimdPath.Vector256
+        : Vector128.IsHardwareAccelerated ? SimdPath.Vector128 : SimdPath.Portable;
 
     /// <summary>Whether <paramref name="path"/> can run here.</summary>
     public static bool IsSupported(SimdPath path) => path switch
     {
         SimdPath.Vector512 => Vector512.IsHardwareAccelerated,
         SimdPath.Vector256 => Vector256.IsHardwareAccelerated,
+        SimdPath.Vector128 => Vector128.IsHardwareAccelerated,
         _ => true,
     };
 
@@ -41,6 +45,7 @@ internal static class GemmKernels
     {
         SimdPath.Vector512 => (12, 32),
         SimdPath.Vector256 => (6, 16),
+        SimdPath.Vector128 => (8, 8),
         _ => (4, 2 * Vector<float>.Count),
     };
 
@@ -66,6 +71,7 @@ internal static class GemmKernels
         {
             case SimdPath.Vector512: Kernel512<TRows>(kc, a, aRow, aStep, b, c, ldc, accumulate); break;
             case SimdPath.Vector256: Kernel256<TRows>(kc, a, aRow, aStep, b, c, ldc, accumulate); break;
+            case SimdPath.Vector128: Kernel128<TRows>(kc, a, aRow, aStep, b, c, ldc, accumulate); break;
             default: KernelPortable<TRows>(kc, a, aRow, aStep, b, c, ldc, accumulate); break;
         }
     }
@@ -175,6 +181,50 @@ internal static class GemmKernels
         c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 1 * w);
         c40.Store(c + 4 * ldc); c41.Store(c + 4 * ldc + 1 * w);
         c50.Store(c + 5 * ldc); c51.Store(c + 5 * ldc + 1 * w);
+    }
+
+    /// <summary>
+    /// 8 x 8 tile with 128-bit FMA (fmla on Arm64). NEON has 32 q registers: 16 accumulators, 2 B
+    /// vectors and the broadcasts; 8 rows also divide SAM's head dims (64, 80), so the attention's
+    /// Vᵀ panels waste no rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Kernel128<TRows>(int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool accumulate)
+        where TRows : struct, IRowOffsets
+    {
+        int w = 4;
+        Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default, c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default, c60 = default, c61 = default, c70 = default, c71 = default;
+        if (accumulate)
+        {
+            c00 = Vector128.Load(c + 0 * ldc); c01 = Vector128.Load(c + 0 * ldc + 1 * w);
+            c10 = Vector128.Load(c + 1 * ldc); c11 = Vector128.Load(c + 1 * ldc + 1 * w);
+            c20 = Vector128.Load(c + 2 * ldc); c21 = Vector128.Load(c + 2 * ldc + 1 * w);
+            c30 = Vector128.Load(c + 3 * ldc); c31 = Vector128.Load(c + 3 * ldc + 1 * w);
+            c40 = Vector128.Load(c + 4 * ldc); c41 = Vector128.Load(c + 4 * ldc + 1 * w);
+            c50 = Vector128.Load(c + 5 * ldc); c51 = Vector128.Load(c + 5 * ldc + 1 * w);
+            c60 = Vector128.Load(c + 6 * ldc); c61 = Vector128.Load(c + 6 * ldc + 1 * w);
+            c70 = Vector128.Load(c + 7 * ldc); c71 = Vector128.Load(c + 7 * ldc + 1 * w);
+        }
+        for (int k = 0; k < kc; k++, a += aStep, b += 2 * w)
+        {
+            var b0 = Vector128.Load(b); var b1 = Vector128.Load(b + 1 * w);
+            var x0 = Vector128.Create(a[0]); c00 = Vector128.FusedMultiplyAdd(x0, b0, c00); c01 = Vector128.FusedMultiplyAdd(x0, b1, c01);
+            var x1 = Vector128.Create(a[TRows.Of(1, aRow)]); c10 = Vector128.FusedMultiplyAdd(x1, b0, c10); c11 = Vector128.FusedMultiplyAdd(x1, b1, c11);
+            var x2 = Vector128.Create(a[TRows.Of(2, aRow)]); c20 = Vector128.FusedMultiplyAdd(x2, b0, c20); c21 = Vector128.FusedMultiplyAdd(x2, b1, c21);
+            var x3 = Vector128.Create(a[TRows.Of(3, aRow)]); c30 = Vector128.FusedMultiplyAdd(x3, b0, c30); c31 = Vector128.FusedMultiplyAdd(x3, b1, c31);
+            var x4 = Vector128.Create(a[TRows.Of(4, aRow)]); c40 = Vector128.FusedMultiplyAdd(x4, b0, c40); c41 = Vector128.FusedMultiplyAdd(x4, b1, c41);
+            var x5 = Vector128.Create(a[TRows.Of(5, aRow)]); c50 = Vector128.FusedMultiplyAdd(x5, b0, c50); c51 = Vector128.FusedMultiplyAdd(x5, b1, c51);
+            var x6 = Vector128.Create(a[TRows.Of(6, aRow)]); c60 = Vector128.FusedMultiplyAdd(x6, b0, c60); c61 = Vector128.FusedMultiplyAdd(x6, b1, c61);
+            var x7 = Vector128.Create(a[TRows.Of(7, aRow)]); c70 = Vector128.FusedMultiplyAdd(x7, b0, c70); c71 = Vector128.FusedMultiplyAdd(x7, b1, c71);
+        }
+        c00.Store(c + 0 * ldc); c01.Store(c + 0 * ldc + 1 * w);
+        c10.Store(c + 1 * ldc); c11.Store(c + 1 * ldc + 1 * w);
+        c20.Store(c + 2 * ldc); c21.Store(c + 2 * ldc + 1 * w);
+        c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 1 * w);
+        c40.Store(c + 4 * ldc); c41.Store(c + 4 * ldc + 1 * w);
+        c50.Store(c + 5 * ldc); c51.Store(c + 5 * ldc + 1 * w);
+        c60.Store(c + 6 * ldc); c61.Store(c + 6 * ldc + 1 * w);
+        c70.Store(c + 7 * ldc); c71.Store(c + 7 * ldc + 1 * w);
     }
 
     /// <summary>4 x (2 Vector&lt;float&gt;) tile.</summary>

@@ -68,6 +68,7 @@ public sealed partial class CpuBackend
             {
                 case SimdPath.Vector512: GeluProducts<Simd512>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
                 case SimdPath.Vector256: GeluProducts<Simd256>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
+                case SimdPath.Vector128: GeluProducts<Simd128>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
                 default: GeluProducts<SimdPortable>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
             }
 

@@ -12,11 +12,12 @@ namespace SamEngine.Backends.Cpu;
 /// </summary>
 public static class PeakFlops
 {
-    // 12 chains cover FMA latency x ports (4 cycles x 2 ports) with room to spare.
+    // 12 chains cover FMA latency x ports (4 cycles x 2 ports, on x86 and Cortex-A76-class Arm alike) with room to spare.
     private const int Chains = 12;
 
     /// <summary>Vector width in floats of the unit measured.</summary>
-    public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector<float>.Count;
+    public static int Lanes => Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8
+        : Vector128.IsHardwareAccelerated ? 4 : Vector<float>.Count;
 
     /// <summary>
     /// Peak GFLOP/s (FLOP = 2 per lane per FMA) on <paramref name="threads"/> threads (default: all
@@ -49,7 +50,8 @@ public static class PeakFlops
 
     private static float Run(long iterations) =>
         Vector512.IsHardwareAccelerated ? Chains512(iterations)
-        : Vector256.IsHardwareAccelerated ? Chains256(iterations) : ChainsPortable(iterations);
+        : Vector256.IsHardwareAccelerated ? Chains256(iterations)
+        : Vector128.IsHardwareAccelerated ? Chains128(iterations) : ChainsPortable(iterations);
 
     // acc = acc * m + e converges instead of overflowing, whatever the count.
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
@@ -86,6 +88,24 @@ public static class PeakFlops
             a9 = Vector256.FusedMultiplyAdd(a9, m, e); a10 = Vector256.FusedMultiplyAdd(a10, m, e); a11 = Vector256.FusedMultiplyAdd(a11, m, e);
         }
         return Vector256.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]
+    private static float Chains128(long n)
+    {
+        var m = Vector128.Create(0.9999999f);
+        var e = Vector128.Create(1e-7f);
+        Vector128<float> a0 = Vector128.Create(0f), a1 = Vector128.Create(1f), a2 = Vector128.Create(2f), a3 = Vector128.Create(3f),
+            a4 = Vector128.Create(4f), a5 = Vector128.Create(5f), a6 = Vector128.Create(6f), a7 = Vector128.Create(7f),
+            a8 = Vector128.Create(8f), a9 = Vector128.Create(9f), a10 = Vector128.Create(10f), a11 = Vector128.Create(11f);
+        for (long i = 0; i < n; i++)
+        {
+            a0 = Vector128.FusedMultiplyAdd(a0, m, e); a1 = Vector128.FusedMultiplyAdd(a1, m, e); a2 = Vector128.FusedMultiplyAdd(a2, m, e);
+            a3 = Vector128.FusedMultiplyAdd(a3, m, e); a4 = Vector128.FusedMultiplyAdd(a4, m, e); a5 = Vector128.FusedMultiplyAdd(a5, m, e);
+            a6 = Vector128.FusedMultiplyAdd(a6, m, e); a7 = Vector128.FusedMultiplyAdd(a7, m, e); a8 = Vector128.FusedMultiplyAdd(a8, m, e);
+            a9 = Vector128.FusedMultiplyAdd(a9, m, e); a10 = Vector128.FusedMultiplyAdd(a10, m, e); a11 = Vector128.FusedMultiplyAdd(a11, m, e);
+        }
+        return Vector128.Sum(a0 + a1 + a2 + a3 + a4 + a5 + a6 + a7 + a8 + a9 + a10 + a11);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization | MethodImplOptions.NoInlining)]

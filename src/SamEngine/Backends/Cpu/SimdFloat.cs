@@ -133,6 +133,35 @@ internal readonly struct Simd256(Vector256<float> v) : ISimdFloat<Simd256>
     public static bool AllEqual(Simd256 a, float x) => a._v == Vector256.Create(x);
 }
 
+/// <summary>128-bit lanes (AdvSimd/NEON on Arm64; SSE + FMA on x86).</summary>
+internal readonly struct Simd128(Vector128<float> v) : ISimdFloat<Simd128>
+{
+    private readonly Vector128<float> _v = v;
+
+    public static int Count => Vector128<float>.Count;
+    public static unsafe Simd128 Load(float* p) => new(Vector128.Load(p));
+    public unsafe void Store(float* p) => _v.Store(p);
+    public static Simd128 Create(float x) => new(Vector128.Create(x));
+    public static Simd128 operator +(Simd128 a, Simd128 b) => new(a._v + b._v);
+    public static Simd128 operator -(Simd128 a, Simd128 b) => new(a._v - b._v);
+    public static Simd128 operator *(Simd128 a, Simd128 b) => new(a._v * b._v);
+    public static Simd128 operator /(Simd128 a, Simd128 b) => new(a._v / b._v);
+    public static Simd128 Fma(Simd128 a, Simd128 b, Simd128 c) => new(Vector128.FusedMultiplyAdd(a._v, b._v, c._v));
+    public static Simd128 Max(Simd128 a, Simd128 b) => new(Vector128.MaxNative(a._v, b._v));
+    public static Simd128 Min(Simd128 a, Simd128 b) => new(Vector128.MinNative(a._v, b._v));
+    public static Simd128 Round(Simd128 x) => new(Vector128.Round(x._v));
+    public static Simd128 Reciprocal(Simd128 x)
+    {
+        // NEON's frecpe is only 8 bits (two frecps steps to reach ~23): a division keeps it simple and exact.
+        if (!Avx512F.VL.IsSupported) return new(Vector128<float>.One / x._v);
+        var r = Avx512F.VL.Reciprocal14(x._v);
+        return new(Vector128.FusedMultiplyAdd(r, Vector128.FusedMultiplyAdd(-x._v, r, Vector128<float>.One), r));
+    }
+    public static Simd128 Pow2(Simd128 n) => new(Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n._v) + Vector128.Create(127), 23).AsSingle());
+    public static Simd128 ZeroBelow(Simd128 x, Simd128 limit, Simd128 value) => new(Vector128.GreaterThanOrEqual(x._v, limit._v) & value._v);
+    public static bool AllEqual(Simd128 a, float x) => a._v == Vector128.Create(x);
+}
+
 /// <summary>Portable <see cref="Vector{T}"/> lanes (AdvSimd on Arm, SSE/AVX elsewhere).</summary>
 internal readonly struct SimdPortable(Vector<float> v) : ISimdFloat<SimdPortable>
 {

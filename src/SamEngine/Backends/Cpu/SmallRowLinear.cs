@@ -19,6 +19,7 @@ internal static class SmallRowLinear
         {
             case SimdPath.Vector512: Multiply<Simd512>(x, m, wt, n, k, bias, act, y); break;
             case SimdPath.Vector256: Multiply<Simd256>(x, m, wt, n, k, bias, act, y); break;
+            case SimdPath.Vector128: Multiply<Simd128>(x, m, wt, n, k, bias, act, y); break;
             default: Multiply<SimdPortable>(x, m, wt, n, k, bias, act, y); break;
         }
     }
