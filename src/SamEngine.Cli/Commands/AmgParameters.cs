@@ -88,11 +88,7 @@ public sealed class AmgParameters
 
     private static string Flag(string property) => "--" + CliOptions.KebabCase(property);
 
-    private static AmgOutputMode ParseOutputMode(string text) => text switch
-    {
-        "coco_rle" => AmgOutputMode.CocoRle,
-        "uncompressed_rle" => AmgOutputMode.UncompressedRle,
-        "binary_mask" => AmgOutputMode.BinaryMask,
-        _ => throw new FormatException($"unknown --output-mode '{text}' (coco_rle, uncompressed_rle or binary_mask)"),
-    };
+    private static AmgOutputMode ParseOutputMode(string text) => AmgOutputModes.TryParse(text, out var mode)
+        ? mode
+        : throw new FormatException($"unknown --output-mode '{text}' (coco_rle, uncompressed_rle or binary_mask)");
 }

@@ -66,13 +66,9 @@ internal static class AmgRoutes
             MinMaskRegionArea = r.MinMaskRegionArea ?? d.MinMaskRegionArea,
             UseM2m = r.UseM2m ?? d.UseM2m,
             MultimaskOutput = r.MultimaskOutput ?? d.MultimaskOutput,
-            OutputMode = r.OutputMode switch
-            {
-                null or "coco_rle" => AmgOutputMode.CocoRle,
-                "uncompressed_rle" => AmgOutputMode.UncompressedRle,
-                "binary_mask" => AmgOutputMode.BinaryMask,
-                _ => throw ApiProblem.BadField("output_mode", $"'{r.OutputMode}' is not coco_rle, uncompressed_rle or binary_mask"),
-            },
+            OutputMode = r.OutputMode is null ? AmgOutputMode.CocoRle
+                : AmgOutputModes.TryParse(r.OutputMode, out var mode) ? mode
+                : throw ApiProblem.BadField("output_mode", $"'{r.OutputMode}' is not coco_rle, uncompressed_rle or binary_mask"),
         };
     }
 

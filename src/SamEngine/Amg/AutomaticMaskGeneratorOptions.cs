@@ -13,6 +13,23 @@ public enum AmgOutputMode
     CocoRle,
 }
 
+/// <summary>The official <c>output_mode</c> names of <see cref="AmgOutputMode"/>.</summary>
+public static class AmgOutputModes
+{
+    /// <summary>The mode named <paramref name="name"/> (<c>coco_rle</c>, <c>uncompressed_rle</c> or <c>binary_mask</c>), if it is one.</summary>
+    public static bool TryParse(string? name, out AmgOutputMode mode)
+    {
+        (bool known, mode) = name switch
+        {
+            "coco_rle" => (true, AmgOutputMode.CocoRle),
+            "uncompressed_rle" => (true, AmgOutputMode.UncompressedRle),
+            "binary_mask" => (true, AmgOutputMode.BinaryMask),
+            _ => (false, default),
+        };
+        return known;
+    }
+}
+
 /// <summary>
 /// The arguments of the official <c>SamAutomaticMaskGenerator</c> (SAM 1) and
 /// <c>SAM2AutomaticMaskGenerator</c> (SAM 2.1), with their names (in C# case) and defaults. The two share
