@@ -1,0 +1,266 @@
+"""Trains SamEngine's demo model: a small SAM built from the official segment_anything modules, on
+synthetic scenes (scenes.py), with SAM's interactive training recipe.
+
+usage: /usr/bin/python3 train.py SAM_SRC OUT_DIR [--steps N] [--seed S] [--threads N] [--resume]
+
+SAM_SRC is a checkout of facebookresearch/segment-anything (never committed). OUT_DIR receives
+checkpoint.pt (every 100 steps, to resume), train-log.jsonl and sam_demo.safetensors (fp16, official
+state-dict names, the architecture in the metadata key sam_architecture).
+
+Recipe (SAM paper, section 3 and appendix A): per object, a first prompt that is a point drawn uniformly
+from the mask or its box with noise; then points drawn uniformly from the error region between the last
+prediction and the truth (foreground where the prediction missed, background where it spilled over),
+with the previous low-res logits fed back as the mask prompt. A single point gets the three multimask
+outputs and only the output with the lowest loss is trained; other prompts train the single output.
+Mask loss focal : dice = 20 : 1; the IoU head regresses the true IoU of each output by MSE.
+"""
+import os
+
+# Set before numpy or torch load libgomp (it reads the variable once): OpenMP threads that spin at
+# barriers stall whenever another process takes a core, and a 2-core machine shared with a build then
+# trains ~6x slower; sleeping waits cost little when the machine is quiet.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from functools import partial  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import torch  # noqa: E402
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import scenes  # noqa: E402
+
+ARCHITECTURE = {
+    "img_size": 320, "patch_size": 16, "embed_dim": 128, "depth": 4, "num_heads": 4,
+    "global_attn_indexes": [1, 3], "window_size": 10,
+    "prompt_embed_dim": 128, "decoder_depth": 2, "decoder_heads": 4, "decoder_mlp_dim": 512,
+    "mask_in_chans": 16, "iou_head_hidden_dim": 128, "num_multimask_outputs": 3,
+}
+IMAGES_PER_STEP = 4
+OBJECTS_PER_IMAGE = 6
+CORRECTION_POINTS = 2  # prompts per object: the first one, then this many error-region points
+FOCAL_WEIGHT, DICE_WEIGHT, IOU_WEIGHT = 20.0, 1.0, 1.0
+
+
+def build_sam(a):
+    """The model, from the official modules with the hyper-parameters _build_sam uses."""
+    from segment_anything.modeling import ImageEncoderViT, MaskDecoder, PromptEncoder, Sam, TwoWayTransformer
+    grid = a["img_size"] // a["patch_size"]
+    dim = a["prompt_embed_dim"]
+    return Sam(
+        image_encoder=ImageEncoderViT(
+            depth=a["depth"], embed_dim=a["embed_dim"], img_size=a["img_size"], mlp_ratio=4,
+            norm_layer=partial(torch.nn.LayerNorm, eps=1e-6), num_heads=a["num_heads"],
+            patch_size=a["patch_size"], qkv_bias=True, use_rel_pos=True,
+            global_attn_indexes=a["global_attn_indexes"], window_size=a["window_size"], out_chans=dim),
+        prompt_encoder=PromptEncoder(
+            embed_dim=dim, image_embedding_size=(grid, grid), input_image_size=(a["img_size"], a["img_size"]),
+            mask_in_chans=a["mask_in_chans"]),
+        mask_decoder=MaskDecoder(
+            num_multimask_outputs=a["num_multimask_outputs"],
+            transformer=TwoWayTransformer(depth=a["decoder_depth"], embedding_dim=dim,
+                                          mlp_dim=a["decoder_mlp_dim"], num_heads=a["decoder_heads"]),
+            transformer_dim=dim, iou_head_depth=3, iou_head_hidden_dim=a["iou_head_hidden_dim"]),
+        pixel_mean=[123.675, 116.28, 103.53], pixel_std=[58.395, 57.12, 57.375])
+
+
+def focal_loss(logits, target, alpha=0.25, gamma=2.0):
+    """Sigmoid focal loss (RetinaNet), averaged over pixels: one value per mask."""
+    p = torch.sigmoid(logits)
+    ce = F.binary_cross_entropy_with_logits(logits, target, reduction="none")
+    p_t = p * target + (1 - p) * (1 - target)
+    loss = ce * (1 - p_t) ** gamma
+    loss = (alpha * target + (1 - alpha) * (1 - target)) * loss
+    return loss.flatten(-2).mean(-1)
+
+
+def dice_loss(logits, target):
+    p = torch.sigmoid(logits).flatten(-2)
+    t = target.flatten(-2)
+    return 1 - (2 * (p * t).sum(-1) + 1) / (p.sum(-1) + t.sum(-1) + 1)
+
+
+def mask_iou(logits, target):
+    pred = logits > 0
+    t = target > 0.5
+    inter = (pred & t).flatten(-2).sum(-1).float()
+    union = (pred | t).flatten(-2).sum(-1).float()
+    return inter / union.clamp(min=1)
+
+
+def sample_pixel(rng, region):
+    """A uniformly drawn (x, y) of a boolean H x W numpy region, or None when it is empty."""
+    ys, xs = np.nonzero(region)
+    if len(xs) == 0:
+        return None
+    i = int(rng.integers(len(xs)))
+    return int(xs[i]), int(ys[i])
+
+
+def noisy_box(rng, mask, size):
+    """The mask's box (x0, y0, x1 + 1, y1 + 1) with each side moved by noise of 10 % of the box side, at most 20 px."""
+    x0, y0, x1, y1 = scenes.bounding_box(mask)
+    x1, y1 = x1 + 1, y1 + 1
+    w, h = x1 - x0, y1 - y0
+    sx, sy = min(0.1 * w, 20.0), min(0.1 * h, 20.0)
+    box = np.array([x0, y0, x1, y1], np.float32) + rng.normal(0, 1, 4).astype(np.float32) * [sx, sy, sx, sy]
+    return np.clip(box, 0, size)
+
+
+def object_loss(sam, embedding, dense_pe, masks, rng, use_box, size):
+    """Loss of the interactive prompting of K objects of one image (masks: K boolean H x W numpy arrays)."""
+    k = len(masks)
+    h, w = masks[0].shape
+    target = torch.zeros(k, 1, size, size)
+    for i, m in enumerate(masks):
+        target[i, 0, :h, :w] = torch.from_numpy(m.astype(np.float32))
+    coords = np.zeros((k, 0, 2), np.float32)
+    labels = np.zeros((k, 0), np.int64)
+    boxes = torch.from_numpy(np.stack([noisy_box(rng, m, size) for m in masks])) if use_box else None
+    if not use_box:
+        coords = np.array([[sample_pixel(rng, m)] for m in masks], np.float32)
+        labels = np.ones((k, 1), np.int64)
+    mask_input = None
+    total, stats = 0.0, {}
+    for step in range(1 + CORRECTION_POINTS):
+        multimask = not use_box and coords.shape[1] == 1
+        points = (torch.from_numpy(coords), torch.from_numpy(labels)) if coords.shape[1] else None
+        sparse, dense = sam.prompt_encoder(points=points, boxes=boxes, masks=mask_input)
+        low_res, iou_pred = sam.mask_decoder(image_embeddings=embedding, image_pe=dense_pe,
+                                             sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
+                                             multimask_output=multimask)
+        logits = F.interpolate(low_res, (size, size), mode="bilinear", align_corners=False)
+        t = target.expand_as(logits)
+        per_mask = FOCAL_WEIGHT * focal_loss(logits, t) + DICE_WEIGHT * dice_loss(logits, t)  # K x outputs
+        best = per_mask.argmin(dim=1)
+        rows = torch.arange(k)
+        true_iou = mask_iou(logits.detach(), t)
+        loss = per_mask[rows, best].mean() + IOU_WEIGHT * F.mse_loss(iou_pred, true_iou)
+        total = total + loss
+        stats[f"iou{step}"] = float(true_iou[rows, best].mean())
+        chosen = low_res[rows, best].unsqueeze(1).detach()
+        mask_input = chosen
+        if step == CORRECTION_POINTS:
+            break
+        pred = (logits[rows, best].detach()[:, :h, :w] > 0).numpy()
+        new_points, new_labels = [], []
+        for i, m in enumerate(masks):
+            missed, spilled = m & ~pred[i], pred[i] & ~m
+            p = sample_pixel(rng, missed | spilled)
+            if p is None:
+                new_points.append(sample_pixel(rng, m)), new_labels.append(1)
+            else:
+                new_points.append(p), new_labels.append(1 if m[p[1], p[0]] else 0)
+        coords = np.concatenate([coords, np.array(new_points, np.float32)[:, None, :]], axis=1)
+        labels = np.concatenate([labels, np.array(new_labels, np.int64)[:, None]], axis=1)
+    return total / (1 + CORRECTION_POINTS), stats
+
+
+def learning_rate(step, steps, peak=8e-4, warmup=200):
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, steps - warmup)
+    return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def save_safetensors(path, tensors, metadata):
+    """Writes tensors as fp16 safetensors (the format is a JSON header and raw little-endian data)."""
+    header, blobs, offset = {"__metadata__": metadata}, [], 0
+    for name, t in tensors.items():
+        data = t.detach().to(torch.float16).contiguous().numpy().tobytes()
+        header[name] = {"dtype": "F16", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path + ".tmp", "wb") as f:
+        f.write(len(text).to_bytes(8, "little"))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+    os.replace(path + ".tmp", path)
+
+
+def export(sam, path, steps):
+    metadata = {"sam_architecture": json.dumps(ARCHITECTURE),
+                "demo_model": f"SamEngine demo model, tools/demo-model/train.py, {steps} steps on synthetic shapes only"}
+    save_safetensors(path, sam.state_dict(), metadata)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("sam_src")
+    ap.add_argument("out_dir")
+    ap.add_argument("--steps", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--export-only", action="store_true", help="write sam_demo.safetensors from checkpoint.pt and stop")
+    args = ap.parse_args()
+    sys.path.insert(0, args.sam_src)
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    os.makedirs(args.out_dir, exist_ok=True)
+    sam = build_sam(ARCHITECTURE)
+    opt = torch.optim.AdamW(sam.parameters(), lr=1e-4, weight_decay=0.1)
+    size = ARCHITECTURE["img_size"]
+    ckpt_path = os.path.join(args.out_dir, "checkpoint.pt")
+    start = 0
+    if args.resume and os.path.exists(ckpt_path):
+        ckpt = torch.load(ckpt_path)
+        sam.load_state_dict(ckpt["model"])
+        opt.load_state_dict(ckpt["optimizer"])
+        start = ckpt["step"]
+    if args.export_only:
+        ckpt = torch.load(ckpt_path)
+        sam.load_state_dict(ckpt["model"])
+        export(sam, os.path.join(args.out_dir, "sam_demo.safetensors"), ckpt["step"])
+        return
+    log = open(os.path.join(args.out_dir, "train-log.jsonl"), "a")
+    t0 = time.time()
+    for step in range(start, args.steps):
+        # one generator per step: a resumed run sees the same data as an uninterrupted one
+        rng = np.random.default_rng([args.seed, step])
+        for g in opt.param_groups:
+            g["lr"] = learning_rate(step, args.steps)
+        images, objects = [], []
+        for _ in range(IMAGES_PER_STEP):
+            h, w = scenes.scene_size(rng, size)
+            image, instances = scenes.make_scene(rng, h, w)
+            pick = rng.permutation(len(instances))[:OBJECTS_PER_IMAGE]
+            images.append(sam.preprocess(torch.from_numpy(image.copy()).permute(2, 0, 1).float()))
+            objects.append([instances[i]["mask"] for i in pick])
+        embeddings = sam.image_encoder(torch.stack(images))
+        dense_pe = sam.prompt_encoder.get_dense_pe()
+        loss, stats = 0.0, {}
+        for b in range(IMAGES_PER_STEP):
+            l, s = object_loss(sam, embeddings[b:b + 1], dense_pe, objects[b], rng, rng.random() < 0.5, size)
+            loss = loss + l / IMAGES_PER_STEP
+            for key, v in s.items():
+                stats[key] = stats.get(key, 0.0) + v / IMAGES_PER_STEP
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(sam.parameters(), 1.0)
+        opt.step()
+        entry = {"step": step + 1, "loss": round(float(loss), 5), "lr": opt.param_groups[0]["lr"],
+                 "seconds": round(time.time() - t0, 1), **{k: round(v, 4) for k, v in stats.items()}}
+        log.write(json.dumps(entry) + "\n")
+        log.flush()
+        if (step + 1) % 20 == 0:
+            print(json.dumps(entry), flush=True)
+        if (step + 1) % 100 == 0 or step + 1 == args.steps:
+            torch.save({"model": sam.state_dict(), "optimizer": opt.state_dict(), "step": step + 1}, ckpt_path + ".tmp")
+            os.replace(ckpt_path + ".tmp", ckpt_path)
+    export(sam, os.path.join(args.out_dir, "sam_demo.safetensors"), args.steps)
+    print(f"wrote {os.path.join(args.out_dir, 'sam_demo.safetensors')}")
+
+
+if __name__ == "__main__":
+    main()
