@@ -106,21 +106,29 @@ internal static class Int8Activations
         }
         float inv = 1f / scale;
         int i = 0;
-        if (Vector.IsHardwareAccelerated && x.Length >= Vector<float>.Count)
+        if (Vector.IsHardwareAccelerated)
         {
+            // Four float vectors narrow to one byte vector (the values are in [0, 255], so narrowing,
+            // which keeps the low bits, is exact).
+            int w = Vector<float>.Count, chunk = 4 * w;
             var vinv = new Vector<float>(inv);
             var vzero = new Vector<float>(zero);
-            var vmax = new Vector<float>(QMax);
-            var vectors = MemoryMarshal.Cast<float, Vector<float>>(x);
-            Span<int> lanes = stackalloc int[Vector<int>.Count];
-            foreach (var v in vectors)
+            var dst = MemoryMarshal.Cast<byte, Vector<byte>>(q);
+            for (int v = 0; i + chunk <= x.Length; i += chunk, v++)
             {
-                var f = Vector.Min(Vector.Max(Vector.Round(v * vinv) + vzero, Vector<float>.Zero), vmax);
-                Vector.ConvertToInt32(f).CopyTo(lanes);
-                for (int l = 0; l < lanes.Length; l++) q[i + l] = (byte)lanes[l];
-                i += Vector<float>.Count;
+                var lo = Vector.Narrow(Quantize(x, i, vinv, vzero), Quantize(x, i + w, vinv, vzero));
+                var hi = Vector.Narrow(Quantize(x, i + 2 * w, vinv, vzero), Quantize(x, i + 3 * w, vinv, vzero));
+                dst[v] = Vector.Narrow(lo, hi);
             }
         }
         for (; i < x.Length; i++) q[i] = (byte)Math.Clamp(MathF.Round(x[i] * inv) + zero, 0, QMax);
+    }
+
+    /// <summary>The vector form of the scalar tail's formula, as unsigned lanes.</summary>
+    private static Vector<uint> Quantize(ReadOnlySpan<float> x, int at, Vector<float> inv, Vector<float> zero)
+    {
+        var v = new Vector<float>(x.Slice(at, Vector<float>.Count));
+        var f = Vector.Min(Vector.Max(Vector.Round(v * inv) + zero, Vector<float>.Zero), new Vector<float>(QMax));
+        return Vector.AsVectorUInt32(Vector.ConvertToInt32(f));
     }
 }
