@@ -76,6 +76,23 @@ public sealed class ModelOptions
         var backend = BackendFactory.Create(parsed.GetRequiredValue(Backend), parsed.GetValue(Precision), stderr);
         if (model.StartsWith("generated:", StringComparison.Ordinal))
             stderr.WriteLine($"samengine: notice: {model} is seeded random weights for testing; its masks are meaningless (convert an official checkpoint for real results)");
-        return SamModel.Load(model, arch, backend, disposeBackend: true);
+        var loaded = SamModel.Load(model, arch, backend, disposeBackend: true);
+        try { RequireVitForInt8(parsed.GetValue(Precision), loaded.Architecture, parsed.CommandResult.Command.Name); }
+        catch
+        {
+            loaded.Dispose();
+            throw;
+        }
+        return loaded;
+    }
+
+    /// <summary>
+    /// Refuses <c>--precision int8</c> for a model whose encoder it does not cover: int8 runs SAM 1's ViT
+    /// blocks only (SAM 2.1's Hiera lost too many mask pixels in int8, 98.3 % equal on sam2.1_tiny).
+    /// </summary>
+    public static void RequireVitForInt8(Precision precision, SamArchitecture a, string verb)
+    {
+        if (precision != Parity.Precision.Int8 || (a.Family != ModelFamily.Sam2 && a.TinyVit is null)) return;
+        throw new UsageException($"{verb}: --precision int8 covers SAM 1's ViT encoder only, not {(a.Family == ModelFamily.Sam2 ? "SAM 2.1's Hiera" : "MobileSAM's TinyViT")} (use fp32)");
     }
 }

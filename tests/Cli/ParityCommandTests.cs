@@ -99,6 +99,16 @@ public sealed class ParityCommandTests
         AssertOneLineError(err, $"--precision int8 is not available on backend '{backend}': int8 is a cpu backend path (use --backend cpu)");
     }
 
+    [Theory]
+    [InlineData("sam2.1_tiny", "SAM 2.1's Hiera")]
+    [InlineData("mobile_sam_tiny", "MobileSAM's TinyViT")]
+    public void Int8_on_a_model_without_a_vit_encoder_is_a_usage_error(string fixture, string encoder)
+    {
+        var (code, _, err) = Run("parity", "--fixture", TestFixtures.Local(fixture), "--backend", "cpu", "--precision", "int8");
+        Assert.Equal(2, code);
+        AssertOneLineError(err, $"parity: --precision int8 covers SAM 1's ViT encoder only, not {encoder} (use fp32)");
+    }
+
     [Fact]
     public void Int8_parity_is_held_to_the_fp16_column()
     {

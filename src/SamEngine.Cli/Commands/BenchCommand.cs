@@ -50,6 +50,7 @@ public static class BenchCommand
         var cpuBeforeLoad = CpuTime();
         var loadWatch = Stopwatch.StartNew();
         using var model = SamModel.Load(modelSpec, arch, backend, disposeBackend: true);
+        ModelOptions.RequireVitForInt8(precision, model.Architecture, "bench");
         backend.Synchronize();
         double loadMs = loadWatch.Elapsed.TotalMilliseconds;
         Progress($"loaded {model.Description} in {loadMs:F0} ms wall, {(CpuTime() - cpuBeforeLoad).TotalMilliseconds:F0} ms CPU ({model.ParameterCount * 2 / MiB:F0} MB of fp16 weights), {Memory()}");

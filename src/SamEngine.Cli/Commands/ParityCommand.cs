@@ -34,6 +34,7 @@ public static class ParityCommand
         if (!Directory.Exists(dir)) throw new UsageException($"parity: fixture folder '{dir}' does not exist");
         foreach (var f in new[] { "cases.json", "reference.safetensors" })
             if (!File.Exists(Path.Combine(dir, f))) throw new UsageException($"parity: '{dir}' has no {f}");
+        ModelOptions.RequireVitForInt8(precision, ModelOptions.Architecture(Path.Combine(dir, "cases.json"), "parity")!, "parity");
         using var backend = BackendFactory.Create(backendName, precision, stderr, checkExplicitGpu: false);
         var runner = new ParityRunner(dir, backend, precision);
         var progress = Console.IsErrorRedirected ? null : new Action<string>(s => stderr.Write($"\r{s,-60}"));

@@ -86,7 +86,7 @@ public class Int8GemmTests
     }
 
     [Fact]
-    public void Cpu_backend_runs_only_image_encoder_linears_in_int8()
+    public void Cpu_backend_runs_only_vit_encoder_block_linears_in_int8()
     {
         int m = 70, n = 24, k = 30; // past the small-row path
         var rng = new Random(11);
@@ -94,6 +94,7 @@ public class Int8GemmTests
         var bits = GemmTests.Random(rng, n * k).Select(Fp16.FromFloat).ToArray();
         var encoder = new Parameter("image_encoder.blocks.0.mlp.lin1.weight", [n, k], bits);
         var decoder = new Parameter("mask_decoder.transformer.layers.0.mlp.lin1.weight", [n, k], bits);
+        var hiera = new Parameter("image_encoder.trunk.blocks.0.mlp.layers.0.weight", [n, k], bits);
         using var fp32 = new CpuBackend();
         using var int8 = new CpuBackend(Precision.Int8);
         float[] Linear(IBackend be, Parameter w)
@@ -104,6 +105,7 @@ public class Int8GemmTests
         }
         var want = Linear(fp32, encoder);
         Assert.Equal(want, Linear(int8, decoder));
+        Assert.Equal(want, Linear(int8, hiera));
         var got = Linear(int8, encoder);
         Assert.NotEqual(want, got);
         AssertSame(Reference(m, x, Int8Weight.Quantize(encoder.ToFloat(), n, k), null, Activation.None, null), got, "backend");

@@ -21,10 +21,11 @@ public sealed partial class CpuBackend : IBackend
     public CpuBackend() : this(Precision.Fp32) { }
 
     /// <summary>
-    /// A backend computing in fp32, or with <see cref="Precision.Int8"/> the image encoder's linear
-    /// layers (the weights named <c>image_encoder.*</c> that <see cref="Linear"/> is given: qkv, attention
-    /// projections, MLPs) in int8: weights per output channel, quantized once on first use and kept for the
-    /// model's lifetime; activations per token. Attention, norms, convs and the decoder stay fp32.
+    /// A backend computing in fp32, or with <see cref="Precision.Int8"/> the linear layers of SAM 1's ViT
+    /// encoder blocks (the weights named <c>image_encoder.blocks.*</c> that <see cref="Linear"/> is given:
+    /// qkv, attention projections, MLPs) in int8: weights per output channel, quantized once on first use
+    /// and kept for the model's lifetime; activations per token. Attention, norms, convs, the decoder, and
+    /// the Hiera and TinyViT encoders (their masks drift further; README, "Low precision (int8)") stay fp32.
     /// </summary>
     /// <exception cref="NotSupportedException"><see cref="Precision.Fp16"/>: this backend does not store fp16 activations.</exception>
     public CpuBackend(Precision precision)
@@ -69,7 +70,7 @@ public sealed partial class CpuBackend : IBackend
     });
 
     /// <summary>
-    /// The int8 form of an nn.Linear weight [N, K] when this backend runs it in int8 (an image encoder
+    /// The int8 form of an nn.Linear weight [N, K] when this backend runs it in int8 (a ViT encoder block's
     /// weight, int8 precision, K within <see cref="Int8Gemm.MaxK"/>), quantized on first use; else null.
     /// </summary>
     private Int8Weight? Int8Linear(Parameter w) =>
@@ -77,8 +78,8 @@ public sealed partial class CpuBackend : IBackend
             ? _int8.GetValue(w, q => Int8Weight.Quantize(q.ToFloat(), q.Shape[0], q.Shape[1]))
             : null;
 
-    /// <summary>The official state-dict prefix of every image encoder's weights (ViT, Hiera, TinyViT).</summary>
-    private const string EncoderPrefix = "image_encoder.";
+    /// <summary>The official state-dict prefix of the ViT encoder's blocks (Hiera's are under <c>image_encoder.trunk.</c>, TinyViT's <c>image_encoder.layers.</c>).</summary>
+    internal const string EncoderPrefix = "image_encoder.blocks.";
 
     /// <summary>The nn.Linear weight [N, K] as a GEMM operand, read as fp16 in place.</summary>
     internal static GemmRhs LinearRhs(Parameter w) => GemmRhs.TransposedHalf(w.Bits, w.Shape[0], w.Shape[1]);
