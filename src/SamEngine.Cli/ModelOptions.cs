@@ -38,7 +38,7 @@ public sealed class ModelOptions
     public static Option<Precision> PrecisionOption() =>
         CliOptions.Parsed("--precision", "P",
             "fp32 | fp16 | int8: fp16 stores activations as fp16 on an ILGPU backend (compute in fp32);\n"
-            + "int8 runs the image encoder's linear layers in int8 on the cpu backend (README 'Low precision (int8)')",
+            + "int8 runs SAM 1's ViT encoder's linear layers in int8 on the cpu backend (README 'Low precision (int8)')",
             Parity.Precision.Fp32, ParsePrecision);
 
     /// <summary>Reads a <c>--precision</c> value.</summary>

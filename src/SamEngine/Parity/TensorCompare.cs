@@ -21,14 +21,15 @@ public enum Precision
     /// <summary>float16 activations.</summary>
     Fp16,
     /// <summary>
-    /// int8 weights and activations in the image encoder's linear layers (the cpu backend), fp32
+    /// int8 weights and activations in the linear layers of SAM 1's ViT encoder (the cpu backend), fp32
     /// elsewhere; held to the fp16 column of limits.
     /// </summary>
     Int8,
 }
 
 /// <summary>
-/// The one comparison helper of the project, with the limits of <c>engine-contracts.md</c>:
+/// The one comparison helper of the project, with the limits of <c>engine-contracts.md</c> (fp32 / fp16,
+/// which int8 is held to as well):
 /// <list type="bullet">
 /// <item><c>input_resized</c>: at least 99.9% of bytes equal and none off by more than 1;</item>
 /// <item><c>*.masks</c>: at least 99.9% (fp32) / 99.5% (fp16 and int8) of pixels equal;</item>

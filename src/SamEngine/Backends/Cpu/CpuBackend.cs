@@ -8,7 +8,7 @@ namespace SamEngine.Backends.Cpu;
 /// The managed CPU backend: fp32 compute over fp16 weights, SIMD micro-kernels, all cores.
 /// GEMM weights stay fp16 and are converted while the GEMM packs them; small parameters (biases,
 /// norms, position tables) are converted once and cached for the model's lifetime. With
-/// <see cref="Precision.Int8"/> the image encoder's linear layers run in int8 (<see cref="Int8Gemm"/>);
+/// <see cref="Precision.Int8"/> the ViT encoder's linear layers run in int8 (<see cref="Int8Gemm"/>);
 /// everything else stays fp32.
 /// </summary>
 public sealed partial class CpuBackend : IBackend
@@ -34,7 +34,7 @@ public sealed partial class CpuBackend : IBackend
         _int8Encoder = precision == Precision.Int8;
     }
 
-    /// <summary><see cref="Precision.Int8"/> when the image encoder's linear layers run in int8, else <see cref="Precision.Fp32"/>.</summary>
+    /// <summary><see cref="Precision.Int8"/> when the ViT encoder's linear layers run in int8, else <see cref="Precision.Fp32"/>.</summary>
     public Precision Precision => _int8Encoder ? Precision.Int8 : Precision.Fp32;
 
     /// <inheritdoc />
