@@ -15,6 +15,7 @@ internal static class QuickRun
             var b = new GemmBenchmarks { Case = c };
             b.Setup();
             Report(c.Name, c.Flops, peak, b.Gemm);
+            Report(c.Name + "_int8", c.Flops, peak, b.Int8);
         }
         foreach (var c in SmallRowLinearBenchmarks.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
         {

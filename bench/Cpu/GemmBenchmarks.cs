@@ -29,11 +29,16 @@ public sealed record GemmCase(string Name, int M, int N, int K, Activation Act =
     ];
 }
 
-/// <summary>The packed GEMM (fp16 weights converted while packing) at SAM's shapes.</summary>
+/// <summary>
+/// The packed GEMM (fp16 weights converted while packing) at SAM's shapes, and the int8 GEMM of
+/// <c>--precision int8</c> on the same operands (weights quantized once in the setup, activations per
+/// call; the same FLOPs counted).
+/// </summary>
 public class GemmBenchmarks : IFlopCounted
 {
     private float[] _a = [], _c = [], _bias = [];
     private GemmRhs _b = null!;
+    private Int8Weight _int8 = null!;
 
     [ParamsSource(nameof(Cases))]
     public GemmCase Case { get; set; } = GemmCase.All[0];
@@ -49,10 +54,15 @@ public class GemmBenchmarks : IFlopCounted
         var rng = new Random(1);
         _a = Data.Random(rng, Case.M * Case.K);
         _bias = Data.Random(rng, Case.N);
-        _b = GemmRhs.TransposedHalf(Data.Random(rng, Case.N * Case.K).Select(Fp16.FromFloat).ToArray(), Case.N, Case.K);
+        var w = Data.Random(rng, Case.N * Case.K).Select(Fp16.FromFloat).ToArray();
+        _b = GemmRhs.TransposedHalf(w, Case.N, Case.K);
+        _int8 = Int8Weight.Quantize(w.Select(Fp16.ToFloat).ToArray(), Case.N, Case.K);
         _c = new float[Case.M * Case.N];
     }
 
     [Benchmark]
     public void Gemm() => Backends.Cpu.Gemm.Multiply(Case.M, _a, 0, _b, _c, 0, _bias, Case.Act);
+
+    [Benchmark]
+    public void Int8() => Int8Gemm.Multiply(Case.M, _a, _int8, _c, _bias, Case.Act);
 }

@@ -22,7 +22,8 @@ public static class BackendFactory
 
     /// <summary>
     /// Creates the named backend with activations stored in <paramref name="precision"/>, or fails with a
-    /// usage error saying why it is unavailable (the cpu backend computes in fp32 only). Notices (a GPU
+    /// usage error saying why it is unavailable (the cpu backend has no fp16 activations; int8 is the cpu
+    /// backend's alone, so <c>auto</c> takes <c>cpu</c> for it and a named GPU backend refuses it). Notices (a GPU
     /// refused by its self-check) go to <paramref name="notices"/>. <paramref name="checkExplicitGpu"/> false
     /// takes an explicitly named GPU backend as it is (<c>auto</c> still checks before choosing one).
     /// </summary>
@@ -32,6 +33,10 @@ public static class BackendFactory
     /// <summary>As <see cref="Create(string, Precision, TextWriter?, bool)"/>, with devices opened by <paramref name="open"/>.</summary>
     public static IBackend Create(string name, Precision precision, TextWriter? notices, DeviceOpener open, bool checkExplicitGpu = true) => name switch
     {
+        _ when !Names.Contains(name) => throw new UsageException($"unknown backend '{name}' (expected one of {string.Join(", ", Names)})"),
+        "cpu" or "auto" when precision == Precision.Int8 => new CpuBackend(Precision.Int8),
+        _ when precision == Precision.Int8 => throw new UsageException(
+            $"--precision int8 is not available on backend '{name}': int8 is a cpu backend path (use --backend cpu)"),
         "cpu" => Cpu(precision, "the cpu backend computes in fp32"),
         "auto" => Auto(precision, notices, open),
         "ilgpu-cpu" => Open(name, IlgpuDeviceKind.Cpu, precision, open),

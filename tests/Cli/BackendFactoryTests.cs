@@ -18,6 +18,23 @@ public class BackendFactoryTests
         kind == IlgpuDeviceKind.Cuda ? cuda : throw new InvalidOperationException($"no {kind} device");
 
     [Fact]
+    public void Int8_is_the_cpu_backend_for_cpu_and_auto_without_opening_a_device()
+    {
+        BackendFactory.DeviceOpener never = (kind, _, _) => throw new InvalidOperationException($"{kind} opened");
+        foreach (var name in new[] { "cpu", "auto" })
+        {
+            using var backend = BackendFactory.Create(name, Precision.Int8, null, never);
+            Assert.Equal(Precision.Int8, Assert.IsType<CpuBackend>(backend).Precision);
+        }
+        foreach (var name in new[] { "ilgpu-cpu", "cuda", "opencl" })
+        {
+            var e = Assert.Throws<UsageException>(() => BackendFactory.Create(name, Precision.Int8, null, never));
+            Assert.Contains($"not available on backend '{name}'", e.Message);
+        }
+        Assert.Contains("unknown backend 'tpu'", Assert.Throws<UsageException>(() => BackendFactory.Create("tpu", Precision.Int8, null, never)).Message);
+    }
+
+    [Fact]
     public void AutoUsesAGpuThatPassesTheCheck()
     {
         var gpu = new FakeDeviceBackend();

@@ -21,6 +21,19 @@ public sealed class BenchCommandTests
     }
 
     [Fact]
+    public void Int8_json_keeps_the_contract_keys_and_names_the_int8_path_in_the_device()
+    {
+        string dir = TestFixtures.Local("tiny");
+        var (code, stdout, stderr) = CliRunner.Run("bench", "--model", Path.Combine(dir, "model.safetensors"),
+            "--arch", Path.Combine(dir, "cases.json"), "--backend", "cpu", "--precision", "int8", "--runs", "1", "--json");
+        Assert.True(code == 0, stderr);
+        using var doc = JsonDocument.Parse(stdout);
+        Assert.Equal(11, doc.RootElement.EnumerateObject().Count());
+        Assert.Contains("int8 encoder linears", doc.RootElement.GetProperty("device").GetString());
+        Assert.True(doc.RootElement.GetProperty("encoder_gflops").GetDouble() > 0);
+    }
+
+    [Fact]
     public void Profile_lists_the_ops_of_each_measurement_on_stderr_only()
     {
         string dir = TestFixtures.Local("tiny");

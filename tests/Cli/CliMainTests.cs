@@ -51,13 +51,15 @@ public sealed class CliMainTests
         { [.. SegmentBase, "--point", "1,x"], "segment: --point '1,x' is not X,Y[,LABEL]" },
         { [.. SegmentBase, "--box", "1,2,3,inf"], "segment: --box '1,2,3,inf' is not X0,Y0,X1,Y1" },
         { ["convert", Missing, "--out", Missing, "--dtype", "int8"], "convert: --dtype 'int8' is not f16, bf16 or f32" },
-        { ["parity", "--fixture", Missing, "--precision", "int8"], "parity: unknown precision 'int8'" },
+        { ["parity", "--fixture", Missing, "--precision", "bf16"], "parity: unknown precision 'bf16'" },
         { [.. SegmentBase, "--point", "1,1", "--backend", "tpu"], "unknown backend 'tpu'" },
         // wrong combinations
         { ["segment", .. Model, "--image", Missing, "--embedding", Missing, "--point", "1,1", "--out", Missing], "segment: give exactly one of --image and --embedding" },
         { ["segment", .. Model, "--point", "1,1", "--out", Missing], "segment: give exactly one of --image and --embedding" },
         { [.. SegmentBase], "segment: give at least one --point or a --box" },
         { ["bench", .. Model, "--json", "--encoder-only"], "bench: --json reports the decoder too; drop --encoder-only" },
+        { ["info", .. Model, "--backend", "cuda", "--precision", "int8"], "--precision int8 is not available on backend 'cuda': int8 is a cpu backend path" },
+        { ["info", .. Model, "--backend", "cpu", "--precision", "fp16"], "--precision fp16 is not available: the cpu backend computes in fp32" },
         { ["convert", TestFiles.TinyPth, "--out", TestFiles.TinyPth], "convert: --out must differ from the input" },
     };
 

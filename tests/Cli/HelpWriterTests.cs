@@ -10,17 +10,17 @@ public sealed class HelpWriterTests
     /// <summary>Every verb's options today, as engine-contracts.md and the README name them: none may go missing or appear unannounced.</summary>
     public static TheoryData<string, string[]> VerbOptions => new()
     {
-        { "segment", ["--model", "--arch", "--backend", "--image", "--embedding", "--point", "--box", "--mask-input", "--multimask", "--out", "--json", "--help"] },
-        { "embed", ["--model", "--arch", "--backend", "--image", "--images", "--out", "--shard", "--shards", "--fail-fast", "--help"] },
-        { "info", ["--model", "--arch", "--backend", "--json", "--help"] },
+        { "segment", ["--model", "--arch", "--backend", "--precision", "--image", "--embedding", "--point", "--box", "--mask-input", "--multimask", "--out", "--json", "--help"] },
+        { "embed", ["--model", "--arch", "--backend", "--precision", "--image", "--images", "--out", "--shard", "--shards", "--fail-fast", "--help"] },
+        { "info", ["--model", "--arch", "--backend", "--precision", "--json", "--help"] },
         { "convert", ["--out", "--dtype", "--arch", "--help"] },
         { "parity", ["--fixture", "--backend", "--precision", "--out", "--help"] },
-        { "bench", ["--model", "--arch", "--backend", "--runs", "--json", "--encoder-only", "--profile", "--help"] },
-        { "amg", ["--model", "--arch", "--backend", "--image", "--images", "--out", "--overlay", "--format", "--shard", "--shards", "--fail-fast", "--output-mode", "--points-per-side",
+        { "bench", ["--model", "--arch", "--backend", "--precision", "--runs", "--json", "--encoder-only", "--profile", "--help"] },
+        { "amg", ["--model", "--arch", "--backend", "--precision", "--image", "--images", "--out", "--overlay", "--format", "--shard", "--shards", "--fail-fast", "--output-mode", "--points-per-side",
             "--points-per-batch", "--pred-iou-thresh", "--stability-score-thresh", "--stability-score-offset", "--box-nms-thresh",
             "--crop-n-layers", "--crop-nms-thresh", "--crop-overlap-ratio", "--crop-n-points-downscale-factor", "--min-mask-region-area", "--use-m2m", "--multimask-output", "--help"] },
         { "merge", ["--out", "--help"] },
-        { "serve", ["--model", "--arch", "--backend", "--host", "--port", "--api-key", "--cache-mb", "--cors", "--max-upload-mb", "--max-pixels",
+        { "serve", ["--model", "--arch", "--backend", "--precision", "--host", "--port", "--api-key", "--cache-mb", "--cors", "--max-upload-mb", "--max-pixels",
             "--encoder-queue", "--help"] },
     };
 

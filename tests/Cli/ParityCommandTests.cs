@@ -71,7 +71,7 @@ public sealed class ParityCommandTests
 
     [Theory]
     [InlineData("--backend", "tpu", "unknown backend 'tpu'")]
-    [InlineData("--precision", "int8", "unknown precision 'int8'")]
+    [InlineData("--precision", "bf16", "unknown precision 'bf16'")]
     [InlineData("--bogus", "x", "unknown argument '--bogus'")]
     public void Bad_options_are_usage_errors(string option, string value, string expected)
     {
@@ -86,6 +86,39 @@ public sealed class ParityCommandTests
         var (code, _, err) = Run("parity", "--fixture", TestFixtures.Local("tiny"), "--backend", "cpu", "--precision", "fp16");
         Assert.Equal(2, code);
         AssertOneLineError(err, "the cpu backend computes in fp32");
+    }
+
+    [Theory]
+    [InlineData("ilgpu-cpu")] // refused before any device is opened
+    [InlineData("cuda")]
+    [InlineData("opencl")]
+    public void Int8_on_a_gpu_backend_is_a_usage_error_naming_the_cpu_backend(string backend)
+    {
+        var (code, _, err) = Run("parity", "--fixture", TestFixtures.Local("tiny"), "--backend", backend, "--precision", "int8");
+        Assert.Equal(2, code);
+        AssertOneLineError(err, $"--precision int8 is not available on backend '{backend}': int8 is a cpu backend path (use --backend cpu)");
+    }
+
+    [Theory]
+    [InlineData("sam2.1_tiny", "SAM 2.1's Hiera")]
+    [InlineData("mobile_sam_tiny", "MobileSAM's TinyViT")]
+    public void Int8_on_a_model_without_a_vit_encoder_is_a_usage_error(string fixture, string encoder)
+    {
+        var (code, _, err) = Run("parity", "--fixture", TestFixtures.Local(fixture), "--backend", "cpu", "--precision", "int8");
+        Assert.Equal(2, code);
+        AssertOneLineError(err, $"parity: --precision int8 covers SAM 1's ViT encoder only, not {encoder} (use fp32)");
+    }
+
+    [Fact]
+    public void Int8_parity_is_held_to_the_fp16_column()
+    {
+        var (_, stdout, err) = Run("parity", "--fixture", TestFixtures.Local("tiny"), "--backend", "cpu", "--precision", "int8");
+        Assert.Equal("", err);
+        var line = stdout.Split('\n').Single(l => l.StartsWith("point_multi.masks ", StringComparison.Ordinal));
+        Assert.Contains(" 0.995 ", line);
+        line = stdout.Split('\n').Single(l => l.StartsWith("point_multi.low_res_logits ", StringComparison.Ordinal));
+        Assert.Contains(" 0.01 ", line);
+        Assert.Contains(" ok", line);
     }
 
     [Fact]

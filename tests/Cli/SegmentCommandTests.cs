@@ -60,6 +60,22 @@ public class SegmentCommandTests
     }
 
     [Fact]
+    public void Int8PrecisionRunsOnCpuAndIsRefusedOnAGpuBackend()
+    {
+        string dir = TestFiles.TempDir();
+        var ok = CliRunner.Run(["segment", .. Tiny, "--backend", "cpu", "--precision", "int8", "--image", TestFiles.TinyImage, "--point", "81,76",
+            "--out", Path.Combine(dir, "a"), "--json"]);
+        Assert.True(ok.Code == 0, ok.Err);
+        Assert.True(File.Exists(Path.Combine(dir, "a", "mask_0.png")));
+        var refused = CliRunner.Run(["embed", .. Tiny, "--backend", "opencl", "--precision", "int8", "--image", TestFiles.TinyImage,
+            "--out", Path.Combine(dir, "e.safetensors")]);
+        Assert.Equal(2, refused.Code);
+        Assert.Equal("samengine: error: --precision int8 is not available on backend 'opencl': int8 is a cpu backend path (use --backend cpu)",
+            refused.Err.Trim());
+        Assert.False(File.Exists(Path.Combine(dir, "e.safetensors")));
+    }
+
+    [Fact]
     public void MaskInputFromAnEarlierRunIsAccepted()
     {
         string dir = TestFiles.TempDir();

@@ -15,7 +15,7 @@ public static class BenchCommand
     public static Verb Create()
     {
         var verb = new Verb("bench", "time loading, the encoder and the decoder; measure the FP32 peak",
-            "samengine bench --model M [--arch A] [--backend NAME] [--runs N] [--json | --encoder-only] [--profile]", """
+            "samengine bench --model M [--arch A] [--backend NAME] [--precision P] [--runs N] [--json | --encoder-only] [--profile]", """
             Times, after a warm-up, model loading, the image encoder (1024 x 1024), and the decoder for one
             point, one box and a batch of 64 points with the image-side work already done (masks at the
             original size). Times are medians over the runs. Also measures this machine's peak FP32 FMA
@@ -33,16 +33,16 @@ public static class BenchCommand
         verb.Add(encoderOnly);
         verb.Add(profile);
         verb.SetAction(parsed => Run(parsed.GetRequiredValue(model.Model), ModelOptions.Architecture(parsed.GetValue(model.Arch), "bench"),
-            parsed.GetRequiredValue(model.Backend), parsed.GetValue(runs), parsed.GetValue(json), parsed.GetValue(encoderOnly), parsed.GetValue(profile),
+            parsed.GetRequiredValue(model.Backend), parsed.GetValue(model.Precision), parsed.GetValue(runs), parsed.GetValue(json), parsed.GetValue(encoderOnly), parsed.GetValue(profile),
             parsed.InvocationConfiguration.Output, parsed.InvocationConfiguration.Error));
         return verb;
     }
 
-    private static int Run(string modelSpec, SamArchitecture? arch, string backendName, int runs, bool json, bool encoderOnly, bool profile,
+    private static int Run(string modelSpec, SamArchitecture? arch, string backendName, SamEngine.Parity.Precision precision, int runs, bool json, bool encoderOnly, bool profile,
         TextWriter stdout, TextWriter stderr)
     {
         if (json && encoderOnly) throw new UsageException("bench: --json reports the decoder too; drop --encoder-only");
-        var backend = BackendFactory.Create(backendName, SamEngine.Parity.Precision.Fp32, stderr);
+        var backend = BackendFactory.Create(backendName, precision, stderr);
         if (profile) backend = new ProfilingBackend(backend);
         void Progress(string s) => stderr.WriteLine($"bench: {s}");
         var timer = new BenchTimer(backend, TimeProvider.System, Progress);
@@ -50,6 +50,7 @@ public static class BenchCommand
         var cpuBeforeLoad = CpuTime();
         var loadWatch = Stopwatch.StartNew();
         using var model = SamModel.Load(modelSpec, arch, backend, disposeBackend: true);
+        ModelOptions.RequireVitForInt8(precision, model.Architecture, "bench");
         backend.Synchronize();
         double loadMs = loadWatch.Elapsed.TotalMilliseconds;
         Progress($"loaded {model.Description} in {loadMs:F0} ms wall, {(CpuTime() - cpuBeforeLoad).TotalMilliseconds:F0} ms CPU ({model.ParameterCount * 2 / MiB:F0} MB of fp16 weights), {Memory()}");

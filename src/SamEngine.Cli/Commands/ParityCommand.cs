@@ -10,7 +10,7 @@ public static class ParityCommand
     public static Verb Create()
     {
         var verb = new Verb("parity", "run a parity fixture against the official outputs",
-            "samengine parity --fixture DIR [--backend NAME] [--precision fp32|fp16] [--out FILE]", """
+            "samengine parity --fixture DIR [--backend NAME] [--precision fp32|fp16|int8] [--out FILE]", """
             Runs the fixture in DIR (cases.json, reference.safetensors, model.safetensors when shipped,
             else generated weights) end to end as the official SamPredictor did, prints for every
             reference tensor the relative L2 error, the largest absolute error and the share of equal
@@ -18,9 +18,7 @@ public static class ParityCommand
             """);
         var fixture = CliOptions.Required("--fixture", "DIR", "fixture folder (e.g. ../shared/fixtures/tiny)");
         var backend = ModelOptions.BackendOption();
-        var precision = CliOptions.Parsed("--precision", "P",
-            "fp32 or fp16 (activations stored as fp16 on an ILGPU backend, compute in fp32;\nthe cpu backend is fp32 only)",
-            Precision.Fp32, ParsePrecision);
+        var precision = ModelOptions.PrecisionOption(); // fp16 and int8 are held to the fp16 column of limits
         var outPath = CliOptions.Text("--out", "FILE", "write the engine's outputs as safetensors under the reference names");
         verb.Add(fixture);
         verb.Add(backend);
@@ -31,18 +29,12 @@ public static class ParityCommand
         return verb;
     }
 
-    private static Precision ParsePrecision(string text) => text switch
-    {
-        "fp32" => Precision.Fp32,
-        "fp16" => Precision.Fp16,
-        _ => throw new FormatException($"unknown precision '{text}' (fp32 or fp16)"),
-    };
-
     private static int Run(string dir, string backendName, Precision precision, string? outPath, TextWriter stdout, TextWriter stderr)
     {
         if (!Directory.Exists(dir)) throw new UsageException($"parity: fixture folder '{dir}' does not exist");
         foreach (var f in new[] { "cases.json", "reference.safetensors" })
             if (!File.Exists(Path.Combine(dir, f))) throw new UsageException($"parity: '{dir}' has no {f}");
+        ModelOptions.RequireVitForInt8(precision, ModelOptions.Architecture(Path.Combine(dir, "cases.json"), "parity")!, "parity");
         using var backend = BackendFactory.Create(backendName, precision, stderr, checkExplicitGpu: false);
         var runner = new ParityRunner(dir, backend, precision);
         var progress = Console.IsErrorRedirected ? null : new Action<string>(s => stderr.Write($"\r{s,-60}"));

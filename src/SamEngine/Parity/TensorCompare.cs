@@ -20,13 +20,19 @@ public enum Precision
     Fp32,
     /// <summary>float16 activations.</summary>
     Fp16,
+    /// <summary>
+    /// int8 weights and activations in the linear layers of SAM 1's ViT encoder (the cpu backend), fp32
+    /// elsewhere; held to the fp16 column of limits.
+    /// </summary>
+    Int8,
 }
 
 /// <summary>
-/// The one comparison helper of the project, with the limits of <c>engine-contracts.md</c>:
+/// The one comparison helper of the project, with the limits of <c>engine-contracts.md</c> (fp32 / fp16,
+/// which int8 is held to as well):
 /// <list type="bullet">
 /// <item><c>input_resized</c>: at least 99.9% of bytes equal and none off by more than 1;</item>
-/// <item><c>*.masks</c>: at least 99.9% (fp32) / 99.5% (fp16) of pixels equal;</item>
+/// <item><c>*.masks</c>: at least 99.9% (fp32) / 99.5% (fp16 and int8) of pixels equal;</item>
 /// <item><c>*.iou_predictions</c> and SAM 2.1's <c>*.object_score_logits</c>: max abs ≤ 1e-4 / 1e-2;</item>
 /// <item>tensors the reference stores as float16: rel L2 ≤ 1e-3 / 1e-2;</item>
 /// <item>every other float tensor: rel L2 ≤ 1e-4 / 1e-2.</item>

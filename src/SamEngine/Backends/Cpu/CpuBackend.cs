@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using SamEngine.Parity;
 using SamEngine.Weights;
 
 namespace SamEngine.Backends.Cpu;
@@ -6,17 +7,42 @@ namespace SamEngine.Backends.Cpu;
 /// <summary>
 /// The managed CPU backend: fp32 compute over fp16 weights, SIMD micro-kernels, all cores.
 /// GEMM weights stay fp16 and are converted while the GEMM packs them; small parameters (biases,
-/// norms, position tables) are converted once and cached for the model's lifetime.
+/// norms, position tables) are converted once and cached for the model's lifetime. With
+/// <see cref="Precision.Int8"/> the ViT encoder's linear layers run in int8 (<see cref="Int8Gemm"/>);
+/// everything else stays fp32.
 /// </summary>
 public sealed partial class CpuBackend : IBackend
 {
     private readonly ConditionalWeakTable<Parameter, float[]> _floats = new(), _transposed = new();
+    private readonly ConditionalWeakTable<Parameter, Int8Weight> _int8 = new();
+    private readonly bool _int8Encoder;
+
+    /// <summary>A backend computing in fp32.</summary>
+    public CpuBackend() : this(Precision.Fp32) { }
+
+    /// <summary>
+    /// A backend computing in fp32, or with <see cref="Precision.Int8"/> the linear layers of SAM 1's ViT
+    /// encoder blocks (the weights named <c>image_encoder.blocks.*</c> that <see cref="Linear"/> is given:
+    /// qkv, attention projections, MLPs) in int8: weights per output channel, quantized once on first use
+    /// and kept for the model's lifetime; activations per token. Attention, norms, convs, the decoder, and
+    /// the Hiera and TinyViT encoders (their masks drift further; README, "Low precision (int8)") stay fp32.
+    /// </summary>
+    /// <exception cref="NotSupportedException"><see cref="Precision.Fp16"/>: this backend does not store fp16 activations.</exception>
+    public CpuBackend(Precision precision)
+    {
+        if (precision == Precision.Fp16) throw new NotSupportedException("the cpu backend computes in fp32 (or int8 encoder linears), not fp16");
+        _int8Encoder = precision == Precision.Int8;
+    }
+
+    /// <summary><see cref="Precision.Int8"/> when the ViT encoder's linear layers run in int8, else <see cref="Precision.Fp32"/>.</summary>
+    public Precision Precision => _int8Encoder ? Precision.Int8 : Precision.Fp32;
 
     /// <inheritdoc />
     public string Name => "cpu";
 
     /// <inheritdoc />
-    public string Device => $"managed CPU, {Environment.ProcessorCount} threads, {SimdDescription}, {Gemm.ActivePath} kernels";
+    public string Device => $"managed CPU, {Environment.ProcessorCount} threads, {SimdDescription}, {Gemm.ActivePath} kernels"
+        + (_int8Encoder ? $", int8 encoder linears ({Int8Gemm.ActivePath} kernels)" : "");
 
     private static string SimdDescription =>
         System.Runtime.Intrinsics.X86.Avx512F.IsSupported ? "AVX-512"
@@ -42,6 +68,18 @@ public sealed partial class CpuBackend : IBackend
             for (int c = 0; c < cols; c++) t[c * rows + r] = x[r * cols + c];
         return t;
     });
+
+    /// <summary>
+    /// The int8 form of an nn.Linear weight [N, K] when this backend runs it in int8 (a ViT encoder block's
+    /// weight, int8 precision, K within <see cref="Int8Gemm.MaxK"/>), quantized on first use; else null.
+    /// </summary>
+    private Int8Weight? Int8Linear(Parameter w) =>
+        _int8Encoder && w.Name.StartsWith(EncoderPrefix, StringComparison.Ordinal) && w.Shape[1] <= Int8Gemm.MaxK
+            ? _int8.GetValue(w, q => Int8Weight.Quantize(q.ToFloat(), q.Shape[0], q.Shape[1]))
+            : null;
+
+    /// <summary>The official state-dict prefix of the ViT encoder's blocks (Hiera's are under <c>image_encoder.trunk.</c>, TinyViT's <c>image_encoder.layers.</c>).</summary>
+    internal const string EncoderPrefix = "image_encoder.blocks.";
 
     /// <summary>The nn.Linear weight [N, K] as a GEMM operand, read as fp16 in place.</summary>
     internal static GemmRhs LinearRhs(Parameter w) => GemmRhs.TransposedHalf(w.Bits, w.Shape[0], w.Shape[1]);
@@ -100,6 +138,7 @@ public sealed partial class CpuBackend : IBackend
             SmallRowLinear.Multiply(Cpu(x).Data, m, TransposedFloats(weight), n, k, bias is null ? null : Floats(bias), act, y.Data);
             if (res is not null) Elementwise.AddBroadcast(y.Data, res, residual!.Length, y.Data, y.Length); // in place
         }
+        else if (Int8Linear(weight) is { } q) Int8Gemm.Multiply(m, Cpu(x).Data, q, y.Data, bias is null ? null : Floats(bias), act, res);
         else Gemm.Multiply(m, Cpu(x).Data, 0, LinearRhs(weight), y.Data, 0, bias is null ? null : Floats(bias), act, residual: res);
         return y;
     }
@@ -202,6 +241,7 @@ public sealed partial class CpuBackend : IBackend
         _disposed = true;
         _floats.Clear();
         _transposed.Clear();
+        _int8.Clear();
         _convRhs.Clear();
         _convTBias.Clear();
         _convTRows.Clear();
