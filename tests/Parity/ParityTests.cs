@@ -26,6 +26,13 @@ public sealed class ParityTests(ITestOutputHelper output)
     [Fact]
     public void Odd_matches_every_reference_tensor() => AssertParity(TestFixtures.Local("odd"), 48);
 
+    /// <summary>
+    /// The shipped demo model (weights/demo, the file <c>--model demo</c> loads) on samples/shapes.png halved:
+    /// fixture written by tools/demo-model/make_fixture.py from the official code with the same file.
+    /// </summary>
+    [Fact]
+    public void Demo_model_matches_every_reference_tensor() => AssertParity(TestFixtures.Local("demo"), 42);
+
     /// <summary>vit_b (full size, generated weights): final outputs and the stored intermediates.</summary>
     [SharedFixtureFact("vit_b"), Trait("Category", "FullSize")]
     public void VitB_matches_reference() => AssertParity(TestFixtures.Shared("vit_b")!, 37);
