@@ -22,6 +22,9 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 batch_embed=$(seconds "${cli[@]}" embed --model generated:vit_b --images "$work/images" --out "$work/embed-batch")
 separate_embed=$(seconds bash -c "for f in $work/images/*.png; do ${cli[*]} embed --model generated:vit_b --image \$f --out $work/embed-one/\$(basename \$f .png).safetensors; done")
 batch_amg=$(seconds "${cli[@]}" amg --model generated:vit_b --pred-iou-thresh 0 --stability-score-thresh 0 --images "$work/amg-images" --out "$work/amg-batch")
+# What a separate invocation costs besides its image's encoder: process start, JIT, model load and a
+# decoder call, timed as `segment` from a saved embedding (no encoder run), 5 times.
+start_load=$(seconds bash -c "for i in 1 2 3 4 5; do ${cli[*]} segment --model generated:vit_b --embedding $work/embed-one/img01.safetensors --point 320,240 --out $work/seg-\$i; done")
 cmp -s "$work/embed-batch/img01.safetensors" "$work/embed-one/img01.safetensors" && same=yes || same=NO
 
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -29,4 +32,6 @@ printf '| run | images | seconds | images/hour |\n|---|---|---|---|\n'
 printf '| embed, one batch | 20 | %.1f | %.0f |\n' "$batch_embed" "$(echo "20 * 3600 / $batch_embed" | bc -l)"
 printf '| embed, 20 invocations | 20 | %.1f | %.0f |\n' "$separate_embed" "$(echo "20 * 3600 / $separate_embed" | bc -l)"
 printf '| amg every mask, one batch | %d | %.1f | %.0f |\n' "$amg_images" "$batch_amg" "$(echo "$amg_images * 3600 / $batch_amg" | bc -l)"
+printf 'start + model load of one invocation (segment from a saved embedding, mean of 5): %.2f s\n' "$(echo "$start_load / 5" | bc -l)"
+printf 'batch saving per image (20 invocations - one batch) / 20: %.2f s\n' "$(echo "($separate_embed - $batch_embed) / 20" | bc -l)"
 echo "batch embedding equals the single-image one: $same"
