@@ -7,9 +7,11 @@ namespace SamEngine.Cli;
 /// <summary>The <c>--model</c>, <c>--arch</c> and <c>--backend</c> options of the verbs that run a model.</summary>
 public sealed class ModelOptions
 {
-    /// <summary><c>--model M</c>: the checkpoint, required.</summary>
-    public Option<string> Model { get; } = CliOptions.Required("--model", "M",
-        "a .safetensors checkpoint (official or converted names), an official PyTorch .pth, or generated:<preset>[:<seed>]");
+    /// <summary><c>--model M</c>: the checkpoint; <c>demo</c>, the shipped model, when not given.</summary>
+    public Option<string> Model { get; } = CliOptions.Parsed("--model", "M",
+        "a .safetensors checkpoint (official or converted names), an official PyTorch .pth,\n" +
+        "demo (the small model shipped with SamEngine, trained on synthetic shapes), or generated:<preset>[:<seed>]",
+        ModelSource.Default, model => model);
 
     /// <summary><c>--arch A</c>: a preset or JSON file; null to take it from the checkpoint.</summary>
     public Option<string?> Arch { get; } = ArchOption(
@@ -53,7 +55,7 @@ public sealed class ModelOptions
         string model = parsed.GetRequiredValue(Model);
         var arch = Architecture(parsed.GetValue(Arch), parsed.CommandResult.Command.Name);
         var backend = BackendFactory.Create(parsed.GetRequiredValue(Backend), Parity.Precision.Fp32, stderr);
-        if (model.StartsWith("generated:", StringComparison.Ordinal))
+        if (ModelSource.IsGenerated(model))
             stderr.WriteLine($"samengine: notice: {model} is seeded random weights for testing; its masks are meaningless (convert an official checkpoint for real results)");
         return SamModel.Load(model, arch, backend, disposeBackend: true);
     }
