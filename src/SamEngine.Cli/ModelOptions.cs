@@ -10,7 +10,7 @@ public sealed class ModelOptions
     /// <summary><c>--model M</c>: the checkpoint; <c>demo</c>, the shipped model, when not given.</summary>
     public Option<string> Model { get; } = CliOptions.Parsed("--model", "M",
         "a .safetensors checkpoint (official or converted names), an official PyTorch .pth,\n" +
-        "demo (the small model shipped with SamEngine, trained on synthetic shapes), or generated:<preset>[:<seed>]",
+        "demo (the shipped model, trained on synthetic shapes only) or generated:<preset>[:<seed>]",
         ModelSource.Default, model => model);
 
     /// <summary><c>--arch A</c>: a preset or JSON file; null to take it from the checkpoint.</summary>
