@@ -38,6 +38,7 @@ public sealed class ReadmeFirstCommandTests
         var point = record.GetProperty("points")[0];
         var (x, y) = ((int)point[0].GetSingle(), (int)point[1].GetSingle());
         var scene = Assert.Single(EvalSet.Load(TestFixtures.InRepository(Path.Combine("samples", "shapes_masks", "manifest.json"))).Scenes);
+        Assert.Equal(Path.GetFullPath(args[Array.IndexOf(args, "--image") + 1]), scene.ImagePath);
         // Every true object under the click (a window and the house around it are both right answers).
         var clicked = scene.Objects.Select(o => (Object: o, Mask: o.LoadMask(scene))).Where(o => o.Mask[y * scene.Width + x] == 1).ToList();
         Assert.True(clicked.Count > 0, $"the README's point {x},{y} is on no object of samples/shapes_masks");

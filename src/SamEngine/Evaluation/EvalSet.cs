@@ -36,9 +36,9 @@ internal sealed record EvalSet(string Recipe, long Seed, IReadOnlyList<EvalScene
             if (point[0] < 0 || point[0] >= width || point[1] < 0 || point[1] >= height) throw new InvalidDataException($"{at}: point outside the {width} x {height} image");
             if (box[0] > box[2] || box[1] > box[3] || box[0] < 0 || box[1] < 0 || box[2] >= width || box[3] >= height)
                 throw new InvalidDataException($"{at}: box [{string.Join(", ", box)}] is not inclusive bounds inside the {width} x {height} image");
-            return new EvalObject(Path.Combine(dir, Text(o, "mask", at)), Text(o, "kind", at), Int(o, "area", at), (point[0], point[1]), box);
+            return new EvalObject(Path.GetFullPath(Path.Combine(dir, Text(o, "mask", at))), Text(o, "kind", at), Int(o, "area", at), (point[0], point[1]), box);
         }).ToList();
-        return new EvalScene(Path.Combine(dir, Text(s, "image", where)), width, height, objects);
+        return new EvalScene(Path.GetFullPath(Path.Combine(dir, Text(s, "image", where))), width, height, objects);
     }
 
     private static JsonElement Property(JsonElement e, string name, string where) =>
