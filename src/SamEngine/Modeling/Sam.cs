@@ -132,39 +132,37 @@ public sealed class SamModel : IDisposable
             ulong seed = parts.Length == 3 ? ulong.Parse(parts[2]) : 0;
             return Create(arch ?? preset, new GeneratedWeightSource(seed), backend, $"generated:{parts[1]}:{seed}", disposeBackend);
         }
-        string description = model;
-        if (model == ModelSource.Demo)
-        {
-            model = ModelSource.DemoPath;
-            if (!File.Exists(model)) throw new FileNotFoundException($"the demo model '{model}' is missing (the build copies it there from weights/demo/)");
-        }
-        if (!File.Exists(model)) throw new FileNotFoundException($"model file '{model}' does not exist");
+        string path = ModelSource.FilePath(model)!;
+        if (!File.Exists(path))
+            throw new FileNotFoundException(model == ModelSource.Demo
+                ? $"the demo model '{path}' is missing (the build copies it there from weights/demo/)"
+                : $"model file '{path}' does not exist");
         try
         {
-            if (CheckpointReader.FormatOf(model) == CheckpointFormat.PyTorch)
+            if (CheckpointReader.FormatOf(path) == CheckpointFormat.PyTorch)
             {
                 // Converted into memory as the model asks for each tensor: the reader is done with afterwards.
-                using var reader = new TorchZipReader(model);
+                using var reader = new TorchZipReader(path);
                 var pth = new CheckpointWeightSource(reader);
-                return Build(arch ?? InferredArchitecture(model, pth.Shapes), pth, ownedWeights: null, backend, disposeBackend, description);
+                return Build(arch ?? InferredArchitecture(path, pth.Shapes), pth, ownedWeights: null, backend, disposeBackend, model);
             }
             // The parameters are served from the file's mapping: the model owns the file from here on.
-            var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(model));
+            var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(path));
             try
             {
                 arch ??= SafeTensorsReader.StoredArchitecture(source.File)
-                    ?? InferredArchitecture(model, source.File.Tensors.ToDictionary(t => t.Key, t => t.Value.Shape));
+                    ?? InferredArchitecture(path, source.File.Tensors.ToDictionary(t => t.Key, t => t.Value.Shape));
             }
             catch
             {
                 source.Dispose();
                 throw;
             }
-            return Build(arch, source, ownedWeights: source, backend, disposeBackend, description);
+            return Build(arch, source, ownedWeights: source, backend, disposeBackend, model);
         }
-        catch (WeightException e) when (!e.Message.StartsWith($"'{model}'", StringComparison.Ordinal))
+        catch (WeightException e) when (!e.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
         {
-            throw new WeightException($"'{model}': {e.Message}");
+            throw new WeightException($"'{path}': {e.Message}");
         }
     }
 
