@@ -21,14 +21,14 @@ internal sealed record EvalSet(string Recipe, long Seed, IReadOnlyList<EvalScene
         string dir = Path.GetDirectoryName(Path.GetFullPath(manifestPath))!;
         using var doc = JsonDocument.Parse(File.ReadAllText(manifestPath));
         var root = doc.RootElement;
-        var scenes = Array(root, "scenes", manifestPath).Select((s, i) => Scene(s, dir, $"{manifestPath}: scene {i}")).ToList();
+        var scenes = Items(root, "scenes", manifestPath).Select((s, i) => Scene(s, dir, $"{manifestPath}: scene {i}")).ToList();
         return new EvalSet(Text(root, "recipe", manifestPath), Property(root, "seed", manifestPath).GetInt64(), scenes);
     }
 
     private static EvalScene Scene(JsonElement s, string dir, string where)
     {
         int width = Int(s, "width", where), height = Int(s, "height", where);
-        var objects = Array(s, "objects", where).Select((o, j) =>
+        var objects = Items(s, "objects", where).Select((o, j) =>
         {
             string at = $"{where} object {j}";
             var point = Ints(o, "point", 2, at);
@@ -51,12 +51,12 @@ internal sealed record EvalSet(string Recipe, long Seed, IReadOnlyList<EvalScene
         Property(e, name, where) is { ValueKind: JsonValueKind.Number } v && v.TryGetInt32(out int i) && i >= 0 ? i
         : throw new InvalidDataException($"{where}: '{name}' is not a whole number >= 0");
 
-    private static IEnumerable<JsonElement> Array(JsonElement e, string name, string where) =>
+    private static IEnumerable<JsonElement> Items(JsonElement e, string name, string where) =>
         Property(e, name, where) is { ValueKind: JsonValueKind.Array } v ? v.EnumerateArray().ToList() : throw new InvalidDataException($"{where}: '{name}' is not an array");
 
     private static int[] Ints(JsonElement e, string name, int count, string where)
     {
-        var values = Array(e, name, where).Select(v => v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : int.MinValue).ToArray();
+        var values = Items(e, name, where).Select(v => v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int i) ? i : int.MinValue).ToArray();
         return values.Length == count && !values.Contains(int.MinValue) ? values
             : throw new InvalidDataException($"{where}: '{name}' is not {count} whole numbers");
     }
