@@ -27,7 +27,7 @@ public sealed class DemoModelQualityTests(ITestOutputHelper output)
     /// The official generator's defaults except a 16 x 16 grid instead of 32 x 32, a quarter of the
     /// decoder work, to keep the test a few seconds long.
     /// </summary>
-    internal const int AmgPointsPerSide = 16;
+    private const int AmgPointsPerSide = 16;
 
     /// <summary>
     /// The bar for a click on each object of samples/shapes.png. It holds for one of the three
