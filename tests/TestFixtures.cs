@@ -33,7 +33,7 @@ internal static class TestFixtures
         RepositoryRoot() is { } root ? Existing(Path.Combine(root, "fixtures-large", config)) : null;
 
     /// <summary>The folder holding SamEngine.sln above the test binaries, or null.</summary>
-    private static string? RepositoryRoot()
+    public static string? RepositoryRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
         {
@@ -41,6 +41,10 @@ internal static class TestFixtures
         }
         return null;
     }
+
+    /// <summary>A file or folder of the checkout the tests were built from (samples/, weights/), by its path from the repository root.</summary>
+    public static string InRepository(string relative) =>
+        RepositoryRoot() is { } root ? Path.Combine(root, relative) : throw new DirectoryNotFoundException("no SamEngine.sln above the test binaries");
 
     private static string? Existing(string dir) => File.Exists(Path.Combine(dir, "reference.safetensors")) ? Path.GetFullPath(dir) : null;
 }

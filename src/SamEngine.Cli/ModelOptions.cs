@@ -8,9 +8,11 @@ namespace SamEngine.Cli;
 /// <summary>The <c>--model</c>, <c>--arch</c>, <c>--backend</c> and <c>--precision</c> options of the verbs that run a model.</summary>
 public sealed class ModelOptions
 {
-    /// <summary><c>--model M</c>: the checkpoint, required.</summary>
-    public Option<string> Model { get; } = CliOptions.Required("--model", "M",
-        "a .safetensors checkpoint (official or converted names), an official PyTorch .pth, or generated:<preset>[:<seed>]");
+    /// <summary><c>--model M</c>: the checkpoint; <c>demo</c>, the shipped model, when not given.</summary>
+    public Option<string> Model { get; } = CliOptions.Parsed("--model", "M",
+        "a .safetensors checkpoint (official or converted names), an official PyTorch .pth,\n" +
+        "demo (the shipped model, trained on synthetic shapes only) or generated:<preset>[:<seed>]",
+        ModelSource.Default, model => model);
 
     /// <summary><c>--arch A</c>: a preset or JSON file; null to take it from the checkpoint.</summary>
     public Option<string?> Arch { get; } = ArchOption(
@@ -74,7 +76,7 @@ public sealed class ModelOptions
         string model = parsed.GetRequiredValue(Model);
         var arch = Architecture(parsed.GetValue(Arch), parsed.CommandResult.Command.Name);
         var backend = BackendFactory.Create(parsed.GetRequiredValue(Backend), parsed.GetValue(Precision), stderr);
-        if (model.StartsWith("generated:", StringComparison.Ordinal))
+        if (ModelSource.IsGenerated(model))
             stderr.WriteLine($"samengine: notice: {model} is seeded random weights for testing; its masks are meaningless (convert an official checkpoint for real results)");
         var loaded = SamModel.Load(model, arch, backend, disposeBackend: true);
         try { RequireVitForInt8(parsed.GetValue(Precision), loaded.Architecture, parsed.CommandResult.Command.Name); }

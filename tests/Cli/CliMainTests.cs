@@ -33,7 +33,6 @@ public sealed class CliMainTests
         { ["segment", "--image", Missing, "--point", "1,1", "--out", Missing, "--model"], "segment: " },
         { [.. SegmentBase, "--point"], "--point" },
         { ["bench", .. Model, "--runs"], "--runs" },
-        { ["info"], "info: option '--model' is required" },
         { ["embed", .. Model, "--out", Missing], "embed: option '--image' or '--images' is required" },
         { ["amg", .. Model, "--image", Missing], "amg: option '--out' is required" },
         { ["parity"], "parity: option '--fixture' is required" },

@@ -27,10 +27,9 @@ public static class InfoCommand
     private static int Run(ParseResult parsed, ModelOptions modelOptions, bool json, TextWriter stdout)
     {
         using var model = modelOptions.Load(parsed, TextWriter.Null);
-        string path = parsed.GetRequiredValue(modelOptions.Model);
         string dtype = "F16 (generated)";
         long? size = null;
-        if (File.Exists(path))
+        if (SamEngine.Modeling.ModelSource.FilePath(parsed.GetRequiredValue(modelOptions.Model)) is { } path)
         {
             size = new FileInfo(path).Length;
             using var file = SamEngine.Checkpoints.CheckpointReader.Open(path); // safetensors or .pth

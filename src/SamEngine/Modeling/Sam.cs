@@ -83,7 +83,7 @@ public sealed class SamModel : IDisposable
     /// <summary>The mask decoder.</summary>
     public MaskDecoder MaskDecoder => Live(_maskDecoder);
 
-    /// <summary>Where the weights came from (a path or <c>generated:preset:seed</c>).</summary>
+    /// <summary>Where the weights came from (a path, <c>demo</c> or <c>generated:preset:seed</c>).</summary>
     public string Description { get; }
 
     /// <summary>
@@ -113,8 +113,9 @@ public sealed class SamModel : IDisposable
     /// Loads a model from <paramref name="model"/>: a <c>.safetensors</c> path with the official names
     /// (served in place from the file's mapping), an official PyTorch checkpoint (<c>.pth</c>, read by
     /// the strict state-dict reader and rounded to fp16 in memory exactly as <c>samengine convert</c>
-    /// would write it), or <c>generated:&lt;preset&gt;[:&lt;seed&gt;]</c> for the seeded weights of
-    /// <c>generated-weights.md</c>. The architecture is <paramref name="arch"/> when given, else the
+    /// would write it), <c>demo</c> for the small model shipped with SamEngine
+    /// (<see cref="ModelSource.DemoPath"/>), or <c>generated:&lt;preset&gt;[:&lt;seed&gt;]</c> for the
+    /// seeded weights of <c>generated-weights.md</c>. The architecture is <paramref name="arch"/> when given, else the
     /// file's <c>sam_architecture</c> metadata, else inferred from the tensor shapes. The backend is
     /// owned as in <see cref="Create"/>; a safetensors file stays mapped until the model is disposed.
     /// A file that cannot be used throws a <see cref="CheckpointException"/>,
@@ -122,7 +123,7 @@ public sealed class SamModel : IDisposable
     /// </summary>
     public static SamModel Load(string model, SamArchitecture? arch = null, IBackend? backend = null, bool disposeBackend = false)
     {
-        if (model.StartsWith("generated:", StringComparison.Ordinal))
+        if (ModelSource.IsGenerated(model))
         {
             var parts = model.Split(':');
             if (parts.Length is < 2 or > 3 || (parts.Length == 3 && !ulong.TryParse(parts[2], out _)))
@@ -131,22 +132,26 @@ public sealed class SamModel : IDisposable
             ulong seed = parts.Length == 3 ? ulong.Parse(parts[2]) : 0;
             return Create(arch ?? preset, new GeneratedWeightSource(seed), backend, $"generated:{parts[1]}:{seed}", disposeBackend);
         }
-        if (!File.Exists(model)) throw new FileNotFoundException($"model file '{model}' does not exist");
+        string path = ModelSource.FilePath(model)!;
+        if (!File.Exists(path))
+            throw new FileNotFoundException(model == ModelSource.Demo
+                ? $"the demo model '{path}' is missing (the build copies it there from weights/demo/)"
+                : $"model file '{path}' does not exist");
         try
         {
-            if (CheckpointReader.FormatOf(model) == CheckpointFormat.PyTorch)
+            if (CheckpointReader.FormatOf(path) == CheckpointFormat.PyTorch)
             {
                 // Converted into memory as the model asks for each tensor: the reader is done with afterwards.
-                using var reader = new TorchZipReader(model);
+                using var reader = new TorchZipReader(path);
                 var pth = new CheckpointWeightSource(reader);
-                return Build(arch ?? InferredArchitecture(model, pth.Shapes), pth, ownedWeights: null, backend, disposeBackend, model);
+                return Build(arch ?? InferredArchitecture(path, pth.Shapes), pth, ownedWeights: null, backend, disposeBackend, model);
             }
             // The parameters are served from the file's mapping: the model owns the file from here on.
-            var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(model));
+            var source = new SafeTensorsWeightSource(SafeTensorsFile.Open(path));
             try
             {
                 arch ??= SafeTensorsReader.StoredArchitecture(source.File)
-                    ?? InferredArchitecture(model, source.File.Tensors.ToDictionary(t => t.Key, t => t.Value.Shape));
+                    ?? InferredArchitecture(path, source.File.Tensors.ToDictionary(t => t.Key, t => t.Value.Shape));
             }
             catch
             {
@@ -155,9 +160,9 @@ public sealed class SamModel : IDisposable
             }
             return Build(arch, source, ownedWeights: source, backend, disposeBackend, model);
         }
-        catch (WeightException e) when (!e.Message.StartsWith($"'{model}'", StringComparison.Ordinal))
+        catch (WeightException e) when (!e.Message.StartsWith($"'{path}'", StringComparison.Ordinal))
         {
-            throw new WeightException($"'{model}': {e.Message}");
+            throw new WeightException($"'{path}': {e.Message}");
         }
     }
 
