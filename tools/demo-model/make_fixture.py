@@ -3,9 +3,9 @@ with weights/demo/sam_demo.safetensors, in the layout of the SAM 1 fixtures (sha
 
 usage: /usr/bin/python3 make_fixture.py SAM_SRC REPO_ROOT [--threads N]
 
-Writes REPO_ROOT/tests/fixtures/demo/{cases.json, reference.safetensors}; cases.json names the shipped
-weights by a path relative to the fixture, so `samengine parity --fixture tests/fixtures/demo` checks the
-engine against the official code on the very file `--model demo` loads. The model is built with
+Writes REPO_ROOT/tests/fixtures/demo/{cases.json, reference.safetensors}; cases.json names the weights
+"shipped": "demo" (the parity runner loads the model `--model demo` loads), so `samengine parity --fixture
+tests/fixtures/demo` checks the engine against the official code on that very file. The model is built with
 train.build_sam (the official modules) and the fp16 weights widened to float32, as the engine does.
 """
 import os
@@ -126,7 +126,7 @@ def main():
     os.makedirs(fixture, exist_ok=True)
     save_safetensors(os.path.join(fixture, "reference.safetensors"), out)
     doc = dict(config="demo", architecture=dict(arch, image_hw=[h, w]),
-               weights=dict(shipped=os.path.relpath(weights_path, fixture)),
+               weights=dict(shipped="demo"),
                image=dict(source="samples/shapes.png, halved (PIL bilinear)", height=h, width=w),
                reference=dict(code="facebookresearch/segment-anything (official), PyTorch " + torch.__version__ + ", float32, CPU",
                               threads=args.threads),

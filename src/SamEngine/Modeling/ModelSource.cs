@@ -8,7 +8,7 @@ namespace SamEngine.Modeling;
 public static class ModelSource
 {
     /// <summary>
-    /// The name of the shipped demo model: SAM's architecture at 256 x 256, trained on synthetic shapes
+    /// The name of the shipped demo model: SAM's architecture at 320 x 320, trained on synthetic shapes
     /// only (real photos need the official checkpoints). A file that happens to be called <c>demo</c> is
     /// reached as <c>./demo</c>.
     /// </summary>

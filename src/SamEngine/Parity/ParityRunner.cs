@@ -78,7 +78,9 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
     private SamModel LoadModel(FixtureSpec spec)
     {
         // Without a backend the model makes (and disposes) a CPU one; the caller's stays the caller's.
-        string shipped = Path.Combine(fixtureDir, spec.ShippedWeights ?? "model.safetensors");
+        // "shipped": "demo" names the model shipped with SamEngine, wherever the program finds it.
+        string shipped = spec.ShippedWeights == ModelSource.Demo ? ModelSource.DemoPath
+            : Path.Combine(fixtureDir, spec.ShippedWeights ?? "model.safetensors");
         if (File.Exists(shipped)) return SamModel.Load(shipped, spec.Architecture, backend);
         return SamModel.Create(spec.Architecture, new GeneratedWeightSource(spec.Seed), backend, $"generated (seed {spec.Seed})");
     }
