@@ -125,6 +125,13 @@ public sealed class BenchCommandTests
         Assert.StartsWith("samengine: error:", stderr);
     }
 
+    /// <summary>Without --model the bench times the shipped demo model (the default of every verb).</summary>
     [Fact]
-    public void Missing_model_is_a_usage_error() => Assert.Equal(2, CliRunner.Run("bench").Code);
+    public void Without_a_model_it_times_the_demo_model()
+    {
+        var (code, stdout, stderr) = CliRunner.Run("bench", "--backend", "cpu", "--runs", "1", "--json");
+        Assert.True(code == 0, stderr);
+        string model = System.Text.Json.JsonDocument.Parse(stdout).RootElement.GetProperty("model").GetString()!;
+        Assert.Contains("demo", model);
+    }
 }
