@@ -78,9 +78,10 @@ public sealed class ParityRunner(string fixtureDir, IBackend? backend = null, Pr
     private SamModel LoadModel(FixtureSpec spec)
     {
         // Without a backend the model makes (and disposes) a CPU one; the caller's stays the caller's.
-        // "shipped": "demo" names the model shipped with SamEngine, wherever the program finds it.
-        string shipped = spec.ShippedWeights == ModelSource.Demo ? ModelSource.DemoPath
-            : Path.Combine(fixtureDir, spec.ShippedWeights ?? "model.safetensors");
+        // "shipped": "demo" names the model shipped with SamEngine: SamModel.Load resolves it (a missing
+        // file is an error there, never a silent fall-back to generated weights).
+        if (spec.ShippedWeights == ModelSource.Demo) return SamModel.Load(ModelSource.Demo, spec.Architecture, backend);
+        string shipped = Path.Combine(fixtureDir, spec.ShippedWeights ?? "model.safetensors");
         if (File.Exists(shipped)) return SamModel.Load(shipped, spec.Architecture, backend);
         return SamModel.Create(spec.Architecture, new GeneratedWeightSource(spec.Seed), backend, $"generated (seed {spec.Seed})");
     }
