@@ -163,11 +163,22 @@ def object_loss(sam, embedding, dense_pe, masks, rng, use_box, size):
     return total / (1 + CORRECTION_POINTS), stats
 
 
-def learning_rate(step, steps, peak=8e-4, warmup=200):
+FIRST_CYCLE = 2000  # steps of the first cosine cycle; a longer run adds a second cycle after it
+
+
+def cosine_cycle(step, steps, peak, warmup):
     if step < warmup:
         return peak * (step + 1) / warmup
     progress = (step - warmup) / max(1, steps - warmup)
     return peak * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def learning_rate(step, steps):
+    """Linear warm-up and cosine decay; past FIRST_CYCLE steps a second, lower cycle (a warm restart) runs
+    from FIRST_CYCLE to `steps`, so a longer run extends the 2000-step one instead of replacing it."""
+    if steps <= FIRST_CYCLE or step < FIRST_CYCLE:
+        return cosine_cycle(step, min(steps, FIRST_CYCLE), peak=8e-4, warmup=200)
+    return cosine_cycle(step - FIRST_CYCLE, steps - FIRST_CYCLE, peak=5e-4, warmup=50)
 
 
 def save_safetensors(path, tensors, metadata):
