@@ -10,7 +10,7 @@ public class GemmTests
     public static TheoryData<int, int, int> Shapes => new()
     {
         { 1, 1, 1 }, { 1, 37, 5 }, { 7, 1, 9 }, { 13, 33, 17 }, { 12, 32, 256 }, { 25, 47, 300 },
-        { 150, 70, 513 }, { 300, 96, 64 }, { 2, 3000, 3 },
+        { 150, 70, 513 }, { 300, 96, 64 }, { 2, 3000, 3 }, { 40, 2400, 300 }, { 150, 250, 513 },
     };
 
     public static IEnumerable<object[]> Paths() =>
