@@ -36,8 +36,6 @@ public sealed class ClickLatencyTests(VitBServer fixture, ITestOutputHelper outp
             Assert.Equal(3, await driver.Page.Locator("#candidates li").CountAsync());
         }
         await driver.ScreenshotAsync("vit_b-click");
-        // the README's picture (docs/page.jpg): a JPEG, a tenth of the PNG's size
-        await driver.Page.ScreenshotAsync(new() { Path = Path.Combine(Artifacts.Folder, "page.jpg"), Type = ScreenshotType.Jpeg, Quality = 80 });
         // the first of each is warm-up (JIT of the page's path)
         output.WriteLine($"load average: {File.ReadAllText("/proc/loadavg").Trim()}");
         output.WriteLine($"vit_b click to mask: {Summary(clicks.Skip(1))}");

@@ -66,12 +66,12 @@ internal static class WindowAttention
             }
             for (int c = 0; c < d; c++) Array.Clear(kt, c * tp + t, tp - t);
             var bias = biasTable.AsSpan(hd * t * tp, t * tp);
+            Span<float> inv = stackalloc float[Rows]; // read only where dst is set for this block
+            Span<int> dst = stackalloc int[Rows];
             for (int i0 = 0; i0 < t; i0 += Rows)
             {
                 Scores(q.AsSpan(i0 * d, Rows * d), kt, bias, i0, t, tp, d, scores);
                 int rows = Math.Min(Rows, t - i0);
-                Span<float> inv = stackalloc float[Rows];
-                Span<int> dst = stackalloc int[Rows];
                 for (int r = 0; r < Rows; r++)
                 {
                     dst[r] = -1;
