@@ -160,7 +160,9 @@ public static class Gemm
             // Up to InPlaceMaxN columns, full row panels read A in place (only the ragged last panel
             // is packed, so that no row past M is read). A stored as Aᵀ is read in place as
             // well: a panel's MR values of one reduction step are adjacent there, as in a packed panel.
-            bool inPlace = N <= InPlaceMaxN;
+            // Rows a multiple of 4 KB apart (K = 1024, 3072, 5120) fall into the same L1 sets, and MR of
+            // them read side by side evict each other: vit_b's MLP (K = 3072) ran 40 % slower in place.
+            bool inPlace = N <= InPlaceMaxN && (TransposedA || Lda * sizeof(float) % 4096 != 0);
             int fullPanels = inPlace ? rows / Mr : 0;
             fixed (float* pa = aPack, pb = PackedB, pc = C, pA = A)
             {
