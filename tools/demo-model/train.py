@@ -163,7 +163,10 @@ def object_loss(sam, embedding, dense_pe, masks, rng, use_box, size):
     return total / (1 + CORRECTION_POINTS), stats
 
 
-FIRST_CYCLE = 2000  # steps of the first cosine cycle; a longer run adds a second cycle after it
+# Cosine cycles (warm restarts), so that a longer run extends a shorter one instead of replacing it:
+# (last step, peak) of each; past the last one a final cycle at FINAL_PEAK runs to `steps`.
+CYCLES = [(2000, 8e-4), (5000, 5e-4)]
+FINAL_PEAK = 2.5e-4
 
 
 def cosine_cycle(step, steps, peak, warmup):
@@ -174,11 +177,14 @@ def cosine_cycle(step, steps, peak, warmup):
 
 
 def learning_rate(step, steps):
-    """Linear warm-up and cosine decay; past FIRST_CYCLE steps a second, lower cycle (a warm restart) runs
-    from FIRST_CYCLE to `steps`, so a longer run extends the 2000-step one instead of replacing it."""
-    if steps <= FIRST_CYCLE or step < FIRST_CYCLE:
-        return cosine_cycle(step, min(steps, FIRST_CYCLE), peak=8e-4, warmup=200)
-    return cosine_cycle(step - FIRST_CYCLE, steps - FIRST_CYCLE, peak=5e-4, warmup=50)
+    """Linear warm-up and cosine decay within each cycle of CYCLES (the first one with a 200-step warm-up,
+    later ones 50); a run that stops inside a cycle ends that cycle's decay at `steps`."""
+    start = 0
+    for i, (end, peak) in enumerate(CYCLES):
+        if step < end or steps <= end:
+            return cosine_cycle(step - start, min(steps, end) - start, peak=peak, warmup=200 if i == 0 else 50)
+        start = end
+    return cosine_cycle(step - start, steps - start, peak=FINAL_PEAK, warmup=50)
 
 
 def save_safetensors(path, tensors, metadata):
