@@ -234,12 +234,21 @@ public static class Gemm
             for (int r = 0; r < h; r++) new Span<float>(edge + r * Nr, w).CopyTo(new Span<float>(cTile + (long)r * Ldc, w));
         }
 
-        private unsafe void Epilogue(float* cTile, int r0, int h, int j0, int w)
-        {
-            if (Bias is not null || Act != Activation.None) Elementwise.BiasActivate(Path, cTile, h, w, Ldc, Bias, j0, Act);
-            if (Residual is null) return;
-            for (int r = 0; r < h; r++)
-                Elementwise.AddInPlace(new Span<float>(cTile + (long)r * Ldc, w), Residual.AsSpan((r0 + r) * Ldc + j0, w));
-        }
+        private unsafe void Epilogue(float* cTile, int r0, int h, int j0, int w) =>
+            TileEpilogue(Path, cTile, r0, h, j0, w, Ldc, Bias, Act, Residual);
+    }
+
+    /// <summary>
+    /// A finished h x w tile of C (rows from <paramref name="r0"/>, columns from <paramref name="j0"/>, row
+    /// stride <paramref name="ldc"/>) = act(tile + bias) + residual, while it is in cache; the residual is
+    /// laid out as C. Shared by the fp32 and int8 GEMMs.
+    /// </summary>
+    internal static unsafe void TileEpilogue(SimdPath path, float* cTile, int r0, int h, int j0, int w, int ldc,
+        float[]? bias, Activation act, float[]? residual)
+    {
+        if (bias is not null || act != Activation.None) Elementwise.BiasActivate(path, cTile, h, w, ldc, bias, j0, act);
+        if (residual is null) return;
+        for (int r = 0; r < h; r++)
+            Elementwise.AddInPlace(new Span<float>(cTile + (long)r * ldc, w), residual.AsSpan((r0 + r) * ldc + j0, w));
     }
 }

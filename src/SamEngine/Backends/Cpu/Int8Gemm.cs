@@ -102,18 +102,10 @@ internal static class Int8Gemm
                             rowScales + rp * mr, rowZeros + rp * mr, colScales + j0, colSums + j0);
                         if (!full)
                             for (int r = 0; r < h; r++) new Span<float>(edge + r * nr, w).CopyTo(new Span<float>(cTile + (long)r * n, w));
-                        Epilogue(cTile, r0, h, j0, w, n);
+                        Gemm.TileEpilogue(EpiloguePath, cTile, r0, h, j0, w, n, Bias, Act, Residual);
                     }
                 }
             }
-        }
-
-        private unsafe void Epilogue(float* cTile, int r0, int h, int j0, int w, int ldc)
-        {
-            if (Bias is not null || Act != Activation.None) Elementwise.BiasActivate(EpiloguePath, cTile, h, w, ldc, Bias, j0, Act);
-            if (Residual is null) return;
-            for (int r = 0; r < h; r++)
-                Elementwise.AddInPlace(new Span<float>(cTile + (long)r * ldc, w), Residual.AsSpan((r0 + r) * ldc + j0, w));
         }
     }
 }
