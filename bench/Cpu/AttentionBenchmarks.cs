@@ -5,11 +5,16 @@ using SamEngine.Weights;
 
 namespace SamEngine.Bench;
 
-/// <summary>
-/// An attention layer of SAM: grid, heads, head dim, window (0 = global); the ViT's (relative positions)
-/// or, with <paramref name="Hiera"/>, Hiera's (none; the product scaled after it is formed).
-/// </summary>
-public sealed record AttentionCase(string Name, int Grid, int Heads, int HeadDim, int Window, bool Hiera = false)
+/// <summary>Whose attention a case runs: the ViT's (relative positions), Hiera's (none; the product scaled after it is formed) or TinyViT's (attention biases).</summary>
+public enum AttentionKind
+{
+    Vit,
+    Hiera,
+    TinyVit,
+}
+
+/// <summary>An attention layer of SAM: grid, heads, head dim, window (0 = global) and kind.</summary>
+public sealed record AttentionCase(string Name, int Grid, int Heads, int HeadDim, int Window, AttentionKind Kind = AttentionKind.Vit)
 {
     /// <summary>Q Kᵀ and P V over all windows and heads (padded windows counted as computed), 2 x MAC.</summary>
     public double Flops
@@ -25,22 +30,28 @@ public sealed record AttentionCase(string Name, int Grid, int Heads, int HeadDim
     /// <inheritdoc />
     public override string ToString() => Name;
 
-    /// <summary>vit_b's windowed and global blocks, vit_h's, and hiera_t's global blocks (stage 3: 64 x 64 tokens, 384 channels).</summary>
+    /// <summary>
+    /// vit_b's windowed and global blocks, vit_h's, hiera_t's global blocks (stage 3: 64 x 64 tokens, 384
+    /// channels), and MobileSAM's TinyViT stages 2-4 (head dim 32).
+    /// </summary>
     public static readonly AttentionCase[] All =
     [
         new("window14_attn", 64, 12, 64, 14),
         new("global_attn_4096", 64, 12, 64, 0),
         new("vith_global_attn_4096", 64, 16, 80, 0),
-        new("hierat_global_attn_4096", 64, 4, 96, 0, Hiera: true),
+        new("hierat_global_attn_4096", 64, 4, 96, 0, AttentionKind.Hiera),
+        new("mobilesam_s2_window7_attn", 128, 4, 32, 7, AttentionKind.TinyVit),
+        new("mobilesam_s3_window14_attn", 64, 5, 32, 14, AttentionKind.TinyVit),
+        new("mobilesam_s4_window7_attn", 64, 10, 32, 7, AttentionKind.TinyVit),
     ];
 }
 
-/// <summary>The tiled online-softmax attention (the ViT's with relative positions, Hiera's without) on the CPU backend.</summary>
+/// <summary>The tiled online-softmax attention (the ViT's with relative positions, Hiera's without, TinyViT's with attention biases) on the CPU backend.</summary>
 public class AttentionBenchmarks : IFlopCounted
 {
     private readonly CpuBackend _be = new();
-    private Tensor _qkv = null!;
-    private Parameter _relH = null!, _relW = null!, _bias = null!;
+    private Tensor _qkv = null!, _padQkv = null!;
+    private Parameter _relH = null!, _relW = null!, _bias = null!, _attentionBiases = null!;
 
     [ParamsSource(nameof(Cases))]
     public AttentionCase Case { get; set; } = AttentionCase.All[0];
@@ -61,10 +72,15 @@ public class AttentionBenchmarks : IFlopCounted
         _relH = Half("rel_pos_h", 2 * side - 1, Case.HeadDim);
         _relW = Half("rel_pos_w", 2 * side - 1, Case.HeadDim);
         _bias = Half("qkv.bias", 3 * c);
+        _padQkv = _be.FromHost(Data.Random(rng, 3 * c), 3 * c);
+        _attentionBiases = Half("attn.attention_biases", Case.Heads, side * side);
     }
 
     [Benchmark]
-    public Tensor Attention() => Case.Hiera
-        ? _be.HieraAttention(_qkv, Case.Heads, Case.Window, poolQuery: false, _bias)
-        : _be.VitAttention(_qkv, Case.Heads, Case.Window, _relH, _relW, _bias);
+    public Tensor Attention() => Case.Kind switch
+    {
+        AttentionKind.Hiera => _be.HieraAttention(_qkv, Case.Heads, Case.Window, poolQuery: false, _bias),
+        AttentionKind.TinyVit => _be.TinyVitAttention(_qkv, _padQkv, Case.Heads, Case.Window, _attentionBiases),
+        _ => _be.VitAttention(_qkv, Case.Heads, Case.Window, _relH, _relW, _bias),
+    };
 }

@@ -26,12 +26,17 @@ public sealed record GemmCase(string Name, int M, int N, int K, Activation Act =
         new("vith_qkv", 4096, 3840, 1280),
         new("vith_mlp_lin1", 4096, 5120, 1280, Activation.Gelu),
         new("decoder_image_kv", 4096, 128, 256),
-        // SAM 2.1 hiera_b+ at 1024: stage 1 (256 x 256 tokens, 112 channels) and stage 2 (128 x 128, 224)
+        // SAM 2.1 hiera_b+ at 1024: stage 1 (256 x 256 tokens, 112 channels), stage 2 (128 x 128, 224) and
+        // stage 3 (64 x 64, 448: 16 of its 24 blocks, most of its time)
         new("hierabp_s1_proj", 65536, 112, 112),
         new("hierabp_s1_mlp_lin1", 65536, 448, 112, Activation.Gelu),
         new("hierabp_s1_mlp_lin2", 65536, 112, 448),
         new("hierabp_s2_proj", 16384, 224, 224),
         new("hierabp_s2_mlp_lin2", 16384, 224, 896),
+        new("hierabp_s3_qkv", 4096, 1344, 448),
+        new("hierabp_s3_proj", 4096, 448, 448),
+        new("hierabp_s3_mlp_lin1", 4096, 1792, 448, Activation.Gelu),
+        new("hierabp_s3_mlp_lin2", 4096, 448, 1792),
     ];
 }
 

@@ -86,6 +86,38 @@ public class AttentionTests
         }
     }
 
+    /// <summary>
+    /// TinyViT's windows (MobileSAM's 7 x 7 and 14 x 14 at head dim 32, odd ones) with attention biases
+    /// and padded tokens, on every path: the bias panels follow each path's tile.
+    /// </summary>
+    public static IEnumerable<object[]> TinyVitShapes()
+    {
+        var shapes = new (int H, int W, int Heads, int Hd, int Window)[]
+        {
+            (16, 15, 2, 32, 14), // stage 3's window, the last ones mostly padding
+            (9, 8, 3, 32, 7),
+            (7, 5, 2, 5, 3), // odd head dim
+            (3, 2, 1, 8, 4), // a window wider than the grid
+            (30, 29, 1, 16, 14), // 196 queries: several query panels on every path
+        };
+        return from p in Paths() from s in shapes select new object[] { p[0], s.H, s.W, s.Heads, s.Hd, s.Window };
+    }
+
+    [Theory]
+    [MemberData(nameof(TinyVitShapes))]
+    internal void TinyVitAttentionMatchesReference(SimdPath path, int h, int w, int heads, int hd, int window)
+    {
+        int c3 = heads * 3 * hd;
+        var rng = new Random(h * 100 + w + window);
+        var qkv = new HostTensor(GemmTests.Random(rng, h * w * c3).Select(x => 2 * x).ToArray(), [1, h, w, c3]);
+        var pad = new HostTensor(GemmTests.Random(rng, c3), [c3]);
+        var biases = new Parameter("attn.attention_biases", [heads, window * window], Half(GemmTests.Random(rng, heads * window * window)));
+        using var be = new CpuBackend();
+        var got = WithPath(path, () => be.ToHost(be.TinyVitAttention(be.FromHost(qkv.Data, 1, h, w, c3), be.FromHost(pad.Data, c3), heads, window, biases)));
+        var want = OpReference.TinyVitAttention(qkv, pad, heads, window, biases);
+        GemmTests.AssertClose(want.Data, got, $"{path} TinyViT attention {h}x{w} window {window} head dim {hd}", atol: 1e-5f);
+    }
+
     private static void CheckVit(SimdPath path, int h, int w, int heads, int hd, int window)
     {
         int c = heads * hd, wh = window > 0 ? window : h, ww = window > 0 ? window : w;

@@ -19,6 +19,13 @@ internal readonly record struct HeadRows(float[] Source, int[] Starts, int Count
 }
 
 /// <summary>
+/// An additive bias of every (query, key) score of one head, laid out as <see cref="FlashAttention"/>'s
+/// transposed score blocks: from <paramref name="Offset"/>, per panel of NR queries, [keys rounded up to
+/// MR][NR] (TinyViT's attention biases, <see cref="WindowAttention.BiasPanels"/>).
+/// </summary>
+internal readonly record struct ScoreBias(float[] Panels, int Offset);
+
+/// <summary>
 /// Decomposed relative-position tables Rh [2 GridH - 1, d] and Rw [2 GridW - 1, d] for a GridH x GridW
 /// grid attending to itself, packed once per call as row panels of the micro-kernel of a SIMD path,
 /// so that each query panel gets q · Rᵀ from the same kernel as its scores. The packed tables are

@@ -11,7 +11,8 @@ namespace SamEngine.Backends.Cpu;
 /// attention never rescales; Oᵀ is rescaled only when a query's running max moved. K and Vᵀ are packed
 /// once per call as the kernel's A panels, qᵀ as its B panels, straight from where the rows lie
 /// (<see cref="HeadRows"/>); the rel-pos terms q · Rᵀ of a query panel come from the same kernel over
-/// the packed tables (<see cref="RelPos"/>). Each worker of the caller's loop passes its own
+/// the packed tables (<see cref="RelPos"/>); a dense bias (<see cref="ScoreBias"/>) is read in the layout
+/// of Sᵀ, one row of NR queries per key. Each worker of the caller's loop passes its own
 /// <see cref="HeadScratch"/> (from <see cref="Scratches"/>): the steady state allocates nothing.
 /// </summary>
 internal static class FlashAttention
@@ -26,25 +27,30 @@ internal static class FlashAttention
     /// <c>outStarts[i] + outOffset</c>, skipped where <c>outStarts[i]</c> is negative. The ViT scales q
     /// before the product (upstream); that is folded here into k (exact for power-of-two scales, e.g.
     /// d = 64) so that the unscaled q serves the rel-pos terms too. The decoder scales the product
-    /// (<paramref name="postScale"/>). <paramref name="s"/> is the calling worker's scratch.
+    /// (<paramref name="postScale"/>), and TinyViT adds <paramref name="bias"/> after that scale.
+    /// <paramref name="s"/> is the calling worker's scratch.
     /// </summary>
     public static void Attend(SimdPath path, in HeadRows q, in HeadRows k, in HeadRows v, int d, float keyScale, float postScale,
-        RelPos? relPos, float[] y, int[] outStarts, int outOffset, HeadScratch s)
+        RelPos? relPos, float[] y, int[] outStarts, int outOffset, HeadScratch s, ScoreBias? bias = null)
     {
         if (k.Count != v.Count || q.Count <= 0 || k.Count <= 0) throw new ArgumentException($"attention of {q.Count} queries over {k.Count} keys and {v.Count} values");
         if (relPos is not null && (relPos.GridH * relPos.GridW != q.Count || q.Count != k.Count || relPos.HeadDim != d))
             throw new ArgumentException($"relative positions of a {relPos.GridH}x{relPos.GridW} grid for {q.Count} tokens");
+        var (mr, nr) = GemmKernels.Tile(path);
+        if (bias is { } b && (relPos is not null || b.Offset < 0
+            || b.Offset + (long)AttentionPacking.RoundUp(q.Count, nr) * AttentionPacking.RoundUp(k.Count, mr) > b.Panels.Length))
+            throw new ArgumentException($"a score bias of {b.Panels.Length} values from {b.Offset} for {q.Count} queries and {k.Count} keys{(relPos is null ? "" : " beside relative positions")}");
         switch (path)
         {
-            case SimdPath.Vector512: Attend<Simd512>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
-            case SimdPath.Vector256: Attend<Simd256>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
-            case SimdPath.Vector128: Attend<Simd128>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
-            default: Attend<SimdPortable>(path, q, k, v, d, keyScale, postScale, relPos, y, outStarts, outOffset, s); break;
+            case SimdPath.Vector512: Attend<Simd512>(path, q, k, v, d, keyScale, postScale, relPos, bias, y, outStarts, outOffset, s); break;
+            case SimdPath.Vector256: Attend<Simd256>(path, q, k, v, d, keyScale, postScale, relPos, bias, y, outStarts, outOffset, s); break;
+            case SimdPath.Vector128: Attend<Simd128>(path, q, k, v, d, keyScale, postScale, relPos, bias, y, outStarts, outOffset, s); break;
+            default: Attend<SimdPortable>(path, q, k, v, d, keyScale, postScale, relPos, bias, y, outStarts, outOffset, s); break;
         }
     }
 
     private static unsafe void Attend<T>(SimdPath path, in HeadRows q, in HeadRows k, in HeadRows v, int d, float keyScale,
-        float postScale, RelPos? relPos, float[] y, int[] outStarts, int outOffset, HeadScratch s) where T : struct, ISimdFloat<T>
+        float postScale, RelPos? relPos, ScoreBias? bias, float[] y, int[] outStarts, int outOffset, HeadScratch s) where T : struct, ISimdFloat<T>
     {
         var (mr, nr) = GemmKernels.Tile(path);
         int vr = AttentionKernels.ValueRows(path);
@@ -65,11 +71,12 @@ internal static class FlashAttention
         AttentionPacking.PackTransposedPanels(k, d, mr, keyScale, packedK);
         AttentionPacking.PackChannelPanels(v, d, vr, nkPad, packedVt);
 
-        fixed (float* pq = packedQ, pk = packedK, pvt = packedVt, pst = st, pot = ot, prh = relHt, prw = relWt, py = y)
+        fixed (float* pq = packedQ, pk = packedK, pvt = packedVt, pst = st, pot = ot, prh = relHt, prw = relWt, py = y, pb = bias?.Panels)
         {
             for (int q0 = 0; q0 < nq; q0 += nr)
             {
                 float* qPanel = pq + (long)q0 * d;
+                float* panelBias = pb is null ? null : pb + bias!.Value.Offset + (long)q0 * nkPad; // q0 / nr panels of nkPad x nr
                 if (relPos is not null) RelPosTerms(path, qPanel, q0, Math.Min(nr, nq - q0), nr, relPos, tableHt, tableWt, relHt, relWt);
                 T runMax0 = default, runMax1 = default, runSum0 = default, runSum1 = default;
                 for (int k0 = 0; k0 < nkPad; k0 += bc)
@@ -77,7 +84,8 @@ internal static class FlashAttention
                     int rows = Math.Min(bc, nkPad - k0), valid = Math.Min(rows, nk - k0);
                     for (int r = 0; r < rows; r += mr) // Sᵀ[keys, queries] = K_blk · qᵀ
                         GemmKernels.Run(path, d, pk + (long)(k0 + r) * d, qPanel, pst + r * nr, nr, accumulate: false);
-                    OnlineSoftmax.BiasAndMax(pst, valid, k0, postScale, relPos, prh, prw, out T max0, out T max1);
+                    OnlineSoftmax.BiasAndMax(pst, valid, k0, postScale, relPos, prh, prw,
+                        panelBias is null ? null : panelBias + (long)k0 * nr, out T max0, out T max1);
                     if (k0 == 0) (runMax0, runMax1) = (max0, max1);
                     else
                     {

@@ -8,14 +8,26 @@ internal static class OnlineSoftmax
 {
     /// <summary>
     /// Scales the first <paramref name="valid"/> score rows (keys) of the block, adds the rel-pos bias
-    /// relHt[ky] + relWt[kx] of each key, and returns the per-query maxima.
+    /// relHt[ky] + relWt[kx] of each key or the rows of a dense bias <paramref name="dense"/> laid out as
+    /// the block, and returns the per-query maxima.
     /// </summary>
     public static unsafe void BiasAndMax<T>(float* st, int valid, int k0, float postScale, RelPos? rp,
-        float* relHt, float* relWt, out T max0, out T max1) where T : struct, ISimdFloat<T>
+        float* relHt, float* relWt, float* dense, out T max0, out T max1) where T : struct, ISimdFloat<T>
     {
         int w = T.Count, nr = 2 * w;
         T m0 = T.Create(float.NegativeInfinity), m1 = m0, scale = T.Create(postScale);
-        if (rp is null)
+        if (dense is not null)
+        {
+            for (int r = 0; r < valid; r++)
+            {
+                float* row = st + r * nr, b = dense + r * nr;
+                T s0 = T.Fma(T.Load(row), scale, T.Load(b)), s1 = T.Fma(T.Load(row + w), scale, T.Load(b + w));
+                s0.Store(row);
+                s1.Store(row + w);
+                (m0, m1) = (T.Max(m0, s0), T.Max(m1, s1));
+            }
+        }
+        else if (rp is null)
         {
             for (int r = 0; r < valid; r++)
             {

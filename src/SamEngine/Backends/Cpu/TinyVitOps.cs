@@ -13,7 +13,10 @@ public sealed partial class CpuBackend
 
     private readonly ConditionalWeakTable<Parameter, FoldedConv> _foldedConv = new();
     private readonly ConditionalWeakTable<Parameter, FoldedDepthwise> _foldedDepthwise = new();
-    private readonly ConditionalWeakTable<Parameter, float[]> _biasTables = new();
+    private readonly ConditionalWeakTable<Parameter, BiasPanelsOfPath> _biasTables = new();
+
+    /// <summary>TinyViT attention biases laid out for one SIMD path's tiles (tests force other paths).</summary>
+    private sealed record BiasPanelsOfPath(SimdPath Path, float[] Panels);
 
     /// <inheritdoc />
     public Tensor Conv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, int padding, Activation act = Activation.None, Tensor? residual = null)
@@ -66,9 +69,11 @@ public sealed partial class CpuBackend
     public Tensor TinyVitAttention(Tensor qkv, Tensor padQkv, int heads, int windowSize, Parameter attentionBiases)
     {
         var (h, w, d, _, _) = OpShapes.TinyVitAttention(qkv, padQkv, heads, windowSize, attentionBiases);
-        var table = _biasTables.GetValue(attentionBiases, p => WindowAttention.BiasTable(p.ToFloat(), heads, windowSize));
+        var path = Gemm.ActivePath;
+        if (!_biasTables.TryGetValue(attentionBiases, out var table) || table.Path != path)
+            _biasTables.AddOrUpdate(attentionBiases, table = new(path, WindowAttention.BiasPanels(path, attentionBiases.ToFloat(), heads, windowSize)));
         var y = CpuTensor.Uninitialized(1, h, w, heads * d);
-        WindowAttention.Run(Cpu(qkv).Data, Cpu(padQkv).Data, h, w, heads, d, windowSize, table, y.Data);
+        WindowAttention.Run(path, Cpu(qkv).Data, Cpu(padQkv).Data, h, w, heads, d, windowSize, table.Panels, y.Data);
         return y;
     }
 }
