@@ -1,0 +1,42 @@
+using SamEngine.Tests.Backends.Reference;
+using SamEngine.Backends;
+using SamEngine.Backends.Cpu;
+using SamEngine.Weights;
+
+namespace SamEngine.Tests.Backends.Cpu;
+
+/// <summary>The depthwise conv with its folded norm and in-register activation, on every SIMD path, against the plain reference.</summary>
+public class DepthwiseConvTests
+{
+    public static IEnumerable<object[]> Cases() =>
+        from p in GemmTests.Paths()
+        from s in new (int H, int W, int C, int Stride, Activation Act)[]
+        {
+            (9, 7, 64, 1, Activation.Gelu), // whole vectors on every path
+            (6, 5, 19, 1, Activation.Relu), // a channel tail on every path
+            (7, 8, 35, 2, Activation.None), // stride 2 over odd sizes
+            (1, 1, 3, 1, Activation.Gelu), // a lone pixel: only the centre tap
+        }
+        select new object[] { p[0], s.H, s.W, s.C, s.Stride, s.Act };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    internal void MatchesReference(SimdPath path, int h, int w, int c, int stride, Activation act)
+    {
+        var rng = new Random(h * 31 + c);
+        Parameter P(string name, Func<float, float> f, params int[] shape) =>
+            new(name, shape, GemmTests.Random(rng, (int)ShapeUtil.Count(shape)).Select(v => Fp16.FromFloat(f(v))).ToArray());
+        var weight = P("conv2.c.weight", v => v, c, 1, 3, 3);
+        var bn = new BatchNorm(P("conv2.bn.weight", v => v, c), P("conv2.bn.bias", v => v, c), P("conv2.bn.running_mean", v => 0.1f * v, c),
+            P("conv2.bn.running_var", v => 1 + 0.1f * v, c), 1e-5f);
+        var x = new HostTensor(GemmTests.Random(rng, 2 * h * w * c).Select(v => 3 * v).ToArray(), [2, h, w, c]);
+        using var be = new CpuBackend();
+        var saved = Gemm.ForcedPath;
+        Gemm.ForcedPath = path;
+        float[] got;
+        try { got = be.ToHost(be.DepthwiseConv2dBn(be.FromHost(x.Data, 2, h, w, c), weight, bn, stride, act)); }
+        finally { Gemm.ForcedPath = saved; }
+        var want = OpReference.DepthwiseConv2dBn(x, weight, bn, stride, act);
+        GemmTests.AssertClose(want.Data, got, $"{path} depthwise {h}x{w}x{c} stride {stride} {act}", atol: 1e-5f);
+    }
+}
