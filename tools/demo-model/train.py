@@ -1,11 +1,13 @@
 """Trains SamEngine's demo model: a small SAM built from the official segment_anything modules, on
 synthetic scenes (scenes.py), with SAM's interactive training recipe.
 
-usage: /usr/bin/python3 train.py SAM_SRC OUT_DIR [--steps N] [--seed S] [--threads N] [--resume]
+usage: /usr/bin/python3 train.py SAM_SRC OUT_DIR [--steps N] [--seed S] [--threads N] [--resume] [--set KEY=INT ...]
 
 SAM_SRC is a checkout of facebookresearch/segment-anything (never committed). OUT_DIR receives
 checkpoint.pt (every 100 steps, to resume), train-log.jsonl and sam_demo.safetensors (fp16, official
-state-dict names, the architecture in the metadata key sam_architecture).
+state-dict names, the architecture in the metadata key sam_architecture). --set changes an integer entry of
+ARCHITECTURE for an experiment (e.g. --set img_size=256 --set patch_size=8 --set window_size=8); the
+scenes are drawn at img_size.
 
 Recipe (SAM paper, section 3 and appendix A): per object, a first prompt that is a point drawn uniformly
 from the mask or its box with noise; then points drawn uniformly from the error region between the last
@@ -220,7 +222,13 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export-only", action="store_true", help="write sam_demo.safetensors from checkpoint.pt and stop")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=INT", help="an integer entry of ARCHITECTURE to change")
     args = ap.parse_args()
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in ARCHITECTURE or not isinstance(ARCHITECTURE[key], int) or not value.lstrip("-").isdigit():
+            ap.error(f"--set {item}: not KEY=INT for an integer entry of ARCHITECTURE ({', '.join(k for k, v in ARCHITECTURE.items() if isinstance(v, int))})")
+        ARCHITECTURE[key] = int(value)
     sys.path.insert(0, args.sam_src)
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
