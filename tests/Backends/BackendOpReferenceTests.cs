@@ -125,6 +125,24 @@ public abstract class BackendOpReferenceTests : BackendTestBase
             var bnd = Bn("conv2", 19);
             yield return ("DepthwiseConv2dBn stride 1 gelu", () => be.DepthwiseConv2dBn(D(xd), wd, bnd, 1, Activation.Gelu), () => OpReference.DepthwiseConv2dBn(xd, wd, bnd, 1, Activation.Gelu));
             yield return ("DepthwiseConv2dBn stride 2", () => be.DepthwiseConv2dBn(D(xd), wd, bnd, 2), () => OpReference.DepthwiseConv2dBn(xd, wd, bnd, 2, Activation.None));
+            // MBConv (stride 1, residual, GELU) and PatchMerging (stride 2, odd sizes; a lone row) as one op.
+            foreach (var (h, w, stride, residual) in new[] { (7, 6, 1, true), (9, 7, 2, false), (1, 5, 1, true) })
+            {
+                var xb = H(76 + h, 2, h, w, 5);
+                var wb = new InvertedBottleneckWeights(Param("conv1.c.weight", 20, 5, 1, 1), Bn("conv1", 20), Param("conv2.c.weight", 20, 1, 3, 3),
+                    Bn("conv2", 20), stride, Param("conv3.c.weight", 5, 20, 1, 1), Bn("conv3", 5));
+                int ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1;
+                var rb = residual ? H(77 + h, 2, ho, wo, 5) : null;
+                var act = residual ? Activation.Gelu : Activation.None;
+                yield return ($"InvertedBottleneck {h}x{w} stride {stride}{(residual ? " residual gelu" : "")}",
+                    () => be.InvertedBottleneck(D(xb), wb, act, rb is null ? null : D(rb)),
+                    () =>
+                    {
+                        var expanded = OpReference.Conv2dBn(xb, wb.Expand, wb.ExpandBn, 1, 0, Activation.Gelu, null);
+                        var hidden = OpReference.DepthwiseConv2dBn(expanded, wb.Depthwise, wb.DepthwiseBn, stride, Activation.Gelu);
+                        return OpReference.Conv2dBn(hidden, wb.Project, wb.ProjectBn, 1, 0, act, rb);
+                    });
+            }
         }
         foreach (var (h, w, heads, d, window) in new[] { (7, 5, 2, 4, 3), (4, 4, 3, 8, 4), (3, 2, 1, 5, 4), (9, 8, 2, 16, 7) })
         {

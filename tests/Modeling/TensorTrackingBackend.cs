@@ -111,6 +111,9 @@ internal sealed class TensorTrackingBackend(IBackend inner) : IBackend
     public Tensor Conv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, int padding, Activation act = Activation.None, Tensor? residual = null) =>
         Track(inner.Conv2dBn(In(x), weight, bn, stride, padding, act, residual is null ? null : In(residual)));
 
+    public Tensor InvertedBottleneck(Tensor x, InvertedBottleneckWeights w, Activation act = Activation.None, Tensor? residual = null) =>
+        Track(inner.InvertedBottleneck(In(x), w, act, residual is null ? null : In(residual)));
+
     public Tensor DepthwiseConv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, Activation act = Activation.None) =>
         Track(inner.DepthwiseConv2dBn(In(x), weight, bn, stride, act));
 

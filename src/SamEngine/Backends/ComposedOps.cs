@@ -52,6 +52,15 @@ public static class ComposedOps
         return be.MatMulTransposed(hyper, rows);
     }
 
+    /// <summary><see cref="IBackend.InvertedBottleneck"/> op by op.</summary>
+    public static Tensor InvertedBottleneck(IBackend be, Tensor x, InvertedBottleneckWeights w, Activation act, Tensor? residual)
+    {
+        OpShapes.InvertedBottleneck(x, w, act, residual);
+        using var expanded = be.Conv2dBn(x, w.Expand, w.ExpandBn, 1, 0, Activation.Gelu);
+        using var hidden = be.DepthwiseConv2dBn(expanded, w.Depthwise, w.DepthwiseBn, w.Stride, Activation.Gelu);
+        return be.Conv2dBn(hidden, w.Project, w.ProjectBn, 1, 0, act, residual);
+    }
+
     /// <summary>[1, N, C] repeated to [B, N, C].</summary>
     private static Tensor Repeat(IBackend be, Tensor x, int b)
     {

@@ -229,6 +229,15 @@ public interface IBackend : IDisposable
     Tensor Conv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, int padding, Activation act = Activation.None, Tensor? residual = null);
 
     /// <summary>
+    /// TinyViT's <c>MBConv</c> and <c>PatchMerging</c> (an inverted bottleneck) as one op: x [B, H, W, C] →
+    /// act(bn3(conv3(GELU(bnDw(dw(GELU(bn1(conv1(x)))))))) + residual) [B, Ho, Wo, Cout], the 1x1 expand and
+    /// project convs and the k x k depthwise one (with the stride) of <paramref name="w"/>. Its wide hidden
+    /// tensors are never needed, so a backend may stream them through cache (the CPU does, row by row).
+    /// </summary>
+    Tensor InvertedBottleneck(Tensor x, InvertedBottleneckWeights w, Activation act = Activation.None, Tensor? residual = null) =>
+        ComposedOps.InvertedBottleneck(this, x, w, act, residual);
+
+    /// <summary>
     /// A depthwise <c>Conv2d_BN</c> (groups = channels, padding k/2, no bias) then <paramref name="act"/>:
     /// x [B, H, W, C], weight [C, 1, k, k] → [B, Ho, Wo, C] with Ho = (H - 1) / stride + 1.
     /// </summary>
@@ -246,6 +255,14 @@ public interface IBackend : IDisposable
     /// </summary>
     Tensor TinyVitAttention(Tensor qkv, Tensor padQkv, int heads, int windowSize, Parameter attentionBiases);
 }
+
+/// <summary>
+/// The convs of <see cref="IBackend.InvertedBottleneck"/>: <paramref name="Expand"/> 1x1, <paramref name="Depthwise"/>
+/// k x k at <paramref name="Stride"/>, <paramref name="Project"/> 1x1, each with its BatchNorm
+/// (<paramref name="ExpandBn"/>, <paramref name="DepthwiseBn"/>, <paramref name="ProjectBn"/>).
+/// </summary>
+public sealed record InvertedBottleneckWeights(Parameter Expand, BatchNorm ExpandBn, Parameter Depthwise, BatchNorm DepthwiseBn, int Stride,
+    Parameter Project, BatchNorm ProjectBn);
 
 /// <summary>The parameters of SAM's <c>output_upscaling</c>: two 2x2 transposed convs with LayerNorm2d between.</summary>
 public sealed record UpscalingWeights(Parameter Conv1Weight, Parameter Conv1Bias, Parameter NormWeight, Parameter NormBias, float NormEps,

@@ -450,6 +450,36 @@ public static class OpShapes
     }
 
     /// <summary>
+    /// x [B, H, W, C] through expand [E, C, 1, 1], depthwise [E, 1, k, k] (k odd) at the stride and
+    /// project [Cout, E, 1, 1], each with a BatchNorm over its outputs → (B, H, W, C, E, Cout, k, Ho, Wo).
+    /// </summary>
+    public static (int Batch, int H, int W, int C, int Hidden, int Cout, int Kernel, int OutH, int OutW) InvertedBottleneck(
+        Tensor x, InvertedBottleneckWeights w, Activation act, Tensor? residual)
+    {
+        const string op = "InvertedBottleneck";
+        Rank(op, "x", x, 4, "[B, H, W, C]");
+        Param(op, "expand", w.Expand, 4, "[E, C, 1, 1]");
+        Param(op, "depthwise", w.Depthwise, 4, "[E, 1, k, k]");
+        Param(op, "project", w.Project, 4, "[Cout, E, 1, 1]");
+        int c = x.Dim(3), e = w.Expand.Shape[0], k = w.Depthwise.Shape[2], cout = w.Project.Shape[0];
+        if (w.Expand.Shape[1] != c || w.Expand.Shape[2] != 1 || w.Expand.Shape[3] != 1)
+            throw new ArgumentException($"{op}: expand weight '{w.Expand.Name}' {ShapeUtil.Format(w.Expand.Shape)} is not [E, {c}, 1, 1] for x {x}");
+        if (w.Depthwise.Shape[0] != e || w.Depthwise.Shape[1] != 1 || w.Depthwise.Shape[3] != k || k % 2 == 0)
+            throw new ArgumentException($"{op}: depthwise weight '{w.Depthwise.Name}' {ShapeUtil.Format(w.Depthwise.Shape)} is not [{e}, 1, k, k] with odd k");
+        if (w.Project.Shape[1] != e || w.Project.Shape[2] != 1 || w.Project.Shape[3] != 1)
+            throw new ArgumentException($"{op}: project weight '{w.Project.Name}' {ShapeUtil.Format(w.Project.Shape)} is not [Cout, {e}, 1, 1]");
+        if (w.Stride < 1) throw new ArgumentException($"{op} '{w.Depthwise.Name}': stride {w.Stride} must be positive");
+        Norm(op, w.ExpandBn, e);
+        Norm(op, w.DepthwiseBn, e);
+        Norm(op, w.ProjectBn, cout);
+        Defined(op, act);
+        int b = x.Dim(0), h = x.Dim(1), wd = x.Dim(2), ho = (h - 1) / w.Stride + 1, wo = (wd - 1) / w.Stride + 1;
+        if (residual is not null && !residual.Shape.AsSpan().SequenceEqual([b, ho, wo, cout]))
+            throw new ArgumentException($"{op} '{w.Project.Name}': residual {residual} does not match the output [{b}, {ho}, {wo}, {cout}]");
+        return (b, h, wd, c, e, cout, k, ho, wo);
+    }
+
+    /// <summary>
     /// qkv [1, H, W, heads·3d], padQkv [heads·3d], biases [heads, w²] → (H, W, d, padded H, padded W).
     /// </summary>
     public static (int H, int W, int HeadDim, int PaddedH, int PaddedW) TinyVitAttention(Tensor qkv, Tensor padQkv, int heads, int windowSize, Parameter attentionBiases)

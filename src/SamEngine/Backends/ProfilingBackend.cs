@@ -151,6 +151,10 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
         Time($"{nameof(Conv2dBn)}({weight.Shape[2]}x{weight.Shape[3]})", () => inner.Conv2dBn(x, weight, bn, stride, padding, act, residual));
 
     /// <inheritdoc />
+    public Tensor InvertedBottleneck(Tensor x, InvertedBottleneckWeights w, Activation act = Activation.None, Tensor? residual = null) =>
+        Time($"{nameof(InvertedBottleneck)}(stride {w.Stride})", () => inner.InvertedBottleneck(x, w, act, residual));
+
+    /// <inheritdoc />
     public Tensor DepthwiseConv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, Activation act = Activation.None) =>
         Time(nameof(DepthwiseConv2dBn), () => inner.DepthwiseConv2dBn(x, weight, bn, stride, act));
 

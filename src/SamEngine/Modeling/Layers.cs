@@ -77,4 +77,16 @@ internal sealed class ConvBn
     /// <summary>act(bn(conv(x)) + residual).</summary>
     public Tensor Forward(IBackend be, Tensor x, Activation act = Activation.None, Tensor? residual = null) =>
         _depthwise ? be.DepthwiseConv2dBn(x, _weight, _bn, _stride, act) : be.Conv2dBn(x, _weight, _bn, _stride, _padding, act, residual);
+
+    /// <summary>
+    /// The weights of an inverted bottleneck under <paramref name="vb"/> (upstream's <c>conv1</c> 1x1 in → hidden,
+    /// <c>conv2</c> 3x3 depthwise at <paramref name="stride"/>, <c>conv3</c> 1x1 hidden → out, each a <c>Conv2d_BN</c>).
+    /// </summary>
+    public static InvertedBottleneckWeights Bottleneck(WeightScope vb, int inDim, int hidden, int outDim, int stride)
+    {
+        var expand = new ConvBn(vb.Push("conv1"), inDim, hidden, 1);
+        var depthwise = new ConvBn(vb.Push("conv2"), 0, hidden, 3, stride, depthwise: true);
+        var project = new ConvBn(vb.Push("conv3"), hidden, outDim, 1);
+        return new(expand._weight, expand._bn, depthwise._weight, depthwise._bn, stride, project._weight, project._bn);
+    }
 }

@@ -10,17 +10,10 @@ namespace SamEngine.Modeling;
 /// </summary>
 internal sealed class MbConv(WeightScope vb, int dim)
 {
-    private readonly ConvBn _conv1 = new(vb.Push("conv1"), dim, dim * Config.TinyVitArchitecture.MbConvExpandRatio, 1);
-    private readonly ConvBn _conv2 = new(vb.Push("conv2"), 0, dim * Config.TinyVitArchitecture.MbConvExpandRatio, 3, depthwise: true);
-    private readonly ConvBn _conv3 = new(vb.Push("conv3"), dim * Config.TinyVitArchitecture.MbConvExpandRatio, dim, 1);
+    private readonly InvertedBottleneckWeights _weights = ConvBn.Bottleneck(vb, dim, dim * Config.TinyVitArchitecture.MbConvExpandRatio, dim, stride: 1);
 
-    /// <summary>GELU(x + conv3(GELU(conv2(GELU(conv1(x)))))); the hidden activations are disposed here, x is the caller's.</summary>
-    public Tensor Forward(IBackend be, Tensor x)
-    {
-        Tensor h;
-        using (var expanded = _conv1.Forward(be, x, Activation.Gelu)) h = _conv2.Forward(be, expanded, Activation.Gelu);
-        using (h) return _conv3.Forward(be, h, Activation.Gelu, residual: x);
-    }
+    /// <summary>GELU(x + conv3(GELU(conv2(GELU(conv1(x)))))); x is the caller's.</summary>
+    public Tensor Forward(IBackend be, Tensor x) => be.InvertedBottleneck(x, _weights, Activation.Gelu, residual: x);
 }
 
 /// <summary>
@@ -29,15 +22,8 @@ internal sealed class MbConv(WeightScope vb, int dim)
 /// </summary>
 internal sealed class PatchMerging(WeightScope vb, int inDim, int outDim, int stride)
 {
-    private readonly ConvBn _conv1 = new(vb.Push("conv1"), inDim, outDim, 1);
-    private readonly ConvBn _conv2 = new(vb.Push("conv2"), 0, outDim, 3, stride, depthwise: true);
-    private readonly ConvBn _conv3 = new(vb.Push("conv3"), outDim, outDim, 1);
+    private readonly InvertedBottleneckWeights _weights = ConvBn.Bottleneck(vb, inDim, outDim, outDim, stride);
 
     /// <summary>The merged tokens; x stays the caller's.</summary>
-    public Tensor Forward(IBackend be, Tensor x)
-    {
-        Tensor h;
-        using (var wide = _conv1.Forward(be, x, Activation.Gelu)) h = _conv2.Forward(be, wide, Activation.Gelu);
-        using (h) return _conv3.Forward(be, h);
-    }
+    public Tensor Forward(IBackend be, Tensor x) => be.InvertedBottleneck(x, _weights);
 }

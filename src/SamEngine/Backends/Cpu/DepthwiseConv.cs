@@ -3,8 +3,9 @@ namespace SamEngine.Backends.Cpu;
 /// <summary>
 /// A depthwise k x k convolution in NHWC (padding k/2) with its norm folded into the taps: the channels
 /// are contiguous in both the input and the output, so each output vector accumulates its k² taps in a
-/// register, on the widest vectors of <see cref="Gemm.ActivePath"/>, and gets its activation there
-/// before its one store (MobileSAM's first stage runs it on 256 x 256 x 256 and then GELU).
+/// register, on the widest vectors of the SIMD path, and gets its activation there before its one store.
+/// One output row at a time (<see cref="Row"/>) reads k input rows through pointers, so the same kernel
+/// serves a whole image (<see cref="Run"/>) and rows streamed through a ring (<see cref="StreamedBottleneck"/>).
 /// </summary>
 internal static class DepthwiseConv
 {
@@ -12,65 +13,77 @@ internal static class DepthwiseConv
     /// y[b, oy, ox, c] = act(shift[c] + Σ taps[ky·k + kx, c] · x[b, oy·s - k/2 + ky, ox·s - k/2 + kx, c]),
     /// taps outside the image skipped (zero padding); output rows in parallel.
     /// </summary>
-    public static void Run(float[] x, int b, int h, int w, int c, float[] taps, float[] shift, int k, int stride, Activation act,
+    public static unsafe void Run(float[] x, int b, int h, int w, int c, float[] taps, float[] shift, int k, int stride, Activation act,
         float[] y, int ho, int wo)
     {
-        var geometry = new Geometry(b, h, w, c, k, stride, ho, wo);
-        switch (Gemm.ActivePath)
-        {
-            case SimdPath.Vector512: Run<Simd512>(x, taps, shift, act, y, geometry); break;
-            case SimdPath.Vector256: Run<Simd256>(x, taps, shift, act, y, geometry); break;
-            case SimdPath.Vector128: Run<Simd128>(x, taps, shift, act, y, geometry); break;
-            default: Run<SimdPortable>(x, taps, shift, act, y, geometry); break;
-        }
-    }
-
-    private readonly record struct Geometry(int B, int H, int W, int C, int K, int Stride, int Ho, int Wo);
-
-    private static unsafe void Run<T>(float[] x, float[] taps, float[] shift, Activation act, float[] y, Geometry g) where T : struct, ISimdFloat<T>
-    {
-        var (b, h, w, c, k, stride, ho, wo) = g;
-        int pad = k / 2, vectorEnd = c - c % T.Count;
+        var path = Gemm.ActivePath;
+        int pad = k / 2;
         CpuParallel.For(0, b * ho, row =>
         {
             int bi = row / ho, oy = row % ho;
-            int* xOff = stackalloc int[k * k], wOff = stackalloc int[k * k];
-            var zero = T.Create(0f);
+            float** rows = stackalloc float*[k];
             fixed (float* px = x, pt = taps, ps = shift, py = y)
             {
-                float* outRow = py + (long)row * wo * c;
-                for (int ox = 0; ox < wo; ox++)
+                for (int ky = 0; ky < k; ky++)
                 {
-                    // The taps inside the image, as offsets of their input pixel and of their weights.
-                    int n = 0;
-                    for (int ky = 0; ky < k; ky++)
-                    {
-                        int iy = oy * stride - pad + ky;
-                        if (iy < 0 || iy >= h) continue;
-                        for (int kx = 0; kx < k; kx++)
-                        {
-                            int ix = ox * stride - pad + kx;
-                            if (ix < 0 || ix >= w) continue;
-                            (xOff[n], wOff[n]) = (((bi * h + iy) * w + ix) * c, (ky * k + kx) * c);
-                            n++;
-                        }
-                    }
-                    float* o = outRow + ox * c;
-                    for (int c0 = 0; c0 < vectorEnd; c0 += T.Count)
-                    {
-                        var acc = T.Load(ps + c0);
-                        for (int t = 0; t < n; t++) acc = T.Fma(T.Load(px + xOff[t] + c0), T.Load(pt + wOff[t] + c0), acc);
-                        acc = act switch { Activation.Gelu => Elementwise.Gelu(acc), Activation.Relu => T.Max(acc, zero), _ => acc };
-                        acc.Store(o + c0);
-                    }
-                    for (int ch = vectorEnd; ch < c; ch++)
-                    {
-                        float acc = ps[ch];
-                        for (int t = 0; t < n; t++) acc += px[xOff[t] + ch] * pt[wOff[t] + ch];
-                        o[ch] = act switch { Activation.Gelu => MathUtil.Gelu(acc), Activation.Relu => Math.Max(acc, 0f), _ => acc };
-                    }
+                    int iy = oy * stride - pad + ky;
+                    rows[ky] = iy >= 0 && iy < h ? px + (long)(bi * h + iy) * w * c : null;
                 }
+                Row(path, rows, w, c, pt, ps, k, stride, act, py + (long)row * wo * c, wo);
             }
         });
+    }
+
+    /// <summary>
+    /// One output row of <paramref name="wo"/> pixels: input row ky of the window at <c>rows[ky]</c> ([w, c];
+    /// null above or below the image), taps [k·k, c] and shift [c] as in <see cref="Run"/>.
+    /// </summary>
+    public static unsafe void Row(SimdPath path, float** rows, int w, int c, float* taps, float* shift, int k, int stride, Activation act,
+        float* o, int wo)
+    {
+        switch (path)
+        {
+            case SimdPath.Vector512: Row<Simd512>(rows, w, c, taps, shift, k, stride, act, o, wo); break;
+            case SimdPath.Vector256: Row<Simd256>(rows, w, c, taps, shift, k, stride, act, o, wo); break;
+            case SimdPath.Vector128: Row<Simd128>(rows, w, c, taps, shift, k, stride, act, o, wo); break;
+            default: Row<SimdPortable>(rows, w, c, taps, shift, k, stride, act, o, wo); break;
+        }
+    }
+
+    private static unsafe void Row<T>(float** rows, int w, int c, float* taps, float* shift, int k, int stride, Activation act,
+        float* o, int wo) where T : struct, ISimdFloat<T>
+    {
+        int pad = k / 2, vectorEnd = c - c % T.Count;
+        float** xs = stackalloc float*[k * k], ts = stackalloc float*[k * k];
+        var zero = T.Create(0f);
+        for (int ox = 0; ox < wo; ox++, o += c)
+        {
+            // The taps inside the image: their input pixel and their weights.
+            int n = 0;
+            for (int ky = 0; ky < k; ky++)
+            {
+                if (rows[ky] == null) continue;
+                for (int kx = 0; kx < k; kx++)
+                {
+                    int ix = ox * stride - pad + kx;
+                    if (ix < 0 || ix >= w) continue;
+                    xs[n] = rows[ky] + (long)ix * c;
+                    ts[n++] = taps + (ky * k + kx) * c;
+                }
+            }
+            for (int c0 = 0; c0 < vectorEnd; c0 += T.Count)
+            {
+                var acc = T.Load(shift + c0);
+                for (int t = 0; t < n; t++) acc = T.Fma(T.Load(xs[t] + c0), T.Load(ts[t] + c0), acc);
+                acc = act switch { Activation.Gelu => Elementwise.Gelu(acc), Activation.Relu => T.Max(acc, zero), _ => acc };
+                acc.Store(o + c0);
+            }
+            for (int ch = vectorEnd; ch < c; ch++)
+            {
+                float acc = shift[ch];
+                for (int t = 0; t < n; t++) acc += xs[t][ch] * ts[t][ch];
+                o[ch] = act switch { Activation.Gelu => MathUtil.Gelu(acc), Activation.Relu => Math.Max(acc, 0f), _ => acc };
+            }
+        }
     }
 }

@@ -51,17 +51,38 @@ public sealed partial class CpuBackend
     public Tensor DepthwiseConv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, Activation act = Activation.None)
     {
         var (b, h, w, c, k, ho, wo) = OpShapes.DepthwiseConv2dBn(x, weight, bn, stride, act);
-        var folded = _foldedDepthwise.GetValue(weight, p =>
-        {
-            var (scale, shift) = bn.Fold();
-            var src = p.ToFloat();
-            var taps = new float[k * k * c];
-            for (int ch = 0; ch < c; ch++)
-                for (int t = 0; t < k * k; t++) taps[t * c + ch] = src[ch * k * k + t] * scale[ch];
-            return new FoldedDepthwise(taps, shift);
-        });
+        var folded = _foldedDepthwise.GetValue(weight, p => FoldDepthwise(p, bn));
         var y = CpuTensor.Uninitialized(b, ho, wo, c);
         DepthwiseConv.Run(Cpu(x).Data, b, h, w, c, folded.Taps, folded.Shift, k, stride, act, y.Data, ho, wo);
+        return y;
+    }
+
+    /// <summary>The weight [C, 1, k, k] times the norm's scale as taps [k·k, C], and the norm's shift.</summary>
+    private static FoldedDepthwise FoldDepthwise(Parameter weight, BatchNorm bn)
+    {
+        var (scale, shift) = bn.Fold();
+        int c = weight.Shape[0], kk = weight.Shape[2] * weight.Shape[3];
+        var src = weight.ToFloat();
+        var taps = new float[kk * c];
+        for (int ch = 0; ch < c; ch++)
+            for (int t = 0; t < kk; t++) taps[t * c + ch] = src[ch * kk + t] * scale[ch];
+        return new FoldedDepthwise(taps, shift);
+    }
+
+    /// <inheritdoc />
+    public Tensor InvertedBottleneck(Tensor x, InvertedBottleneckWeights w, Activation act = Activation.None, Tensor? residual = null)
+    {
+        var (b, h, wd, _, _, _, k, ho, wo) = OpShapes.InvertedBottleneck(x, w, act, residual);
+        var path = Gemm.ActivePath;
+        StreamedBottleneck.PackedConv Packed(Parameter weight, BatchNorm bn)
+        {
+            var folded = _foldedConv.GetValue(weight, p => FoldConv(p, bn));
+            return new(Gemm.PackedPanels(path, folded.Rhs), folded.Shift, weight.Shape[1], weight.Shape[0]);
+        }
+        var depthwise = _foldedDepthwise.GetValue(w.Depthwise, p => FoldDepthwise(p, w.DepthwiseBn));
+        var y = CpuTensor.Uninitialized(b, ho, wo, w.Project.Shape[0]);
+        StreamedBottleneck.Run(path, Cpu(x).Data, b, h, wd, Packed(w.Expand, w.ExpandBn), depthwise.Taps, depthwise.Shift, k, w.Stride,
+            Packed(w.Project, w.ProjectBn), act, residual is null ? null : Cpu(residual).Data, y.Data, ho, wo);
         return y;
     }
 

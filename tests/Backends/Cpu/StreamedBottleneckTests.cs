@@ -1,0 +1,52 @@
+using SamEngine.Backends;
+using SamEngine.Backends.Cpu;
+using SamEngine.Weights;
+
+namespace SamEngine.Tests.Backends.Cpu;
+
+/// <summary>
+/// The CPU's row-streamed inverted bottleneck against the same op composed of its three convs on the
+/// CPU backend, on every SIMD path: several bands per image (their first rows recomputed), stride 2,
+/// a batch of two, channel counts off the vector width.
+/// </summary>
+public class StreamedBottleneckTests
+{
+    public static IEnumerable<object[]> Cases() =>
+        from p in GemmTests.Paths()
+        from s in new (int H, int W, int C, int Hidden, int Cout, int Stride, bool Residual)[]
+        {
+            (19, 17, 16, 64, 16, 1, true), // MBConv: expand 4x, residual, GELU; 19 rows over several bands
+            (20, 13, 16, 35, 35, 2, false), // PatchMerging: stride 2, odd hidden width
+            (3, 2, 7, 9, 7, 1, true), // fewer rows than bands
+        }
+        select new object[] { p[0], s.H, s.W, s.C, s.Hidden, s.Cout, s.Stride, s.Residual };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    internal void MatchesTheComposedConvs(SimdPath path, int h, int w, int c, int hidden, int cout, int stride, bool residual)
+    {
+        var rng = new Random(h * 7 + c + stride);
+        Parameter P(string name, Func<float, float> f, params int[] shape) =>
+            new(name, shape, GemmTests.Random(rng, (int)ShapeUtil.Count(shape)).Select(v => Fp16.FromFloat(f(v))).ToArray());
+        BatchNorm Bn(string name, int n) => new(P($"{name}.bn.weight", v => v, n), P($"{name}.bn.bias", v => v, n),
+            P($"{name}.bn.running_mean", v => 0.1f * v, n), P($"{name}.bn.running_var", v => 1 + 0.1f * v, n), 1e-5f);
+        var weights = new InvertedBottleneckWeights(P("conv1.c.weight", v => 0.3f * v, hidden, c, 1, 1), Bn("conv1", hidden),
+            P("conv2.c.weight", v => v, hidden, 1, 3, 3), Bn("conv2", hidden), stride, P("conv3.c.weight", v => 0.3f * v, cout, hidden, 1, 1), Bn("conv3", cout));
+        int ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1;
+        var x = GemmTests.Random(rng, 2 * h * w * c);
+        var r = residual ? GemmTests.Random(rng, 2 * ho * wo * cout) : null;
+        var act = residual ? Activation.Gelu : Activation.None;
+        using var be = new CpuBackend();
+        var saved = Gemm.ForcedPath;
+        Gemm.ForcedPath = path;
+        try
+        {
+            using var xt = be.FromHost(x, 2, h, w, c);
+            using var rt = r is null ? null : be.FromHost(r, 2, ho, wo, cout);
+            var got = be.ToHost(be.InvertedBottleneck(xt, weights, act, rt));
+            var want = be.ToHost(ComposedOps.InvertedBottleneck(be, xt, weights, act, rt));
+            GemmTests.AssertClose(want, got, $"{path} bottleneck {h}x{w} {c}->{hidden}->{cout} stride {stride}", atol: 1e-5f);
+        }
+        finally { Gemm.ForcedPath = saved; }
+    }
+}
