@@ -1,7 +1,6 @@
 using SamEngine.Tests.Backends.Reference;
 using SamEngine.Backends;
 using SamEngine.Backends.Cpu;
-using SamEngine.Weights;
 
 namespace SamEngine.Tests.Backends.Cpu;
 
@@ -24,11 +23,9 @@ public class DepthwiseConvTests
     internal void MatchesReference(SimdPath path, int h, int w, int c, int stride, Activation act)
     {
         var rng = new Random(h * 31 + c);
-        Parameter P(string name, Func<float, float> f, params int[] shape) =>
-            new(name, shape, GemmTests.Random(rng, (int)ShapeUtil.Count(shape)).Select(v => Fp16.FromFloat(f(v))).ToArray());
-        var weight = P("conv2.c.weight", v => v, c, 1, 3, 3);
-        var bn = new BatchNorm(P("conv2.bn.weight", v => v, c), P("conv2.bn.bias", v => v, c), P("conv2.bn.running_mean", v => 0.1f * v, c),
-            P("conv2.bn.running_var", v => 1 + 0.1f * v, c), 1e-5f);
+        var random = new RandomConvWeights(rng);
+        var weight = random.Parameter("conv2.c.weight", v => v, c, 1, 3, 3);
+        var bn = random.BatchNorm("conv2", c);
         var x = new HostTensor(GemmTests.Random(rng, 2 * h * w * c).Select(v => 3 * v).ToArray(), [2, h, w, c]);
         using var be = new CpuBackend();
         var saved = Gemm.ForcedPath;

@@ -1,6 +1,5 @@
 using SamEngine.Backends;
 using SamEngine.Backends.Cpu;
-using SamEngine.Weights;
 
 namespace SamEngine.Tests.Backends.Cpu;
 
@@ -26,12 +25,10 @@ public class StreamedBottleneckTests
     internal void MatchesTheComposedConvs(SimdPath path, int h, int w, int c, int hidden, int cout, int stride, bool residual)
     {
         var rng = new Random(h * 7 + c + stride);
-        Parameter P(string name, Func<float, float> f, params int[] shape) =>
-            new(name, shape, GemmTests.Random(rng, (int)ShapeUtil.Count(shape)).Select(v => Fp16.FromFloat(f(v))).ToArray());
-        BatchNorm Bn(string name, int n) => new(P($"{name}.bn.weight", v => v, n), P($"{name}.bn.bias", v => v, n),
-            P($"{name}.bn.running_mean", v => 0.1f * v, n), P($"{name}.bn.running_var", v => 1 + 0.1f * v, n), 1e-5f);
-        var weights = new InvertedBottleneckWeights(P("conv1.c.weight", v => 0.3f * v, hidden, c, 1, 1), Bn("conv1", hidden),
-            P("conv2.c.weight", v => v, hidden, 1, 3, 3), Bn("conv2", hidden), stride, P("conv3.c.weight", v => 0.3f * v, cout, hidden, 1, 1), Bn("conv3", cout));
+        var random = new RandomConvWeights(rng);
+        var weights = new InvertedBottleneckWeights(random.Parameter("conv1.c.weight", v => 0.3f * v, hidden, c, 1, 1), random.BatchNorm("conv1", hidden),
+            random.Parameter("conv2.c.weight", v => v, hidden, 1, 3, 3), random.BatchNorm("conv2", hidden), stride,
+            random.Parameter("conv3.c.weight", v => 0.3f * v, cout, hidden, 1, 1), random.BatchNorm("conv3", cout));
         int ho = (h - 1) / stride + 1, wo = (w - 1) / stride + 1;
         var x = GemmTests.Random(rng, 2 * h * w * c);
         var r = residual ? GemmTests.Random(rng, 2 * ho * wo * cout) : null;
