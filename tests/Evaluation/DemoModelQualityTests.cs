@@ -13,15 +13,15 @@ namespace SamEngine.Tests.Evaluation;
 /// </summary>
 public sealed class DemoModelQualityTests(ITestOutputHelper output)
 {
-    // Regression bars, each set below what the shipped model (tools/demo-model/train.py --steps 5000) measured
+    // Regression bars, each set below what the shipped model (tools/demo-model/train.py --steps 8500) measured
     // here on the held-out set (cpu backend, 2026-12-06): they catch a worse model or a broken engine. The
     // issue's targets (box >= 0.90, oracle >= 0.85) are not reached yet; README "The demo model" says so.
-    // Measured 0.4105; threshold = measured - 0.02.
-    private const double PointMiouThreshold = 0.39;
-    // Measured 0.5332; threshold = measured - 0.02.
-    private const double OracleMiouThreshold = 0.51;
-    // Measured 0.5857; threshold = measured - 0.02.
-    private const double BoxMiouThreshold = 0.56;
+    // Measured 0.4585; threshold = measured - 0.02.
+    private const double PointMiouThreshold = 0.43;
+    // Measured 0.5851; threshold = measured - 0.02.
+    private const double OracleMiouThreshold = 0.56;
+    // Measured 0.6390; threshold = measured - 0.02.
+    private const double BoxMiouThreshold = 0.61;
     // AMG recall is printed, not asserted: with the official thresholds (pred_iou 0.88, stability 0.95)
     // none of this model's masks survives (measured 0 masks, recall 0), and a bar of 0 could not fail.
 
@@ -34,11 +34,11 @@ public sealed class DemoModelQualityTests(ITestOutputHelper output)
     /// <summary>
     /// A regression bar for the clicks on samples/shapes.png, on the best of the three candidates the CLI
     /// and the page show (a click inside the house is as much a click on its walls): their mean, measured
-    /// 0.7516 with the shipped model, threshold = measured - 0.03. The bar, IoU >= 0.9 on every
-    /// object, is not reached yet (house 0.90, sun 0.89, ball 0.87, ground 0.87, walls 0.85, roof 0.67,
-    /// window 0.22); the per-object IoUs are printed.
+    /// 0.8299 with the shipped model, threshold = measured - 0.03. The bar, IoU >= 0.9 on every
+    /// object, is not reached yet (ground 0.95, sun 0.94, ball 0.91, house 0.84, walls 0.75, roof 0.73,
+    /// window 0.70); the per-object IoUs are printed.
     /// </summary>
-    private const double SampleClickMiou = 0.72;
+    private const double SampleClickMiou = 0.79;
 
     [Fact]
     public void Demo_model_meets_the_quality_bars_on_the_held_out_scenes()
