@@ -35,6 +35,12 @@ internal static class QuickRun
             b.Setup();
             Report(c.Name, c.Flops, peak, () => b.Op().Dispose());
         }
+        foreach (var (name, _) in ActivationBenchmarks.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
+        {
+            var b = new ActivationBenchmarks { Case = name };
+            b.Setup();
+            Report(name, b.Flops, peak, () => b.Gelu());
+        }
         return 0;
     }
 

@@ -37,6 +37,11 @@ public sealed record GemmCase(string Name, int M, int N, int K, Activation Act =
         new("hierabp_s3_proj", 4096, 448, 448),
         new("hierabp_s3_mlp_lin1", 4096, 1792, 448, Activation.Gelu),
         new("hierabp_s3_mlp_lin2", 4096, 448, 1792),
+        // hiera_l's stage 3 (64 x 64, 576: 36 of its 48 blocks)
+        new("hieral_s3_qkv", 4096, 1728, 576),
+        new("hieral_s3_proj", 4096, 576, 576),
+        new("hieral_s3_mlp_lin1", 4096, 2304, 576, Activation.Gelu),
+        new("hieral_s3_mlp_lin2", 4096, 576, 2304),
     ];
 }
 
