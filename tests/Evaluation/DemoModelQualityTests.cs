@@ -22,14 +22,18 @@ public sealed class DemoModelQualityTests(ITestOutputHelper output)
     private const double OracleMiouThreshold = 0.56;
     // Measured 0.6390; threshold = measured - 0.02.
     private const double BoxMiouThreshold = 0.61;
-    // AMG recall is printed, not asserted: with the official thresholds (pred_iou 0.88, stability 0.95)
-    // none of this model's masks survives (measured 0 masks, recall 0), and a bar of 0 could not fail.
+    // AMG recall at IoU 0.5 with DemoAmgOptions. Measured 0.1703; threshold = measured - 0.02.
+    private const double AmgRecallThreshold = 0.15;
 
     /// <summary>
-    /// The official generator's defaults except a 16 x 16 grid instead of 32 x 32, a quarter of the
-    /// decoder work, to keep the test a few seconds long.
+    /// The generator as README "The demo model" tells its users to run it on this model: the official
+    /// defaults but for the two mask filters, which are set for ViT-H's sharp, well-calibrated outputs. This
+    /// model's IoU head predicts the true IoU (about 0.6 on average) and its logits are soft at the
+    /// boundaries, so the official pred_iou 0.88 and stability 0.95 keep no mask at all (recall 0); a
+    /// predicted IoU over 0.5 (the match criterion) and a stability over 0.8 keep what it finds. A 16 x 16
+    /// grid instead of 32 x 32, a quarter of the decoder work, keeps the test a few seconds long.
     /// </summary>
-    private const int AmgPointsPerSide = 16;
+    internal static readonly AutomaticMaskGeneratorOptions DemoAmgOptions = new() { PointsPerSide = 16, PredIouThresh = 0.5, StabilityScoreThresh = 0.8 };
 
     /// <summary>
     /// A regression bar for the clicks on samples/shapes.png, on the best of the three candidates the CLI
@@ -45,12 +49,13 @@ public sealed class DemoModelQualityTests(ITestOutputHelper output)
     {
         var set = EvalSet.Load(EvalSetTests.DemoEvalManifest);
         using var model = SamModel.Load(ModelSource.Demo);
-        var report = SegmentationQuality.Measure(model, set, new AutomaticMaskGeneratorOptions { PointsPerSide = AmgPointsPerSide });
+        var report = SegmentationQuality.Measure(model, set, DemoAmgOptions);
         Print(report, $"{set.Scenes.Count} scenes ({set.Recipe}, seed {set.Seed})");
         Assert.Multiple(
             () => Assert.True(report.PointMiou >= PointMiouThreshold, $"single-point mIoU {report.PointMiou:F4} < {PointMiouThreshold}"),
             () => Assert.True(report.OracleMiou >= OracleMiouThreshold, $"oracle mIoU {report.OracleMiou:F4} < {OracleMiouThreshold}"),
-            () => Assert.True(report.BoxMiou >= BoxMiouThreshold, $"box mIoU {report.BoxMiou:F4} < {BoxMiouThreshold}"));
+            () => Assert.True(report.BoxMiou >= BoxMiouThreshold, $"box mIoU {report.BoxMiou:F4} < {BoxMiouThreshold}"),
+            () => Assert.True(report.AmgRecall >= AmgRecallThreshold, $"AMG recall {report.AmgRecall:F4} < {AmgRecallThreshold}"));
     }
 
     [Fact]
@@ -69,8 +74,10 @@ public sealed class DemoModelQualityTests(ITestOutputHelper output)
     private void Print(QualityReport report, string what)
     {
         var ci = CultureInfo.InvariantCulture;
-        output.WriteLine(string.Format(ci, "{0}: {1} objects; single-point mIoU {2:F4}, oracle mIoU {3:F4}, box mIoU {4:F4}, AMG recall@{5} {6:F4} ({7} masks, points_per_side {8})",
-            what, report.Objects.Count, report.PointMiou, report.OracleMiou, report.BoxMiou, QualityReport.AmgMatchIou, report.AmgRecall, report.AmgMasks, AmgPointsPerSide));
+        var amg = double.IsNaN(report.AmgRecall) ? "" : string.Format(ci, ", AMG recall@{0} {1:F4} ({2} masks; points_per_side {3}, pred_iou_thresh {4}, stability_score_thresh {5})",
+            QualityReport.AmgMatchIou, report.AmgRecall, report.AmgMasks, DemoAmgOptions.PointsPerSide, DemoAmgOptions.PredIouThresh, DemoAmgOptions.StabilityScoreThresh);
+        output.WriteLine(string.Format(ci, "{0}: {1} objects; single-point mIoU {2:F4}, oracle mIoU {3:F4}, box mIoU {4:F4}{5}",
+            what, report.Objects.Count, report.PointMiou, report.OracleMiou, report.BoxMiou, amg));
         output.WriteLine("kind            n   point  oracle  box    amg-recall");
         foreach (var kind in report.Objects.GroupBy(o => o.Kind).OrderBy(g => g.Key, StringComparer.Ordinal))
         {

@@ -1,5 +1,7 @@
+using SamEngine.Backends.Cpu;
 using SamEngine.IO;
 using SamEngine.Modeling;
+using SamEngine.Parity;
 using SamEngine.Tests.Checkpoints;
 
 namespace SamEngine.Tests.Modeling;
@@ -41,6 +43,7 @@ public sealed class EmbeddingFileTests
     [InlineData("input_width", "-1", "'input_width' is not a positive integer")]
     [InlineData("input_height", "7", "does not match the original size 20 x 30")]
     [InlineData("sam_architecture", "{\"img_size\": 1e30}", "metadata 'sam_architecture'")]
+    [InlineData("encoder_precision", "bf16", "metadata 'encoder_precision' is 'bf16', not fp32, fp16 or int8")]
     public void Hostile_metadata_is_refused_naming_the_field_and_file(string key, string value, string expected)
     {
         string dir = TestFiles.TempDir();
@@ -83,7 +86,40 @@ public sealed class EmbeddingFileTests
     public void A_genuine_embedding_round_trips()
     {
         string dir = TestFiles.TempDir();
-        var e = EmbeddingFile.Load(SavedEmbedding(dir), Tiny.Value, new SamPredictor(Tiny.Value));
+        string path = SavedEmbedding(dir);
+        using (var file = SafeTensorsFile.Open(path)) Assert.Equal("fp32", file.Metadata["encoder_precision"]);
+        var e = EmbeddingFile.Load(path, Tiny.Value, new SamPredictor(Tiny.Value));
         Assert.Equal((20, 30), (e.OriginalHeight, e.OriginalWidth));
+        Assert.Equal(Precision.Fp32, e.EncoderPrecision);
+    }
+
+    [Fact]
+    public void An_int8_embedding_says_so_wherever_it_is_loaded()
+    {
+        string dir = TestFiles.TempDir();
+        using var backend = new CpuBackend(Precision.Int8);
+        using var int8Model = TestFixtures.LoadModel("tiny", backend);
+        var p = new SamPredictor(int8Model);
+        p.SetImage(Enumerable.Range(0, 20 * 30 * 3).Select(i => (byte)(i * 7)).ToArray(), 20, 30);
+        Assert.Equal(Precision.Int8, p.Embedding!.EncoderPrecision);
+        string path = Path.Combine(dir, "int8.safetensors");
+        EmbeddingFile.Save(path, int8Model, p.Embedding!);
+        using (var file = SafeTensorsFile.Open(path)) Assert.Equal("int8", file.Metadata["encoder_precision"]);
+        // The same weights in fp32 accept it (the prompts run in fp32), and it stays marked int8.
+        var e = EmbeddingFile.Load(path, Tiny.Value, new SamPredictor(Tiny.Value));
+        Assert.Equal(Precision.Int8, e.EncoderPrecision);
+    }
+
+    [Fact]
+    public void An_embedding_file_without_the_precision_field_was_made_in_fp32()
+    {
+        string dir = TestFiles.TempDir();
+        string genuine = SavedEmbedding(dir);
+        using var file = SafeTensorsFile.Open(genuine);
+        var writer = new SafeTensorsWriter();
+        foreach (var (name, info) in file.Tensors) writer.Add(name, info.DType, info.Shape, file.GetBytes(name));
+        string path = Path.Combine(dir, "older.safetensors");
+        writer.Write(path, file.Metadata.Where(kv => kv.Key != "encoder_precision").ToDictionary());
+        Assert.Equal(Precision.Fp32, EmbeddingFile.Load(path, Tiny.Value, new SamPredictor(Tiny.Value)).EncoderPrecision);
     }
 }

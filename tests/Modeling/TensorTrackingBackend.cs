@@ -29,6 +29,8 @@ internal sealed class TensorTrackingBackend(IBackend inner) : IBackend
 
     public string Device => inner.Device;
 
+    public SamEngine.Parity.Precision Precision => inner.Precision;
+
     private sealed class Tracked : Tensor
     {
         private readonly TensorTrackingBackend _owner;

@@ -67,6 +67,12 @@ public interface IBackend : IDisposable
     string Device { get; }
 
     /// <summary>
+    /// How the backend computes: fp32, fp16 activations (an ILGPU device), or int8 for the ViT encoder's
+    /// linear layers (cpu). Recorded in embedding files, whose values depend on it.
+    /// </summary>
+    Parity.Precision Precision => Parity.Precision.Fp32;
+
+    /// <summary>
     /// Waits until every op launched so far has finished: a clock read after it measures the work, not
     /// its queueing. Synchronous backends (cpu) have nothing to wait for.
     /// </summary>

@@ -21,6 +21,9 @@ public sealed class ProfilingBackend(IBackend inner) : IBackend
     /// <inheritdoc />
     public string Device => inner.Device;
 
+    /// <inheritdoc />
+    public Parity.Precision Precision => inner.Precision;
+
     /// <summary>Per op and output shape: calls and total milliseconds, slowest first.</summary>
     public IReadOnlyList<(string Op, int Calls, double Ms)> Report() =>
         _ops.Select(kv => (kv.Key, kv.Value.Calls, kv.Value.Ms)).OrderByDescending(r => r.Ms).ToArray();

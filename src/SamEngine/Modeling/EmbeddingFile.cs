@@ -1,6 +1,7 @@
 using System.Globalization;
 using SamEngine.Config;
 using SamEngine.IO;
+using SamEngine.Parity;
 
 namespace SamEngine.Modeling;
 
@@ -8,7 +9,7 @@ namespace SamEngine.Modeling;
 /// Saves and loads an image embedding as safetensors: the tensor <c>image_embeddings</c> [1, D, g, g]
 /// (float32) with the original and input image sizes, the model's architecture and its weight
 /// fingerprint in the metadata, so that prompts can be answered later without the encoder and an
-/// embedding made by another model is refused. A SAM 2.1 embedding also holds its high-resolution
+/// embedding made by another model is refused; <c>encoder_precision</c> (fp32, fp16, int8) says how it was computed. A SAM 2.1 embedding also holds its high-resolution
 /// levels, <c>high_res_feats_0</c> [1, D/8, 4g, 4g] and <c>high_res_feats_1</c> [1, D/4, 2g, 2g].
 /// </summary>
 public static class EmbeddingFile
@@ -51,6 +52,7 @@ public static class EmbeddingFile
             ["sam_architecture"] = a.ToJson(),
             ["model_fingerprint"] = model.Fingerprint,
             ["model"] = model.Description,
+            ["encoder_precision"] = PrecisionName(embedding.EncoderPrecision),
         });
     }
 
@@ -107,7 +109,11 @@ public static class EmbeddingFile
             level0 = Level("high_res_feats_0", [1, a.PromptEmbedDim / 8, 4 * a.GridSize, 4 * a.GridSize]);
             level1 = Level("high_res_feats_1", [1, a.PromptEmbedDim / 4, 2 * a.GridSize, 2 * a.GridSize]);
         }
-        predictor.SetEmbedding(file.ReadFloat32("image_embeddings"), h, w, level0, level1);
+        // Files written before the field existed were all made in fp32.
+        var precision = !meta.TryGetValue("encoder_precision", out var p) ? Precision.Fp32
+            : Enum.GetValues<Precision>().Where(v => PrecisionName(v) == p).Cast<Precision?>().FirstOrDefault()
+              ?? throw new ArgumentException($"embedding '{name}': metadata 'encoder_precision' is '{p}', not fp32, fp16 or int8");
+        predictor.SetEmbedding(file.ReadFloat32("image_embeddings"), h, w, level0, level1, precision);
         return predictor.Embedding!;
 
         float[] Level(string tensor, int[] want)
@@ -125,6 +131,9 @@ public static class EmbeddingFile
         try { return SafeTensorsFile.Open(path); }
         catch (SafeTensorsException bad) when (name != path) { throw new SafeTensorsException(bad.Message.Replace(path, name), bad); }
     }
+
+    /// <summary>The CLI's name of <paramref name="p"/>: fp32, fp16, int8.</summary>
+    private static string PrecisionName(Precision p) => p.ToString().ToLowerInvariant();
 
     private static string Name(ModelFamily f) => f == ModelFamily.Sam2 ? "SAM 2.1" : "SAM 1";
 }

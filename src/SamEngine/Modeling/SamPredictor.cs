@@ -109,6 +109,12 @@ public sealed record ImageEmbedding(Tensor Tokens, float[] ImageEmbeddings, int 
     /// <summary>SAM 2.1's <c>high_res_feats[1]</c> [1, D/4, 2g, 2g]; null for SAM 1.</summary>
     public float[]? HighResFeats1 { get; init; }
 
+    /// <summary>
+    /// The precision of the encoder that made the embedding (the backend's, or what an embedding file
+    /// records): int8 or fp16 embeddings differ from fp32 ones by up to about 1e-2 (README 'Low precision').
+    /// </summary>
+    public Parity.Precision EncoderPrecision { get; init; } = Parity.Precision.Fp32;
+
     /// <summary>The decoder's skip feat_s0 [1, 4g, 4g, D/8] on the backend (SAM 2.1).</summary>
     internal Tensor? FeatS0 { get; init; }
 
@@ -248,7 +254,7 @@ public sealed class SamPredictor : IDisposable
             tokens = Be.Transpose(channels);
             host = Be.ToHost(embeddings);
         }
-        Replace(new ImageEmbedding(tokens, host, height, width, h, w));
+        Replace(new ImageEmbedding(tokens, host, height, width, h, w) { EncoderPrecision = Be.Precision });
     }
 
     /// <summary>
@@ -256,8 +262,10 @@ public sealed class SamPredictor : IDisposable
     /// positive and within the image pixel limit (<see cref="Postprocess.CheckOriginalSize"/>). A SAM 2.1
     /// model also needs its high-resolution features (<see cref="ImageEmbedding.HighResFeats0"/> [1, D/8, 4g, 4g],
     /// <see cref="ImageEmbedding.HighResFeats1"/> [1, D/4, 2g, 2g]); a SAM 1 model has none.
+    /// <paramref name="encoderPrecision"/> says how the embedding was computed (<see cref="ImageEmbedding.EncoderPrecision"/>).
     /// </summary>
-    public void SetEmbedding(float[] imageEmbeddings, int originalHeight, int originalWidth, float[]? highResFeats0 = null, float[]? highResFeats1 = null)
+    public void SetEmbedding(float[] imageEmbeddings, int originalHeight, int originalWidth, float[]? highResFeats0 = null, float[]? highResFeats1 = null,
+        Parity.Precision encoderPrecision = Parity.Precision.Fp32)
     {
         using var call = Enter();
         Postprocess.CheckOriginalSize(originalHeight, originalWidth);
@@ -274,7 +282,7 @@ public sealed class SamPredictor : IDisposable
             tokens = Be.Transpose(channels);
         if (!IsSam2)
         {
-            Replace(new ImageEmbedding(tokens, imageEmbeddings, originalHeight, originalWidth, h, w));
+            Replace(new ImageEmbedding(tokens, imageEmbeddings, originalHeight, originalWidth, h, w) { EncoderPrecision = encoderPrecision });
             return;
         }
         Tensor? s0 = null;
@@ -284,6 +292,7 @@ public sealed class SamPredictor : IDisposable
             var s1 = NchwToNhwc(highResFeats1!, d / 4, 2 * g);
             Replace(new ImageEmbedding(tokens, imageEmbeddings, originalHeight, originalWidth, h, w)
             {
+                EncoderPrecision = encoderPrecision,
                 HighResFeats0 = highResFeats0, HighResFeats1 = highResFeats1, FeatS0 = s0, FeatS1 = s1,
             });
         }
@@ -314,6 +323,7 @@ public sealed class SamPredictor : IDisposable
                 tokens = Be.Add(coarse, noMemRow);
             return new ImageEmbedding(tokens, NhwcToNchw(Be.ToHost(tokens), g * g, d), height, width, s, s)
             {
+                EncoderPrecision = Be.Precision,
                 HighResFeats0 = NhwcToNchw(Be.ToHost(s0), 16 * g * g, d / 8),
                 HighResFeats1 = NhwcToNchw(Be.ToHost(s1), 4 * g * g, d / 4),
                 FeatS0 = s0,
