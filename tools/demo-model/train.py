@@ -167,8 +167,8 @@ def object_loss(sam, embedding, dense_pe, masks, rng, use_box, size):
 
 # Cosine cycles (warm restarts), so that a longer run extends a shorter one instead of replacing it:
 # (last step, peak) of each; past the last one a final cycle at FINAL_PEAK runs to `steps`.
-CYCLES = [(2000, 8e-4), (5000, 5e-4)]
-FINAL_PEAK = 2.5e-4
+CYCLES = [(2000, 8e-4), (5000, 5e-4), (8500, 2.5e-4)]
+FINAL_PEAK = 1.5e-4
 
 
 def cosine_cycle(step, steps, peak, warmup):
