@@ -182,29 +182,40 @@ public sealed class MaskDecoder
     /// stability score, area(logits &gt; δ) / area(logits &gt; -δ) (1 when the latter is empty), reaches the
     /// threshold, else the multimask output (tokens 1-3) with the highest predicted IoU, the first on ties.
     /// <paramref name="masks"/> [B, 4, 4g, 4g] and <paramref name="iou"/> [B, 4] → [B, 1, 4g, 4g] and [B, 1].
+    /// Only the single-mask planes come to the host; when every prompt picks the same output (always for
+    /// one prompt), that plane is sliced on the backend, so a box costs one plane's copy, not four.
     /// </summary>
     private static (Tensor Iou, Tensor Masks) DynamicMultimask(IBackend be, Tensor masks, Tensor iou)
     {
-        int b = masks.Dim(0), m = masks.Dim(1), plane = masks.Dim(2) * masks.Dim(3);
-        var logits = be.ToHost(masks);
+        int b = masks.Dim(0), m = masks.Dim(1), h = masks.Dim(2), w = masks.Dim(3), plane = h * w;
         var scores = be.ToHost(iou);
-        var outMasks = new float[b * plane];
-        var outIou = new float[b];
-        for (int i = 0; i < b; i++)
+        var picks = new int[b];
+        using (var rows = be.Reshape(masks, b, m, plane))
         {
-            var single = logits.AsSpan(i * m * plane, plane);
-            int best = 1;
-            for (int k = 2; k < m; k++) if (scores[i * m + k] > scores[i * m + best]) best = k;
-            int pick = StabilityScore(single, StabilityDelta) >= StabilityThresh ? 0 : best;
-            logits.AsSpan((i * m + pick) * plane, plane).CopyTo(outMasks.AsSpan(i * plane));
-            outIou[i] = scores[i * m + pick];
-        }
-        var chosenIou = be.FromHost(outIou, b, 1);
-        try { return (chosenIou, be.FromHost(outMasks, b, 1, masks.Dim(2), masks.Dim(3))); }
-        catch
-        {
-            chosenIou.Dispose();
-            throw;
+            float[] singles;
+            using (var single = be.SliceRows(rows, 0, 1)) singles = be.ToHost(single);
+            for (int i = 0; i < b; i++)
+            {
+                int best = 1;
+                for (int k = 2; k < m; k++) if (scores[i * m + k] > scores[i * m + best]) best = k;
+                picks[i] = StabilityScore(singles.AsSpan(i * plane, plane), StabilityDelta) >= StabilityThresh ? 0 : best;
+            }
+            var chosenIou = be.FromHost(Enumerable.Range(0, b).Select(i => scores[i * m + picks[i]]).ToArray(), b, 1);
+            try
+            {
+                if (picks.All(p => p == picks[0]))
+                    using (var slice = be.SliceRows(rows, picks[0], 1))
+                        return (chosenIou, be.Reshape(slice, b, 1, h, w));
+                var logits = be.ToHost(rows);
+                var outMasks = new float[b * plane];
+                for (int i = 0; i < b; i++) logits.AsSpan((i * m + picks[i]) * plane, plane).CopyTo(outMasks.AsSpan(i * plane));
+                return (chosenIou, be.FromHost(outMasks, b, 1, h, w));
+            }
+            catch
+            {
+                chosenIou.Dispose();
+                throw;
+            }
         }
     }
 
