@@ -13,17 +13,17 @@ namespace SamEngine.Tests.Evaluation;
 /// </summary>
 public sealed class DemoModelQualityTests(ITestOutputHelper output)
 {
-    // Regression bars, each set below what the shipped model (tools/demo-model/train.py --steps 8500) measured
+    // Regression bars, each set below what the shipped model (tools/demo-model/train.py --steps 11200) measured
     // here on the held-out set (cpu backend, 2026-12-06): they catch a worse model or a broken engine. The
     // issue's targets (box >= 0.90, oracle >= 0.85) are not reached yet; README "The demo model" says so.
-    // Measured 0.4585; threshold = measured - 0.02.
-    private const double PointMiouThreshold = 0.43;
-    // Measured 0.5851; threshold = measured - 0.02.
-    private const double OracleMiouThreshold = 0.56;
-    // Measured 0.6390; threshold = measured - 0.02.
-    private const double BoxMiouThreshold = 0.61;
-    // AMG recall at IoU 0.5 with DemoAmgOptions. Measured 0.1703; threshold = measured - 0.02.
-    private const double AmgRecallThreshold = 0.15;
+    // Measured 0.4714; threshold = measured - 0.02.
+    private const double PointMiouThreshold = 0.45;
+    // Measured 0.5968; threshold = measured - 0.02.
+    private const double OracleMiouThreshold = 0.57;
+    // Measured 0.6579; threshold = measured - 0.02.
+    private const double BoxMiouThreshold = 0.63;
+    // AMG recall at IoU 0.5 with DemoAmgOptions. Measured 0.1861; threshold = measured - 0.02.
+    private const double AmgRecallThreshold = 0.16;
 
     /// <summary>
     /// The generator as README "The demo model" tells its users to run it on this model: the official
@@ -38,11 +38,11 @@ public sealed class DemoModelQualityTests(ITestOutputHelper output)
     /// <summary>
     /// A regression bar for the clicks on samples/shapes.png, on the best of the three candidates the CLI
     /// and the page show (a click inside the house is as much a click on its walls): their mean, measured
-    /// 0.8299 with the shipped model, threshold = measured - 0.03. The bar, IoU >= 0.9 on every
-    /// object, is not reached yet (ground 0.95, sun 0.94, ball 0.91, house 0.84, walls 0.75, roof 0.73,
-    /// window 0.70); the per-object IoUs are printed.
+    /// 0.8355 with the shipped model, threshold = measured - 0.03. The bar, IoU >= 0.9 on every
+    /// object, is not reached yet (ground 0.96, sun 0.95, ball 0.93, house 0.86, walls 0.76, roof 0.74,
+    /// window 0.66); the per-object IoUs are printed.
     /// </summary>
-    private const double SampleClickMiou = 0.79;
+    private const double SampleClickMiou = 0.80;
 
     [Fact]
     public void Demo_model_meets_the_quality_bars_on_the_held_out_scenes()

@@ -217,7 +217,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("sam_src")
     ap.add_argument("out_dir")
-    ap.add_argument("--steps", type=int, default=8500)
+    ap.add_argument("--steps", type=int, default=11200)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--resume", action="store_true")
