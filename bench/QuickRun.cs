@@ -41,6 +41,12 @@ internal static class QuickRun
             b.Setup();
             Report(name, b.Flops, peak, () => b.Gelu());
         }
+        foreach (var (name, _, _) in LayerNormBenchmarks.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
+        {
+            var b = new LayerNormBenchmarks { Case = name };
+            b.Setup();
+            Report(name, b.Flops, peak, () => b.LayerNorm());
+        }
         return 0;
     }
 

@@ -32,7 +32,7 @@ public sealed record AttentionCase(string Name, int Grid, int Heads, int HeadDim
 
     /// <summary>
     /// vit_b's windowed and global blocks, vit_h's, hiera_t's global blocks (stage 3: 64 x 64 tokens, 384
-    /// channels), hiera_b+'s and hiera_l's stage-3 windowed blocks and hiera_l's global ones (head dims 56 and 72), and MobileSAM's TinyViT stages 2-4 (head dim 32).
+    /// channels), hiera_b+'s and hiera_l's stage-3 windowed blocks, hiera_l's global ones and its small stage-1/2 windows (head dims 56 and 72), and MobileSAM's TinyViT stages 2-4 (head dim 32).
     /// </summary>
     public static readonly AttentionCase[] All =
     [
@@ -43,6 +43,8 @@ public sealed record AttentionCase(string Name, int Grid, int Heads, int HeadDim
         new("hierabp_s3_window14_attn", 64, 8, 56, 14, AttentionKind.Hiera),
         new("hieral_s3_window16_attn", 64, 8, 72, 16, AttentionKind.Hiera),
         new("hieral_global_attn_4096", 64, 8, 72, 0, AttentionKind.Hiera),
+        new("hieral_s1_window8_attn", 256, 2, 72, 8, AttentionKind.Hiera),
+        new("hieral_s2_window4_attn", 128, 4, 72, 4, AttentionKind.Hiera),
         new("mobilesam_s2_window7_attn", 128, 4, 32, 7, AttentionKind.TinyVit),
         new("mobilesam_s3_window14_attn", 64, 5, 32, 14, AttentionKind.TinyVit),
         new("mobilesam_s4_window7_attn", 64, 10, 32, 7, AttentionKind.TinyVit),

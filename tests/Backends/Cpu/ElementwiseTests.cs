@@ -54,19 +54,25 @@ public class ElementwiseTests
         GemmTests.AssertClose(wantSum, sum, $"{path} sum", atol: 0, rtol: 1e-6f);
     }
 
+    /// <summary>Rows narrower than one vector, SAM's 768 and hiera_l's 576 channels, and odd widths that leave scalar tails.</summary>
+    public static IEnumerable<object[]> LayerNormShapes() =>
+        from p in GemmTests.Paths()
+        from s in new[] { (1, 1), (3, 7), (5, 768), (7, 576), (40, 1283) }
+        select new object[] { p[0], s.Item1, s.Item2 };
+
     [Theory]
-    [InlineData(1, 1)]
-    [InlineData(3, 7)]
-    [InlineData(5, 768)]
-    [InlineData(40, 1283)]
-    public void LayerNormMatchesDoublePrecisionDefinition(int rows, int c)
+    [MemberData(nameof(LayerNormShapes))]
+    internal void LayerNormMatchesDoublePrecisionDefinition(SimdPath path, int rows, int c)
     {
         var rng = new Random(rows * c);
         var x = GemmTests.Random(rng, rows * c).Select(v => 3 * v + 0.5f).ToArray();
         var gamma = GemmTests.Random(rng, c);
         var beta = GemmTests.Random(rng, c);
         var got = new float[rows * c];
-        Elementwise.LayerNorm(x, got, rows, c, gamma, beta, 1e-6f);
+        var saved = Gemm.ForcedPath;
+        Gemm.ForcedPath = path;
+        try { Elementwise.LayerNorm(x, got, rows, c, gamma, beta, 1e-6f); }
+        finally { Gemm.ForcedPath = saved; }
         var want = new float[rows * c];
         for (int r = 0; r < rows; r++)
         {
@@ -74,6 +80,6 @@ public class ElementwiseTests
             double mean = xr.Average(v => (double)v), var = xr.Average(v => (v - mean) * (v - mean));
             for (int i = 0; i < c; i++) want[r * c + i] = (float)((xr[i] - mean) / Math.Sqrt(var + 1e-6) * gamma[i] + beta[i]);
         }
-        GemmTests.AssertClose(want, got, $"layernorm {rows}x{c}", atol: 2e-6f, rtol: 2e-5f);
+        GemmTests.AssertClose(want, got, $"{path} layernorm {rows}x{c}", atol: 2e-6f, rtol: 2e-5f);
     }
 }

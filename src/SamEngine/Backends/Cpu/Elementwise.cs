@@ -267,7 +267,7 @@ public static class Elementwise
 
     /// <summary>
     /// LayerNorm of <paramref name="rows"/> rows of <paramref name="c"/> channels (biased variance),
-    /// vectorised: two passes over the row for the statistics (mean, then the centred sum of
+    /// vectorised on the active SIMD path: two passes over the row for the statistics (mean, then the centred sum of
     /// squares, both accumulated in fp32 lanes), one for the affine output. With a
     /// <paramref name="residual"/> (<paramref name="residualLength"/> values, repeated over x) the row
     /// x + residual is formed in y first and normalised there, while it is in L1.
@@ -275,32 +275,70 @@ public static class Elementwise
     public static void LayerNorm(float[] x, float[] y, int rows, int c, float[] gamma, float[] beta, float eps,
         float[]? residual = null, int residualLength = 0)
     {
-        void Row(int r)
+        var path = Gemm.ActivePath;
+        ForRanges(rows, Math.Max(1, ParallelGrain / Math.Max(c, 1)), (s, e) =>
         {
-            var xr = x.AsSpan(r * c, c);
-            var yr = y.AsSpan(r * c, c);
-            if (residual is not null)
+            for (int r = s; r < e; r++)
             {
-                Add(xr, residual.AsSpan(r * c % residualLength, c), yr);
-                xr = yr;
+                var xr = x.AsSpan(r * c, c);
+                var yr = y.AsSpan(r * c, c);
+                if (residual is not null)
+                {
+                    Add(xr, residual.AsSpan(r * c % residualLength, c), yr);
+                    xr = yr;
+                }
+                switch (path)
+                {
+                    case SimdPath.Vector512: LayerNormRow<Simd512>(xr, yr, gamma, beta, eps); break;
+                    case SimdPath.Vector256: LayerNormRow<Simd256>(xr, yr, gamma, beta, eps); break;
+                    case SimdPath.Vector128: LayerNormRow<Simd128>(xr, yr, gamma, beta, eps); break;
+                    default: LayerNormRow<SimdPortable>(xr, yr, gamma, beta, eps); break;
+                }
             }
-            int vw = Vector<float>.Count, i = 0;
-            var acc = Vector<float>.Zero;
-            for (; i <= c - vw; i += vw) acc += new Vector<float>(xr[i..]);
-            float sum = Vector.Sum(acc);
-            for (; i < c; i++) sum += xr[i];
+        });
+    }
+
+    /// <summary>
+    /// One row of <see cref="LayerNorm"/> (x and y may be the same row): the mean, then the variance about
+    /// it (two passes, as upstream's float32 computes them), each summed in four vectors so that the
+    /// additions do not wait on one another.
+    /// </summary>
+    private static unsafe void LayerNormRow<T>(ReadOnlySpan<float> xr, Span<float> yr, float[] gamma, float[] beta, float eps)
+        where T : struct, ISimdFloat<T>
+    {
+        int c = xr.Length, w = T.Count, i;
+        fixed (float* px = xr, py = yr, pg = gamma, pb = beta)
+        {
+            T a0 = T.Create(0f), a1 = a0, a2 = a0, a3 = a0;
+            for (i = 0; i <= c - 4 * w; i += 4 * w)
+            {
+                a0 += T.Load(px + i);
+                a1 += T.Load(px + i + w);
+                a2 += T.Load(px + i + 2 * w);
+                a3 += T.Load(px + i + 3 * w);
+            }
+            for (; i <= c - w; i += w) a0 += T.Load(px + i);
+            float sum = T.Sum(a0 + a1 + (a2 + a3));
+            for (; i < c; i++) sum += px[i];
             float mean = sum / c;
-            var vm = new Vector<float>(mean);
-            acc = Vector<float>.Zero;
-            for (i = 0; i <= c - vw; i += vw) { var dv = new Vector<float>(xr[i..]) - vm; acc = Vector.FusedMultiplyAdd(dv, dv, acc); }
-            float sq = Vector.Sum(acc);
-            for (; i < c; i++) { float dv = xr[i] - mean; sq += dv * dv; }
+            T vm = T.Create(mean);
+            a0 = a1 = a2 = a3 = T.Create(0f);
+            for (i = 0; i <= c - 4 * w; i += 4 * w)
+            {
+                T d0 = T.Load(px + i) - vm, d1 = T.Load(px + i + w) - vm, d2 = T.Load(px + i + 2 * w) - vm, d3 = T.Load(px + i + 3 * w) - vm;
+                a0 = T.Fma(d0, d0, a0);
+                a1 = T.Fma(d1, d1, a1);
+                a2 = T.Fma(d2, d2, a2);
+                a3 = T.Fma(d3, d3, a3);
+            }
+            for (; i <= c - w; i += w) { T d0 = T.Load(px + i) - vm; a0 = T.Fma(d0, d0, a0); }
+            float sq = T.Sum(a0 + a1 + (a2 + a3));
+            for (; i < c; i++) { float dv = px[i] - mean; sq += dv * dv; }
             float rstd = 1f / MathF.Sqrt(sq / c + eps);
-            var vr = new Vector<float>(rstd);
-            for (i = 0; i <= c - vw; i += vw)
-                Vector.FusedMultiplyAdd((new Vector<float>(xr[i..]) - vm) * vr, new Vector<float>(gamma.AsSpan(i)), new Vector<float>(beta.AsSpan(i))).CopyTo(yr[i..]);
-            for (; i < c; i++) yr[i] = (xr[i] - mean) * rstd * gamma[i] + beta[i];
+            T vr = T.Create(rstd);
+            for (i = 0; i <= c - w; i += w)
+                T.Fma((T.Load(px + i) - vm) * vr, T.Load(pg + i), T.Load(pb + i)).Store(py + i);
+            for (; i < c; i++) py[i] = (px[i] - mean) * rstd * gamma[i] + beta[i];
         }
-        ForRanges(rows, Math.Max(1, ParallelGrain / Math.Max(c, 1)), (s, e) => { for (int r = s; r < e; r++) Row(r); });
     }
 }

@@ -44,6 +44,9 @@ internal interface ISimdFloat<TSelf> where TSelf : struct, ISimdFloat<TSelf>
 
     /// <summary>Whether every lane equals <paramref name="x"/>.</summary>
     static abstract bool AllEqual(TSelf a, float x);
+
+    /// <summary>The sum of the lanes.</summary>
+    static abstract float Sum(TSelf a);
 }
 
 /// <summary>A fast vectorised exp for float32, written once for every width.</summary>
@@ -102,6 +105,7 @@ internal readonly struct Simd512(Vector512<float> v) : ISimdFloat<Simd512>
     public static Simd512 Pow2(Simd512 n) => new(Vector512.ShiftLeft(Vector512.ConvertToInt32Native(n._v) + Vector512.Create(127), 23).AsSingle());
     public static Simd512 ZeroBelow(Simd512 x, Simd512 limit, Simd512 value) => new(Vector512.GreaterThanOrEqual(x._v, limit._v) & value._v);
     public static bool AllEqual(Simd512 a, float x) => a._v == Vector512.Create(x);
+    public static float Sum(Simd512 a) => Vector512.Sum(a._v);
 }
 
 /// <summary>256-bit lanes (AVX2 + FMA).</summary>
@@ -131,6 +135,7 @@ internal readonly struct Simd256(Vector256<float> v) : ISimdFloat<Simd256>
     public static Simd256 Pow2(Simd256 n) => new(Vector256.ShiftLeft(Vector256.ConvertToInt32Native(n._v) + Vector256.Create(127), 23).AsSingle());
     public static Simd256 ZeroBelow(Simd256 x, Simd256 limit, Simd256 value) => new(Vector256.GreaterThanOrEqual(x._v, limit._v) & value._v);
     public static bool AllEqual(Simd256 a, float x) => a._v == Vector256.Create(x);
+    public static float Sum(Simd256 a) => Vector256.Sum(a._v);
 }
 
 /// <summary>128-bit lanes (AdvSimd/NEON on Arm64; SSE + FMA on x86).</summary>
@@ -160,6 +165,7 @@ internal readonly struct Simd128(Vector128<float> v) : ISimdFloat<Simd128>
     public static Simd128 Pow2(Simd128 n) => new(Vector128.ShiftLeft(Vector128.ConvertToInt32Native(n._v) + Vector128.Create(127), 23).AsSingle());
     public static Simd128 ZeroBelow(Simd128 x, Simd128 limit, Simd128 value) => new(Vector128.GreaterThanOrEqual(x._v, limit._v) & value._v);
     public static bool AllEqual(Simd128 a, float x) => a._v == Vector128.Create(x);
+    public static float Sum(Simd128 a) => Vector128.Sum(a._v);
 }
 
 /// <summary>Portable <see cref="Vector{T}"/> lanes (AdvSimd on Arm, SSE/AVX elsewhere).</summary>
@@ -184,4 +190,5 @@ internal readonly struct SimdPortable(Vector<float> v) : ISimdFloat<SimdPortable
     public static SimdPortable ZeroBelow(SimdPortable x, SimdPortable limit, SimdPortable value) =>
         new(Vector.ConditionalSelect(Vector.GreaterThanOrEqual(x._v, limit._v), value._v, Vector<float>.Zero));
     public static bool AllEqual(SimdPortable a, float x) => a._v == new Vector<float>(x);
+    public static float Sum(SimdPortable a) => Vector.Sum(a._v);
 }
