@@ -118,6 +118,49 @@ public class AttentionTests
         GemmTests.AssertClose(want.Data, got, $"{path} TinyViT attention {h}x{w} window {window} head dim {hd}", atol: 1e-5f);
     }
 
+    /// <summary>
+    /// Few keys without rel-pos terms (the query-major <see cref="FewKeyAttention"/>): Hiera's 4 x 4 and 8 x 8
+    /// windows at head dim 72, their pooled queries, TinyViT-sized 49 keys, a lone key, and more queries than
+    /// one tile row; some key rows are the pad row, and the outputs of some queries are skipped.
+    /// </summary>
+    public static IEnumerable<object[]> FewKeyShapes()
+    {
+        var shapes = new (int Nq, int Nk, int D)[] { (16, 16, 72), (4, 16, 72), (64, 64, 72), (16, 64, 56), (49, 49, 32), (1, 1, 5), (300, 33, 8), (13, 64, 13) };
+        return from p in Paths() from s in shapes select new object[] { p[0], s.Nq, s.Nk, s.D };
+    }
+
+    [Theory]
+    [MemberData(nameof(FewKeyShapes))]
+    internal void FewKeyAttentionMatchesReference(SimdPath path, int nq, int nk, int d)
+    {
+        // Rows of a wider buffer (stride 3d + 1), every fifth key row taken from the pad; queries too.
+        int stride = 3 * d + 1;
+        var rng = new Random(nq * 1000 + nk * 10 + d);
+        var src = GemmTests.Random(rng, Math.Max(nq, nk) * stride).Select(x => 3 * x).ToArray();
+        var pad = GemmTests.Random(rng, stride);
+        int[] Starts(int n) => Enumerable.Range(0, n).Select(i => i % 5 == 3 ? -1 : i * stride).ToArray();
+        float[] Dense(int[] starts, int offset) => starts.SelectMany(st => (st >= 0 ? src.AsSpan(st + offset, d) : pad.AsSpan(offset, d)).ToArray()).ToArray();
+        var q = new HeadRows(src, Starts(nq), nq, 0, pad);
+        var k = new HeadRows(src, Starts(nk), nk, d, pad);
+        var v = k with { Offset = 2 * d };
+        var outStarts = Enumerable.Range(0, nq).Select(i => i % 7 == 2 ? -1 : i * (d + 2)).ToArray();
+        var y = Enumerable.Repeat(float.NaN, nq * (d + 2) + 1).ToArray();
+        float scale = 1f / MathF.Sqrt(d);
+        WithPath(path, () =>
+        {
+            FlashAttention.Attend(path, q, k, v, d, keyScale: 1f, postScale: scale, relPos: null, y, outStarts, outOffset: 1, new FlashAttention.HeadScratch());
+            return 0;
+        });
+        var want = AttentionReference.Attend(Dense(q.Starts, 0), Dense(k.Starts, d), Dense(v.Starts, 2 * d), nq, nk, d, scale, scaleQueryFirst: false, relPos: null);
+        for (int i = 0; i < nq; i++)
+        {
+            if (outStarts[i] < 0) continue;
+            GemmTests.AssertClose(want.AsSpan(i * d, d).ToArray(), y.AsSpan(outStarts[i] + 1, d).ToArray(), $"{path} {nq} queries x {nk} keys, d {d}, query {i}", atol: 1e-5f);
+        }
+        int written = outStarts.Where(st => st >= 0).Count() * d;
+        Assert.Equal(y.Length - written, y.Count(float.IsNaN)); // nothing written but the kept rows
+    }
+
     private static void CheckVit(SimdPath path, int h, int w, int heads, int hd, int window)
     {
         int c = heads * hd, wh = window > 0 ? window : h, ww = window > 0 ? window : w;

@@ -14,6 +14,7 @@ namespace SamEngine.Backends.Cpu;
 /// the packed tables (<see cref="RelPos"/>); a dense bias (<see cref="ScoreBias"/>) is read in the layout
 /// of Sᵀ, one row of NR queries per key. Each worker of the caller's loop passes its own
 /// <see cref="HeadScratch"/> (from <see cref="Scratches"/>): the steady state allocates nothing.
+/// Few keys without rel-pos terms or a bias (Hiera's small windows) go to <see cref="FewKeyAttention"/>.
 /// </summary>
 internal static class FlashAttention
 {
@@ -52,6 +53,11 @@ internal static class FlashAttention
     private static unsafe void Attend<T>(SimdPath path, in HeadRows q, in HeadRows k, in HeadRows v, int d, float keyScale,
         float postScale, RelPos? relPos, ScoreBias? bias, float[] y, int[] outStarts, int outOffset, HeadScratch s) where T : struct, ISimdFloat<T>
     {
+        if (relPos is null && bias is null && k.Count <= FewKeyAttention.MaxKeys)
+        {
+            FewKeyAttention.Attend<T>(path, q, k, v, d, keyScale, postScale, y, outStarts, outOffset, s);
+            return;
+        }
         var (mr, nr) = GemmKernels.Tile(path);
         int vr = AttentionKernels.ValueRows(path);
         if (nr != 2 * T.Count) throw new InvalidOperationException($"{path}: a query panel of {nr} is not two vectors of {T.Count}");
@@ -163,7 +169,7 @@ internal static class FlashAttention
     /// <summary>One worker's buffers for one head at a time: packed operands, scores, output, rel-pos terms, pooled queries, and the callers' row starts.</summary>
     internal sealed class HeadScratch
     {
-        public float[]? PackedQ, PackedK, PackedVt, ScoresT, OutT, OutRows, RelHt, RelWt, TableHt, TableWt, PooledQ;
+        public float[]? PackedQ, PackedK, PackedVt, ScoresT, OutT, OutRows, RelHt, RelWt, TableHt, TableWt, PooledQ, QueryRows, InverseSums;
         public int[]? Starts, OutStarts, QueryStarts;
     }
 }
