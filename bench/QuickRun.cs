@@ -41,6 +41,12 @@ internal static class QuickRun
             b.Setup();
             Report(name, b.Flops, peak, () => b.Gelu());
         }
+        foreach (var c in BottleneckCase.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
+        {
+            var b = new BottleneckBenchmarks { Case = c };
+            b.Setup();
+            Report(c.Name, c.Flops, peak, () => b.Bottleneck().Dispose());
+        }
         foreach (var (name, _, _) in LayerNormBenchmarks.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
         {
             var b = new LayerNormBenchmarks { Case = name };
