@@ -47,6 +47,12 @@ internal static class QuickRun
             b.Setup();
             Report(c.Name, c.Flops, peak, () => b.Bottleneck().Dispose());
         }
+        foreach (var c in ConvCase.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
+        {
+            var b = new ConvBenchmarks { Case = c };
+            b.Setup();
+            Report(c.Name, c.Flops, peak, () => b.Conv().Dispose());
+        }
         foreach (var (name, _, _) in LayerNormBenchmarks.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
         {
             var b = new LayerNormBenchmarks { Case = name };

@@ -63,7 +63,14 @@ public sealed partial class CpuBackend
                         int dst = (r * wo + ox) * kdim;
                         for (int ky = 0; ky < kh; ky++)
                         {
-                            int iy = oy * stride - padding + ky;
+                            int iy = oy * stride - padding + ky, ix0 = ox * stride - padding;
+                            if (iy >= 0 && iy < h && ix0 >= 0 && ix0 + kw <= w)
+                            {
+                                // The kw taps of a row inside the image are adjacent pixels: one copy (the
+                                // stem's 3-channel conv otherwise made a call per 3 floats).
+                                xd.AsSpan(((bi * h + iy) * w + ix0) * cin, kw * cin).CopyTo(patches.AsSpan(dst + ky * kw * cin, kw * cin));
+                                continue;
+                            }
                             for (int kx = 0; kx < kw; kx++)
                             {
                                 int ix = ox * stride - padding + kx, d = dst + (ky * kw + kx) * cin;
