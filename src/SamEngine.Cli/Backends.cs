@@ -71,7 +71,7 @@ public static class BackendFactory
         if (check.Passed) return backend;
         string device = backend.Device;
         backend.Dispose();
-        throw new UsageException($"backend '{name}' ({device}) disagrees with cpu on a small generated model ({precision.ToString().ToLowerInvariant()} limits of engine-contracts.md): {check.Summary}");
+        throw new UsageException($"backend '{name}' ({device}) disagrees with cpu on a small generated model ({precision.Name()} limits of engine-contracts.md): {check.Summary}");
     }
 
     private static CpuBackend Cpu(Precision precision, string whyNotFp16) =>

@@ -44,13 +44,8 @@ public sealed class ModelOptions
             Parity.Precision.Fp32, ParsePrecision);
 
     /// <summary>Reads a <c>--precision</c> value.</summary>
-    public static Precision ParsePrecision(string text) => text switch
-    {
-        "fp32" => Parity.Precision.Fp32,
-        "fp16" => Parity.Precision.Fp16,
-        "int8" => Parity.Precision.Int8,
-        _ => throw new FormatException($"unknown precision '{text}' (fp32, fp16 or int8)"),
-    };
+    public static Precision ParsePrecision(string text) =>
+        PrecisionNames.Parse(text) ?? throw new FormatException($"unknown precision '{text}' ({PrecisionNames.List})");
 
     /// <summary>An <c>--arch A</c> option with this description.</summary>
     public static Option<string?> ArchOption(string description) => CliOptions.Text("--arch", "A", description);

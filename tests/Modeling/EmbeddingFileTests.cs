@@ -21,14 +21,15 @@ public sealed class EmbeddingFileTests
         return path;
     }
 
-    /// <summary>Copies an embedding file with metadata <paramref name="key"/> set to <paramref name="value"/>.</summary>
-    internal static string WithMetadata(string source, string dest, string key, string value)
+    /// <summary>A copy of <paramref name="source"/> with metadata <paramref name="key"/> set to <paramref name="value"/> (removed when null).</summary>
+    internal static string WithMetadata(string source, string dest, string key, string? value)
     {
         using var file = SafeTensorsFile.Open(source);
         var writer = new SafeTensorsWriter();
         foreach (var (name, info) in file.Tensors) writer.Add(name, info.DType, info.Shape, file.GetBytes(name));
         var meta = file.Metadata.ToDictionary();
-        meta[key] = value;
+        if (value is null) meta.Remove(key);
+        else meta[key] = value;
         writer.Write(dest, meta);
         return dest;
     }
@@ -114,12 +115,8 @@ public sealed class EmbeddingFileTests
     public void An_embedding_file_without_the_precision_field_was_made_in_fp32()
     {
         string dir = TestFiles.TempDir();
-        string genuine = SavedEmbedding(dir);
-        using var file = SafeTensorsFile.Open(genuine);
-        var writer = new SafeTensorsWriter();
-        foreach (var (name, info) in file.Tensors) writer.Add(name, info.DType, info.Shape, file.GetBytes(name));
-        string path = Path.Combine(dir, "older.safetensors");
-        writer.Write(path, file.Metadata.Where(kv => kv.Key != "encoder_precision").ToDictionary());
+        string path = WithMetadata(SavedEmbedding(dir), Path.Combine(dir, "older.safetensors"), "encoder_precision", null);
+        using (var file = SafeTensorsFile.Open(path)) Assert.False(file.Metadata.ContainsKey("encoder_precision"));
         Assert.Equal(Precision.Fp32, EmbeddingFile.Load(path, Tiny.Value, new SamPredictor(Tiny.Value)).EncoderPrecision);
     }
 }

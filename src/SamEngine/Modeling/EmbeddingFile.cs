@@ -52,7 +52,7 @@ public static class EmbeddingFile
             ["sam_architecture"] = a.ToJson(),
             ["model_fingerprint"] = model.Fingerprint,
             ["model"] = model.Description,
-            ["encoder_precision"] = PrecisionName(embedding.EncoderPrecision),
+            ["encoder_precision"] = embedding.EncoderPrecision.Name(),
         });
     }
 
@@ -111,8 +111,7 @@ public static class EmbeddingFile
         }
         // Files written before the field existed were all made in fp32.
         var precision = !meta.TryGetValue("encoder_precision", out var p) ? Precision.Fp32
-            : Enum.GetValues<Precision>().Where(v => PrecisionName(v) == p).Cast<Precision?>().FirstOrDefault()
-              ?? throw new ArgumentException($"embedding '{name}': metadata 'encoder_precision' is '{p}', not fp32, fp16 or int8");
+            : PrecisionNames.Parse(p) ?? throw new ArgumentException($"embedding '{name}': metadata 'encoder_precision' is '{p}', not {PrecisionNames.List}");
         predictor.SetEmbedding(file.ReadFloat32("image_embeddings"), h, w, level0, level1, precision);
         return predictor.Embedding!;
 
@@ -131,9 +130,6 @@ public static class EmbeddingFile
         try { return SafeTensorsFile.Open(path); }
         catch (SafeTensorsException bad) when (name != path) { throw new SafeTensorsException(bad.Message.Replace(path, name), bad); }
     }
-
-    /// <summary>The CLI's name of <paramref name="p"/>: fp32, fp16, int8.</summary>
-    private static string PrecisionName(Precision p) => p.ToString().ToLowerInvariant();
 
     private static string Name(ModelFamily f) => f == ModelFamily.Sam2 ? "SAM 2.1" : "SAM 1";
 }

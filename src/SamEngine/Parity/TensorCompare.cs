@@ -27,6 +27,24 @@ public enum Precision
     Int8,
 }
 
+/// <summary>The names of <see cref="Precision"/> in the CLI's <c>--precision</c> and in embedding files.</summary>
+public static class PrecisionNames
+{
+    /// <summary>fp32, fp16 or int8.</summary>
+    public static string Name(this Precision p) => p switch
+    {
+        Precision.Fp16 => "fp16",
+        Precision.Int8 => "int8",
+        _ => "fp32",
+    };
+
+    /// <summary>The precision named <paramref name="text"/>, or null when it names none.</summary>
+    public static Precision? Parse(string text) => Enum.GetValues<Precision>().Where(p => p.Name() == text).Cast<Precision?>().FirstOrDefault();
+
+    /// <summary>The names, for messages: "fp32, fp16 or int8".</summary>
+    public const string List = "fp32, fp16 or int8";
+}
+
 /// <summary>
 /// The one comparison helper of the project, with the limits of <c>engine-contracts.md</c> (fp32 / fp16,
 /// which int8 is held to as well):
