@@ -6,7 +6,7 @@ namespace SamEngine.Tests.Backends.Cpu;
 /// <summary>
 /// The CPU's row-streamed inverted bottleneck against the same op composed of its three convs on the
 /// CPU backend, on every SIMD path: several bands per image (their first rows recomputed), stride 2,
-/// a batch of two, channel counts off the vector width, rows split into column strips.
+/// a batch of two, channel counts off the vector width.
 /// </summary>
 public class StreamedBottleneckTests
 {
@@ -17,8 +17,6 @@ public class StreamedBottleneckTests
             (19, 17, 16, 64, 16, 1, true), // MBConv: expand 4x, residual, GELU; 19 rows over several bands
             (20, 13, 16, 35, 35, 2, false), // PatchMerging: stride 2, odd hidden width
             (3, 2, 7, 9, 7, 1, true), // fewer rows than bands
-            (5, 100, 8, 512, 8, 1, true), // rows wider than the ring: two column strips with their halo
-            (6, 101, 8, 448, 16, 2, false), // strips at stride 2, an odd width
         }
         select new object[] { p[0], s.H, s.W, s.C, s.Hidden, s.Cout, s.Stride, s.Residual };
 

@@ -29,37 +29,34 @@ internal static class DepthwiseConv
                     int iy = oy * stride - pad + ky;
                     rows[ky] = iy >= 0 && iy < h ? px + (long)(bi * h + iy) * w * c : null;
                 }
-                Row(path, rows, 0, w, c, pt, ps, k, stride, act, py + (long)row * wo * c, 0, wo);
+                Row(path, rows, w, c, pt, ps, k, stride, act, py + (long)row * wo * c, wo);
             }
         });
     }
 
     /// <summary>
-    /// Output pixels [<paramref name="ox0"/>, <paramref name="ox1"/>) of one row, written from <paramref name="o"/>
-    /// on: input row ky of the window at <c>rows[ky]</c> (null above or below the image), addressed by image
-    /// column (<c>rows[ky] + ix·c</c>) and read only at columns [<paramref name="colLo"/>, <paramref name="colHi"/>),
-    /// the columns of the image the caller holds (all of them, or a strip with its halo: taps outside are
-    /// the image's zero padding); taps [k·k, c] and shift [c] as in <see cref="Run"/>.
+    /// One output row of <paramref name="wo"/> pixels: input row ky of the window at <c>rows[ky]</c> ([w, c];
+    /// null above or below the image), taps [k·k, c] and shift [c] as in <see cref="Run"/>.
     /// </summary>
-    public static unsafe void Row(SimdPath path, float** rows, int colLo, int colHi, int c, float* taps, float* shift, int k, int stride,
-        Activation act, float* o, int ox0, int ox1)
+    public static unsafe void Row(SimdPath path, float** rows, int w, int c, float* taps, float* shift, int k, int stride, Activation act,
+        float* o, int wo)
     {
         switch (path)
         {
-            case SimdPath.Vector512: Row<Simd512>(rows, colLo, colHi, c, taps, shift, k, stride, act, o, ox0, ox1); break;
-            case SimdPath.Vector256: Row<Simd256>(rows, colLo, colHi, c, taps, shift, k, stride, act, o, ox0, ox1); break;
-            case SimdPath.Vector128: Row<Simd128>(rows, colLo, colHi, c, taps, shift, k, stride, act, o, ox0, ox1); break;
-            default: Row<SimdPortable>(rows, colLo, colHi, c, taps, shift, k, stride, act, o, ox0, ox1); break;
+            case SimdPath.Vector512: Row<Simd512>(rows, w, c, taps, shift, k, stride, act, o, wo); break;
+            case SimdPath.Vector256: Row<Simd256>(rows, w, c, taps, shift, k, stride, act, o, wo); break;
+            case SimdPath.Vector128: Row<Simd128>(rows, w, c, taps, shift, k, stride, act, o, wo); break;
+            default: Row<SimdPortable>(rows, w, c, taps, shift, k, stride, act, o, wo); break;
         }
     }
 
-    private static unsafe void Row<T>(float** rows, int colLo, int colHi, int c, float* taps, float* shift, int k, int stride,
-        Activation act, float* o, int ox0, int ox1) where T : struct, ISimdFloat<T>
+    private static unsafe void Row<T>(float** rows, int w, int c, float* taps, float* shift, int k, int stride, Activation act,
+        float* o, int wo) where T : struct, ISimdFloat<T>
     {
         int pad = k / 2, vectorEnd = c - c % T.Count;
         float** xs = stackalloc float*[k * k], ts = stackalloc float*[k * k];
         var zero = T.Create(0f);
-        for (int ox = ox0; ox < ox1; ox++, o += c)
+        for (int ox = 0; ox < wo; ox++, o += c)
         {
             // The taps inside the image: their input pixel and their weights.
             int n = 0;
@@ -69,7 +66,7 @@ internal static class DepthwiseConv
                 for (int kx = 0; kx < k; kx++)
                 {
                     int ix = ox * stride - pad + kx;
-                    if (ix < colLo || ix >= colHi) continue;
+                    if (ix < 0 || ix >= w) continue;
                     xs[n] = rows[ky] + (long)ix * c;
                     ts[n++] = taps + (ky * k + kx) * c;
                 }

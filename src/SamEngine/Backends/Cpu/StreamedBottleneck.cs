@@ -1,20 +1,15 @@
 namespace SamEngine.Backends.Cpu;
 
 /// <summary>
-/// An inverted bottleneck (<see cref="IBackend.InvertedBottleneck"/>) streamed row by row: each work item
-/// takes a band of output rows and a strip of output columns, and keeps the k expanded input rows of the
-/// strip (with its halo) that its depthwise window needs in a ring (row iy in slot iy mod k; an item
-/// recomputes only the rows above its band and the halo columns beside its strip). Strips are as wide as
-/// lets the ring stay in half of a 1 MB L2 (MobileSAM's first stage: 256 px x 256 channels, 3 rows of
-/// 256 KB each in one strip, would not), so the hidden tensors, 64 MB each there, never leave the cache.
-/// Per output row: the missing expanded rows (1x1 conv + GELU by the packed GEMM), one depthwise row
-/// (+ GELU), the projection (the GEMM again) straight into the output, then the residual and activation.
+/// An inverted bottleneck (<see cref="IBackend.InvertedBottleneck"/>) streamed row by row: each worker
+/// takes a band of output rows and keeps the k expanded input rows its depthwise window needs in a ring
+/// (row iy in slot iy mod k; a band recomputes only the rows above its start), so the hidden tensors,
+/// 64 MB each in MobileSAM's first stage, never leave the cache. Per output row: the missing expanded
+/// rows (1x1 conv + GELU by the packed GEMM), one depthwise row (+ GELU), the projection (the GEMM
+/// again) straight into the output, then the residual and activation on that row.
 /// </summary>
 internal static class StreamedBottleneck
 {
-    /// <summary>Floats of expanded rows a ring holds at most (512 KB): whole rows where they fit, else strips.</summary>
-    private const int RingFloats = 1 << 17;
-
     /// <summary>One worker's ring of expanded rows, its depthwise row, and which input row each ring slot holds.</summary>
     private sealed class BandScratch
     {
@@ -36,16 +31,12 @@ internal static class StreamedBottleneck
     {
         int c = expand.In, e = expand.Out, cout = project.Out, nr = Gemm.Panel(path), pad = k / 2;
         int bands = Math.Min(ho, 2 * Environment.ProcessorCount);
-        // The widest strip whose k expanded rows (with the halo) fit the ring; strips of equal width.
-        int maxStrip = Math.Max(1, (RingFloats / (k * e) - (k - 1)) / stride), strips = (wo + maxStrip - 1) / maxStrip;
-        CpuParallel.For(0, b * bands * strips, Scratches, (item, s) =>
+        CpuParallel.For(0, b * bands, Scratches, (item, s) =>
         {
-            int strip = item % strips, band = item / strips % bands, bi = item / strips / bands;
+            int bi = item / bands, band = item % bands;
             int oy0 = (int)((long)ho * band / bands), oy1 = (int)((long)ho * (band + 1) / bands);
-            int ox0 = (int)((long)wo * strip / strips), ox1 = (int)((long)wo * (strip + 1) / strips);
-            int ix0 = Math.Max(0, ox0 * stride - pad), ix1 = Math.Min(w, (ox1 - 1) * stride + pad + 1), cols = ix1 - ix0;
-            var ring = Scratch.Ensure(ref s.Ring, k * cols * e);
-            var hidden = Scratch.Ensure(ref s.Hidden, (ox1 - ox0) * e);
+            var ring = Scratch.Ensure(ref s.Ring, k * w * e);
+            var hidden = Scratch.Ensure(ref s.Hidden, wo * e);
             var slotRow = Scratch.Ensure(ref s.SlotRow, k);
             Array.Fill(slotRow, -1, 0, k);
             float** rows = stackalloc float*[k];
@@ -59,19 +50,19 @@ internal static class StreamedBottleneck
                         if (iy < 0 || iy >= h) { rows[ky] = null; continue; }
                         if (slotRow[slot] != iy)
                         {
-                            Gemm.MultiplyPacked(path, cols, e, c, x, ((bi * h + iy) * w + ix0) * c, c, expand.Panels, 0, c * nr,
-                                ring, slot * cols * e, e, accumulate: false, expand.Shift, Activation.Gelu);
+                            Gemm.MultiplyPacked(path, w, e, c, x, (bi * h + iy) * w * c, c, expand.Panels, 0, c * nr,
+                                ring, slot * w * e, e, accumulate: false, expand.Shift, Activation.Gelu);
                             slotRow[slot] = iy;
                         }
-                        rows[ky] = pRing + (long)slot * cols * e - (long)ix0 * e; // addressed by image column
+                        rows[ky] = pRing + (long)slot * w * e;
                     }
-                    DepthwiseConv.Row(path, rows, ix0, ix1, e, pTaps, pShift, k, stride, Activation.Gelu, pHidden, ox0, ox1);
-                    int outStart = ((bi * ho + oy) * wo + ox0) * cout, outLength = (ox1 - ox0) * cout;
-                    Gemm.MultiplyPacked(path, ox1 - ox0, cout, e, hidden, 0, e, project.Panels, 0, e * nr, y, outStart, cout, accumulate: false,
+                    DepthwiseConv.Row(path, rows, w, e, pTaps, pShift, k, stride, Activation.Gelu, pHidden, wo);
+                    int outRow = (bi * ho + oy) * wo * cout;
+                    Gemm.MultiplyPacked(path, wo, cout, e, hidden, 0, e, project.Panels, 0, e * nr, y, outRow, cout, accumulate: false,
                         project.Shift, residual is null ? act : Activation.None);
                     if (residual is null) continue;
-                    var o = y.AsSpan(outStart, outLength);
-                    Elementwise.AddInPlace(o, residual.AsSpan(outStart, outLength));
+                    var o = y.AsSpan(outRow, wo * cout);
+                    Elementwise.AddInPlace(o, residual.AsSpan(outRow, wo * cout));
                     Elementwise.Activate(o, act);
                 }
             }
