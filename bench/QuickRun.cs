@@ -10,56 +10,35 @@ internal static class QuickRun
     {
         double peak = PeakFlops.Measure();
         Console.WriteLine($"peak_fma {peak,10:F1} GFLOP/s ({Environment.ProcessorCount} threads, {PeakFlops.Lanes} lanes)");
-        foreach (var c in GemmCase.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
+        bool Wanted(string name) => filter.Length == 0 || filter.Any(f => name.Contains(f));
+        // Each case: set up once, then timed; (name, FLOPs, call) per timed method.
+        void Cases<TCase>(IEnumerable<TCase> cases, Func<TCase, string> name, Func<TCase, IEnumerable<(string Name, double Flops, Action Run)>> setUp)
+        {
+            foreach (var c in cases.Where(c => Wanted(name(c))))
+                foreach (var (n, flops, run) in setUp(c)) Report(n, flops, peak, run);
+        }
+        Cases(GemmCase.All, c => c.Name, c =>
         {
             var b = new GemmBenchmarks { Case = c };
             b.Setup();
-            Report(c.Name, c.Flops, peak, b.Gemm);
-            Report(c.Name + "_int8", c.Flops, peak, b.Int8);
-        }
-        foreach (var c in SmallRowLinearBenchmarks.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
-        {
-            var b = new SmallRowLinearBenchmarks { Case = c };
-            b.Setup();
-            Report(c.Name, c.Flops, peak, b.Linear);
-        }
-        foreach (var c in AttentionCase.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
-        {
-            var b = new AttentionBenchmarks { Case = c };
-            b.Setup();
-            Report(c.Name, c.Flops, peak, () => b.Attention().Dispose());
-        }
-        foreach (var c in DecoderCase.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
-        {
-            var b = new DecoderBenchmarks { Case = c };
-            b.Setup();
-            Report(c.Name, c.Flops, peak, () => b.Op().Dispose());
-        }
-        foreach (var (name, _) in ActivationBenchmarks.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
-        {
-            var b = new ActivationBenchmarks { Case = name };
-            b.Setup();
-            Report(name, b.Flops, peak, () => b.Gelu());
-        }
-        foreach (var c in BottleneckCase.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
-        {
-            var b = new BottleneckBenchmarks { Case = c };
-            b.Setup();
-            Report(c.Name, c.Flops, peak, () => b.Bottleneck().Dispose());
-        }
-        foreach (var c in ConvCase.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
-        {
-            var b = new ConvBenchmarks { Case = c };
-            b.Setup();
-            Report(c.Name, c.Flops, peak, () => b.Conv().Dispose());
-        }
-        foreach (var (name, _, _) in LayerNormBenchmarks.All.Where(c => filter.Length == 0 || filter.Any(f => c.Name.Contains(f))))
-        {
-            var b = new LayerNormBenchmarks { Case = name };
-            b.Setup();
-            Report(name, b.Flops, peak, () => b.LayerNorm());
-        }
+            return [(c.Name, c.Flops, b.Gemm), (c.Name + "_int8", c.Flops, b.Int8)];
+        });
+        Cases(SmallRowLinearBenchmarks.All, c => c.Name, c => One(new SmallRowLinearBenchmarks { Case = c }, b => b.Setup(), c.Name, c.Flops, b => b.Linear));
+        Cases(AttentionCase.All, c => c.Name, c => One(new AttentionBenchmarks { Case = c }, b => b.Setup(), c.Name, c.Flops, b => () => b.Attention().Dispose()));
+        Cases(DecoderCase.All, c => c.Name, c => One(new DecoderBenchmarks { Case = c }, b => b.Setup(), c.Name, c.Flops, b => () => b.Op().Dispose()));
+        Cases(ActivationBenchmarks.All, c => c.Name, c => One(new ActivationBenchmarks { Case = c.Name }, b => b.Setup(), c.Name, null, b => () => b.Gelu()));
+        Cases(BottleneckCase.All, c => c.Name, c => One(new BottleneckBenchmarks { Case = c }, b => b.Setup(), c.Name, c.Flops, b => () => b.Bottleneck().Dispose()));
+        Cases(ConvCase.All, c => c.Name, c => One(new ConvBenchmarks { Case = c }, b => b.Setup(), c.Name, c.Flops, b => () => b.Conv().Dispose()));
+        Cases(LayerNormBenchmarks.All, c => c.Name, c => One(new LayerNormBenchmarks { Case = c.Name }, b => b.Setup(), c.Name, null, b => () => b.LayerNorm()));
         return 0;
+    }
+
+    /// <summary>One timed method of a benchmark set up by <paramref name="setUp"/>; FLOPs from the benchmark when not given.</summary>
+    private static IEnumerable<(string, double, Action)> One<TBench>(TBench b, Action<TBench> setUp, string name, double? flops, Func<TBench, Action> run)
+        where TBench : IFlopCounted
+    {
+        setUp(b);
+        return [(name, flops ?? b.Flops, run(b))];
     }
 
     private static void Report(string name, double flops, double peak, Action run)

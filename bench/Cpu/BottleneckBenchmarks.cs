@@ -48,14 +48,11 @@ public class BottleneckBenchmarks : IFlopCounted
     public void Setup()
     {
         var rng = new Random(5);
-        Parameter Half(string name, float scale, float offset, params int[] shape) =>
-            new(name, shape, Data.Random(rng, (int)ShapeUtil.Count(shape)).Select(v => Fp16.FromFloat(offset + scale * v)).ToArray());
-        BatchNorm Bn(string name, int ch) => new(Half($"{name}.bn.weight", 1, 0, ch), Half($"{name}.bn.bias", 1, 0, ch),
-            Half($"{name}.bn.running_mean", 0.1f, 0, ch), Half($"{name}.bn.running_var", 0.1f, 1, ch), 1e-5f);
+        Parameter Half(string name, float scale, params int[] shape) => Data.HalfParameter(rng, name, scale, 0, shape);
         var c = Case;
-        _weights = new InvertedBottleneckWeights(Half("conv1.c.weight", 0.3f, 0, c.Hidden, c.In, 1, 1), Bn("conv1", c.Hidden),
-            Half("conv2.c.weight", 1, 0, c.Hidden, 1, 3, 3), Bn("conv2", c.Hidden), c.Stride,
-            Half("conv3.c.weight", 0.3f, 0, c.Out, c.Hidden, 1, 1), Bn("conv3", c.Out));
+        _weights = new InvertedBottleneckWeights(Half("conv1.c.weight", 0.3f, c.Hidden, c.In, 1, 1), Data.BatchNorm(rng, "conv1.bn.", c.Hidden),
+            Half("conv2.c.weight", 1, c.Hidden, 1, 3, 3), Data.BatchNorm(rng, "conv2.bn.", c.Hidden), c.Stride,
+            Half("conv3.c.weight", 0.3f, c.Out, c.Hidden, 1, 1), Data.BatchNorm(rng, "conv3.bn.", c.Out));
         int outSide = (c.Grid - 1) / c.Stride + 1;
         _x = _be.FromHost(Data.Random(rng, c.Grid * c.Grid * c.In), 1, c.Grid, c.Grid, c.In);
         _residual = _be.FromHost(Data.Random(rng, outSide * outSide * c.Out), 1, outSide, outSide, c.Out);

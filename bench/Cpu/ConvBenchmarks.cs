@@ -44,12 +44,9 @@ public class ConvBenchmarks : IFlopCounted
     public void Setup()
     {
         var rng = new Random(6);
-        Parameter Half(string name, float scale, float offset, params int[] shape) =>
-            new(name, shape, Data.Random(rng, (int)ShapeUtil.Count(shape)).Select(v => Fp16.FromFloat(offset + scale * v)).ToArray());
         var c = Case;
-        _weight = Half("c.weight", 0.3f, 0, c.Out, c.In, c.Kernel, c.Kernel);
-        _bn = new(Half("bn.weight", 1, 0, c.Out), Half("bn.bias", 1, 0, c.Out), Half("bn.running_mean", 0.1f, 0, c.Out),
-            Half("bn.running_var", 0.1f, 1, c.Out), 1e-5f);
+        _weight = Data.HalfParameter(rng, "c.weight", 0.3f, 0, c.Out, c.In, c.Kernel, c.Kernel);
+        _bn = Data.BatchNorm(rng, "bn.", c.Out);
         _x = _be.FromHost(Data.Random(rng, c.Grid * c.Grid * c.In), 1, c.Grid, c.Grid, c.In);
     }
 
