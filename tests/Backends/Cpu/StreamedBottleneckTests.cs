@@ -20,6 +20,32 @@ public class StreamedBottleneckTests
         }
         select new object[] { p[0], s.H, s.W, s.C, s.Hidden, s.Cout, s.Stride, s.Residual };
 
+    [Fact]
+    public void OneBackendServesTheSameWeightsOnEveryPathInTurn()
+    {
+        // The packed 1x1 convs are cached per weight: a later call on another path must not reuse a
+        // layout packed for the first.
+        var rng = new Random(11);
+        var random = new RandomConvWeights(rng);
+        var weights = new InvertedBottleneckWeights(random.Parameter("conv1.c.weight", v => 0.3f * v, 40, 12, 1, 1), random.BatchNorm("conv1", 40),
+            random.Parameter("conv2.c.weight", v => v, 40, 1, 3, 3), random.BatchNorm("conv2", 40), 1,
+            random.Parameter("conv3.c.weight", v => 0.3f * v, 12, 40, 1, 1), random.BatchNorm("conv3", 12));
+        var x = GemmTests.Random(rng, 9 * 7 * 12);
+        using var be = new CpuBackend();
+        using var xt = be.FromHost(x, 1, 9, 7, 12);
+        var want = be.ToHost(ComposedOps.InvertedBottleneck(be, xt, weights, Activation.None, null));
+        var saved = Gemm.ForcedPath;
+        try
+        {
+            foreach (var p in GemmTests.Paths().Select(p => (SimdPath)p[0]).Concat(GemmTests.Paths().Select(p => (SimdPath)p[0])))
+            {
+                Gemm.ForcedPath = p;
+                GemmTests.AssertClose(want, be.ToHost(be.InvertedBottleneck(xt, weights)), $"{p} after other paths", atol: 1e-5f);
+            }
+        }
+        finally { Gemm.ForcedPath = saved; }
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
     internal void MatchesTheComposedConvs(SimdPath path, int h, int w, int c, int hidden, int cout, int stride, bool residual)

@@ -249,5 +249,6 @@ public sealed partial class CpuBackend : IBackend
         _foldedConv.Clear();
         _foldedDepthwise.Clear();
         _biasTables.Clear();
+        _packedConv.Clear();
     }
 }

@@ -18,6 +18,11 @@ public sealed partial class CpuBackend
     /// <summary>TinyViT attention biases laid out for one SIMD path's tiles (tests force other paths).</summary>
     private sealed record BiasPanelsOfPath(SimdPath Path, float[] Panels);
 
+    /// <summary>A bottleneck's folded 1x1 conv packed once for one SIMD path's GEMM.</summary>
+    private sealed record PackedConvOfPath(SimdPath Path, StreamedBottleneck.PackedConv Conv);
+
+    private readonly ConditionalWeakTable<Parameter, PackedConvOfPath> _packedConv = new();
+
     /// <inheritdoc />
     public Tensor Conv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, int padding, Activation act = Activation.None, Tensor? residual = null)
     {
@@ -76,8 +81,11 @@ public sealed partial class CpuBackend
         var path = Gemm.ActivePath;
         StreamedBottleneck.PackedConv Packed(Parameter weight, BatchNorm bn)
         {
+            if (_packedConv.TryGetValue(weight, out var cached) && cached.Path == path) return cached.Conv;
             var folded = _foldedConv.GetValue(weight, p => FoldConv(p, bn));
-            return new(Gemm.PackedPanels(path, folded.Rhs), folded.Shift, weight.Shape[1], weight.Shape[0]);
+            var conv = new StreamedBottleneck.PackedConv(Gemm.PackedPanels(path, folded.Rhs), folded.Shift, weight.Shape[1], weight.Shape[0]);
+            _packedConv.AddOrUpdate(weight, new(path, conv));
+            return conv;
         }
         var depthwise = _foldedDepthwise.GetValue(w.Depthwise, p => FoldDepthwise(p, w.DepthwiseBn));
         var y = CpuTensor.Uninitialized(b, ho, wo, w.Project.Shape[0]);
