@@ -16,9 +16,6 @@ public interface IIlgpuBackend : IBackend
     /// <summary>The accelerator the kernels run on.</summary>
     Accelerator Accelerator { get; }
 
-    /// <summary>How activations are stored: float32 or fp16 (compute is float32 either way).</summary>
-    Precision Precision { get; }
-
     /// <summary>Whether LayerNorm uses its barrier-free row-per-thread kernel (the default on the CPU accelerator).</summary>
     bool LayerNormRowPerThread { get; set; }
 

@@ -112,7 +112,8 @@ internal static class AttentionPacking
 
     /// <summary>
     /// Vᵀ for rows of <paramref name="x"/> → panels of <paramref name="mr"/> channels, each [nPad][mr]
-    /// (<paramref name="nPad"/> ≥ tokens), zero past d and past the last token.
+    /// (<paramref name="nPad"/> ≥ tokens), zero past d and past the last token: the flash kernel's A panels
+    /// of Vᵀ (8 channels) and, <paramref name="mr"/> = NR, <see cref="FewKeyAttention"/>'s B panels of V.
     /// </summary>
     public static unsafe void PackChannelPanels(in HeadRows x, int d, int mr, int nPad, float[] dst)
     {
@@ -132,8 +133,8 @@ internal static class AttentionPacking
                         Vector256.Store(Vector256.Load(row + c0), seg); // the common case: a whole 8-channel segment
                         continue;
                     }
-                    for (int c = 0; c < w; c++) seg[c] = row[c0 + c];
-                    for (int c = w; c < mr; c++) seg[c] = 0;
+                    if (w > 0) new ReadOnlySpan<float>(row + c0, w).CopyTo(new Span<float>(seg, w));
+                    new Span<float>(seg + w, mr - w).Clear();
                 }
             }
         }

@@ -32,7 +32,7 @@ internal static class FewKeyAttention
         for (int i = 0; i < nq; i++) q.Row(i, d).CopyTo(queries.AsSpan(i * d, d));
         queries.AsSpan(nq * d, (qPad - nq) * d).Clear(); // the last tile's extra rows: zero scores, never read back
         AttentionPacking.PackTransposedPanels(k, d, nr, keyScale, packedK);
-        PackValuePanels(v, d, nr, packedV);
+        AttentionPacking.PackChannelPanels(v, d, nr, nk, packedV);
 
         fixed (float* pq = queries, pk = packedK, pv = packedV, ps = scores, po = output, py = y)
         {
@@ -84,27 +84,5 @@ internal static class FewKeyAttention
         T va = T.Create(a);
         for (; c <= d - w; c += w) (T.Load(src + c) * va).Store(dst + c);
         for (; c < d; c++) dst[c] = src[c] * a;
-    }
-
-    /// <summary>
-    /// V's rows as B panels of <paramref name="nr"/> channels: panel p is [keys][nr] at p · nr · keys, zero past d.
-    /// </summary>
-    private static unsafe void PackValuePanels(in HeadRows v, int d, int nr, float[] dst)
-    {
-        int n = v.Count;
-        fixed (float* pd = dst)
-        {
-            for (int key = 0; key < n; key++)
-            {
-                var row = v.Row(key, d);
-                for (int c0 = 0; c0 < d; c0 += nr)
-                {
-                    int width = Math.Min(nr, d - c0);
-                    var seg = new Span<float>(pd + (long)c0 * n + key * nr, nr);
-                    row.Slice(c0, width).CopyTo(seg);
-                    seg[width..].Clear();
-                }
-            }
-        }
     }
 }
