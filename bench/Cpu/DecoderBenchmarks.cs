@@ -23,15 +23,20 @@ public sealed record DecoderCase(string Name, double Flops)
         // Scoresᵀ X·Qfᵀ, then (P X)ᵀ.
         new("decoder_token_to_image", 2 * 2.0 * N * D * Tokens * Heads),
         // Two transposed convs as GEMMs and the mask product.
-        new("decoder_upscaled_masks", 2.0 * Grid * Grid * D * 4 * C1 + 2.0 * 4 * Grid * Grid * C1 * 4 * C2 + 2.0 * 16 * Grid * Grid * C2 * Masks),
+        new("decoder_upscaled_masks", UpscalingFlops),
+        // SAM 2.1's: the same with its high-resolution skips, for a batch of prompts on one image.
+        new("decoder_upscaled_masks_skips_b8", Batch * UpscalingFlops),
     ];
+
+    public const int Batch = 8;
+    private const double UpscalingFlops = 2.0 * Grid * Grid * D * 4 * C1 + 2.0 * 4 * Grid * Grid * C1 * 4 * C2 + 2.0 * 16 * Grid * Grid * C2 * Masks;
 }
 
-/// <summary>The decoder's cross attention and mask upscaling on the CPU backend, per prompt.</summary>
+/// <summary>The decoder's cross attention and mask upscaling on the CPU backend, per prompt (the _b8 case: a batch of 8).</summary>
 public class DecoderBenchmarks : IFlopCounted
 {
     private readonly CpuBackend _be = new();
-    private Tensor _image = null!, _tokens = null!, _grid = null!, _hyper = null!;
+    private Tensor _image = null!, _tokens = null!, _grid = null!, _hyper = null!, _grids = null!, _hypers = null!, _featS1 = null!, _featS0 = null!;
     private Parameter _wq = null!, _bq = null!, _wOut = null!, _bOut = null!;
     private UpscalingWeights _up = null!;
 
@@ -60,6 +65,11 @@ public class DecoderBenchmarks : IFlopCounted
         _hyper = _be.FromHost(Data.Random(rng, DecoderCase.Masks * DecoderCase.C2), 1, DecoderCase.Masks, DecoderCase.C2);
         _up = new UpscalingWeights(Half("0.weight", d, DecoderCase.C1, 2, 2), Half("0.bias", DecoderCase.C1), Half("1.weight", DecoderCase.C1),
             Half("1.bias", DecoderCase.C1), 1e-6f, Half("3.weight", DecoderCase.C1, DecoderCase.C2, 2, 2), Half("3.bias", DecoderCase.C2));
+        const int b = DecoderCase.Batch;
+        _grids = _be.FromHost(Data.Random(rng, b * g * g * d), b, g, g, d);
+        _hypers = _be.FromHost(Data.Random(rng, b * DecoderCase.Masks * DecoderCase.C2), b, DecoderCase.Masks, DecoderCase.C2);
+        _featS1 = _be.FromHost(Data.Random(rng, 4 * g * g * DecoderCase.C1), 1, 2 * g, 2 * g, DecoderCase.C1);
+        _featS0 = _be.FromHost(Data.Random(rng, 16 * g * g * DecoderCase.C2), 1, 4 * g, 4 * g, DecoderCase.C2);
     }
 
     [Benchmark]
@@ -67,6 +77,7 @@ public class DecoderBenchmarks : IFlopCounted
     {
         "decoder_image_to_token" => _be.ImageToTokenAttention(_image, _wq, _bq, _tokens, _tokens, DecoderCase.Heads, _wOut, _bOut),
         "decoder_token_to_image" => _be.TokenToImageAttention(_tokens, _image, _wq, _bq, _image, _wq, _bq, DecoderCase.Heads),
+        "decoder_upscaled_masks_skips_b8" => _be.UpscaledMaskLogits(_grids, _up, _hypers, _featS1, _featS0),
         _ => _be.UpscaledMaskLogits(_grid, _up, _hyper),
     };
 }

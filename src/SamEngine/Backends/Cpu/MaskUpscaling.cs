@@ -19,7 +19,7 @@ public sealed partial class CpuBackend
     /// <summary>One worker's buffers for a grid row's intermediates.</summary>
     private sealed class UpscalingScratch
     {
-        public float[]? Up1, Up1Packed, Up2, Acc;
+        public float[]? Up1, Up1Packed, Up2, Acc, Skip0;
     }
 
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Parameter, float[]> _convTRows = new();
@@ -42,48 +42,54 @@ public sealed partial class CpuBackend
         int mid = 4 * g; // positions of one grid row after the first conv: (x, dy, dx)
         var y = CpuTensor.Uninitialized(b, masks, plane);
 
-        CpuParallel.For(0, b * g, UpscalingScratchPool, (item, scratch) =>
+        // One grid row per work item, every prompt of the batch in turn: the row's feat_s0 gather, done once,
+        // serves them all (the prompts of a batch share one image).
+        CpuParallel.For(0, g, UpscalingScratchPool, (row, scratch) =>
         {
-            int bi = item / g, row = item % g;
             var up1 = Scratch.Ensure(ref scratch.Up1, mid * c1);
             var up1Packed = Scratch.Ensure(ref scratch.Up1Packed, (mid + nr - 1) / nr * nr * c1);
             var up2 = Scratch.Ensure(ref scratch.Up2, 4 * c * mid);
             var acc = Scratch.Ensure(ref scratch.Acc, masks * 4 * mid);
+            var skip0 = s0 is null ? null : Scratch.Ensure(ref scratch.Skip0, 4 * c * mid);
+            if (s0 is not null) GatherSkip0(skip0!, s0, row, g, c);
 
-            Gemm.MultiplyPacked(path, g, 4 * c1, d, xd, (bi * g + row) * g * d, d, conv1, 0, d * nr, up1, 0, 4 * c1, accumulate: false, bias1);
-            if (s1 is not null) AddSkip1(up1, s1, row, g, c1);
-            Elementwise.LayerNorm(up1, up1, mid, c1, gamma, beta, w.NormEps);
-            Elementwise.GeluInPlace(up1.AsSpan(0, mid * c1));
-
-            // Second conv channel-major: up2 [(dy2, dx2, ch), position] = conv2 · up1ᵀ.
-            var up1T = GemmRhs.Transposed(up1, 0, mid, c1);
-            for (int j0 = 0; j0 < mid; j0 += nr) up1T.PackPanel(j0, nr, up1Packed.AsSpan(j0 * c1, c1 * nr));
-            // With SAM 2.1's feat_s0 the conv accumulates onto the skip, laid out channel-major first.
-            if (s0 is not null) GatherSkip0(up2, s0, row, g, c);
-            Gemm.MultiplyPacked(path, 4 * c, mid, c1, conv2, 0, c1, up1Packed, 0, c1 * nr, up2, 0, mid, accumulate: s0 is not null);
-
-            // Bias, GELU and the product with each mask's hypernetwork output, in one pass per row.
-            Array.Clear(acc, 0, masks * 4 * mid);
-            switch (path)
+            for (int bi = 0; bi < b; bi++)
             {
-                case SimdPath.Vector512: GeluProducts<Simd512>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
-                case SimdPath.Vector256: GeluProducts<Simd256>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
-                case SimdPath.Vector128: GeluProducts<Simd128>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
-                default: GeluProducts<SimdPortable>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
-            }
+                Gemm.MultiplyPacked(path, g, 4 * c1, d, xd, (bi * g + row) * g * d, d, conv1, 0, d * nr, up1, 0, 4 * c1, accumulate: false, bias1);
+                if (s1 is not null) AddSkip1(up1, s1, row, g, c1);
+                Elementwise.LayerNorm(up1, up1, mid, c1, gamma, beta, w.NormEps);
+                Elementwise.GeluInPlace(up1.AsSpan(0, mid * c1));
 
-            // Position (x, dy, dx) and sub-pixel (dy2, dx2) of this grid row are pixel (4 row + 2 dy + dy2, 4 x + 2 dx + dx2).
-            for (int m = 0; m < masks; m++)
-            {
-                var dst = y.Data.AsSpan((bi * masks + m) * plane + 4 * row * side, 4 * side);
-                for (int sub = 0; sub < 4; sub++)
+                // Second conv channel-major: up2 [(dy2, dx2, ch), position] = conv2 · up1ᵀ.
+                var up1T = GemmRhs.Transposed(up1, 0, mid, c1);
+                for (int j0 = 0; j0 < mid; j0 += nr) up1T.PackPanel(j0, nr, up1Packed.AsSpan(j0 * c1, c1 * nr));
+                // With SAM 2.1's feat_s0 the conv accumulates onto the skip, laid out channel-major first.
+                if (skip0 is not null) Array.Copy(skip0, up2, 4 * c * mid);
+                Gemm.MultiplyPacked(path, 4 * c, mid, c1, conv2, 0, c1, up1Packed, 0, c1 * nr, up2, 0, mid, accumulate: skip0 is not null);
+
+                // Bias, GELU and the product with each mask's hypernetwork output, in one pass per row.
+                Array.Clear(acc, 0, masks * 4 * mid);
+                switch (path)
                 {
-                    var src = acc.AsSpan((m * 4 + sub) * mid, mid);
-                    int dy2 = sub >> 1, dx2 = sub & 1;
-                    for (int p = 0; p < mid; p++)
+                    case SimdPath.Vector512: GeluProducts<Simd512>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
+                    case SimdPath.Vector256: GeluProducts<Simd256>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
+                    case SimdPath.Vector128: GeluProducts<Simd128>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
+                    default: GeluProducts<SimdPortable>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
+                }
+
+                // Position (x, dy, dx) and sub-pixel (dy2, dx2) of this grid row are pixel (4 row + 2 dy + dy2, 4 x + 2 dx + dx2).
+                for (int m = 0; m < masks; m++)
+                {
+                    var dst = y.Data.AsSpan((bi * masks + m) * plane + 4 * row * side, 4 * side);
+                    for (int sub = 0; sub < 4; sub++)
                     {
-                        int px = p >> 2, dy = (p >> 1) & 1, dx = p & 1;
-                        dst[(2 * dy + dy2) * side + 4 * px + 2 * dx + dx2] = src[p];
+                        var src = acc.AsSpan((m * 4 + sub) * mid, mid);
+                        int dy2 = sub >> 1, dx2 = sub & 1;
+                        for (int p = 0; p < mid; p++)
+                        {
+                            int px = p >> 2, dy = (p >> 1) & 1, dx = p & 1;
+                            dst[(2 * dy + dy2) * side + 4 * px + 2 * dx + dx2] = src[p];
+                        }
                     }
                 }
             }
