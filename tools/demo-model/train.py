@@ -1,13 +1,14 @@
 """Trains SamEngine's demo model: a small SAM built from the official segment_anything modules, on
 synthetic scenes (scenes.py), with SAM's interactive training recipe.
 
-usage: /usr/bin/python3 train.py SAM_SRC OUT_DIR [--steps N] [--seed S] [--threads N] [--resume] [--set KEY=INT ...]
+usage: /usr/bin/python3 train.py SAM_SRC OUT_DIR [--steps N] [--seed S] [--threads N] [--workers W] [--resume] [--set KEY=INT ...]
 
 SAM_SRC is a checkout of facebookresearch/segment-anything (never committed). OUT_DIR receives
 checkpoint.pt (every 100 steps, to resume), train-log.jsonl and sam_demo.safetensors (fp16, official
 state-dict names, the architecture in the metadata key sam_architecture). --set changes an integer entry of
 ARCHITECTURE for an experiment (e.g. --set img_size=256 --set patch_size=8 --set window_size=8); the
-scenes are drawn at img_size.
+scenes are drawn at img_size. --workers W processes (default 2) each take every W-th image of a step and
+sum their gradients before the optimizer step.
 
 Recipe (SAM paper, section 3 and appendix A): per object, a first prompt that is a point drawn uniformly
 from the mask or its box with noise; then points drawn uniformly from the error region between the last
@@ -34,6 +35,7 @@ if "glibc.malloc.hugetlb" not in os.environ.get("GLIBC_TUNABLES", ""):
 import argparse  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
+import tempfile  # noqa: E402
 import time  # noqa: E402
 from functools import partial  # noqa: E402
 
@@ -226,7 +228,9 @@ def main():
     ap.add_argument("out_dir")
     ap.add_argument("--steps", type=int, default=11200)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="CPU threads in all (default 2)")
+    ap.add_argument("--workers", type=int, default=2,
+                    help="processes that split each step's images and sum their gradients (default 2: one a core)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export-only", action="store_true", help="write sam_demo.safetensors from checkpoint.pt and stop")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=INT", help="an integer entry of ARCHITECTURE to change")
@@ -236,9 +240,58 @@ def main():
         if key not in ARCHITECTURE or not isinstance(ARCHITECTURE[key], int) or not value.lstrip("-").isdigit():
             ap.error(f"--set {item}: not KEY=INT for an integer entry of ARCHITECTURE ({', '.join(k for k, v in ARCHITECTURE.items() if isinstance(v, int))})")
         ARCHITECTURE[key] = int(value)
+    if not 1 <= args.workers <= min(IMAGES_PER_STEP, args.threads):
+        ap.error(f"--workers {args.workers}: between 1 and the lesser of {IMAGES_PER_STEP} images a step and --threads {args.threads}")
+    if args.workers == 1 or args.export_only:
+        train(0, 1, args, None, ARCHITECTURE)
+        return
+    # Small ops leave a second thread of one process idle much of a step; two single-threaded processes
+    # each take half the images (a step at patch size 8: 2.2 s with one process of two threads).
+    rendezvous = os.path.join(tempfile.mkdtemp(prefix="demo-train-"), "rendezvous")
+    torch.multiprocessing.spawn(train, args=(args.workers, args, rendezvous, dict(ARCHITECTURE)), nprocs=args.workers)
+
+
+def sum_over_workers(params, loss, stats, workers):
+    """Sums the gradients, the loss and the statistics of every worker in place (one all-reduce each); a
+    parameter no worker's images reached keeps no gradient, as in a single process. Returns (loss, stats)."""
+    if workers == 1:
+        return loss, stats
+    import torch.distributed as dist
+    reached = torch.tensor([float(p.grad is not None) for p in params])
+    flat = torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in params])
+    keys = sorted(stats)
+    numbers = torch.tensor([loss] + [stats[k] for k in keys], dtype=torch.float64)
+    for t in (reached, flat, numbers):
+        dist.all_reduce(t)
+    offset = 0
+    for p, r in zip(params, reached):
+        n = p.numel()
+        p.grad = flat[offset:offset + n].view_as(p) if r > 0 else None
+        offset += n
+    return float(numbers[0]), {k: float(v) for k, v in zip(keys, numbers[1:])}
+
+
+def check_same_weights(params):
+    """Fails unless every worker holds the same weights (they take the same steps from the same start)."""
+    import torch.distributed as dist
+    total = torch.tensor([float(sum(p.detach().double().sum() for p in params))], dtype=torch.float64)
+    low, high = total.clone(), total.clone()
+    dist.all_reduce(low, op=dist.ReduceOp.MIN)
+    dist.all_reduce(high, op=dist.ReduceOp.MAX)
+    if low.item() != high.item():
+        raise RuntimeError(f"workers' weights diverged: sums {low.item()!r} to {high.item()!r}")
+
+
+def train(rank, workers, args, rendezvous, architecture):
+    """One worker's training loop (the only one when workers is 1): images rank, rank + workers, ... of each step.
+    A spawned worker imports this module afresh, hence the architecture passed in."""
+    ARCHITECTURE.update(architecture)
+    if workers > 1:
+        import torch.distributed as dist
+        dist.init_process_group("gloo", init_method="file://" + rendezvous, rank=rank, world_size=workers)
     sys.path.insert(0, args.sam_src)
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    torch.set_num_threads(max(1, args.threads // workers))
+    torch.manual_seed(args.seed)  # every worker starts from the same weights
     os.makedirs(args.out_dir, exist_ok=True)
     sam = build_sam(ARCHITECTURE)
     opt = torch.optim.AdamW(sam.parameters(), lr=1e-4, weight_decay=0.1)
@@ -255,41 +308,54 @@ def main():
         sam.load_state_dict(ckpt["model"])
         export(sam, os.path.join(args.out_dir, "sam_demo.safetensors"), ckpt["step"])
         return
-    log = open(os.path.join(args.out_dir, "train-log.jsonl"), "a")
+    log = open(os.path.join(args.out_dir, "train-log.jsonl"), "a") if rank == 0 else None
+    params = [p for p in sam.parameters() if p.requires_grad]
     t0 = time.time()
     for step in range(start, args.steps):
-        # one generator per step: a resumed run sees the same data as an uninterrupted one
-        rng = np.random.default_rng([args.seed, step])
         for g in opt.param_groups:
             g["lr"] = learning_rate(step, args.steps)
+        # Image i of a step has its own generator (scene, objects, prompt kind, prompts): what it sees depends
+        # only on the seed, the step and i, so a resumed run or one split among workers trains on the same data.
+        mine = list(range(rank, IMAGES_PER_STEP, workers))
+        rngs = {i: np.random.default_rng([args.seed, step, i]) for i in mine}
         images, objects = [], []
-        for _ in range(IMAGES_PER_STEP):
+        for i in mine:
+            rng = rngs[i]
             h, w = scenes.scene_size(rng, size)
             image, instances = scenes.make_scene(rng, h, w)
             pick = rng.permutation(len(instances))[:OBJECTS_PER_IMAGE]
             images.append(sam.preprocess(torch.from_numpy(image.copy()).permute(2, 0, 1).float()))
-            objects.append([instances[i]["mask"] for i in pick])
+            objects.append([instances[k]["mask"] for k in pick])
         embeddings = sam.image_encoder(torch.stack(images))
         dense_pe = sam.prompt_encoder.get_dense_pe()
         loss, stats = 0.0, {}
-        for b in range(IMAGES_PER_STEP):
-            l, s = object_loss(sam, embeddings[b:b + 1], dense_pe, objects[b], rng, rng.random() < 0.5, size)
+        for b, i in enumerate(mine):
+            rng = rngs[i]
+            l, st = object_loss(sam, embeddings[b:b + 1], dense_pe, objects[b], rng, rng.random() < 0.5, size)
             loss = loss + l / IMAGES_PER_STEP
-            for key, v in s.items():
+            for key, v in st.items():
                 stats[key] = stats.get(key, 0.0) + v / IMAGES_PER_STEP
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(sam.parameters(), 1.0)
+        loss, stats = sum_over_workers(params, float(loss), stats, workers)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        entry = {"step": step + 1, "loss": round(float(loss), 5), "lr": opt.param_groups[0]["lr"],
+        checkpoint = (step + 1) % 100 == 0 or step + 1 == args.steps
+        if checkpoint and workers > 1:
+            check_same_weights(params)
+        if rank != 0:
+            continue
+        entry = {"step": step + 1, "loss": round(loss, 5), "lr": opt.param_groups[0]["lr"],
                  "seconds": round(time.time() - t0, 1), **{k: round(v, 4) for k, v in stats.items()}}
         log.write(json.dumps(entry) + "\n")
         log.flush()
         if (step + 1) % 20 == 0:
             print(json.dumps(entry), flush=True)
-        if (step + 1) % 100 == 0 or step + 1 == args.steps:
+        if checkpoint:
             torch.save({"model": sam.state_dict(), "optimizer": opt.state_dict(), "step": step + 1}, ckpt_path + ".tmp")
             os.replace(ckpt_path + ".tmp", ckpt_path)
+    if rank != 0:
+        return
     export(sam, os.path.join(args.out_dir, "sam_demo.safetensors"), args.steps)
     print(f"wrote {os.path.join(args.out_dir, 'sam_demo.safetensors')}")
 
