@@ -231,6 +231,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="CPU threads in all (default 2)")
     ap.add_argument("--workers", type=int, default=2,
                     help="processes that split each step's images and sum their gradients (default 2: one a core)")
+    ap.add_argument("--pe-scale", type=float, default=1.0,
+                    help="std of the prompt encoder's random Fourier frequencies (upstream's PositionEmbeddingRandom scale; 1 as _build_sam leaves it)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export-only", action="store_true", help="write sam_demo.safetensors from checkpoint.pt and stop")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=INT", help="an integer entry of ARCHITECTURE to change")
@@ -294,6 +296,9 @@ def train(rank, workers, args, rendezvous, architecture):
     torch.manual_seed(args.seed)  # every worker starts from the same weights
     os.makedirs(args.out_dir, exist_ok=True)
     sam = build_sam(ARCHITECTURE)
+    # The frequencies are a buffer drawn at scale 1; scaling them is building PositionEmbeddingRandom with that
+    # scale. Higher ones separate nearby positions (a kernel about 1 / (4 pi scale) of the image wide).
+    sam.prompt_encoder.pe_layer.positional_encoding_gaussian_matrix.mul_(args.pe_scale)
     opt = torch.optim.AdamW(sam.parameters(), lr=1e-4, weight_decay=0.1)
     size = ARCHITECTURE["img_size"]
     ckpt_path = os.path.join(args.out_dir, "checkpoint.pt")
