@@ -29,9 +29,10 @@ def main():
     ap.add_argument("checkpoint")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=INT")
     args = ap.parse_args()
-    for item in args.set:
-        key, _, value = item.partition("=")
-        train.ARCHITECTURE[key] = int(value)
+    try:
+        train.apply_settings(args.set)
+    except ValueError as e:
+        ap.error(str(e))
     sys.path.insert(0, args.sam_src)
     from segment_anything import SamPredictor
     torch.set_num_threads(2)

@@ -222,6 +222,16 @@ def export(sam, path, steps):
     save_safetensors(path, sam.state_dict(), metadata)
 
 
+def apply_settings(items):
+    """Applies --set KEY=INT items to ARCHITECTURE; ValueError naming the first that is not KEY=INT for an integer entry."""
+    for item in items:
+        key, _, value = item.partition("=")
+        if key not in ARCHITECTURE or not isinstance(ARCHITECTURE[key], int) or not value.lstrip("-").isdigit():
+            raise ValueError(f"--set {item}: not KEY=INT for an integer entry of ARCHITECTURE "
+                             f"({', '.join(k for k, v in ARCHITECTURE.items() if isinstance(v, int))})")
+        ARCHITECTURE[key] = int(value)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("sam_src")
@@ -237,11 +247,10 @@ def main():
     ap.add_argument("--export-only", action="store_true", help="write sam_demo.safetensors from checkpoint.pt and stop")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=INT", help="an integer entry of ARCHITECTURE to change")
     args = ap.parse_args()
-    for item in args.set:
-        key, _, value = item.partition("=")
-        if key not in ARCHITECTURE or not isinstance(ARCHITECTURE[key], int) or not value.lstrip("-").isdigit():
-            ap.error(f"--set {item}: not KEY=INT for an integer entry of ARCHITECTURE ({', '.join(k for k, v in ARCHITECTURE.items() if isinstance(v, int))})")
-        ARCHITECTURE[key] = int(value)
+    try:
+        apply_settings(args.set)
+    except ValueError as e:
+        ap.error(str(e))
     if not 1 <= args.workers <= min(IMAGES_PER_STEP, args.threads):
         ap.error(f"--workers {args.workers}: between 1 and the lesser of {IMAGES_PER_STEP} images a step and --threads {args.threads}")
     if args.workers == 1 or args.export_only:
