@@ -1,4 +1,5 @@
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace SamEngine.Backends.Cpu;
@@ -67,9 +68,10 @@ public static class Elementwise
         });
 
     /// <summary>
-    /// Exact-form GELU, 0.5 x (1 + erf(x / √2)), vectorised on the active SIMD path: erfc(|x| / √2) by
-    /// Abramowitz and Stegun 7.1.26 (absolute error below 1.5e-7, well inside float32 GELU's own
-    /// rounding at the magnitudes that matter) over <see cref="SimdMath.Exp{T}"/>.
+    /// Exact-form GELU, 0.5 x (1 + erf(x / √2)), vectorised on the active SIMD path: with AVX-512 by
+    /// <see cref="GeluTable"/>'s piecewise polynomials, else erfc(|x| / √2) by Abramowitz and Stegun
+    /// 7.1.26 (absolute error below 1.5e-7, well inside float32 GELU's own rounding at the magnitudes
+    /// that matter) over <see cref="SimdMath.Exp{T}"/>.
     /// <see cref="MathUtil.Gelu"/> is the scalar specification.
     /// </summary>
     public static unsafe void GeluInPlace(Span<float> x)
@@ -140,9 +142,15 @@ public static class Elementwise
         return i;
     }
 
-    /// <summary>GELU of one vector (see <see cref="GeluInPlace"/>).</summary>
+    /// <summary>GELU of one vector (see <see cref="GeluInPlace"/>); inlined, since a call per vector passes it through the stack.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static T Gelu<T>(T x) where T : struct, ISimdFloat<T>
     {
+        if (typeof(T) == typeof(Simd512) && GeluTable.IsSupported) // resolved when the JIT specialises T
+        {
+            var y = GeluTable.Gelu(Unsafe.As<T, Vector512<float>>(ref x));
+            return Unsafe.As<Vector512<float>, T>(ref y);
+        }
         var zero = T.Create(0f);
         // |x| / √2 capped at 9: beyond it erfc is below 1e-36 and its float products become subnormal,
         // which Intel cores compute by microcode assists, dozens of times slower (GELU(x) is then x or

@@ -23,6 +23,9 @@ public static class MathUtil
         return x < 0 ? erfc - 1.0 : 1.0 - erfc;
     }
 
+    /// <summary>erfc(x) = 1 - erf(x), without the cancellation of that difference for large x.</summary>
+    public static double Erfc(double x) => x < 0.5 ? 1.0 - Erf(x) : x < 4.0 ? ErfcMid(x) : ErfcLarge(x);
+
     private static double ErfcMid(double x)
     {
         double top = (((((((2.15311535474403846e-8 * x + 0.564188496988670089) * x + 8.88314979438837594) * x + 66.1191906371416295) * x + 298.635138197400131) * x + 881.952221241769090) * x + 1712.04761263407058) * x + 2051.07837782607147) * x + 1230.33935479799725;
