@@ -110,28 +110,66 @@ public static class Elementwise
     /// <summary>As <see cref="BiasActivate(SimdPath, float*, int, int, int, float[], int, Activation)"/> for a width already resolved.</summary>
     internal static unsafe void BiasActivate<T>(float* c, int rows, int width, int ldc, float[]? bias, int j0, Activation act) where T : struct, ISimdFloat<T>
     {
+        // One loop per activation (and bias or none), each with nothing to decide per vector: a switch
+        // inside the loop made the JIT spill the vector and reload the GELU's constants on every pass.
         fixed (float* pb = bias)
         {
             float* b = pb == null ? null : pb + j0;
-            var zero = T.Create(0f);
-            for (int r = 0; r < rows; r++)
+            switch (act)
             {
-                float* row = c + (long)r * ldc;
-                int i = 0;
-                for (; i <= width - T.Count; i += T.Count)
-                {
-                    var v = T.Load(row + i);
-                    if (b != null) v += T.Load(b + i);
-                    v = act switch { Activation.Gelu => Gelu(v), Activation.Relu => T.Max(v, zero), _ => v };
-                    v.Store(row + i);
-                }
-                for (; i < width; i++)
-                {
-                    float v = row[i] + (b != null ? b[i] : 0f);
-                    row[i] = act switch { Activation.Gelu => MathUtil.Gelu(v), Activation.Relu => Math.Max(v, 0f), _ => v };
-                }
+                case Activation.Gelu when b != null: Rows<T, GeluOp<T>, WithBias>(c, rows, width, ldc, b); break;
+                case Activation.Gelu: Rows<T, GeluOp<T>, NoBias>(c, rows, width, ldc, b); break;
+                case Activation.Relu when b != null: Rows<T, ReluOp<T>, WithBias>(c, rows, width, ldc, b); break;
+                case Activation.Relu: Rows<T, ReluOp<T>, NoBias>(c, rows, width, ldc, b); break;
+                default: if (b != null) Rows<T, IdentityOp<T>, WithBias>(c, rows, width, ldc, b); break;
             }
         }
+    }
+
+    private static unsafe void Rows<T, TAct, TBias>(float* c, int rows, int width, int ldc, float* b)
+        where T : struct, ISimdFloat<T> where TAct : struct, IActivationOp<T> where TBias : struct, IBiasMode
+    {
+        for (int r = 0; r < rows; r++)
+        {
+            float* row = c + (long)r * ldc;
+            int i = 0;
+            for (; i <= width - T.Count; i += T.Count)
+            {
+                var v = T.Load(row + i);
+                if (TBias.Adds) v += T.Load(b + i);
+                TAct.Apply(v).Store(row + i);
+            }
+            for (; i < width; i++) row[i] = TAct.Apply(row[i] + (TBias.Adds ? b[i] : 0f));
+        }
+    }
+
+    private interface IBiasMode { static abstract bool Adds { get; } }
+    private readonly struct WithBias : IBiasMode { public static bool Adds => true; }
+    private readonly struct NoBias : IBiasMode { public static bool Adds => false; }
+
+    /// <summary>An activation on a vector and on one float, as a type so that the JIT specialises each loop for it.</summary>
+    private interface IActivationOp<T> where T : struct, ISimdFloat<T>
+    {
+        static abstract T Apply(T x);
+        static abstract float Apply(float x);
+    }
+
+    private readonly struct GeluOp<T> : IActivationOp<T> where T : struct, ISimdFloat<T>
+    {
+        public static T Apply(T x) => Gelu(x);
+        public static float Apply(float x) => MathUtil.Gelu(x);
+    }
+
+    private readonly struct ReluOp<T> : IActivationOp<T> where T : struct, ISimdFloat<T>
+    {
+        public static T Apply(T x) => T.Max(x, T.Create(0f));
+        public static float Apply(float x) => Math.Max(x, 0f);
+    }
+
+    private readonly struct IdentityOp<T> : IActivationOp<T> where T : struct, ISimdFloat<T>
+    {
+        public static T Apply(T x) => x;
+        public static float Apply(float x) => x;
     }
 
     /// <summary>GELU over the whole vectors of p[0, n); returns where the scalar tail starts.</summary>

@@ -19,12 +19,28 @@ internal static class GeluTable
     public const int Intervals = 32, Degree = 4;
     public const float Range = 6f;
 
-    // Coefficient k of intervals 0-15 in Lk, of 16-31 in Hk (fields, not arrays: no bounds checks in the kernel).
-    private static readonly Vector512<float> L0, L1, L2, L3, L4, H0, H1, H2, H3, H4;
+    // Coefficient k of every interval, then of intervals 0-15 in Lk and of 16-31 in Hk: fields, not arrays
+    // (no bounds checks in the kernel), set by initialisers (no static constructor, so once the type is
+    // initialised the JIT reads them as constants, without an initialisation check in every loop).
+    private static readonly float[][] Coefficients = Fit();
+    private static readonly Vector512<float> L0 = Low(0), L1 = Low(1), L2 = Low(2), L3 = Low(3), L4 = Low(4);
+    private static readonly Vector512<float> H0 = High(0), H1 = High(1), H2 = High(2), H3 = High(3), H4 = High(4);
 
     public static bool IsSupported => Avx512F.IsSupported;
 
-    static GeluTable()
+    /// <summary>
+    /// Initialises the type when the assembly loads, before any kernel that inlines <see cref="Gelu"/> is
+    /// compiled: a kernel compiled first got an initialisation check in its loop, and the possible call
+    /// behind it made the JIT spill the loop's vectors to the stack on every pass (half the speed).
+    /// </summary>
+    [ModuleInitializer]
+    internal static void InitialiseEarly() => RuntimeHelpers.RunClassConstructor(typeof(GeluTable).TypeHandle);
+
+    private static Vector512<float> Low(int k) => Vector512.Create(Coefficients[k].AsSpan(0, 16));
+    private static Vector512<float> High(int k) => Vector512.Create(Coefficients[k].AsSpan(16, 16));
+
+    /// <summary>Per coefficient k, per interval i: the polynomial of Q on interval i.</summary>
+    private static float[][] Fit()
     {
         var coefficients = new float[Degree + 1][];
         for (int k = 0; k <= Degree; k++) coefficients[k] = new float[Intervals];
@@ -33,10 +49,7 @@ internal static class GeluTable
             var c = Interpolate(u => 0.5 * MathUtil.Erfc((i + 0.5 + u) * (Range / Intervals) / Math.Sqrt(2.0)));
             for (int k = 0; k <= Degree; k++) coefficients[k][i] = (float)c[k];
         }
-        Vector512<float> Low(int k) => Vector512.Create(coefficients[k].AsSpan(0, 16));
-        Vector512<float> High(int k) => Vector512.Create(coefficients[k].AsSpan(16, 16));
-        (L0, L1, L2, L3, L4) = (Low(0), Low(1), Low(2), Low(3), Low(4));
-        (H0, H1, H2, H3, H4) = (High(0), High(1), High(2), High(3), High(4));
+        return coefficients;
     }
 
     /// <summary>
