@@ -69,6 +69,30 @@ public class GemmTests
 
     [Theory]
     [MemberData(nameof(Paths))]
+    internal void ResidualIsAddedAfterTheActivationInTheEpilogue(SimdPath path)
+    {
+        foreach (var (m, n, k) in Shapes.Select(r => ((int)r[0], (int)r[1], (int)r[2])))
+        {
+            var rng = new Random(m * 7 + n * 3 + k);
+            var a = Random(rng, m * k);
+            var w = Random(rng, n * k); // [N, K]
+            var residual = Random(rng, m * n);
+            foreach (var bias in new[] { Random(rng, n), null })
+                foreach (var act in new[] { Activation.None, Activation.Gelu, Activation.Relu })
+                {
+                    var expected = Reference(m, n, k, a, (i, j) => w[j * k + i], bias, act).Select((v, i) => v + residual[i]).ToArray();
+                    var c = new float[m * n];
+                    var saved = Gemm.ForcedPath;
+                    Gemm.ForcedPath = path;
+                    try { Gemm.Multiply(m, a, 0, GemmRhs.Transposed(w, 0, n, k), c, 0, bias, act, parallel: true, residual: residual); }
+                    finally { Gemm.ForcedPath = saved; }
+                    AssertClose(expected, c, $"{path} [{m}x{k}]x[{k}x{n}] {act}{(bias is null ? "" : " + bias")} + residual");
+                }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     internal void FloatOperandsMatchScalarReference(SimdPath path)
     {
         foreach (var (m, n, k) in Shapes.Select(r => ((int)r[0], (int)r[1], (int)r[2])))

@@ -50,12 +50,23 @@ internal static class DepthwiseConv
         }
     }
 
+    // The activation as a type: decided per row, not per vector (a switch in the loop spilled the GELU's vectors).
     private static unsafe void Row<T>(float** rows, int w, int c, float* taps, float* shift, int k, int stride, Activation act,
         float* o, int wo) where T : struct, ISimdFloat<T>
     {
+        switch (act)
+        {
+            case Activation.Gelu: Row<T, Elementwise.GeluOp<T>>(rows, w, c, taps, shift, k, stride, o, wo); break;
+            case Activation.Relu: Row<T, Elementwise.ReluOp<T>>(rows, w, c, taps, shift, k, stride, o, wo); break;
+            default: Row<T, Elementwise.IdentityOp<T>>(rows, w, c, taps, shift, k, stride, o, wo); break;
+        }
+    }
+
+    private static unsafe void Row<T, TAct>(float** rows, int w, int c, float* taps, float* shift, int k, int stride, float* o, int wo)
+        where T : struct, ISimdFloat<T> where TAct : struct, Elementwise.IActivationOp<T>
+    {
         int pad = k / 2, vectorEnd = c - c % T.Count;
         float** xs = stackalloc float*[k * k], ts = stackalloc float*[k * k];
-        var zero = T.Create(0f);
         for (int ox = 0; ox < wo; ox++, o += c)
         {
             // The taps inside the image: their input pixel and their weights.
@@ -75,14 +86,13 @@ internal static class DepthwiseConv
             {
                 var acc = T.Load(shift + c0);
                 for (int t = 0; t < n; t++) acc = T.Fma(T.Load(xs[t] + c0), T.Load(ts[t] + c0), acc);
-                acc = act switch { Activation.Gelu => Elementwise.Gelu(acc), Activation.Relu => T.Max(acc, zero), _ => acc };
-                acc.Store(o + c0);
+                TAct.Apply(acc).Store(o + c0);
             }
             for (int ch = vectorEnd; ch < c; ch++)
             {
                 float acc = shift[ch];
                 for (int t = 0; t < n; t++) acc += xs[t][ch] * ts[t][ch];
-                o[ch] = act switch { Activation.Gelu => MathUtil.Gelu(acc), Activation.Relu => Math.Max(acc, 0f), _ => acc };
+                o[ch] = TAct.Apply(acc);
             }
         }
     }

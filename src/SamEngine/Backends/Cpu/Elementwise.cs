@@ -93,80 +93,95 @@ public static class Elementwise
 
     /// <summary>
     /// A GEMM epilogue in one pass over a tile: rows x width floats at <paramref name="c"/>
-    /// (row stride <paramref name="ldc"/>) get the bias (columns from <paramref name="j0"/>) and
-    /// <paramref name="act"/>, with the SIMD width resolved once per tile rather than per row.
+    /// (row stride <paramref name="ldc"/>) = act(c + bias) + residual, the bias from column
+    /// <paramref name="j0"/>, the residual (if any) laid out as c; the SIMD width resolved once per tile.
     /// </summary>
-    internal static unsafe void BiasActivate(SimdPath path, float* c, int rows, int width, int ldc, float[]? bias, int j0, Activation act)
+    internal static unsafe void BiasActivate(SimdPath path, float* c, int rows, int width, int ldc, float[]? bias, int j0, Activation act,
+        float* residual = null)
     {
         switch (path)
         {
-            case SimdPath.Vector512: BiasActivate<Simd512>(c, rows, width, ldc, bias, j0, act); break;
-            case SimdPath.Vector256: BiasActivate<Simd256>(c, rows, width, ldc, bias, j0, act); break;
-            case SimdPath.Vector128: BiasActivate<Simd128>(c, rows, width, ldc, bias, j0, act); break;
-            default: BiasActivate<SimdPortable>(c, rows, width, ldc, bias, j0, act); break;
+            case SimdPath.Vector512: BiasActivate<Simd512>(c, rows, width, ldc, bias, j0, act, residual); break;
+            case SimdPath.Vector256: BiasActivate<Simd256>(c, rows, width, ldc, bias, j0, act, residual); break;
+            case SimdPath.Vector128: BiasActivate<Simd128>(c, rows, width, ldc, bias, j0, act, residual); break;
+            default: BiasActivate<SimdPortable>(c, rows, width, ldc, bias, j0, act, residual); break;
         }
     }
 
-    /// <summary>As <see cref="BiasActivate(SimdPath, float*, int, int, int, float[], int, Activation)"/> for a width already resolved.</summary>
-    internal static unsafe void BiasActivate<T>(float* c, int rows, int width, int ldc, float[]? bias, int j0, Activation act) where T : struct, ISimdFloat<T>
+    /// <summary>As <see cref="BiasActivate(SimdPath, float*, int, int, int, float[], int, Activation, float*)"/> for a width already resolved.</summary>
+    internal static unsafe void BiasActivate<T>(float* c, int rows, int width, int ldc, float[]? bias, int j0, Activation act, float* residual = null)
+        where T : struct, ISimdFloat<T>
     {
-        // One loop per activation (and bias or none), each with nothing to decide per vector: a switch
+        // One loop per activation, bias and residual, each with nothing to decide per vector: a switch
         // inside the loop made the JIT spill the vector and reload the GELU's constants on every pass.
         fixed (float* pb = bias)
         {
             float* b = pb == null ? null : pb + j0;
             switch (act)
             {
-                case Activation.Gelu when b != null: Rows<T, GeluOp<T>, WithBias>(c, rows, width, ldc, b); break;
-                case Activation.Gelu: Rows<T, GeluOp<T>, NoBias>(c, rows, width, ldc, b); break;
-                case Activation.Relu when b != null: Rows<T, ReluOp<T>, WithBias>(c, rows, width, ldc, b); break;
-                case Activation.Relu: Rows<T, ReluOp<T>, NoBias>(c, rows, width, ldc, b); break;
-                default: if (b != null) Rows<T, IdentityOp<T>, WithBias>(c, rows, width, ldc, b); break;
+                case Activation.Gelu: Rows<T, GeluOp<T>>(c, rows, width, ldc, b, residual); break;
+                case Activation.Relu: Rows<T, ReluOp<T>>(c, rows, width, ldc, b, residual); break;
+                default: if (b != null || residual != null) Rows<T, IdentityOp<T>>(c, rows, width, ldc, b, residual); break;
             }
         }
     }
 
-    private static unsafe void Rows<T, TAct, TBias>(float* c, int rows, int width, int ldc, float* b)
-        where T : struct, ISimdFloat<T> where TAct : struct, IActivationOp<T> where TBias : struct, IBiasMode
+    private static unsafe void Rows<T, TAct>(float* c, int rows, int width, int ldc, float* b, float* residual)
+        where T : struct, ISimdFloat<T> where TAct : struct, IActivationOp<T>
+    {
+        switch (b != null, residual != null)
+        {
+            case (true, true): Rows<T, TAct, Yes, Yes>(c, rows, width, ldc, b, residual); break;
+            case (true, false): Rows<T, TAct, Yes, No>(c, rows, width, ldc, b, residual); break;
+            case (false, true): Rows<T, TAct, No, Yes>(c, rows, width, ldc, b, residual); break;
+            default: Rows<T, TAct, No, No>(c, rows, width, ldc, b, residual); break;
+        }
+    }
+
+    private static unsafe void Rows<T, TAct, TBias, TResidual>(float* c, int rows, int width, int ldc, float* b, float* residual)
+        where T : struct, ISimdFloat<T> where TAct : struct, IActivationOp<T> where TBias : struct, IFlag where TResidual : struct, IFlag
     {
         for (int r = 0; r < rows; r++)
         {
-            float* row = c + (long)r * ldc;
+            float* row = c + (long)r * ldc, res = residual + (long)r * ldc;
             int i = 0;
             for (; i <= width - T.Count; i += T.Count)
             {
                 var v = T.Load(row + i);
-                if (TBias.Adds) v += T.Load(b + i);
-                TAct.Apply(v).Store(row + i);
+                if (TBias.On) v += T.Load(b + i);
+                v = TAct.Apply(v);
+                if (TResidual.On) v += T.Load(res + i);
+                v.Store(row + i);
             }
-            for (; i < width; i++) row[i] = TAct.Apply(row[i] + (TBias.Adds ? b[i] : 0f));
+            for (; i < width; i++) row[i] = TAct.Apply(row[i] + (TBias.On ? b[i] : 0f)) + (TResidual.On ? res[i] : 0f);
         }
     }
 
-    private interface IBiasMode { static abstract bool Adds { get; } }
-    private readonly struct WithBias : IBiasMode { public static bool Adds => true; }
-    private readonly struct NoBias : IBiasMode { public static bool Adds => false; }
+    /// <summary>A step of an epilogue that is on or off, as a type so that the JIT compiles a loop for each.</summary>
+    private interface IFlag { static abstract bool On { get; } }
+    private readonly struct Yes : IFlag { public static bool On => true; }
+    private readonly struct No : IFlag { public static bool On => false; }
 
     /// <summary>An activation on a vector and on one float, as a type so that the JIT specialises each loop for it.</summary>
-    private interface IActivationOp<T> where T : struct, ISimdFloat<T>
+    internal interface IActivationOp<T> where T : struct, ISimdFloat<T>
     {
         static abstract T Apply(T x);
         static abstract float Apply(float x);
     }
 
-    private readonly struct GeluOp<T> : IActivationOp<T> where T : struct, ISimdFloat<T>
+    internal readonly struct GeluOp<T> : IActivationOp<T> where T : struct, ISimdFloat<T>
     {
         public static T Apply(T x) => Gelu(x);
         public static float Apply(float x) => MathUtil.Gelu(x);
     }
 
-    private readonly struct ReluOp<T> : IActivationOp<T> where T : struct, ISimdFloat<T>
+    internal readonly struct ReluOp<T> : IActivationOp<T> where T : struct, ISimdFloat<T>
     {
         public static T Apply(T x) => T.Max(x, T.Create(0f));
         public static float Apply(float x) => Math.Max(x, 0f);
     }
 
-    private readonly struct IdentityOp<T> : IActivationOp<T> where T : struct, ISimdFloat<T>
+    internal readonly struct IdentityOp<T> : IActivationOp<T> where T : struct, ISimdFloat<T>
     {
         public static T Apply(T x) => x;
         public static float Apply(float x) => x;

@@ -246,9 +246,10 @@ public static class Gemm
     internal static unsafe void TileEpilogue(SimdPath path, float* cTile, int r0, int h, int j0, int w, int ldc,
         float[]? bias, Activation act, float[]? residual)
     {
-        if (bias is not null || act != Activation.None) Elementwise.BiasActivate(path, cTile, h, w, ldc, bias, j0, act);
-        if (residual is null) return;
-        for (int r = 0; r < h; r++)
-            Elementwise.AddInPlace(new Span<float>(cTile + (long)r * ldc, w), residual.AsSpan((r0 + r) * ldc + j0, w));
+        if (bias is null && act == Activation.None && residual is null) return;
+        if (residual is not null && (long)(r0 + h - 1) * ldc + j0 + w > residual.Length)
+            throw new ArgumentException($"a residual of {residual.Length} values for rows up to {r0 + h} of stride {ldc}");
+        fixed (float* pr = residual)
+            Elementwise.BiasActivate(path, cTile, h, w, ldc, bias, j0, act, pr == null ? null : pr + (long)r0 * ldc + j0);
     }
 }
