@@ -43,6 +43,8 @@ public sealed record GemmCase(string Name, int M, int N, int K, Activation Act =
         new("hieral_s3_mlp_lin1", 4096, 2304, 576, Activation.Gelu),
         new("hieral_s3_mlp_lin2", 4096, 576, 2304),
         // MobileSAM's TinyViT stages 2-4 (no GELU twin of the lin1 cases isolates the epilogue's cost)
+        new("mobilesam_s1_mbconv_expand", 65536, 256, 64, Activation.Gelu),
+        new("mobilesam_s1_mbconv_project", 65536, 64, 256),
         new("mobilesam_s2_mlp_lin1", 16384, 512, 128, Activation.Gelu),
         new("mobilesam_s3_qkv", 4096, 480, 160),
         new("mobilesam_s3_mlp_lin1", 4096, 640, 160, Activation.Gelu),

@@ -15,6 +15,9 @@ public class DepthwiseConvTests
             (6, 5, 19, 1, Activation.Relu), // a channel tail on every path
             (7, 8, 35, 2, Activation.None), // stride 2 over odd sizes
             (1, 1, 3, 1, Activation.Gelu), // a lone pixel: only the centre tap
+            (5, 21, 48, 1, Activation.Gelu), // interior pixels by the register-blocked kernel, one border each side
+            (6, 20, 40, 2, Activation.Gelu), // the same at stride 2, the right border without its last tap
+            (2, 9, 17, 2, Activation.Relu), // two rows (the window's lower row outside) and a channel tail
         }
         select new object[] { p[0], s.H, s.W, s.C, s.Stride, s.Act };
 

@@ -66,8 +66,64 @@ internal static class DepthwiseConv
         where T : struct, ISimdFloat<T> where TAct : struct, Elementwise.IActivationOp<T>
     {
         int pad = k / 2, vectorEnd = c - c % T.Count;
+        // Interior pixels (every horizontal tap inside the row) of a 3 x 3 conv: their whole vectors by the
+        // register-blocked kernel, only their channel tail here; the border pixels here in full.
+        int first = (pad + stride - 1) / stride, end = Math.Min(wo, (w - k + pad) / stride + 1);
+        bool blocked = k == 3 && end > first && vectorEnd > 0 && rows[1] != null;
+        if (blocked) Interior3x3<T, TAct>(rows, c, taps, shift, stride, vectorEnd, o, first, end);
+        Pixels<T, TAct>(rows, w, c, taps, shift, k, stride, o, 0, blocked ? first : wo, 0);
+        if (blocked)
+        {
+            Pixels<T, TAct>(rows, w, c, taps, shift, k, stride, o, first, end, vectorEnd);
+            Pixels<T, TAct>(rows, w, c, taps, shift, k, stride, o, end, wo, 0);
+        }
+    }
+
+    /// <summary>
+    /// Output pixels [first, end) of a 3 x 3 conv whose taps are all inside the row, channels [0, vectorEnd):
+    /// per channel vector the nine taps and the shift stay in registers while the pixels are swept, so each
+    /// output takes nine loads and nine FMAs (the per-pixel loop loaded a pointer, a tap and an input per
+    /// FMA). A row above or below the image (null) reads the centre row with zero taps: x · 0 adds nothing.
+    /// </summary>
+    private static unsafe void Interior3x3<T, TAct>(float** rows, int c, float* taps, float* shift, int stride, int vectorEnd,
+        float* o, int first, int end) where T : struct, ISimdFloat<T> where TAct : struct, Elementwise.IActivationOp<T>
+    {
+        float* r1 = rows[1], r0 = rows[0] != null ? rows[0] : r1, r2 = rows[2] != null ? rows[2] : r1;
+        T zero = T.Create(0f);
+        long step = (long)stride * c;
+        for (int c0 = 0; c0 < vectorEnd; c0 += T.Count)
+        {
+            T Tap(int t, bool inside) => inside ? T.Load(taps + t * c + c0) : zero;
+            T t00 = Tap(0, rows[0] != null), t01 = Tap(1, rows[0] != null), t02 = Tap(2, rows[0] != null);
+            T t10 = Tap(3, true), t11 = Tap(4, true), t12 = Tap(5, true);
+            T t20 = Tap(6, rows[2] != null), t21 = Tap(7, rows[2] != null), t22 = Tap(8, rows[2] != null);
+            T bias = T.Load(shift + c0);
+            long ix = (long)(first * stride - 1) * c + c0; // the leftmost tap of pixel `first`
+            float* y = o + (long)first * c + c0;
+            for (int ox = first; ox < end; ox++, ix += step, y += c)
+            {
+                var acc = T.Fma(T.Load(r0 + ix), t00, bias);
+                acc = T.Fma(T.Load(r0 + ix + c), t01, acc);
+                acc = T.Fma(T.Load(r0 + ix + 2 * c), t02, acc);
+                acc = T.Fma(T.Load(r1 + ix), t10, acc);
+                acc = T.Fma(T.Load(r1 + ix + c), t11, acc);
+                acc = T.Fma(T.Load(r1 + ix + 2 * c), t12, acc);
+                acc = T.Fma(T.Load(r2 + ix), t20, acc);
+                acc = T.Fma(T.Load(r2 + ix + c), t21, acc);
+                acc = T.Fma(T.Load(r2 + ix + 2 * c), t22, acc);
+                TAct.Apply(acc).Store(y);
+            }
+        }
+    }
+
+    /// <summary>Output pixels [from, to), channels from <paramref name="channelFrom"/> (0, or the vector end for the tail only), tap by tap.</summary>
+    private static unsafe void Pixels<T, TAct>(float** rows, int w, int c, float* taps, float* shift, int k, int stride, float* o,
+        int from, int to, int channelFrom) where T : struct, ISimdFloat<T> where TAct : struct, Elementwise.IActivationOp<T>
+    {
+        int pad = k / 2, vectorEnd = c - c % T.Count;
         float** xs = stackalloc float*[k * k], ts = stackalloc float*[k * k];
-        for (int ox = 0; ox < wo; ox++, o += c)
+        o += (long)from * c;
+        for (int ox = from; ox < to; ox++, o += c)
         {
             // The taps inside the image: their input pixel and their weights.
             int n = 0;
@@ -82,13 +138,13 @@ internal static class DepthwiseConv
                     ts[n++] = taps + (ky * k + kx) * c;
                 }
             }
-            for (int c0 = 0; c0 < vectorEnd; c0 += T.Count)
+            for (int c0 = channelFrom; c0 < vectorEnd; c0 += T.Count)
             {
                 var acc = T.Load(shift + c0);
                 for (int t = 0; t < n; t++) acc = T.Fma(T.Load(xs[t] + c0), T.Load(ts[t] + c0), acc);
                 TAct.Apply(acc).Store(o + c0);
             }
-            for (int ch = vectorEnd; ch < c; ch++)
+            for (int ch = Math.Max(channelFrom, vectorEnd); ch < c; ch++)
             {
                 float acc = shift[ch];
                 for (int t = 0; t < n; t++) acc += xs[t][ch] * ts[t][ch];
