@@ -185,8 +185,10 @@ public static class Gemm
                             float* cTile = pc + COffset + (long)r0 * Ldc + j0;
                             if (h == Mr && w == Nr) GemmKernels.Run(Path, kc, ap, aRow, aStep, bp, cTile, Ldc, accumulate: !first);
                             else EdgeTile(kc, ap, aRow, aStep, bp, cTile, h, w, first, edge);
-                            if (last) Epilogue(cTile, r0, h, j0, w);
                         }
+                        // The finished column panel of the block (at most McMax x NR, still in L1/L2): one
+                        // epilogue call per panel, not per tile, whose dispatch cost ~5 % of a K = 64 tile.
+                        if (last) Epilogue(pc + COffset + (long)i0 * Ldc + j0, i0, rows, j0, w);
                     }
                 }
             }
