@@ -34,7 +34,7 @@ public static class BackendFactory
     public static IBackend Create(string name, Precision precision, TextWriter? notices, DeviceOpener open, bool checkExplicitGpu = true) => name switch
     {
         _ when !Names.Contains(name) => throw new UsageException($"unknown backend '{name}' (expected one of {string.Join(", ", Names)})"),
-        "cpu" or "auto" when precision == Precision.Int8 => new CpuBackend(Precision.Int8),
+        "cpu" or "auto" when precision == Precision.Int8 => Int8(notices),
         _ when precision == Precision.Int8 => throw new UsageException(
             $"--precision int8 is not available on backend '{name}': int8 is a cpu backend path (use --backend cpu)"),
         "cpu" => Cpu(precision, "the cpu backend computes in fp32"),
@@ -44,6 +44,17 @@ public static class BackendFactory
         "opencl" => Checked(name, Open(name, IlgpuDeviceKind.OpenCL, precision, open), precision, checkExplicitGpu),
         _ => throw new UsageException($"unknown backend '{name}' (expected one of {string.Join(", ", Names)})"),
     };
+
+    /// <summary>The notice that int8 runs its portable kernel on this CPU (written once per backend created).</summary>
+    public const string PortableInt8Notice =
+        "samengine: notice: this CPU has no AVX-VNNI that .NET can use (AVX-512 VNNI alone is not exposed), so --precision int8 runs its portable kernel, many times slower than fp32 here";
+
+    /// <summary>The cpu backend with int8 encoder linears; says so where this CPU has no int8 kernel and int8 is slower than fp32.</summary>
+    private static CpuBackend Int8(TextWriter? notices)
+    {
+        if (!CpuBackend.Int8Accelerated) notices?.WriteLine(PortableInt8Notice);
+        return new CpuBackend(Precision.Int8);
+    }
 
     /// <summary>CUDA, then an OpenCL GPU, each only if it passes its self-check; else the managed CPU path.</summary>
     private static IBackend Auto(Precision precision, TextWriter? notices, DeviceOpener open)

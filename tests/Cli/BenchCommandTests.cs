@@ -1,4 +1,5 @@
 using System.Text.Json;
+using SamEngine.Cli;
 
 namespace SamEngine.Tests.Cli;
 
@@ -31,6 +32,8 @@ public sealed class BenchCommandTests
         Assert.Equal(11, doc.RootElement.EnumerateObject().Count());
         Assert.Contains("int8 encoder linears", doc.RootElement.GetProperty("device").GetString());
         Assert.True(doc.RootElement.GetProperty("encoder_gflops").GetDouble() > 0);
+        // A CPU without a usable int8 kernel is told so: int8 would be far slower than fp32 there.
+        Assert.Equal(!SamEngine.Backends.Cpu.CpuBackend.Int8Accelerated, stderr.Contains(BackendFactory.PortableInt8Notice));
     }
 
     [Fact]

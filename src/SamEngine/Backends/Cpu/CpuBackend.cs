@@ -34,6 +34,12 @@ public sealed partial class CpuBackend : IBackend
         _int8Encoder = precision == Precision.Int8;
     }
 
+    /// <summary>
+    /// Whether this CPU has an int8 product kernel (AVX-VNNI, as .NET exposes it); without one int8 runs a
+    /// portable kernel that computes the same integers many times slower than the fp32 path.
+    /// </summary>
+    public static bool Int8Accelerated => Int8Kernels.Best != Int8Path.Portable;
+
     /// <summary><see cref="Precision.Int8"/> when the ViT encoder's linear layers run in int8, else <see cref="Precision.Fp32"/>.</summary>
     public Precision Precision => _int8Encoder ? Precision.Int8 : Precision.Fp32;
 
