@@ -29,72 +29,102 @@ public sealed partial class CpuBackend
     public Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights w, Tensor hyper, Tensor? featS1 = null, Tensor? featS0 = null)
     {
         var (b, g, d, c1, c, masks) = OpShapes.UpscaledMaskLogits(x, w, hyper, featS1, featS0);
-        float[]? s1 = featS1 is null ? null : Cpu(featS1).Data, s0 = featS0 is null ? null : Cpu(featS0).Data;
         var path = Gemm.ActivePath;
-        int nr = Gemm.Panel(path);
-        var conv1 = _packedConvT.GetValue(w.Conv1Weight, _ => new()).GetOrAdd(path, p => Gemm.PackedPanels(p, ConvTransposeRhs(w.Conv1Weight))); // [D, (dy, dx, c1)]
-        var conv2 = ConvTransposeRows(w.Conv2Weight);                     // [(dy2, dx2, c), C1]
-        var bias1 = ConvTransposeBias(w.Conv1Bias);
-        float[] bias2 = Floats(w.Conv2Bias), gamma = Floats(w.NormWeight), beta = Floats(w.NormBias);
-        var xd = Cpu(x).Data;
-        var hyperData = Cpu(hyper).Data;
-        int side = 4 * g, plane = side * side;
-        int mid = 4 * g; // positions of one grid row after the first conv: (x, dy, dx)
-        var y = CpuTensor.Uninitialized(b, masks, plane);
-
+        var y = CpuTensor.Uninitialized(b, masks, 16 * g * g);
+        var job = new UpscalingJob(path, b, g, d, c1, c, masks, Cpu(x).Data, Cpu(hyper).Data,
+            featS1 is null ? null : Cpu(featS1).Data, featS0 is null ? null : Cpu(featS0).Data,
+            _packedConvT.GetValue(w.Conv1Weight, _ => new()).GetOrAdd(path, p => Gemm.PackedPanels(p, ConvTransposeRhs(w.Conv1Weight))),
+            ConvTransposeBias(w.Conv1Bias), Floats(w.NormWeight), Floats(w.NormBias), w.NormEps,
+            ConvTransposeRows(w.Conv2Weight), Floats(w.Conv2Bias), y.Data);
         // One grid row per work item, every prompt of the batch in turn: the row's feat_s0 gather, done once,
         // serves them all (the prompts of a batch share one image).
-        CpuParallel.For(0, g, UpscalingScratchPool, (row, scratch) =>
+        CpuParallel.For(0, g, UpscalingScratchPool, job.Row);
+        return y;
+    }
+
+    /// <summary>
+    /// One call's operands: x [B, g, g, D], hyper [B, masks, C], the skips (SAM 2.1) or null, the first conv
+    /// packed as the GEMM's B panels ([D, (dy, dx, c1)]) with its bias repeated per sub-pixel, the norm, the
+    /// second conv as rows [(dy2, dx2, c), C1] with its bias, and y [B, masks, 4g · 4g].
+    /// </summary>
+    private sealed record UpscalingJob(SimdPath Path, int B, int G, int D, int C1, int C, int Masks, float[] X, float[] Hyper,
+        float[]? FeatS1, float[]? FeatS0, float[] Conv1, float[] Bias1, float[] Gamma, float[] Beta, float Eps,
+        float[] Conv2, float[] Bias2, float[] Y)
+    {
+        /// <summary>Positions of one grid row after the first conv: (x, dy, dx).</summary>
+        private int Mid => 4 * G;
+
+        public void Row(int row, UpscalingScratch s)
         {
-            var up1 = Scratch.Ensure(ref scratch.Up1, mid * c1);
-            var up1Packed = Scratch.Ensure(ref scratch.Up1Packed, (mid + nr - 1) / nr * nr * c1);
-            var up2 = Scratch.Ensure(ref scratch.Up2, 4 * c * mid);
-            var acc = Scratch.Ensure(ref scratch.Acc, masks * 4 * mid);
-            var skip0 = s0 is null ? null : Scratch.Ensure(ref scratch.Skip0, 4 * c * mid);
-            if (s0 is not null) GatherSkip0(skip0!, s0, row, g, c);
-
-            for (int bi = 0; bi < b; bi++)
+            int nr = Gemm.Panel(Path);
+            var up1 = Scratch.Ensure(ref s.Up1, Mid * C1);
+            var up1Packed = Scratch.Ensure(ref s.Up1Packed, (Mid + nr - 1) / nr * nr * C1);
+            var up2 = Scratch.Ensure(ref s.Up2, 4 * C * Mid);
+            var acc = Scratch.Ensure(ref s.Acc, Masks * 4 * Mid);
+            var skip0 = FeatS0 is null ? null : Scratch.Ensure(ref s.Skip0, 4 * C * Mid);
+            if (skip0 is not null) GatherSkip0(skip0, FeatS0!, row, G, C);
+            for (int bi = 0; bi < B; bi++)
             {
-                Gemm.MultiplyPacked(path, g, 4 * c1, d, xd, (bi * g + row) * g * d, d, conv1, 0, d * nr, up1, 0, 4 * c1, accumulate: false, bias1);
-                if (s1 is not null) AddSkip1(up1, s1, row, g, c1);
-                Elementwise.LayerNorm(up1, up1, mid, c1, gamma, beta, w.NormEps);
-                Elementwise.GeluInPlace(up1.AsSpan(0, mid * c1));
-
-                // Second conv channel-major: up2 [(dy2, dx2, ch), position] = conv2 · up1ᵀ.
-                var up1T = GemmRhs.Transposed(up1, 0, mid, c1);
-                for (int j0 = 0; j0 < mid; j0 += nr) up1T.PackPanel(j0, nr, up1Packed.AsSpan(j0 * c1, c1 * nr));
-                // With SAM 2.1's feat_s0 the conv accumulates onto the skip, laid out channel-major first.
-                if (skip0 is not null) Array.Copy(skip0, up2, 4 * c * mid);
-                Gemm.MultiplyPacked(path, 4 * c, mid, c1, conv2, 0, c1, up1Packed, 0, c1 * nr, up2, 0, mid, accumulate: skip0 is not null);
-
+                FirstConv(bi, row, up1);
+                SecondConv(up1, up1Packed, skip0, up2);
                 // Bias, GELU and the product with each mask's hypernetwork output, in one pass per row.
-                Array.Clear(acc, 0, masks * 4 * mid);
-                switch (path)
+                Array.Clear(acc, 0, Masks * 4 * Mid);
+                switch (Path)
                 {
-                    case SimdPath.Vector512: GeluProducts<Simd512>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
-                    case SimdPath.Vector256: GeluProducts<Simd256>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
-                    case SimdPath.Vector128: GeluProducts<Simd128>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
-                    default: GeluProducts<SimdPortable>(up2, c, mid, bias2, hyperData, bi * masks * c, masks, acc); break;
+                    case SimdPath.Vector512: GeluProducts<Simd512>(up2, C, Mid, Bias2, Hyper, bi * Masks * C, Masks, acc); break;
+                    case SimdPath.Vector256: GeluProducts<Simd256>(up2, C, Mid, Bias2, Hyper, bi * Masks * C, Masks, acc); break;
+                    case SimdPath.Vector128: GeluProducts<Simd128>(up2, C, Mid, Bias2, Hyper, bi * Masks * C, Masks, acc); break;
+                    default: GeluProducts<SimdPortable>(up2, C, Mid, Bias2, Hyper, bi * Masks * C, Masks, acc); break;
                 }
+                Scatter(bi, row, acc);
+            }
+        }
 
-                // Position (x, dy, dx) and sub-pixel (dy2, dx2) of this grid row are pixel (4 row + 2 dy + dy2, 4 x + 2 dx + dx2).
-                for (int m = 0; m < masks; m++)
+        /// <summary>up1 [(x, dy, dx), C1] = GELU(LayerNorm2d(conv1(x row) + feat_s1)).</summary>
+        private void FirstConv(int bi, int row, float[] up1)
+        {
+            int nr = Gemm.Panel(Path);
+            Gemm.MultiplyPacked(Path, G, 4 * C1, D, X, (bi * G + row) * G * D, D, Conv1, 0, D * nr, up1, 0, 4 * C1, accumulate: false, Bias1);
+            if (FeatS1 is not null) AddSkip1(up1, FeatS1, row, G, C1);
+            Elementwise.LayerNorm(up1, up1, Mid, C1, Gamma, Beta, Eps);
+            Elementwise.GeluInPlace(up1.AsSpan(0, Mid * C1));
+        }
+
+        /// <summary>
+        /// up2 [(dy2, dx2, ch), position] = conv2 · up1ᵀ, channel-major; with SAM 2.1's feat_s0 (already laid
+        /// out channel-major in <paramref name="skip0"/>) the product accumulates onto it.
+        /// </summary>
+        private void SecondConv(float[] up1, float[] up1Packed, float[]? skip0, float[] up2)
+        {
+            int nr = Gemm.Panel(Path);
+            var up1T = GemmRhs.Transposed(up1, 0, Mid, C1);
+            for (int j0 = 0; j0 < Mid; j0 += nr) up1T.PackPanel(j0, nr, up1Packed.AsSpan(j0 * C1, C1 * nr));
+            if (skip0 is not null) Array.Copy(skip0, up2, 4 * C * Mid);
+            Gemm.MultiplyPacked(Path, 4 * C, Mid, C1, Conv2, 0, C1, up1Packed, 0, C1 * nr, up2, 0, Mid, accumulate: skip0 is not null);
+        }
+
+        /// <summary>
+        /// acc [(m, dy2, dx2), (x, dy, dx)] of prompt <paramref name="bi"/>'s grid row into its masks: position
+        /// (x, dy, dx) and sub-pixel (dy2, dx2) of this grid row are pixel (4 row + 2 dy + dy2, 4 x + 2 dx + dx2).
+        /// </summary>
+        private void Scatter(int bi, int row, float[] acc)
+        {
+            int side = 4 * G, plane = side * side;
+            for (int m = 0; m < Masks; m++)
+            {
+                var dst = Y.AsSpan((bi * Masks + m) * plane + 4 * row * side, 4 * side);
+                for (int sub = 0; sub < 4; sub++)
                 {
-                    var dst = y.Data.AsSpan((bi * masks + m) * plane + 4 * row * side, 4 * side);
-                    for (int sub = 0; sub < 4; sub++)
+                    var src = acc.AsSpan((m * 4 + sub) * Mid, Mid);
+                    int dy2 = sub >> 1, dx2 = sub & 1;
+                    for (int p = 0; p < Mid; p++)
                     {
-                        var src = acc.AsSpan((m * 4 + sub) * mid, mid);
-                        int dy2 = sub >> 1, dx2 = sub & 1;
-                        for (int p = 0; p < mid; p++)
-                        {
-                            int px = p >> 2, dy = (p >> 1) & 1, dx = p & 1;
-                            dst[(2 * dy + dy2) * side + 4 * px + 2 * dx + dx2] = src[p];
-                        }
+                        int px = p >> 2, dy = (p >> 1) & 1, dx = p & 1;
+                        dst[(2 * dy + dy2) * side + 4 * px + 2 * dx + dx2] = src[p];
                     }
                 }
             }
-        });
-        return y;
+        }
     }
 
     /// <summary>
