@@ -23,7 +23,7 @@ public sealed partial class CpuBackend
     }
 
     private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Parameter, float[]> _convTRows = new();
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Parameter, System.Collections.Concurrent.ConcurrentDictionary<SimdPath, float[]>> _packedConvT = new();
+    private readonly PerPathCache<float[]> _packedConvT = new(); // the first transposed conv as one SIMD path's GEMM panels
 
     /// <inheritdoc />
     public Tensor UpscaledMaskLogits(Tensor x, UpscalingWeights w, Tensor hyper, Tensor? featS1 = null, Tensor? featS0 = null)
@@ -33,7 +33,7 @@ public sealed partial class CpuBackend
         var y = CpuTensor.Uninitialized(b, masks, 16 * g * g);
         var job = new UpscalingJob(path, b, g, d, c1, c, masks, Cpu(x).Data, Cpu(hyper).Data,
             featS1 is null ? null : Cpu(featS1).Data, featS0 is null ? null : Cpu(featS0).Data,
-            _packedConvT.GetValue(w.Conv1Weight, _ => new()).GetOrAdd(path, p => Gemm.PackedPanels(p, ConvTransposeRhs(w.Conv1Weight))),
+            _packedConvT.Get(w.Conv1Weight, path, () => Gemm.PackedPanels(path, ConvTransposeRhs(w.Conv1Weight))),
             ConvTransposeBias(w.Conv1Bias), Floats(w.NormWeight), Floats(w.NormBias), w.NormEps,
             ConvTransposeRows(w.Conv2Weight), Floats(w.Conv2Bias), y.Data);
         // One grid row per work item, every prompt of the batch in turn: the row's feat_s0 gather, done once,

@@ -13,15 +13,11 @@ public sealed partial class CpuBackend
 
     private readonly ConditionalWeakTable<Parameter, FoldedConv> _foldedConv = new();
     private readonly ConditionalWeakTable<Parameter, FoldedDepthwise> _foldedDepthwise = new();
-    private readonly ConditionalWeakTable<Parameter, BiasPanelsOfPath> _biasTables = new();
+    /// <summary>TinyViT attention biases laid out as one SIMD path's score tiles.</summary>
+    private readonly PerPathCache<float[]> _biasTables = new();
 
-    /// <summary>TinyViT attention biases laid out for one SIMD path's tiles (tests force other paths).</summary>
-    private sealed record BiasPanelsOfPath(SimdPath Path, float[] Panels);
-
-    /// <summary>A bottleneck's folded 1x1 conv packed once for one SIMD path's GEMM.</summary>
-    private sealed record PackedConvOfPath(SimdPath Path, StreamedBottleneck.PackedConv Conv);
-
-    private readonly ConditionalWeakTable<Parameter, PackedConvOfPath> _packedConv = new();
+    /// <summary>A bottleneck's folded 1x1 conv packed for one SIMD path's GEMM.</summary>
+    private readonly PerPathCache<StreamedBottleneck.PackedConv> _packedConv = new();
 
     /// <inheritdoc />
     public Tensor Conv2dBn(Tensor x, Parameter weight, BatchNorm bn, int stride, int padding, Activation act = Activation.None, Tensor? residual = null)
@@ -79,14 +75,11 @@ public sealed partial class CpuBackend
     {
         var (b, h, wd, _, _, _, k, ho, wo) = OpShapes.InvertedBottleneck(x, w, act, residual);
         var path = Gemm.ActivePath;
-        StreamedBottleneck.PackedConv Packed(Parameter weight, BatchNorm bn)
+        StreamedBottleneck.PackedConv Packed(Parameter weight, BatchNorm bn) => _packedConv.Get(weight, path, () =>
         {
-            if (_packedConv.TryGetValue(weight, out var cached) && cached.Path == path) return cached.Conv;
             var folded = _foldedConv.GetValue(weight, p => FoldConv(p, bn));
-            var conv = new StreamedBottleneck.PackedConv(Gemm.PackedPanels(path, folded.Rhs), folded.Shift, weight.Shape[1], weight.Shape[0]);
-            _packedConv.AddOrUpdate(weight, new(path, conv));
-            return conv;
-        }
+            return new StreamedBottleneck.PackedConv(Gemm.PackedPanels(path, folded.Rhs), folded.Shift, weight.Shape[1], weight.Shape[0]);
+        });
         var depthwise = _foldedDepthwise.GetValue(w.Depthwise, p => FoldDepthwise(p, w.DepthwiseBn));
         var y = CpuTensor.Uninitialized(b, ho, wo, w.Project.Shape[0]);
         StreamedBottleneck.Run(path, Cpu(x).Data, b, h, wd, Packed(w.Expand, w.ExpandBn), depthwise.Taps, depthwise.Shift, k, w.Stride,
@@ -99,10 +92,9 @@ public sealed partial class CpuBackend
     {
         var (h, w, d, _, _) = OpShapes.TinyVitAttention(qkv, padQkv, heads, windowSize, attentionBiases);
         var path = Gemm.ActivePath;
-        if (!_biasTables.TryGetValue(attentionBiases, out var table) || table.Path != path)
-            _biasTables.AddOrUpdate(attentionBiases, table = new(path, WindowAttention.BiasPanels(path, attentionBiases.ToFloat(), heads, windowSize)));
+        var table = _biasTables.Get(attentionBiases, path, () => WindowAttention.BiasPanels(path, attentionBiases.ToFloat(), heads, windowSize));
         var y = CpuTensor.Uninitialized(1, h, w, heads * d);
-        WindowAttention.Run(path, Cpu(qkv).Data, Cpu(padQkv).Data, h, w, heads, d, windowSize, table.Panels, y.Data);
+        WindowAttention.Run(path, Cpu(qkv).Data, Cpu(padQkv).Data, h, w, heads, d, windowSize, table, y.Data);
         return y;
     }
 }
