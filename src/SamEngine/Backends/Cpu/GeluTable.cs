@@ -5,8 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace SamEngine.Backends.Cpu;
 
 /// <summary>
-/// Exact-form GELU on AVX-512 by piecewise polynomials, about twice as fast as the erfc formula of
-/// <see cref="Elementwise.Gelu{T}"/> (no reciprocal, no exp). GELU(x) = x Φ(x), and Φ comes from the
+/// Exact-form GELU on AVX-512 by piecewise polynomials, 1.8x as fast as the erfc formula of
+/// <see cref="Elementwise.Gelu{T}"/> (about 21 operations per vector instead of ~40, no reciprocal or exp). GELU(x) = x Φ(x), and Φ comes from the
 /// normal tail Q(a) = Φ(-a) = ½ erfc(a / √2) at a = |x|: Φ = 1 - Q for x ≥ 0, Q for x &lt; 0. Q is a
 /// degree-4 polynomial on each of 32 intervals of [0, 6), in the offset from the interval's centre;
 /// each coefficient is gathered for all 16 lanes by one two-table permute (vpermt2ps). Beyond 6,
