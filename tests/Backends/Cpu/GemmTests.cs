@@ -81,11 +81,7 @@ public class GemmTests
                 foreach (var act in new[] { Activation.None, Activation.Gelu, Activation.Relu })
                 {
                     var expected = Reference(m, n, k, a, (i, j) => w[j * k + i], bias, act).Select((v, i) => v + residual[i]).ToArray();
-                    var c = new float[m * n];
-                    var saved = Gemm.ForcedPath;
-                    Gemm.ForcedPath = path;
-                    try { Gemm.Multiply(m, a, 0, GemmRhs.Transposed(w, 0, n, k), c, 0, bias, act, parallel: true, residual: residual); }
-                    finally { Gemm.ForcedPath = saved; }
+                    var c = Run(path, m, a, GemmRhs.Transposed(w, 0, n, k), bias, act, residual);
                     AssertClose(expected, c, $"{path} [{m}x{k}]x[{k}x{n}] {act}{(bias is null ? "" : " + bias")} + residual");
                 }
         }
@@ -155,13 +151,13 @@ public class GemmTests
         }
     }
 
-    private static float[] Run(SimdPath path, int m, float[] a, GemmRhs b, float[]? bias, Activation act)
+    private static float[] Run(SimdPath path, int m, float[] a, GemmRhs b, float[]? bias, Activation act, float[]? residual = null)
     {
         var c = new float[m * b.N + 2];
         c[^1] = c[^2] = 42; // sentinels past the end must survive
         var saved = Gemm.ForcedPath;
         Gemm.ForcedPath = path;
-        try { Gemm.Multiply(m, a, 0, b, c, 0, bias, act, parallel: true); }
+        try { Gemm.Multiply(m, a, 0, b, c, 0, bias, act, parallel: true, residual: residual); }
         finally { Gemm.ForcedPath = saved; }
         Assert.Equal(42f, c[^1]);
         Assert.Equal(42f, c[^2]);
