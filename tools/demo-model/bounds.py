@@ -13,11 +13,15 @@ Printed per kind and over all objects, one column per configuration.
 import argparse
 import json
 import os
+import sys
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scenes  # noqa: E402
 
 
 def ceiling_iou(mask, img_size, patch_size):
@@ -30,7 +34,7 @@ def ceiling_iou(mask, img_size, patch_size):
     logits = (F.avg_pool2d(x, cell) - 0.5) * 20
     up = F.interpolate(logits, (img_size, img_size), mode="bilinear", align_corners=False)[..., :nh, :nw]
     pred = F.interpolate(up, (h, w), mode="bilinear", align_corners=False)[0, 0].numpy() > 0
-    return (pred & mask).sum() / max((pred | mask).sum(), 1)
+    return scenes.binary_iou(pred, mask)
 
 
 def main():
@@ -48,7 +52,7 @@ def main():
             x0, y0, x1, y1 = o["box"]
             box = np.zeros_like(mask)
             box[y0:y1 + 1, x0:x1 + 1] = True
-            values = [ceiling_iou(mask, s, p) for s, p in configs] + [(box & mask).sum() / (box | mask).sum()]
+            values = [ceiling_iou(mask, s, p) for s, p in configs] + [scenes.binary_iou(box, mask)]
             rows.append((o["kind"], values))
     header = [f"ceiling {s}/{p}" for s, p in configs] + ["fill-box"]
     print(f"{'kind':>8} {'n':>4}  " + "  ".join(f"{h:>16}" for h in header))

@@ -19,6 +19,7 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import scenes  # noqa: E402
 import train  # noqa: E402
 
 
@@ -47,14 +48,13 @@ def main():
             predictor.set_image(np.asarray(Image.open(os.path.join(data, scene["image"])).convert("RGB")))
             for o in scene["objects"]:
                 truth = np.asarray(Image.open(os.path.join(data, o["mask"]))) > 127
-                iou = lambda m: (m & truth).sum() / max((m | truth).sum(), 1)  # noqa: E731
                 x0, y0, x1, y1 = o["box"]
                 masks, _, _ = predictor.predict(box=np.array([x0, y0, x1 + 1, y1 + 1], np.float32), multimask_output=False)
-                box = iou(masks[0])
+                box = scenes.binary_iou(masks[0], truth)
                 px, py = o["point"]
                 masks, scores, _ = predictor.predict(point_coords=np.array([[px + 0.5, py + 0.5]]), point_labels=np.array([1]),
                                                      multimask_output=True)
-                ious = [iou(m) for m in masks]
+                ious = [scenes.binary_iou(m, truth) for m in masks]
                 rows.append((o["kind"], o["area"], box, ious[int(np.argmax(scores))], max(ious)))
 
     def table(title, key):

@@ -204,3 +204,8 @@ def interior_point(mask):
 def bounding_box(mask):
     ys, xs = np.nonzero(mask)
     return [int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())]
+
+
+def binary_iou(a, b):
+    """Intersection over union of two boolean masks of one shape (0 when both are empty)."""
+    return (a & b).sum() / max((a | b).sum(), 1)
