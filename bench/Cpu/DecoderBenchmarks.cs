@@ -7,26 +7,33 @@ namespace SamEngine.Bench;
 
 /// <summary>
 /// One of the decoder's fused ops for one prompt at vit_b's shapes (64 x 64 image positions of 256
-/// channels, 7 tokens, 8 heads of 16). FLOPs are those the fused op performs (2 x MAC).
+/// channels, 8 heads of 16) with <paramref name="Tokens"/> tokens (SAM 1's point or box: 7; SAM 2.1's
+/// box: 9, whose 72 score columns end in a panel of 8). FLOPs are those the fused op performs (2 x MAC).
 /// </summary>
-public sealed record DecoderCase(string Name, double Flops)
+public sealed record DecoderCase(string Name, int Tokens, double Flops)
 {
-    public const int N = 4096, D = 256, C = 128, Heads = 8, Tokens = 7, Grid = 64, C1 = 64, C2 = 32, Masks = 4;
+    public const int N = 4096, D = 256, C = 128, Heads = 8, Grid = 64, C1 = 64, C2 = 32, Masks = 4;
 
     /// <inheritdoc />
     public override string ToString() => Name;
 
     public static readonly DecoderCase[] All =
     [
-        // Scores X·A over T·H columns, then P·V' back to D channels.
-        new("decoder_image_to_token", 2.0 * N * D * Tokens * Heads + 2.0 * N * Tokens * Heads * D),
-        // Scoresᵀ X·Qfᵀ, then (P X)ᵀ.
-        new("decoder_token_to_image", 2 * 2.0 * N * D * Tokens * Heads),
+        ImageToToken("decoder_image_to_token", 7),
+        ImageToToken("decoder_image_to_token_t9", 9),
+        TokenToImage("decoder_token_to_image", 7),
+        TokenToImage("decoder_token_to_image_t9", 9),
         // Two transposed convs as GEMMs and the mask product.
-        new("decoder_upscaled_masks", UpscalingFlops),
+        new("decoder_upscaled_masks", 7, UpscalingFlops),
         // SAM 2.1's: the same with its high-resolution skips, for a batch of prompts on one image.
-        new("decoder_upscaled_masks_skips_b8", Batch * UpscalingFlops),
+        new("decoder_upscaled_masks_skips_b8", 7, Batch * UpscalingFlops),
     ];
+
+    /// <summary>Scores X·A over T·H columns, then P·V' back to D channels.</summary>
+    private static DecoderCase ImageToToken(string name, int t) => new(name, t, 2.0 * N * D * t * Heads + 2.0 * N * t * Heads * D);
+
+    /// <summary>Scoresᵀ X·Qfᵀ, then (P X)ᵀ.</summary>
+    private static DecoderCase TokenToImage(string name, int t) => new(name, t, 2 * 2.0 * N * D * t * Heads);
 
     public const int Batch = 8;
     private const double UpscalingFlops = 2.0 * Grid * Grid * D * 4 * C1 + 2.0 * 4 * Grid * Grid * C1 * 4 * C2 + 2.0 * 16 * Grid * Grid * C2 * Masks;
@@ -51,7 +58,8 @@ public class DecoderBenchmarks : IFlopCounted
     [GlobalSetup]
     public void Setup()
     {
-        const int n = DecoderCase.N, d = DecoderCase.D, c = DecoderCase.C, t = DecoderCase.Tokens, g = DecoderCase.Grid;
+        const int n = DecoderCase.N, d = DecoderCase.D, c = DecoderCase.C, g = DecoderCase.Grid;
+        int t = Case.Tokens;
         var rng = new Random(4);
         Parameter Half(string name, params int[] shape) =>
             new(name, shape, Data.Random(rng, (int)ShapeUtil.Count(shape)).Select(x => Fp16.FromFloat(0.1f * x)).ToArray());
@@ -75,8 +83,8 @@ public class DecoderBenchmarks : IFlopCounted
     [Benchmark]
     public Tensor Op() => Case.Name switch
     {
-        "decoder_image_to_token" => _be.ImageToTokenAttention(_image, _wq, _bq, _tokens, _tokens, DecoderCase.Heads, _wOut, _bOut),
-        "decoder_token_to_image" => _be.TokenToImageAttention(_tokens, _image, _wq, _bq, _image, _wq, _bq, DecoderCase.Heads),
+        "decoder_image_to_token" or "decoder_image_to_token_t9" => _be.ImageToTokenAttention(_image, _wq, _bq, _tokens, _tokens, DecoderCase.Heads, _wOut, _bOut),
+        "decoder_token_to_image" or "decoder_token_to_image_t9" => _be.TokenToImageAttention(_tokens, _image, _wq, _bq, _image, _wq, _bq, DecoderCase.Heads),
         "decoder_upscaled_masks_skips_b8" => _be.UpscaledMaskLogits(_grids, _up, _hypers, _featS1, _featS0),
         _ => _be.UpscaledMaskLogits(_grid, _up, _hyper),
     };

@@ -226,13 +226,14 @@ public static class Gemm
             }
         }
 
-        /// <summary>A partial tile: computed in a scratch tile, then the valid h x w part copied.</summary>
+        /// <summary>A partial tile: computed in a scratch tile (by the half-width kernel when w fits it), then the valid h x w part copied.</summary>
         private unsafe void EdgeTile(int kc, float* ap, int aRow, int aStep, float* bp, float* cTile, int h, int w, bool first, float* edge)
         {
             new Span<float>(edge, Mr * Nr).Clear();
             if (!first)
                 for (int r = 0; r < h; r++) new Span<float>(cTile + (long)r * Ldc, w).CopyTo(new Span<float>(edge + r * Nr, w));
-            GemmKernels.Run(Path, kc, ap, aRow, aStep, bp, edge, Nr, accumulate: true);
+            if (2 * w <= Nr) GemmKernels.RunLeftHalf(Path, kc, ap, aRow, aStep, bp, edge, Nr, accumulate: true);
+            else GemmKernels.Run(Path, kc, ap, aRow, aStep, bp, edge, Nr, accumulate: true);
             for (int r = 0; r < h; r++) new Span<float>(edge + r * Nr, w).CopyTo(new Span<float>(cTile + (long)r * Ldc, w));
         }
 

@@ -64,6 +64,30 @@ internal static class GemmKernels
     public static unsafe void Run(SimdPath path, int kc, float* a, float* b, float* c, int ldc, bool accumulate) =>
         Run<PackedRows>(path, kc, a, 1, Tile(path).Mr, b, c, ldc, accumulate);
 
+    /// <summary>
+    /// As <see cref="Run(SimdPath, int, float*, int, int, float*, float*, int, bool)"/> on a tile whose
+    /// valid columns fit the left half of the panel (B still packed NR wide): the half-width kernel
+    /// skips the FMAs of the padding. A GEMM of N = 72 (SAM 2.1's nine decoder tokens x eight heads) has
+    /// a last panel of 8 columns in 32.
+    /// </summary>
+    public static unsafe void RunLeftHalf(SimdPath path, int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool accumulate)
+    {
+        if (aRow == 1) RunLeftHalf<PackedRows>(path, kc, a, aRow, aStep, b, c, ldc, accumulate);
+        else RunLeftHalf<StridedRows>(path, kc, a, aRow, aStep, b, c, ldc, accumulate);
+    }
+
+    private static unsafe void RunLeftHalf<TRows>(SimdPath path, int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool accumulate)
+        where TRows : struct, IRowOffsets
+    {
+        switch (path)
+        {
+            case SimdPath.Vector512: Kernel512LeftHalf<TRows>(kc, a, aRow, aStep, b, c, ldc, accumulate); break;
+            case SimdPath.Vector256: Kernel256LeftHalf<TRows>(kc, a, aRow, aStep, b, c, ldc, accumulate); break;
+            // The narrow paths' tiles are one or two registers wide: the full kernel.
+            default: Run<TRows>(path, kc, a, aRow, aStep, b, c, ldc, accumulate); break;
+        }
+    }
+
     private static unsafe void Run<TRows>(SimdPath path, int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool accumulate)
         where TRows : struct, IRowOffsets
     {
@@ -149,6 +173,40 @@ internal static class GemmKernels
         c110.Store(c + 11 * ldc); c111.Store(c + 11 * ldc + 1 * w);
     }
 
+    /// <summary>The left 12 x 16 of <see cref="Kernel512{TRows}"/>'s tile (B panels 32 wide).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Kernel512LeftHalf<TRows>(int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool accumulate)
+        where TRows : struct, IRowOffsets
+    {
+        int w = 16;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
+        if (accumulate)
+        {
+            c0 = Vector512.Load(c + 0 * ldc); c1 = Vector512.Load(c + 1 * ldc); c2 = Vector512.Load(c + 2 * ldc); c3 = Vector512.Load(c + 3 * ldc);
+            c4 = Vector512.Load(c + 4 * ldc); c5 = Vector512.Load(c + 5 * ldc); c6 = Vector512.Load(c + 6 * ldc); c7 = Vector512.Load(c + 7 * ldc);
+            c8 = Vector512.Load(c + 8 * ldc); c9 = Vector512.Load(c + 9 * ldc); c10 = Vector512.Load(c + 10 * ldc); c11 = Vector512.Load(c + 11 * ldc);
+        }
+        for (int k = 0; k < kc; k++, a += aStep, b += 2 * w)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a[0]), b0, c0);
+            c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a[TRows.Of(1, aRow)]), b0, c1);
+            c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a[TRows.Of(2, aRow)]), b0, c2);
+            c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a[TRows.Of(3, aRow)]), b0, c3);
+            c4 = Vector512.FusedMultiplyAdd(Vector512.Create(a[TRows.Of(4, aRow)]), b0, c4);
+            c5 = Vector512.FusedMultiplyAdd(Vector512.Create(a[TRows.Of(5, aRow)]), b0, c5);
+            c6 = Vector512.FusedMultiplyAdd(Vector512.Create(a[TRows.Of(6, aRow)]), b0, c6);
+            c7 = Vector512.FusedMultiplyAdd(Vector512.Create(a[TRows.Of(7, aRow)]), b0, c7);
+            c8 = Vector512.FusedMultiplyAdd(Vector512.Create(a[TRows.Of(8, aRow)]), b0, c8);
+            c9 = Vector512.FusedMultiplyAdd(Vector512.Create(a[TRows.Of(9, aRow)]), b0, c9);
+            c10 = Vector512.FusedMultiplyAdd(Vector512.Create(a[TRows.Of(10, aRow)]), b0, c10);
+            c11 = Vector512.FusedMultiplyAdd(Vector512.Create(a[TRows.Of(11, aRow)]), b0, c11);
+        }
+        c0.Store(c + 0 * ldc); c1.Store(c + 1 * ldc); c2.Store(c + 2 * ldc); c3.Store(c + 3 * ldc);
+        c4.Store(c + 4 * ldc); c5.Store(c + 5 * ldc); c6.Store(c + 6 * ldc); c7.Store(c + 7 * ldc);
+        c8.Store(c + 8 * ldc); c9.Store(c + 9 * ldc); c10.Store(c + 10 * ldc); c11.Store(c + 11 * ldc);
+    }
+
     /// <summary>6 x 16 tile with 256-bit FMA.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Kernel256<TRows>(int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool accumulate)
@@ -181,6 +239,32 @@ internal static class GemmKernels
         c30.Store(c + 3 * ldc); c31.Store(c + 3 * ldc + 1 * w);
         c40.Store(c + 4 * ldc); c41.Store(c + 4 * ldc + 1 * w);
         c50.Store(c + 5 * ldc); c51.Store(c + 5 * ldc + 1 * w);
+    }
+
+    /// <summary>The left 6 x 8 of <see cref="Kernel256{TRows}"/>'s tile (B panels 16 wide).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Kernel256LeftHalf<TRows>(int kc, float* a, int aRow, int aStep, float* b, float* c, int ldc, bool accumulate)
+        where TRows : struct, IRowOffsets
+    {
+        int w = 8;
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default;
+        if (accumulate)
+        {
+            c0 = Vector256.Load(c + 0 * ldc); c1 = Vector256.Load(c + 1 * ldc); c2 = Vector256.Load(c + 2 * ldc);
+            c3 = Vector256.Load(c + 3 * ldc); c4 = Vector256.Load(c + 4 * ldc); c5 = Vector256.Load(c + 5 * ldc);
+        }
+        for (int k = 0; k < kc; k++, a += aStep, b += 2 * w)
+        {
+            var b0 = Vector256.Load(b);
+            c0 = Vector256.FusedMultiplyAdd(Vector256.Create(a[0]), b0, c0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.Create(a[TRows.Of(1, aRow)]), b0, c1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.Create(a[TRows.Of(2, aRow)]), b0, c2);
+            c3 = Vector256.FusedMultiplyAdd(Vector256.Create(a[TRows.Of(3, aRow)]), b0, c3);
+            c4 = Vector256.FusedMultiplyAdd(Vector256.Create(a[TRows.Of(4, aRow)]), b0, c4);
+            c5 = Vector256.FusedMultiplyAdd(Vector256.Create(a[TRows.Of(5, aRow)]), b0, c5);
+        }
+        c0.Store(c + 0 * ldc); c1.Store(c + 1 * ldc); c2.Store(c + 2 * ldc);
+        c3.Store(c + 3 * ldc); c4.Store(c + 4 * ldc); c5.Store(c + 5 * ldc);
     }
 
     /// <summary>
