@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures", "sam2"))
 import train  # noqa: E402
-from fixture_io import load_safetensors, save_safetensors  # noqa: E402
+from fixture_io import load_safetensors, predictor_case, save_safetensors  # noqa: E402
 
 WEIGHTS = os.path.join("weights", "demo", "sam_demo.safetensors")
 
@@ -85,33 +85,7 @@ def main():
     ]
     results = {}
     for c in cases:
-        kw = dict(multimask_output=c["multimask"])
-        coords = labels = box_t = mask_t = None
-        if "points" in c:
-            kw["point_coords"] = np.array(c["points"], np.float32)
-            kw["point_labels"] = np.array(c["labels"], np.int32)
-            coords = torch.as_tensor(pred.transform.apply_coords(kw["point_coords"], pred.original_size), dtype=torch.float)[None]
-            labels = torch.as_tensor(kw["point_labels"], dtype=torch.int)[None]
-        if "box" in c:
-            kw["box"] = np.array(c["box"], np.float32)
-            box_t = torch.as_tensor(pred.transform.apply_boxes(kw["box"], pred.original_size), dtype=torch.float)[None]
-        if "mask_from" in c:
-            prev = results[c["mask_from"]]
-            best = int(np.argmax(prev[1]))
-            kw["mask_input"] = prev[2][best:best + 1]
-            c["mask_input_from"] = f"{c['mask_from']}.low_res_logits[{best}]"
-            out[f"{c['name']}.mask_input"] = kw["mask_input"].astype(np.float32)
-            mask_t = torch.as_tensor(kw["mask_input"], dtype=torch.float)[None]
-        with torch.no_grad():
-            sparse, dense = sam.prompt_encoder(points=(coords, labels) if coords is not None else None, boxes=box_t, masks=mask_t)
-        out[f"{c['name']}.sparse"] = sparse.numpy()
-        if mask_t is not None:
-            out[f"{c['name']}.dense"] = dense.numpy()
-        masks, iou, low = pred.predict(**kw)
-        results[c["name"]] = (masks, iou, low)
-        out[f"{c['name']}.masks"] = masks.astype(np.uint8)
-        out[f"{c['name']}.iou_predictions"] = iou.astype(np.float32)
-        out[f"{c['name']}.low_res_logits"] = low.astype(np.float32)
+        predictor_case(pred, sam, c, results, out)
 
     boxes = np.array([[65.0, 115.0, 136.0, 186.0], [237.0, 22.0, 283.0, 68.0], [199.0, 129.0, 221.0, 151.0]], np.float32)
     bt = torch.as_tensor(pred.transform.apply_boxes(boxes, pred.original_size), dtype=torch.float)
