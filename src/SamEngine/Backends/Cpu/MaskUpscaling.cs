@@ -54,11 +54,13 @@ public sealed partial class CpuBackend
         /// <summary>Positions of one grid row after the first conv: (x, dy, dx).</summary>
         private int Mid => 4 * G;
 
+        /// <summary>Columns per packed GEMM panel on <see cref="Path"/>.</summary>
+        private int Nr => Gemm.Panel(Path);
+
         public void Row(int row, UpscalingScratch s)
         {
-            int nr = Gemm.Panel(Path);
             var up1 = Scratch.Ensure(ref s.Up1, Mid * C1);
-            var up1Packed = Scratch.Ensure(ref s.Up1Packed, (Mid + nr - 1) / nr * nr * C1);
+            var up1Packed = Scratch.Ensure(ref s.Up1Packed, (Mid + Nr - 1) / Nr * Nr * C1);
             var up2 = Scratch.Ensure(ref s.Up2, 4 * C * Mid);
             var acc = Scratch.Ensure(ref s.Acc, Masks * 4 * Mid);
             var skip0 = FeatS0 is null ? null : Scratch.Ensure(ref s.Skip0, 4 * C * Mid);
@@ -83,8 +85,7 @@ public sealed partial class CpuBackend
         /// <summary>up1 [(x, dy, dx), C1] = GELU(LayerNorm2d(conv1(x row) + feat_s1)).</summary>
         private void FirstConv(int bi, int row, float[] up1)
         {
-            int nr = Gemm.Panel(Path);
-            Gemm.MultiplyPacked(Path, G, 4 * C1, D, X, (bi * G + row) * G * D, D, Conv1, 0, D * nr, up1, 0, 4 * C1, accumulate: false, Bias1);
+            Gemm.MultiplyPacked(Path, G, 4 * C1, D, X, (bi * G + row) * G * D, D, Conv1, 0, D * Nr, up1, 0, 4 * C1, accumulate: false, Bias1);
             if (FeatS1 is not null) AddSkip1(up1, FeatS1, row, G, C1);
             Elementwise.LayerNorm(up1, up1, Mid, C1, Gamma, Beta, Eps);
             Elementwise.GeluInPlace(up1.AsSpan(0, Mid * C1));
@@ -96,11 +97,10 @@ public sealed partial class CpuBackend
         /// </summary>
         private void SecondConv(float[] up1, float[] up1Packed, float[]? skip0, float[] up2)
         {
-            int nr = Gemm.Panel(Path);
             var up1T = GemmRhs.Transposed(up1, 0, Mid, C1);
-            for (int j0 = 0; j0 < Mid; j0 += nr) up1T.PackPanel(j0, nr, up1Packed.AsSpan(j0 * C1, C1 * nr));
+            for (int j0 = 0; j0 < Mid; j0 += Nr) up1T.PackPanel(j0, Nr, up1Packed.AsSpan(j0 * C1, C1 * Nr));
             if (skip0 is not null) Array.Copy(skip0, up2, 4 * C * Mid);
-            Gemm.MultiplyPacked(Path, 4 * C, Mid, C1, Conv2, 0, C1, up1Packed, 0, C1 * nr, up2, 0, Mid, accumulate: skip0 is not null);
+            Gemm.MultiplyPacked(Path, 4 * C, Mid, C1, Conv2, 0, C1, up1Packed, 0, C1 * Nr, up2, 0, Mid, accumulate: skip0 is not null);
         }
 
         /// <summary>
