@@ -46,6 +46,7 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures", "sam2"))
 import scenes  # noqa: E402
 
 ARCHITECTURE = {
@@ -125,13 +126,22 @@ def noisy_box(rng, mask, size):
     return np.clip(box, 0, size)
 
 
-def object_loss(sam, embedding, dense_pe, masks, rng, use_box, size):
-    """Loss of the interactive prompting of K objects of one image (masks: K boolean H x W numpy arrays)."""
-    k = len(masks)
+def loss_targets(masks, size, loss_size):
+    """K x 1 x loss_size x loss_size targets of K boolean H x W masks padded to size (as the image is): each
+    value is the fraction of its area that the mask covers."""
     h, w = masks[0].shape
-    target = torch.zeros(k, 1, size, size)
+    target = torch.zeros(len(masks), 1, size, size)
     for i, m in enumerate(masks):
         target[i, 0, :h, :w] = torch.from_numpy(m.astype(np.float32))
+    return target if loss_size == size else F.interpolate(target, (loss_size, loss_size), mode="area")
+
+
+def object_loss(sam, embedding, dense_pe, masks, rng, use_box, size, loss_size):
+    """Loss of the interactive prompting of K objects of one image (masks: K boolean H x W numpy arrays),
+    taken on the logits upscaled to loss_size a side (the targets area-averaged to it when it is below size)."""
+    k = len(masks)
+    h, w = masks[0].shape
+    target = loss_targets(masks, size, loss_size)
     coords = np.zeros((k, 0, 2), np.float32)
     labels = np.zeros((k, 0), np.int64)
     boxes = torch.from_numpy(np.stack([noisy_box(rng, m, size) for m in masks])) if use_box else None
@@ -147,7 +157,7 @@ def object_loss(sam, embedding, dense_pe, masks, rng, use_box, size):
         low_res, iou_pred = sam.mask_decoder(image_embeddings=embedding, image_pe=dense_pe,
                                              sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
                                              multimask_output=multimask)
-        logits = F.interpolate(low_res, (size, size), mode="bilinear", align_corners=False)
+        logits = F.interpolate(low_res, (loss_size, loss_size), mode="bilinear", align_corners=False)
         t = target.expand_as(logits)
         per_mask = FOCAL_WEIGHT * focal_loss(logits, t) + DICE_WEIGHT * dice_loss(logits, t)  # K x outputs
         best = per_mask.argmin(dim=1)
@@ -160,7 +170,8 @@ def object_loss(sam, embedding, dense_pe, masks, rng, use_box, size):
         mask_input = chosen
         if step == CORRECTION_POINTS:
             break
-        pred = (logits[rows, best].detach()[:, :h, :w] > 0).numpy()
+        pred = F.interpolate(chosen, (size, size), mode="bilinear", align_corners=False)
+        pred = (pred[:, 0, :h, :w] > 0).numpy()
         new_points, new_labels = [], []
         for i, m in enumerate(masks):
             missed, spilled = m & ~pred[i], pred[i] & ~m
@@ -223,13 +234,53 @@ def export(sam, path, steps):
 
 
 def apply_settings(items):
-    """Applies --set KEY=INT items to ARCHITECTURE; ValueError naming the first that is not KEY=INT for an integer entry."""
+    """Applies --set KEY=VALUE items to ARCHITECTURE (an integer, or comma-separated integers for a list entry
+    such as global_attn_indexes=1,3,5); ValueError naming the first that does not fit its entry."""
     for item in items:
         key, _, value = item.partition("=")
-        if key not in ARCHITECTURE or not isinstance(ARCHITECTURE[key], int) or not value.lstrip("-").isdigit():
-            raise ValueError(f"--set {item}: not KEY=INT for an integer entry of ARCHITECTURE "
-                             f"({', '.join(k for k, v in ARCHITECTURE.items() if isinstance(v, int))})")
-        ARCHITECTURE[key] = int(value)
+        parts = value.split(",")
+        if key not in ARCHITECTURE or not all(v.lstrip("-").isdigit() for v in parts) \
+                or (isinstance(ARCHITECTURE[key], int) and len(parts) != 1):
+            raise ValueError(f"--set {item}: not KEY=INT (or KEY=INT,INT,... for a list) for an entry of ARCHITECTURE "
+                             f"({', '.join(ARCHITECTURE)})")
+        ARCHITECTURE[key] = [int(v) for v in parts] if isinstance(ARCHITECTURE[key], list) else int(value)
+
+
+# Linear / 1x1-conv weights whose second dimension reads the encoder's (widened) features: a widened input is
+# the source's features twice over, so each copy of the source weights is halved.
+INPUT_WIDENED = ("attn.qkv.weight", "attn.proj.weight", "mlp.lin1.weight", "mlp.lin2.weight", "neck.0.weight")
+
+
+def grow(sam, source, noise, generator):
+    """Loads a smaller trained SAM of the same family into sam (net2net): tensors of equal shape are copied; an
+    encoder twice as wide (same head size, twice the heads and MLP width) gets each source unit twice, with
+    inputs from duplicated units halved, which computes the same function; encoder blocks past the source's
+    depth start as identities (the outputs of their attention and MLP zero). noise (relative to each grown
+    tensor's std) breaks the symmetry of the duplicated units, which would otherwise learn in lockstep."""
+    state = sam.state_dict()
+    for name, target in state.items():
+        src = source.get(name)
+        if src is None:
+            if name.startswith("image_encoder.blocks.") and (".attn.proj." in name or ".mlp.lin2." in name):
+                target.zero_()
+            elif not name.startswith("image_encoder.blocks."):
+                raise ValueError(f"{name}: missing from the source model")
+            continue
+        if src.shape == target.shape:
+            target.copy_(src)
+            continue
+        t = src
+        if name.endswith(INPUT_WIDENED) and t.shape[1] * 2 == target.shape[1]:
+            t = torch.cat([t, t], dim=1) / 2
+        if ".attn.qkv." in name:  # rows are (q, k, v) x channels: widen each third
+            t = torch.cat([torch.cat([c, c], dim=0) for c in t.chunk(3, dim=0)], dim=0)
+        elif t.shape[0] * 2 == target.shape[0]:
+            t = torch.cat([t, t], dim=0)
+        elif name == "image_encoder.pos_embed" and t.shape[-1] * 2 == target.shape[-1]:
+            t = torch.cat([t, t], dim=-1)
+        if t.shape != target.shape:
+            raise ValueError(f"{name}: source {tuple(src.shape)} does not grow into {tuple(target.shape)}")
+        target.copy_(t + noise * t.std() * torch.randn(t.shape, generator=generator))
 
 
 def main():
@@ -243,6 +294,12 @@ def main():
                     help="processes that split each step's images and sum their gradients (default 2: one a core)")
     ap.add_argument("--pe-scale", type=float, default=1.0,
                     help="std of the prompt encoder's random Fourier frequencies (upstream's PositionEmbeddingRandom scale; 1 as _build_sam leaves it)")
+    ap.add_argument("--loss-size", type=int, default=0,
+                    help="side at which the mask loss is taken (default: img_size); the logits are upscaled to it, the true masks area-averaged")
+    ap.add_argument("--init-from", metavar="SAFETENSORS",
+                    help="start from a trained smaller model (e.g. the shipped one), grown into this architecture (see grow)")
+    ap.add_argument("--peak-lr", type=float, default=4e-4,
+                    help="with --init-from: the peak of its one cosine cycle over --steps (100 steps of warm-up)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export-only", action="store_true", help="write sam_demo.safetensors from checkpoint.pt and stop")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=INT", help="an integer entry of ARCHITECTURE to change")
@@ -308,6 +365,10 @@ def train(rank, workers, args, rendezvous, architecture):
     # The frequencies are a buffer drawn at scale 1; scaling them is building PositionEmbeddingRandom with that
     # scale. Higher ones separate nearby positions (a kernel about 1 / (4 pi scale) of the image wide).
     sam.prompt_encoder.pe_layer.positional_encoding_gaussian_matrix.mul_(args.pe_scale)
+    if args.init_from:
+        from fixture_io import load_safetensors
+        source = {k: torch.from_numpy(v.astype(np.float32)) for k, v in load_safetensors(args.init_from).items()}
+        grow(sam, source, noise=1e-2, generator=torch.Generator().manual_seed(args.seed))
     opt = torch.optim.AdamW(sam.parameters(), lr=1e-4, weight_decay=0.1)
     size = ARCHITECTURE["img_size"]
     ckpt_path = os.path.join(args.out_dir, "checkpoint.pt")
@@ -327,7 +388,8 @@ def train(rank, workers, args, rendezvous, architecture):
     t0 = time.time()
     for step in range(start, args.steps):
         for g in opt.param_groups:
-            g["lr"] = learning_rate(step, args.steps)
+            g["lr"] = (cosine_cycle(step, args.steps, args.peak_lr, warmup=100) if args.init_from
+                       else learning_rate(step, args.steps))
         # Image i of a step has its own generator (scene, objects, prompt kind, prompts): what it sees depends
         # only on the seed, the step and i, so a resumed run or one split among workers trains on the same data.
         mine = list(range(rank, IMAGES_PER_STEP, workers))
@@ -345,7 +407,8 @@ def train(rank, workers, args, rendezvous, architecture):
         loss, stats = 0.0, {}
         for b, i in enumerate(mine):
             rng = rngs[i]
-            l, st = object_loss(sam, embeddings[b:b + 1], dense_pe, objects[b], rng, rng.random() < 0.5, size)
+            l, st = object_loss(sam, embeddings[b:b + 1], dense_pe, objects[b], rng, rng.random() < 0.5, size,
+                                 args.loss_size or size)
             loss = loss + l / IMAGES_PER_STEP
             for key, v in st.items():
                 stats[key] = stats.get(key, 0.0) + v / IMAGES_PER_STEP

@@ -1,0 +1,118 @@
+"""Tests of train.py's helpers that a run's result rests on.
+
+usage: SAM_SRC=/tmp/sam1-src /usr/bin/python3 tools/demo-model/test_train.py   (as a script: train.py re-executes
+its interpreter on import to set GLIBC_TUNABLES, which `-m unittest` would not survive)
+"""
+import os
+import sys
+import unittest
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import train  # noqa: E402
+
+sys.path.insert(0, os.environ.get("SAM_SRC", "/tmp/sam1-src"))
+
+SMALL = dict(train.ARCHITECTURE, img_size=64, patch_size=8, embed_dim=32, depth=2, num_heads=2,
+             global_attn_indexes=[1], window_size=4, prompt_embed_dim=32, decoder_mlp_dim=64, iou_head_hidden_dim=32)
+GROWN = dict(SMALL, embed_dim=64, num_heads=4, depth=4, global_attn_indexes=[1, 3])
+
+
+def model(arch, seed):
+    torch.manual_seed(seed)
+    return train.build_sam(arch).eval()
+
+
+def image(seed):
+    return torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(seed))
+
+
+class GrowTests(unittest.TestCase):
+    def setUp(self):
+        self.small = model(SMALL, 0)
+        # Trained weights are not the initial ones: perturb every tensor so that no copied zero or one passes by luck.
+        with torch.no_grad():
+            for p in self.small.parameters():
+                p.add_(0.1 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
+        self.source = {k: v.clone() for k, v in self.small.state_dict().items()}
+
+    def test_a_wider_deeper_encoder_computes_the_source_function_without_noise(self):
+        grown = model(GROWN, 1)
+        train.grow(grown, self.source, noise=0.0, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            expected = self.small.image_encoder(image(3))
+            actual = grown.image_encoder(image(3))
+        self.assertLess(float((actual - expected).norm() / expected.norm()), 1e-5)
+
+    def test_the_decoder_and_prompt_encoder_are_copied(self):
+        grown = model(GROWN, 1)
+        train.grow(grown, self.source, noise=0.0, generator=torch.Generator().manual_seed(0))
+        for name, value in grown.state_dict().items():
+            if not name.startswith("image_encoder."):
+                self.assertTrue(torch.equal(value, self.source[name]), name)
+
+    def test_noise_breaks_the_symmetry_of_duplicated_units_and_changes_little(self):
+        grown = model(GROWN, 1)
+        train.grow(grown, self.source, noise=1e-2, generator=torch.Generator().manual_seed(0))
+        qkv = grown.state_dict()["image_encoder.blocks.0.attn.qkv.weight"]
+        q = qkv[:64]
+        self.assertFalse(torch.equal(q[:32], q[32:]))
+        with torch.no_grad():
+            expected = self.small.image_encoder(image(3))
+            actual = grown.image_encoder(image(3))
+        self.assertLess(float((actual - expected).norm() / expected.norm()), 0.05)
+
+    def test_new_blocks_start_as_identities(self):
+        grown = model(GROWN, 1)
+        train.grow(grown, self.source, noise=0.0, generator=torch.Generator().manual_seed(0))
+        block = grown.image_encoder.blocks[3]
+        x = torch.randn(1, 8, 8, 64)
+        with torch.no_grad():
+            self.assertTrue(torch.equal(block(x), x))
+
+    def test_a_shape_that_does_not_grow_is_refused_by_name(self):
+        grown = model(dict(GROWN, embed_dim=48, num_heads=3), 1)
+        with self.assertRaisesRegex(ValueError, r"^image_encoder\.\S+: source .* does not grow into"):
+            train.grow(grown, self.source, noise=0.0, generator=torch.Generator().manual_seed(0))
+
+
+class SettingsTests(unittest.TestCase):
+    def setUp(self):
+        self.saved = dict(train.ARCHITECTURE)
+
+    def tearDown(self):
+        train.ARCHITECTURE.clear()
+        train.ARCHITECTURE.update(self.saved)
+
+    def test_integers_and_lists(self):
+        train.apply_settings(["depth=6", "global_attn_indexes=1,3,5"])
+        self.assertEqual(train.ARCHITECTURE["depth"], 6)
+        self.assertEqual(train.ARCHITECTURE["global_attn_indexes"], [1, 3, 5])
+
+    def test_a_list_for_an_integer_entry_or_an_unknown_key_is_refused(self):
+        for item in ["depth=1,2", "depth=x", "no_such=1", "global_attn_indexes=1,a"]:
+            with self.assertRaisesRegex(ValueError, item.split("=")[0]):
+                train.apply_settings([item])
+
+
+class LossTargetTests(unittest.TestCase):
+    def test_targets_at_a_smaller_loss_size_keep_each_mask_area_and_place(self):
+        masks = [np.zeros((60, 64), bool), np.zeros((60, 64), bool)]
+        masks[0][10:41, 21:50] = True
+        masks[1][59, 0] = True  # one pixel at the padded edge
+        full = train.loss_targets(masks, 64, 64)
+        half = train.loss_targets(masks, 64, 16)
+        self.assertEqual(tuple(half.shape), (2, 1, 16, 16))
+        self.assertTrue(torch.equal(full[:, 0, :60], torch.from_numpy(np.stack(masks).astype(np.float32))))
+        self.assertEqual(float(full[:, :, 60:].abs().sum()), 0.0)
+        for i, m in enumerate(masks):
+            self.assertAlmostEqual(float(half[i].sum()) * 16, float(m.sum()), places=3)
+        self.assertAlmostEqual(float(half[1, 0, 14, 0]), 1 / 16)
+        self.assertEqual(float(half[0, 0, 5, 8]), 1.0)  # inside the box: covered whole
+        self.assertEqual(float(half[0, 0, 0, 0]), 0.0)
+
+
+if __name__ == "__main__":
+    unittest.main()
