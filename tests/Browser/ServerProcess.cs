@@ -1,19 +1,15 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
+using SamEngine.Harness;
 
 namespace SamEngine.Tests.Browser;
 
 /// <summary>
-/// The real <c>samengine serve</c>, started as its own process on a free loopback port with a model
-/// (the tiny fixture by default), and stopped (this process only) when disposed.
+/// The real <c>samengine serve</c> (<see cref="ServeProcess"/>) on the cpu backend with a model (the tiny
+/// fixture by default), started for a test class and stopped (this process only) when disposed.
 /// </summary>
 public sealed class ServerProcess : IAsyncLifetime
 {
     private readonly string[] _modelArgs;
-    private readonly StringBuilder _log = new();
-    private Process? _process;
+    private ServeProcess? _server;
 
     /// <summary>A server on the tiny fixture model.</summary>
     public ServerProcess() : this(TinyModel)
@@ -31,64 +27,21 @@ public sealed class ServerProcess : IAsyncLifetime
     ];
 
     /// <summary>http://127.0.0.1:PORT/ once started.</summary>
-    public string BaseUrl { get; private set; } = "";
+    public string BaseUrl => _server?.BaseUrl ?? "";
 
     /// <summary>The server's process id (for its memory figures).</summary>
-    public int ProcessId => _process?.Id ?? 0;
-
-    public async Task InitializeAsync()
-    {
-        int port = FreeLoopbackPort();
-        BaseUrl = $"http://127.0.0.1:{port}/";
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            WorkingDirectory = AppContext.BaseDirectory,
-        };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "SamEngine.Cli.dll"), "serve" }
-                     .Concat(_modelArgs).Concat(["--backend", "cpu", "--host", "127.0.0.1", "--port", port.ToString()]))
-            start.ArgumentList.Add(arg);
-        _process = Process.Start(start) ?? throw new InvalidOperationException("samengine serve did not start");
-        _process.OutputDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
-        _process.ErrorDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
-        _process.BeginOutputReadLine();
-        _process.BeginErrorReadLine();
-
-        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(120);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (_process.HasExited) throw new InvalidOperationException($"samengine serve exited with {_process.ExitCode}:\n{Log}");
-            try
-            {
-                if ((await http.GetAsync(BaseUrl + "healthz")).IsSuccessStatusCode) return;
-            }
-            catch (HttpRequestException) { }
-            catch (TaskCanceledException) { }
-            await Task.Delay(200);
-        }
-        throw new TimeoutException($"samengine serve did not answer /healthz within 120 s:\n{Log}");
-    }
+    public int ProcessId => _server?.ProcessId ?? 0;
 
     /// <summary>What the server wrote to stdout and stderr so far.</summary>
-    public string Log { get { lock (_log) return _log.ToString(); } }
+    public string Log => _server?.Log ?? "";
 
-    public async Task DisposeAsync()
-    {
-        if (_process is null) return;
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
-        _process.Dispose();
-    }
+    public async Task InitializeAsync() =>
+        _server = await ServeProcess.StartAsync([.. _modelArgs, "--backend", "cpu"], TimeSpan.FromSeconds(120),
+            workingDirectory: AppContext.BaseDirectory);
 
-    private static int FreeLoopbackPort()
+    public Task DisposeAsync()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        _server?.Dispose();
+        return Task.CompletedTask;
     }
 }
