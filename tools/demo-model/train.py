@@ -316,7 +316,7 @@ def main():
     # Small ops leave a second thread of one process idle much of a step; two single-threaded processes
     # each take half the images (a step at patch size 8: 2.2 s with one process of two threads).
     rendezvous = os.path.join(tempfile.mkdtemp(prefix="demo-train-"), "rendezvous")
-    torch.multiprocessing.spawn(train, args=(args.workers, args, rendezvous, dict(ARCHITECTURE)), nprocs=args.workers)
+    torch.multiprocessing.spawn(train, args=(args.workers, args, rendezvous, dict(ARCHITECTURE), os.getpid()), nprocs=args.workers)
 
 
 def sum_over_workers(params, loss, stats, workers):
@@ -350,10 +350,22 @@ def check_same_weights(params):
         raise RuntimeError(f"workers' weights diverged: sums {low.item()!r} to {high.item()!r}")
 
 
-def train(rank, workers, args, rendezvous, architecture):
+def end_with_parent(parent):
+    """Makes this worker end when the launching process does: a killed run must not leave workers that go on
+    writing its checkpoint (PR_SET_PDEATHSIG; the check after it covers a parent that ended first)."""
+    import ctypes
+    import signal
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def train(rank, workers, args, rendezvous, architecture, parent=None):
     """One worker's training loop (the only one when workers is 1): images rank, rank + workers, ... of each step.
     A spawned worker imports this module afresh, hence the architecture passed in."""
     ARCHITECTURE.update(architecture)
+    if parent is not None:
+        end_with_parent(parent)
     if workers > 1:
         import torch.distributed as dist
         dist.init_process_group("gloo", init_method="file://" + rendezvous, rank=rank, world_size=workers)
