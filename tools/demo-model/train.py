@@ -227,10 +227,14 @@ def save_safetensors(path, tensors, metadata):
     os.replace(path + ".tmp", path)
 
 
-def export(sam, path, steps):
-    metadata = {"sam_architecture": json.dumps(ARCHITECTURE),
-                "demo_model": f"SamEngine demo model, tools/demo-model/train.py, {steps} steps on synthetic shapes only"}
-    save_safetensors(path, sam.state_dict(), metadata)
+def export(sam, path, steps, grown_from=None):
+    """Writes the fp16 file; grown_from (the --init-from file) is named in its description with that file's own."""
+    about = f"SamEngine demo model, tools/demo-model/train.py, {steps} steps on synthetic shapes only"
+    if grown_from:
+        raw = open(grown_from, "rb").read()
+        source = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")]).get("__metadata__", {}).get("demo_model", "?")
+        about += f", grown from {os.path.basename(grown_from)} ({source})"
+    save_safetensors(path, sam.state_dict(), {"sam_architecture": json.dumps(ARCHITECTURE), "demo_model": about})
 
 
 def apply_settings(items):
@@ -393,7 +397,7 @@ def train(rank, workers, args, rendezvous, architecture, parent=None):
     if args.export_only:
         ckpt = torch.load(ckpt_path)
         sam.load_state_dict(ckpt["model"])
-        export(sam, os.path.join(args.out_dir, "sam_demo.safetensors"), ckpt["step"])
+        export(sam, os.path.join(args.out_dir, "sam_demo.safetensors"), ckpt["step"], args.init_from)
         return
     log = open(os.path.join(args.out_dir, "train-log.jsonl"), "a") if rank == 0 else None
     params = [p for p in sam.parameters() if p.requires_grad]
@@ -445,7 +449,7 @@ def train(rank, workers, args, rendezvous, architecture, parent=None):
             os.replace(ckpt_path + ".tmp", ckpt_path)
     if rank != 0:
         return
-    export(sam, os.path.join(args.out_dir, "sam_demo.safetensors"), args.steps)
+    export(sam, os.path.join(args.out_dir, "sam_demo.safetensors"), args.steps, args.init_from)
     print(f"wrote {os.path.join(args.out_dir, 'sam_demo.safetensors')}")
 
 
