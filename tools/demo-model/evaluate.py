@@ -1,7 +1,7 @@
 """A training checkpoint's quality on the held-out set, measured in PyTorch by the official predictor: box
 mIoU, single-point mIoU of the top-scored mask and oracle mIoU over the three, per kind and per size.
 
-usage: /usr/bin/python3 evaluate.py SAM_SRC REPO_ROOT CHECKPOINT [--set KEY=INT ...]
+usage: /usr/bin/python3 evaluate.py SAM_SRC REPO_ROOT CHECKPOINT [--set KEY=VALUE ...]
 
 A quick look while a run trains (about 20 s, no export): the figures the README and the CI bars quote are
 the engine's (tests/Evaluation/DemoModelQualityTests.cs on the exported fp16 file), which this follows
@@ -28,7 +28,7 @@ def main():
     ap.add_argument("sam_src")
     ap.add_argument("repo_root")
     ap.add_argument("checkpoint")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=INT")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     args = ap.parse_args()
     try:
         train.apply_settings(args.set)

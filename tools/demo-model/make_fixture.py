@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures", "sam2"))
 import train  # noqa: E402
-from fixture_io import load_safetensors, predictor_case, save_safetensors  # noqa: E402
+from fixture_io import load_safetensors, predictor_case, safetensors_metadata, save_safetensors  # noqa: E402
 
 WEIGHTS = os.path.join("weights", "demo", "sam_demo.safetensors")
 
@@ -40,9 +40,7 @@ def main():
     torch.set_num_threads(args.threads)
 
     weights_path = os.path.join(args.repo_root, WEIGHTS)
-    raw = open(weights_path, "rb").read()
-    header = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")])
-    arch = json.loads(header["__metadata__"]["sam_architecture"])
+    arch = json.loads(safetensors_metadata(weights_path)["sam_architecture"])
     sam = train.build_sam(arch).eval()
     sam.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in load_safetensors(weights_path).items()})
 

@@ -38,24 +38,26 @@ class GrowTests(unittest.TestCase):
                 p.add_(0.1 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
         self.source = {k: v.clone() for k, v in self.small.state_dict().items()}
 
-    def test_a_wider_deeper_encoder_computes_the_source_function_without_noise(self):
+    def grown(self, noise=0.0):
         grown = model(GROWN, 1)
-        train.grow(grown, self.source, noise=0.0, generator=torch.Generator().manual_seed(0))
+        train.grow(grown, self.source, noise=noise, generator=torch.Generator().manual_seed(0))
+        return grown
+
+    def test_a_wider_deeper_encoder_computes_the_source_function_without_noise(self):
+        grown = self.grown()
         with torch.no_grad():
             expected = self.small.image_encoder(image(3))
             actual = grown.image_encoder(image(3))
         self.assertLess(float((actual - expected).norm() / expected.norm()), 1e-5)
 
     def test_the_decoder_and_prompt_encoder_are_copied(self):
-        grown = model(GROWN, 1)
-        train.grow(grown, self.source, noise=0.0, generator=torch.Generator().manual_seed(0))
+        grown = self.grown()
         for name, value in grown.state_dict().items():
             if not name.startswith("image_encoder."):
                 self.assertTrue(torch.equal(value, self.source[name]), name)
 
     def test_noise_breaks_the_symmetry_of_duplicated_units_and_changes_little(self):
-        grown = model(GROWN, 1)
-        train.grow(grown, self.source, noise=1e-2, generator=torch.Generator().manual_seed(0))
+        grown = self.grown(noise=1e-2)
         qkv = grown.state_dict()["image_encoder.blocks.0.attn.qkv.weight"]
         q = qkv[:64]
         self.assertFalse(torch.equal(q[:32], q[32:]))
@@ -65,8 +67,7 @@ class GrowTests(unittest.TestCase):
         self.assertLess(float((actual - expected).norm() / expected.norm()), 0.05)
 
     def test_new_blocks_start_as_identities(self):
-        grown = model(GROWN, 1)
-        train.grow(grown, self.source, noise=0.0, generator=torch.Generator().manual_seed(0))
+        grown = self.grown()
         block = grown.image_encoder.blocks[3]
         x = torch.randn(1, 8, 8, 64)
         with torch.no_grad():

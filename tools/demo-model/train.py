@@ -1,11 +1,11 @@
 """Trains SamEngine's demo model: a small SAM built from the official segment_anything modules, on
 synthetic scenes (scenes.py), with SAM's interactive training recipe.
 
-usage: /usr/bin/python3 train.py SAM_SRC OUT_DIR [--steps N] [--seed S] [--threads N] [--workers W] [--resume] [--set KEY=INT ...]
+usage: /usr/bin/python3 train.py SAM_SRC OUT_DIR [--steps N] [--seed S] [--threads N] [--workers W] [--resume] [--set KEY=VALUE ...] [--loss-size L] [--init-from FILE [--peak-lr LR]]
 
 SAM_SRC is a checkout of facebookresearch/segment-anything (never committed). OUT_DIR receives
 checkpoint.pt (every 100 steps, to resume), train-log.jsonl and sam_demo.safetensors (fp16, official
-state-dict names, the architecture in the metadata key sam_architecture). --set changes an integer entry of
+state-dict names, the architecture in the metadata key sam_architecture). --set changes an entry of
 ARCHITECTURE for an experiment (e.g. --set img_size=256 --set patch_size=8 --set window_size=8); the
 scenes are drawn at img_size. --workers W processes (default 2) each take every W-th image of a step and
 sum their gradients before the optimizer step.
@@ -231,9 +231,8 @@ def export(sam, path, steps, grown_from=None):
     """Writes the fp16 file; grown_from (the --init-from file) is named in its description with that file's own."""
     about = f"SamEngine demo model, tools/demo-model/train.py, {steps} steps on synthetic shapes only"
     if grown_from:
-        raw = open(grown_from, "rb").read()
-        source = json.loads(raw[8:8 + int.from_bytes(raw[:8], "little")]).get("__metadata__", {}).get("demo_model", "?")
-        about += f", grown from {os.path.basename(grown_from)} ({source})"
+        from fixture_io import safetensors_metadata
+        about += f", grown from {os.path.basename(grown_from)} ({safetensors_metadata(grown_from).get('demo_model', '?')})"
     save_safetensors(path, sam.state_dict(), {"sam_architecture": json.dumps(ARCHITECTURE), "demo_model": about})
 
 
@@ -306,7 +305,8 @@ def main():
                     help="with --init-from: the peak of its one cosine cycle over --steps (100 steps of warm-up)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export-only", action="store_true", help="write sam_demo.safetensors from checkpoint.pt and stop")
-    ap.add_argument("--set", action="append", default=[], metavar="KEY=INT", help="an integer entry of ARCHITECTURE to change")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="an entry of ARCHITECTURE to change: KEY=INT, or KEY=INT,INT,... for a list")
     args = ap.parse_args()
     try:
         apply_settings(args.set)
@@ -381,10 +381,6 @@ def train(rank, workers, args, rendezvous, architecture, parent=None):
     # The frequencies are a buffer drawn at scale 1; scaling them is building PositionEmbeddingRandom with that
     # scale. Higher ones separate nearby positions (a kernel about 1 / (4 pi scale) of the image wide).
     sam.prompt_encoder.pe_layer.positional_encoding_gaussian_matrix.mul_(args.pe_scale)
-    if args.init_from:
-        from fixture_io import load_safetensors
-        source = {k: torch.from_numpy(v.astype(np.float32)) for k, v in load_safetensors(args.init_from).items()}
-        grow(sam, source, noise=1e-2, generator=torch.Generator().manual_seed(args.seed))
     opt = torch.optim.AdamW(sam.parameters(), lr=1e-4, weight_decay=0.1)
     size = ARCHITECTURE["img_size"]
     ckpt_path = os.path.join(args.out_dir, "checkpoint.pt")
@@ -399,6 +395,10 @@ def train(rank, workers, args, rendezvous, architecture, parent=None):
         sam.load_state_dict(ckpt["model"])
         export(sam, os.path.join(args.out_dir, "sam_demo.safetensors"), ckpt["step"], args.init_from)
         return
+    if args.init_from and start == 0:  # a resumed run's checkpoint already holds the grown model
+        from fixture_io import load_safetensors
+        source = {k: torch.from_numpy(v.astype(np.float32)) for k, v in load_safetensors(args.init_from).items()}
+        grow(sam, source, noise=1e-2, generator=torch.Generator().manual_seed(args.seed))
     log = open(os.path.join(args.out_dir, "train-log.jsonl"), "a") if rank == 0 else None
     params = [p for p in sam.parameters() if p.requires_grad]
     t0 = time.time()
