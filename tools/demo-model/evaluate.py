@@ -3,6 +3,8 @@ mIoU, single-point mIoU of the top-scored mask and oracle mIoU over the three, p
 
 usage: /usr/bin/python3 evaluate.py SAM_SRC REPO_ROOT CHECKPOINT [--set KEY=VALUE ...]
 
+CHECKPOINT: a run's checkpoint.pt, or an exported .safetensors.
+
 A quick look while a run trains (about 20 s, no export): the figures the README and the CI bars quote are
 the engine's (tests/Evaluation/DemoModelQualityTests.cs on the exported fp16 file), which this follows
 closely. Prompts as there: the box (x0, y0, x1 + 1, y1 + 1), the point at the centre of the manifest's pixel.
@@ -38,7 +40,11 @@ def main():
     from segment_anything import SamPredictor
     torch.set_num_threads(2)
     sam = train.build_sam(train.ARCHITECTURE)
-    sam.load_state_dict(torch.load(args.checkpoint)["model"])
+    if args.checkpoint.endswith(".safetensors"):  # an exported model
+        from fixture_io import load_safetensors
+        sam.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in load_safetensors(args.checkpoint).items()})
+    else:
+        sam.load_state_dict(torch.load(args.checkpoint)["model"])
     predictor = SamPredictor(sam.eval())
     data = os.path.join(args.repo_root, "tests", "fixtures", "demo_eval")
     manifest = json.load(open(os.path.join(data, "manifest.json")))

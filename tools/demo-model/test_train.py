@@ -79,6 +79,74 @@ class GrowTests(unittest.TestCase):
             train.grow(grown, self.source, noise=0.0, generator=torch.Generator().manual_seed(0))
 
 
+class FinerPatchTests(unittest.TestCase):
+    """Growth into a finer patch size at the same image size (resample_patches)."""
+
+    def setUp(self):
+        small = model(SMALL, 0)
+        with torch.no_grad():
+            for p in small.parameters():
+                p.add_(0.1 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
+        self.source = {k: v.clone() for k, v in small.state_dict().items()}
+        self.finer = model(dict(SMALL, patch_size=4, window_size=8), 1)
+        train.grow(self.finer, self.source, noise=0.0, generator=torch.Generator().manual_seed(0))
+        self.state = self.finer.state_dict()
+
+    def test_a_flat_image_embeds_as_before(self):
+        flat = torch.full((1, 3, 64, 64), 0.7)
+        with torch.no_grad():
+            before = torch.nn.functional.conv2d(flat, self.source["image_encoder.patch_embed.proj.weight"], stride=8)
+            after = torch.nn.functional.conv2d(flat, self.state["image_encoder.patch_embed.proj.weight"], stride=4)
+        self.assertEqual(tuple(after.shape[-2:]), (16, 16))
+        self.assertLess(float((after[0, :, 0, 0] - before[0, :, 0, 0]).norm() / before[0, :, 0, 0].norm()), 1e-5)
+
+    def test_relative_positions_keep_their_ends_and_centre(self):
+        for name in ["image_encoder.blocks.0.attn.rel_pos_h", "image_encoder.blocks.1.attn.rel_pos_w"]:
+            src, dst = self.source[name], self.state[name]
+            self.assertEqual(dst.shape[0], 2 * src.shape[0] + 1)  # twice the offsets each way
+            for i, j in [(0, 0), (-1, -1), (src.shape[0] // 2, dst.shape[0] // 2)]:
+                self.assertTrue(torch.allclose(dst[j], src[i], atol=1e-6), f"{name} [{i}] -> [{j}]")
+
+    def test_the_position_embedding_covers_the_finer_grid_with_the_same_values(self):
+        src, dst = self.source["image_encoder.pos_embed"], self.state["image_encoder.pos_embed"]
+        self.assertEqual(tuple(dst.shape), (1, 16, 16, 32))
+        self.assertLess(float((dst.mean((1, 2)) - src.mean((1, 2))).norm() / src.mean((1, 2)).norm()), 0.05)
+        self.assertLess(float((dst[0, 1::2, 1::2] - src[0]).abs().mean() / src.abs().mean()), 0.5)
+
+    def test_the_model_runs_and_the_decoder_is_copied(self):
+        with torch.no_grad():
+            self.assertEqual(tuple(self.finer.image_encoder(image(3)).shape), (1, 32, 16, 16))
+        for name, value in self.state.items():
+            if not name.startswith("image_encoder."):
+                self.assertTrue(torch.equal(value, self.source[name]), name)
+
+
+class ExportTests(unittest.TestCase):
+    def test_the_file_holds_every_tensor_in_fp16_and_the_architecture(self):
+        import json
+        import tempfile
+        from fixture_io import load_safetensors, safetensors_metadata
+        sam = model(SMALL, 0)
+        saved = dict(train.ARCHITECTURE)
+        train.ARCHITECTURE.update(SMALL)
+        try:
+            with tempfile.TemporaryDirectory() as out:
+                path = os.path.join(out, "sam_demo.safetensors")
+                train.export(sam, path, 7)
+                tensors, metadata = load_safetensors(path), safetensors_metadata(path)
+                self.assertEqual(os.listdir(out), ["sam_demo.safetensors"])
+        finally:
+            train.ARCHITECTURE.clear()
+            train.ARCHITECTURE.update(saved)
+        self.assertEqual(json.loads(metadata["sam_architecture"]), SMALL)
+        self.assertIn("7 steps", metadata["demo_model"])
+        state = sam.state_dict()
+        self.assertEqual(set(tensors), set(state))
+        for name, value in state.items():
+            self.assertEqual(tensors[name].dtype, np.float16, name)
+            self.assertTrue(np.array_equal(tensors[name], value.to(torch.float16).numpy()), name)
+
+
 class SettingsTests(unittest.TestCase):
     def setUp(self):
         self.saved = dict(train.ARCHITECTURE)

@@ -209,31 +209,15 @@ def learning_rate(step, steps):
     return cosine_cycle(step - start, steps - start, peak=FINAL_PEAK, warmup=50)
 
 
-def save_safetensors(path, tensors, metadata):
-    """Writes tensors as fp16 safetensors (the format is a JSON header and raw little-endian data)."""
-    header, blobs, offset = {"__metadata__": metadata}, [], 0
-    for name, t in tensors.items():
-        data = t.detach().to(torch.float16).contiguous().numpy().tobytes()
-        header[name] = {"dtype": "F16", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path + ".tmp", "wb") as f:
-        f.write(len(text).to_bytes(8, "little"))
-        f.write(text)
-        for b in blobs:
-            f.write(b)
-    os.replace(path + ".tmp", path)
-
-
-def export(sam, path, steps, grown_from=None):
-    """Writes the fp16 file; grown_from (the --init-from file) is named in its description with that file's own."""
+def export(sam, path, steps, init_from=None):
+    """Writes the fp16 file; init_from (the --init-from file) is named in its description with that file's own."""
+    from fixture_io import safetensors_metadata, save_safetensors
     about = f"SamEngine demo model, tools/demo-model/train.py, {steps} steps on synthetic shapes only"
-    if grown_from:
-        from fixture_io import safetensors_metadata
-        about += f", grown from {os.path.basename(grown_from)} ({safetensors_metadata(grown_from).get('demo_model', '?')})"
-    save_safetensors(path, sam.state_dict(), {"sam_architecture": json.dumps(ARCHITECTURE), "demo_model": about})
+    if init_from:
+        about += f", started from {os.path.basename(init_from)} ({safetensors_metadata(init_from).get('demo_model', '?')})"
+    tensors = {name: t.detach().to(torch.float16).numpy() for name, t in sam.state_dict().items()}
+    save_safetensors(path + ".tmp", tensors, {"sam_architecture": json.dumps(ARCHITECTURE), "demo_model": about})
+    os.replace(path + ".tmp", path)  # a reader never sees a half-written file
 
 
 def apply_settings(items):
@@ -254,12 +238,30 @@ def apply_settings(items):
 INPUT_WIDENED = ("attn.qkv.weight", "attn.proj.weight", "mlp.lin1.weight", "mlp.lin2.weight", "neck.0.weight")
 
 
+def resample_patches(name, src, target):
+    """A source tensor tied to the token grid, carried to a finer or coarser patch size by pixel position (the image
+    size staying): the patch kernel resampled with its sum kept (a flat patch embeds as before), the absolute
+    position embedding and the relative ones (a table over token offsets) interpolated over the same span of the
+    image. Other tensors come back as they are."""
+    if name == "image_encoder.patch_embed.proj.weight" and src.shape[-1] != target.shape[-1]:
+        k = target.shape[-1]
+        kernel = F.interpolate(src, (k, k), mode="bilinear", align_corners=False, antialias=True)
+        return kernel + (src.sum((2, 3), keepdim=True) - kernel.sum((2, 3), keepdim=True)) / k ** 2
+    if name == "image_encoder.pos_embed" and src.shape[1] != target.shape[1]:
+        grid = target.shape[1:3]
+        return F.interpolate(src.permute(0, 3, 1, 2), grid, mode="bicubic", align_corners=False).permute(0, 2, 3, 1)
+    if ".rel_pos_" in name and src.shape[0] != target.shape[0]:
+        return F.interpolate(src.t()[None], target.shape[0], mode="linear", align_corners=True)[0].t()
+    return src
+
+
 def grow(sam, source, noise, generator):
     """Loads a smaller trained SAM of the same family into sam (net2net): tensors of equal shape are copied; an
     encoder twice as wide (same head size, twice the heads and MLP width) gets each source unit twice, with
     inputs from duplicated units halved, which computes the same function; encoder blocks past the source's
     depth start as identities (the outputs of their attention and MLP zero). noise (relative to each grown
-    tensor's std) breaks the symmetry of the duplicated units, which would otherwise learn in lockstep."""
+    tensor's std) breaks the symmetry of the duplicated units, which would otherwise learn in lockstep. A finer
+    patch size is carried over by resample_patches (an approximation: tokens then see less of the image each)."""
     state = sam.state_dict()
     for name, target in state.items():
         src = source.get(name)
@@ -269,6 +271,7 @@ def grow(sam, source, noise, generator):
             elif not name.startswith("image_encoder.blocks."):
                 raise ValueError(f"{name}: missing from the source model")
             continue
+        src = resample_patches(name, src, target)
         if src.shape == target.shape:
             target.copy_(src)
             continue
