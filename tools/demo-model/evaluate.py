@@ -41,8 +41,7 @@ def main():
     torch.set_num_threads(2)
     sam = train.build_sam(train.ARCHITECTURE)
     if args.checkpoint.endswith(".safetensors"):  # an exported model
-        from fixture_io import load_safetensors
-        sam.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in load_safetensors(args.checkpoint).items()})
+        sam.load_state_dict(train.load_weights(args.checkpoint))
     else:
         sam.load_state_dict(torch.load(args.checkpoint)["model"])
     predictor = SamPredictor(sam.eval())

@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures", "sam2"))
 import train  # noqa: E402
-from fixture_io import load_safetensors, predictor_case, safetensors_metadata, save_safetensors  # noqa: E402
+from fixture_io import predictor_case, safetensors_metadata, save_safetensors  # noqa: E402
 
 WEIGHTS = os.path.join("weights", "demo", "sam_demo.safetensors")
 
@@ -42,7 +42,7 @@ def main():
     weights_path = os.path.join(args.repo_root, WEIGHTS)
     arch = json.loads(safetensors_metadata(weights_path)["sam_architecture"])
     sam = train.build_sam(arch).eval()
-    sam.load_state_dict({k: torch.from_numpy(v.astype(np.float32)) for k, v in load_safetensors(weights_path).items()})
+    sam.load_state_dict(train.load_weights(weights_path))
 
     # The sample halved (320 x 240, the model's own input size) keeps the reference a few MB.
     sample = Image.open(os.path.join(args.repo_root, "samples", "shapes.png")).convert("RGB")

@@ -25,17 +25,22 @@ def model(arch, seed):
     return train.build_sam(arch).eval()
 
 
+def trained(arch, seed):
+    """A model whose every tensor is perturbed from its initial value, so that no copied zero or one passes by luck."""
+    sam = model(arch, seed)
+    with torch.no_grad():
+        for p in sam.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
+    return sam
+
+
 def image(seed):
     return torch.randn(1, 3, 64, 64, generator=torch.Generator().manual_seed(seed))
 
 
 class GrowTests(unittest.TestCase):
     def setUp(self):
-        self.small = model(SMALL, 0)
-        # Trained weights are not the initial ones: perturb every tensor so that no copied zero or one passes by luck.
-        with torch.no_grad():
-            for p in self.small.parameters():
-                p.add_(0.1 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
+        self.small = trained(SMALL, 0)
         self.source = {k: v.clone() for k, v in self.small.state_dict().items()}
 
     def grown(self, noise=0.0):
@@ -83,11 +88,7 @@ class FinerPatchTests(unittest.TestCase):
     """Growth into a finer patch size at the same image size (resample_patches)."""
 
     def setUp(self):
-        small = model(SMALL, 0)
-        with torch.no_grad():
-            for p in small.parameters():
-                p.add_(0.1 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
-        self.source = {k: v.clone() for k, v in small.state_dict().items()}
+        self.source = {k: v.clone() for k, v in trained(SMALL, 0).state_dict().items()}
         self.finer = model(dict(SMALL, patch_size=4, window_size=8), 1)
         train.grow(self.finer, self.source, noise=0.0, generator=torch.Generator().manual_seed(0))
         self.state = self.finer.state_dict()

@@ -209,6 +209,12 @@ def learning_rate(step, steps):
     return cosine_cycle(step - start, steps - start, peak=FINAL_PEAK, warmup=50)
 
 
+def load_weights(path):
+    """A safetensors model's state dict as float32 tensors (the fp16 weights widened, as the engine does)."""
+    from fixture_io import load_safetensors
+    return {name: torch.from_numpy(v.astype(np.float32)) for name, v in load_safetensors(path).items()}
+
+
 def export(sam, path, steps, init_from=None):
     """Writes the fp16 file; init_from (the --init-from file) is named in its description with that file's own."""
     from fixture_io import safetensors_metadata, save_safetensors
@@ -399,8 +405,7 @@ def train(rank, workers, args, rendezvous, architecture, parent=None):
         export(sam, os.path.join(args.out_dir, "sam_demo.safetensors"), ckpt["step"], args.init_from)
         return
     if args.init_from and start == 0:  # a resumed run's checkpoint already holds the grown model
-        from fixture_io import load_safetensors
-        source = {k: torch.from_numpy(v.astype(np.float32)) for k, v in load_safetensors(args.init_from).items()}
+        source = load_weights(args.init_from)
         grow(sam, source, noise=1e-2, generator=torch.Generator().manual_seed(args.seed))
     log = open(os.path.join(args.out_dir, "train-log.jsonl"), "a") if rank == 0 else None
     params = [p for p in sam.parameters() if p.requires_grad]
