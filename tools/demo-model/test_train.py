@@ -184,5 +184,35 @@ class LossTargetTests(unittest.TestCase):
         self.assertEqual(float(half[0, 0, 0, 0]), 0.0)
 
 
+class Bfloat16Tests(unittest.TestCase):
+    def loss(self, sam, bf16, use_box):
+        masks = [np.zeros((64, 64), bool), np.zeros((64, 64), bool)]
+        masks[0][10:41, 21:50] = True
+        masks[1][40:60, 5:20] = True
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            embedding = sam.image_encoder(image(5))
+            loss, _ = train.object_loss(sam, embedding, sam.prompt_encoder.get_dense_pe(), masks,
+                                        np.random.default_rng(7), use_box, 64, 32)
+        return loss
+
+    def test_a_step_under_autocast_follows_the_float32_one_with_float32_losses_and_gradients(self):
+        sam = trained(SMALL, 2).train()
+        train.float32_layer_norms(sam)
+        for use_box in [False, True]:
+            expected = self.loss(sam, False, use_box)
+            actual = self.loss(sam, True, use_box)
+            self.assertEqual(actual.dtype, torch.float32)
+            self.assertLess(abs(float(actual) - float(expected)) / float(expected), 5e-3)
+            sam.zero_grad()
+            actual.backward()
+            grads = [p.grad for p in sam.parameters() if p.grad is not None]
+            self.assertGreater(len(grads), 0)
+            self.assertTrue(all(g.dtype == torch.float32 and bool(torch.isfinite(g).all()) for g in grads))
+
+    def test_without_the_float32_norms_autocast_fails_in_the_decoder(self):
+        with self.assertRaises(RuntimeError):
+            self.loss(trained(SMALL, 2), True, False)
+
+
 if __name__ == "__main__":
     unittest.main()

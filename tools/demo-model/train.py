@@ -1,7 +1,7 @@
 """Trains SamEngine's demo model: a small SAM built from the official segment_anything modules, on
 synthetic scenes (scenes.py), with SAM's interactive training recipe.
 
-usage: /usr/bin/python3 train.py SAM_SRC OUT_DIR [--steps N] [--seed S] [--threads N] [--workers W] [--resume] [--set KEY=VALUE ...] [--loss-size L] [--init-from FILE [--peak-lr LR]]
+usage: /usr/bin/python3 train.py SAM_SRC OUT_DIR [--steps N] [--seed S] [--threads N] [--workers W] [--resume] [--set KEY=VALUE ...] [--loss-size L] [--init-from FILE [--peak-lr LR]] [--bf16]
 
 SAM_SRC is a checkout of facebookresearch/segment-anything (never committed). OUT_DIR receives
 checkpoint.pt (every 100 steps, to resume), train-log.jsonl and sam_demo.safetensors (fp16, official
@@ -157,6 +157,7 @@ def object_loss(sam, embedding, dense_pe, masks, rng, use_box, size, loss_size):
         low_res, iou_pred = sam.mask_decoder(image_embeddings=embedding, image_pe=dense_pe,
                                              sparse_prompt_embeddings=sparse, dense_prompt_embeddings=dense,
                                              multimask_output=multimask)
+        low_res, iou_pred = low_res.float(), iou_pred.float()  # under --bf16 the losses still see float32
         logits = F.interpolate(low_res, (loss_size, loss_size), mode="bilinear", align_corners=False)
         t = target.expand_as(logits)
         per_mask = FOCAL_WEIGHT * focal_loss(logits, t) + DICE_WEIGHT * dice_loss(logits, t)  # K x outputs
@@ -312,6 +313,8 @@ def main():
                     help="start from a trained smaller model (e.g. the shipped one), grown into this architecture (see grow)")
     ap.add_argument("--peak-lr", type=float, default=4e-4,
                     help="with --init-from: the peak of its one cosine cycle over --steps (100 steps of warm-up)")
+    ap.add_argument("--bf16", action="store_true",
+                    help="run the forward pass under CPU autocast to bfloat16 (weights, optimizer and losses stay float32)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--export-only", action="store_true", help="write sam_demo.safetensors from checkpoint.pt and stop")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
@@ -373,6 +376,14 @@ def end_with_parent(parent):
         os._exit(1)
 
 
+def float32_layer_norms(model):
+    """torch 1.13's CPU layer_norm takes no bfloat16 input with float32 weights, which autocast hands it where a
+    block's output goes straight into a norm (the decoder's first self-attention): those inputs go in as float32."""
+    for m in model.modules():
+        if isinstance(m, torch.nn.LayerNorm):
+            m.register_forward_pre_hook(lambda _, inputs: tuple(x.float() for x in inputs))
+
+
 def train(rank, workers, args, rendezvous, architecture, parent=None):
     """One worker's training loop (the only one when workers is 1): images rank, rank + workers, ... of each step.
     A spawned worker imports this module afresh, hence the architecture passed in."""
@@ -390,6 +401,8 @@ def train(rank, workers, args, rendezvous, architecture, parent=None):
     # The frequencies are a buffer drawn at scale 1; scaling them is building PositionEmbeddingRandom with that
     # scale. Higher ones separate nearby positions (a kernel about 1 / (4 pi scale) of the image wide).
     sam.prompt_encoder.pe_layer.positional_encoding_gaussian_matrix.mul_(args.pe_scale)
+    if args.bf16:
+        float32_layer_norms(sam)
     opt = torch.optim.AdamW(sam.parameters(), lr=1e-4, weight_decay=0.1)
     size = ARCHITECTURE["img_size"]
     ckpt_path = os.path.join(args.out_dir, "checkpoint.pt")
@@ -426,16 +439,17 @@ def train(rank, workers, args, rendezvous, architecture, parent=None):
             pick = rng.permutation(len(instances))[:OBJECTS_PER_IMAGE]
             images.append(sam.preprocess(torch.from_numpy(image.copy()).permute(2, 0, 1).float()))
             objects.append([instances[k]["mask"] for k in pick])
-        embeddings = sam.image_encoder(torch.stack(images))
-        dense_pe = sam.prompt_encoder.get_dense_pe()
-        loss, stats = 0.0, {}
-        for b, i in enumerate(mine):
-            rng = rngs[i]
-            l, st = object_loss(sam, embeddings[b:b + 1], dense_pe, objects[b], rng, rng.random() < 0.5, size,
-                                 args.loss_size or size)
-            loss = loss + l / IMAGES_PER_STEP
-            for key, v in st.items():
-                stats[key] = stats.get(key, 0.0) + v / IMAGES_PER_STEP
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
+            embeddings = sam.image_encoder(torch.stack(images))
+            dense_pe = sam.prompt_encoder.get_dense_pe()
+            loss, stats = 0.0, {}
+            for b, i in enumerate(mine):
+                rng = rngs[i]
+                l, st = object_loss(sam, embeddings[b:b + 1], dense_pe, objects[b], rng, rng.random() < 0.5, size,
+                                     args.loss_size or size)
+                loss = loss + l / IMAGES_PER_STEP
+                for key, v in st.items():
+                    stats[key] = stats.get(key, 0.0) + v / IMAGES_PER_STEP
         opt.zero_grad(set_to_none=True)
         loss.backward()
         loss, stats = sum_over_workers(params, float(loss), stats, workers)
