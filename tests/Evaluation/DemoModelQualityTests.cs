@@ -16,12 +16,12 @@ public sealed class DemoModelQualityTests(ITestOutputHelper output)
     // Regression bars, each set below what the shipped model (tools/demo-model/README.md, "The shipped model") measured
     // here on the held-out set (cpu backend, 2026-12-07): they catch a worse model or a broken engine. The
     // issue's targets (box >= 0.90, oracle >= 0.85) are not reached yet; README "The demo model" says so.
-    // Measured 0.5612; threshold = measured - 0.02.
-    private const double PointMiouThreshold = 0.54;
-    // Measured 0.6932; threshold = measured - 0.02.
-    private const double OracleMiouThreshold = 0.67;
-    // Measured 0.7548; threshold = measured - 0.02.
-    private const double BoxMiouThreshold = 0.73;
+    // Measured 0.5745; threshold = measured - 0.02.
+    private const double PointMiouThreshold = 0.55;
+    // Measured 0.7029; threshold = measured - 0.02.
+    private const double OracleMiouThreshold = 0.68;
+    // Measured 0.7612; threshold = measured - 0.02.
+    private const double BoxMiouThreshold = 0.74;
     // AMG recall at IoU 0.5 with DemoAmgOptions. Measured 0.3091; threshold = measured - 0.02.
     private const double AmgRecallThreshold = 0.29;
 
@@ -29,7 +29,7 @@ public sealed class DemoModelQualityTests(ITestOutputHelper output)
     /// The generator as README "The demo model" tells its users to run it on this model: the official
     /// defaults but for the two mask filters, which are set for ViT-H's sharp, well-calibrated outputs. This
     /// model's IoU head predicts the true IoU (rarely that high) and its logits are soft at the
-    /// boundaries, so the official pred_iou 0.88 and stability 0.95 keep few masks (24, recall 0.060); a
+    /// boundaries, so the official pred_iou 0.88 and stability 0.95 keep few masks (25, recall 0.060); a
     /// predicted IoU over 0.5 (the match criterion) and a stability over 0.8 keep what it finds. A 16 x 16
     /// grid instead of 32 x 32, a quarter of the decoder work, keeps the test short.
     /// </summary>
@@ -38,11 +38,11 @@ public sealed class DemoModelQualityTests(ITestOutputHelper output)
     /// <summary>
     /// A regression bar for the clicks on samples/shapes.png, on the best of the three candidates the CLI
     /// and the page show (a click inside the house is as much a click on its walls): their mean, measured
-    /// 0.9079 with the shipped model, threshold = measured - 0.03. The bar, IoU >= 0.9 on every
-    /// object, is not reached yet (ball 0.98, ground 0.98, sun 0.96, house 0.92, walls 0.89, roof 0.88,
-    /// window 0.75); the per-object IoUs are printed.
+    /// 0.9319 with the shipped model, threshold = measured - 0.03. The bar, IoU >= 0.9 on every
+    /// object, is not reached yet for the house (0.85; ball 0.98, ground 0.98, sun 0.96, walls 0.93, roof 0.92,
+    /// window 0.91); the per-object IoUs are printed.
     /// </summary>
-    private const double SampleClickMiou = 0.87;
+    private const double SampleClickMiou = 0.90;
 
     [Fact]
     public void Demo_model_meets_the_quality_bars_on_the_held_out_scenes()
