@@ -4,7 +4,15 @@ using SamEngine.Weights;
 
 namespace SamEngine.Tests.Backends.Cpu;
 
+/// <summary>
+/// Runs alone: the GEMM scratch pool is process-wide, so a GEMM of a test running beside this one could hold
+/// the free block at the moment a new thread asks for it, and the new block it then gets would count here.
+/// </summary>
+[CollectionDefinition(nameof(ProcessWideScratchCollection), DisableParallelization = true)]
+public sealed class ProcessWideScratchCollection;
+
 /// <summary>The CPU backend's scratch memory belongs to workers, rented from pools, not to threads.</summary>
+[Collection(nameof(ProcessWideScratchCollection))]
 public class CpuParallelTests
 {
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
@@ -34,6 +35,7 @@ internal static class GeluTable
     /// behind it made the JIT spill the loop's vectors to the stack on every pass (half the speed).
     /// </summary>
     [ModuleInitializer]
+    [SuppressMessage("Usage", "CA2255", Justification = "The library's own type, initialised early for the JIT's sake (above).")]
     internal static void InitialiseEarly() => RuntimeHelpers.RunClassConstructor(typeof(GeluTable).TypeHandle);
 
     private static Vector512<float> Low(int k) => Vector512.Create(Coefficients[k].AsSpan(0, 16));
