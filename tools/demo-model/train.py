@@ -384,6 +384,23 @@ def float32_layer_norms(model):
             m.register_forward_pre_hook(lambda _, inputs: tuple(x.float() for x in inputs))
 
 
+def images_loss(sam, images, objects, rngs, size, loss_size, bf16):
+    """This worker's share of a step's loss (each image's term over IMAGES_PER_STEP, so the workers' shares sum to
+    the step's mean) and its statistics; with bf16 the forward pass runs under CPU autocast to bfloat16. Each
+    image's generator picks its prompt kind and then its prompts."""
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        embeddings = sam.image_encoder(images)
+        dense_pe = sam.prompt_encoder.get_dense_pe()
+        loss, stats = 0.0, {}
+        for b, (masks, rng) in enumerate(zip(objects, rngs)):
+            term, st = object_loss(sam, embeddings[b:b + 1], dense_pe, masks, rng, rng.random() < 0.5, size,
+                                   loss_size)
+            loss = loss + term / IMAGES_PER_STEP
+            for key, v in st.items():
+                stats[key] = stats.get(key, 0.0) + v / IMAGES_PER_STEP
+    return loss, stats
+
+
 def train(rank, workers, args, rendezvous, architecture, parent=None):
     """One worker's training loop (the only one when workers is 1): images rank, rank + workers, ... of each step.
     A spawned worker imports this module afresh, hence the architecture passed in."""
@@ -439,17 +456,8 @@ def train(rank, workers, args, rendezvous, architecture, parent=None):
             pick = rng.permutation(len(instances))[:OBJECTS_PER_IMAGE]
             images.append(sam.preprocess(torch.from_numpy(image.copy()).permute(2, 0, 1).float()))
             objects.append([instances[k]["mask"] for k in pick])
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-            embeddings = sam.image_encoder(torch.stack(images))
-            dense_pe = sam.prompt_encoder.get_dense_pe()
-            loss, stats = 0.0, {}
-            for b, i in enumerate(mine):
-                rng = rngs[i]
-                l, st = object_loss(sam, embeddings[b:b + 1], dense_pe, objects[b], rng, rng.random() < 0.5, size,
-                                     args.loss_size or size)
-                loss = loss + l / IMAGES_PER_STEP
-                for key, v in st.items():
-                    stats[key] = stats.get(key, 0.0) + v / IMAGES_PER_STEP
+        loss, stats = images_loss(sam, torch.stack(images), objects, [rngs[i] for i in mine], size,
+                                  args.loss_size or size, args.bf16)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         loss, stats = sum_over_workers(params, float(loss), stats, workers)
