@@ -16,14 +16,14 @@ public sealed class DemoModelQualityTests(ITestOutputHelper output)
     // Regression bars, each set below what the shipped model (tools/demo-model/README.md, "The shipped model") measured
     // here on the held-out set (cpu backend, 2026-12-07): they catch a worse model or a broken engine. The
     // issue's targets (box >= 0.90, oracle >= 0.85) are not reached yet; README "The demo model" says so.
-    // Measured 0.5745; threshold = measured - 0.02.
-    private const double PointMiouThreshold = 0.55;
-    // Measured 0.7029; threshold = measured - 0.02.
-    private const double OracleMiouThreshold = 0.68;
-    // Measured 0.7612; threshold = measured - 0.02.
-    private const double BoxMiouThreshold = 0.74;
-    // AMG recall at IoU 0.5 with DemoAmgOptions. Measured 0.3091; threshold = measured - 0.02.
-    private const double AmgRecallThreshold = 0.29;
+    // Measured 0.5878; threshold = measured - 0.02.
+    private const double PointMiouThreshold = 0.56;
+    // Measured 0.7183; threshold = measured - 0.02.
+    private const double OracleMiouThreshold = 0.69;
+    // Measured 0.7736; threshold = measured - 0.02.
+    private const double BoxMiouThreshold = 0.75;
+    // AMG recall at IoU 0.5 with DemoAmgOptions. Measured 0.4006; threshold = measured - 0.02.
+    private const double AmgRecallThreshold = 0.38;
 
     /// <summary>
     /// The generator as README "The demo model" tells its users to run it on this model: the official
@@ -38,9 +38,9 @@ public sealed class DemoModelQualityTests(ITestOutputHelper output)
     /// <summary>
     /// A regression bar for the clicks on samples/shapes.png, on the best of the three candidates the CLI
     /// and the page show (a click inside the house is as much a click on its walls): their mean, measured
-    /// 0.9319 with the shipped model, threshold = measured - 0.03. The bar, IoU >= 0.9 on every
-    /// object, is not reached yet for the house (0.85; ball 0.98, ground 0.98, sun 0.96, walls 0.93, roof 0.92,
-    /// window 0.91); the per-object IoUs are printed.
+    /// 0.9291 with the shipped model, threshold = measured - 0.03. The bar, IoU >= 0.9 on every
+    /// object, is not reached yet for the house (0.88), the walls (0.88) and the roof (0.89); ball 0.98,
+    /// ground 0.98, sun 0.97, window 0.93; the per-object IoUs are printed.
     /// </summary>
     private const double SampleClickMiou = 0.90;
 
