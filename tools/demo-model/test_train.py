@@ -184,6 +184,40 @@ class LossTargetTests(unittest.TestCase):
         self.assertEqual(float(half[0, 0, 0, 0]), 0.0)
 
 
+class ObjectWeightTests(unittest.TestCase):
+    @staticmethod
+    def squares(*sides):
+        masks = [np.zeros((100, 100), bool) for _ in sides]
+        for m, side in zip(masks, sides):
+            m[:side, :side] = True
+        return masks
+
+    def test_without_a_small_object_area_every_object_weighs_the_same(self):
+        self.assertTrue(torch.equal(train.object_weights(self.squares(2, 8, 64), 0), torch.ones(3)))
+
+    def test_small_objects_weigh_more_by_the_root_of_their_area_at_most_four_times_mean_one(self):
+        w = train.object_weights(self.squares(1, 8, 16, 32, 64), 1024)  # areas 1, 64, 256, 1024, 4096
+        self.assertAlmostEqual(float(w.mean()), 1.0, places=6)
+        ratios = (w / w[-1]).tolist()
+        for got, expected in zip(ratios, [4.0, 4.0, 2.0, 1.0, 1.0]):
+            self.assertAlmostEqual(got, expected, places=5)
+
+    def test_object_loss_applies_the_weights(self):
+        sam = trained(SMALL, 2)
+
+        def loss(masks, small_area):
+            with torch.no_grad():
+                embedding = sam.image_encoder(image(5))
+                total, _ = train.object_loss(sam, embedding, sam.prompt_encoder.get_dense_pe(), masks,
+                                             np.random.default_rng(1), True, 64, 32, small_area)
+            return float(total)
+
+        large = [m[:64, :64] for m in self.squares(40, 48)]  # both over 1024 pixels: weights stay equal
+        self.assertEqual(loss(large, 1024), loss(large, 0))
+        mixed = [m[:64, :64] for m in self.squares(6, 48)]
+        self.assertNotAlmostEqual(loss(mixed, 1024), loss(mixed, 0), places=4)
+
+
 class Bfloat16Tests(unittest.TestCase):
     PROMPTS = range(8)  # generators for train.images_loss: their first draws pick both kinds (random() < 0.5: a box)
 

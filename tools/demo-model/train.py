@@ -1,7 +1,7 @@
 """Trains SamEngine's demo model: a small SAM built from the official segment_anything modules, on
 synthetic scenes (scenes.py), with SAM's interactive training recipe.
 
-usage: /usr/bin/python3 train.py SAM_SRC OUT_DIR [--steps N] [--seed S] [--threads N] [--workers W] [--resume] [--set KEY=VALUE ...] [--loss-size L] [--init-from FILE [--peak-lr LR]] [--bf16]
+usage: /usr/bin/python3 train.py SAM_SRC OUT_DIR [--steps N] [--seed S] [--threads N] [--workers W] [--resume] [--set KEY=VALUE ...] [--loss-size L] [--small-object-area PIXELS] [--init-from FILE [--peak-lr LR]] [--bf16]
 
 SAM_SRC is a checkout of facebookresearch/segment-anything (never committed). OUT_DIR receives
 checkpoint.pt (every 100 steps, to resume), train-log.jsonl and sam_demo.safetensors (fp16, official
@@ -15,7 +15,8 @@ from the mask or its box with noise; then points drawn uniformly from the error 
 prediction and the truth (foreground where the prediction missed, background where it spilled over),
 with the previous low-res logits fed back as the mask prompt. A single point gets the three multimask
 outputs and only the output with the lowest loss is trained; other prompts train the single output.
-Mask loss focal : dice = 20 : 1; the IoU head regresses the true IoU of each output by MSE.
+Mask loss focal : dice = 20 : 1 (objects of an image weighed alike, or small ones more with
+--small-object-area); the IoU head regresses the true IoU of each output by MSE.
 """
 import os
 import sys
@@ -136,12 +137,24 @@ def loss_targets(masks, size, loss_size):
     return target if loss_size == size else F.interpolate(target, (loss_size, loss_size), mode="area")
 
 
-def object_loss(sam, embedding, dense_pe, masks, rng, use_box, size, loss_size):
+def object_weights(masks, small_area):
+    """Each object's share of an image's mask loss: equal when small_area is 0 (SAM's recipe); otherwise an object
+    of fewer than small_area pixels weighs sqrt(small_area / area) times as much (at most 4 times), the weights
+    normalised to a mean of 1. Why: a boundary pixel costs a small object far more IoU than a large one, while the
+    focal term, averaged over the image, gives it little gradient."""
+    areas = np.array([max(int(m.sum()), 1) for m in masks], np.float64)
+    w = np.ones(len(masks)) if small_area <= 0 else np.clip(np.sqrt(small_area / areas), 1.0, 4.0)
+    return torch.from_numpy(w / w.mean()).float()
+
+
+def object_loss(sam, embedding, dense_pe, masks, rng, use_box, size, loss_size, small_area=0):
     """Loss of the interactive prompting of K objects of one image (masks: K boolean H x W numpy arrays),
-    taken on the logits upscaled to loss_size a side (the targets area-averaged to it when it is below size)."""
+    taken on the logits upscaled to loss_size a side (the targets area-averaged to it when it is below size),
+    each object's mask loss weighted by object_weights(masks, small_area)."""
     k = len(masks)
     h, w = masks[0].shape
     target = loss_targets(masks, size, loss_size)
+    weights = object_weights(masks, small_area)
     coords = np.zeros((k, 0, 2), np.float32)
     labels = np.zeros((k, 0), np.int64)
     boxes = torch.from_numpy(np.stack([noisy_box(rng, m, size) for m in masks])) if use_box else None
@@ -164,7 +177,7 @@ def object_loss(sam, embedding, dense_pe, masks, rng, use_box, size, loss_size):
         best = per_mask.argmin(dim=1)
         rows = torch.arange(k)
         true_iou = mask_iou(logits.detach(), t)
-        loss = per_mask[rows, best].mean() + IOU_WEIGHT * F.mse_loss(iou_pred, true_iou)
+        loss = (weights * per_mask[rows, best]).mean() + IOU_WEIGHT * F.mse_loss(iou_pred, true_iou)
         total = total + loss
         stats[f"iou{step}"] = float(true_iou[rows, best].mean())
         chosen = low_res[rows, best].unsqueeze(1).detach()
@@ -309,6 +322,8 @@ def main():
                     help="std of the prompt encoder's random Fourier frequencies (upstream's PositionEmbeddingRandom scale; 1 as _build_sam leaves it)")
     ap.add_argument("--loss-size", type=int, default=0,
                     help="side at which the mask loss is taken (default: img_size); the logits are upscaled to it, the true masks area-averaged")
+    ap.add_argument("--small-object-area", type=int, default=0, metavar="PIXELS",
+                    help="weigh the mask loss of objects under PIXELS by sqrt(PIXELS / area), at most 4 (default 0: all equal, SAM's recipe)")
     ap.add_argument("--init-from", metavar="SAFETENSORS",
                     help="start from a trained smaller model (e.g. the shipped one), grown into this architecture (see grow)")
     ap.add_argument("--peak-lr", type=float, default=4e-4,
@@ -384,7 +399,7 @@ def float32_layer_norms(model):
             m.register_forward_pre_hook(lambda _, inputs: tuple(x.float() for x in inputs))
 
 
-def images_loss(sam, images, objects, rngs, size, loss_size, bf16):
+def images_loss(sam, images, objects, rngs, size, loss_size, bf16, small_area=0):
     """This worker's share of a step's loss (each image's term over IMAGES_PER_STEP, so the workers' shares sum to
     the step's mean) and its statistics; with bf16 the forward pass runs under CPU autocast to bfloat16. Each
     image's generator picks its prompt kind and then its prompts."""
@@ -394,7 +409,7 @@ def images_loss(sam, images, objects, rngs, size, loss_size, bf16):
         loss, stats = 0.0, {}
         for b, (masks, rng) in enumerate(zip(objects, rngs)):
             term, st = object_loss(sam, embeddings[b:b + 1], dense_pe, masks, rng, rng.random() < 0.5, size,
-                                   loss_size)
+                                   loss_size, small_area)
             loss = loss + term / IMAGES_PER_STEP
             for key, v in st.items():
                 stats[key] = stats.get(key, 0.0) + v / IMAGES_PER_STEP
@@ -457,7 +472,7 @@ def train(rank, workers, args, rendezvous, architecture, parent=None):
             images.append(sam.preprocess(torch.from_numpy(image.copy()).permute(2, 0, 1).float()))
             objects.append([instances[k]["mask"] for k in pick])
         loss, stats = images_loss(sam, torch.stack(images), objects, [rngs[i] for i in mine], size,
-                                  args.loss_size or size, args.bf16)
+                                  args.loss_size or size, args.bf16, args.small_object_area)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         loss, stats = sum_over_workers(params, float(loss), stats, workers)
