@@ -1,14 +1,16 @@
 """A training checkpoint's quality on the held-out set, measured in PyTorch by the official predictor: box
 mIoU, single-point mIoU of the top-scored mask and oracle mIoU over the three, per kind and per size.
 
-usage: /usr/bin/python3 evaluate.py SAM_SRC REPO_ROOT CHECKPOINT [--set KEY=VALUE ...]
+usage: /usr/bin/python3 evaluate.py SAM_SRC REPO_ROOT CHECKPOINT [--set KEY=VALUE ...] [--worst N PNG [--min-area A]]
 
 CHECKPOINT: a run's checkpoint.pt, or an exported .safetensors.
 
 A quick look while a run trains (about 20 s, no export): the figures the README and the CI bars quote are
 the engine's (tests/Evaluation/DemoModelQualityTests.cs on the exported fp16 file), which this follows
 closely. Prompts as there: the box (x0, y0, x1 + 1, y1 + 1), the point at the centre of the manifest's pixel.
-Give the --set entries the run was trained with.
+Give the --set entries the run was trained with. --worst draws the N objects (of at least --min-area pixels)
+with the lowest box IoU into PNG, two to a row: the scene around the box, and the box's mask over it (green
+where it is right, red where it missed the object, blue where it spilled over).
 """
 import argparse
 import collections
@@ -31,6 +33,8 @@ def main():
     ap.add_argument("repo_root")
     ap.add_argument("checkpoint")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    ap.add_argument("--worst", nargs=2, metavar=("N", "PNG"))
+    ap.add_argument("--min-area", type=int, default=0)
     args = ap.parse_args()
     try:
         train.apply_settings(args.set)
@@ -48,14 +52,18 @@ def main():
     data = os.path.join(args.repo_root, "tests", "fixtures", "demo_eval")
     manifest = json.load(open(os.path.join(data, "manifest.json")))
     rows = []  # (kind, area, box IoU, top-scored point IoU, oracle point IoU)
+    box_cases = []  # (box IoU, area, image, truth, box mask, box) for --worst
     with torch.no_grad():
         for scene in manifest["scenes"]:
-            predictor.set_image(np.asarray(Image.open(os.path.join(data, scene["image"])).convert("RGB")))
+            image = np.asarray(Image.open(os.path.join(data, scene["image"])).convert("RGB"))
+            predictor.set_image(image)
             for o in scene["objects"]:
                 truth = np.asarray(Image.open(os.path.join(data, o["mask"]))) > 127
                 x0, y0, x1, y1 = o["box"]
                 masks, _, _ = predictor.predict(box=np.array([x0, y0, x1 + 1, y1 + 1], np.float32), multimask_output=False)
                 box = scenes.binary_iou(masks[0], truth)
+                if args.worst and o["area"] >= args.min_area:
+                    box_cases.append((box, o["area"], image, truth, masks[0], o["box"]))
                 px, py = o["point"]
                 masks, scores, _ = predictor.predict(point_coords=np.array([[px + 0.5, py + 0.5]]), point_labels=np.array([1]),
                                                      multimask_output=True)
@@ -75,6 +83,25 @@ def main():
     print(f"all n={len(rows)}  box {every[:, 0].mean():.3f}  point {every[:, 1].mean():.3f}  oracle {every[:, 2].mean():.3f}")
     table("by kind", lambda r: r[0])
     table("by area (log2 pixels)", lambda r: min(int(np.log2(r[1])), 15))
+    if args.worst:
+        draw_worst(sorted(box_cases, key=lambda c: c[0])[:int(args.worst[0])], args.worst[1])
+
+
+def draw_worst(cases, path, tile=160, margin=10):
+    """Each case as the scene around its box beside the box's mask over it, two cases to a row of PNG."""
+    sheet = Image.new("RGB", (4 * tile, tile * ((len(cases) + 1) // 2)))
+    for i, (iou, area, image, truth, mask, (x0, y0, x1, y1)) in enumerate(cases):
+        ya, yb = max(0, y0 - margin), min(image.shape[0], y1 + margin + 1)
+        xa, xb = max(0, x0 - margin), min(image.shape[1], x1 + margin + 1)
+        crop, t, m = image[ya:yb, xa:xb], truth[ya:yb, xa:xb], mask[ya:yb, xa:xb]
+        over = crop.astype(np.float32)
+        over[t & m] = over[t & m] * 0.5 + [0, 128, 0]
+        over[t & ~m] = [255, 0, 0]
+        over[m & ~t] = [0, 0, 255]
+        pair = Image.fromarray(np.concatenate([crop, over.astype(np.uint8)], 1)).resize((2 * tile, tile))
+        sheet.paste(pair, ((i % 2) * 2 * tile, (i // 2) * tile))
+        print(f"worst {i}: box IoU {iou:.3f}, area {area}, box {x0},{y0},{x1},{y1}")
+    sheet.save(path)
 
 
 if __name__ == "__main__":

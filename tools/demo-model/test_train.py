@@ -253,5 +253,26 @@ class Bfloat16Tests(unittest.TestCase):
             self.loss(trained(SMALL, 2), True, False)
 
 
+class WorstCasesTests(unittest.TestCase):
+    def test_the_box_mask_is_drawn_green_where_right_red_where_missed_blue_where_spilled(self):
+        import tempfile
+        import evaluate
+        from PIL import Image
+        image = np.full((20, 20, 3), 100, np.uint8)
+        truth, mask = np.zeros((20, 20), bool), np.zeros((20, 20), bool)
+        truth[5:15, 5:10] = True
+        mask[5:15, 8:15] = True
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "worst.png")
+            # Tile 10 and no margin: the 10 x 10 crop of the box is drawn at its own size, scene then overlay.
+            evaluate.draw_worst([(0.25, 50, image, truth, mask, (5, 5, 14, 14))], path, tile=10, margin=0)
+            sheet = np.asarray(Image.open(path).convert("RGB")).astype(int)
+        self.assertEqual(sheet.shape, (10, 40, 3))
+        self.assertEqual(list(sheet[2, 2]), [100, 100, 100])        # the scene as it is
+        self.assertEqual(list(sheet[2, 10 + 1]), [255, 0, 0])       # truth only: missed
+        self.assertEqual(list(sheet[2, 10 + 4]), [50, 178, 50])     # both: the scene darkened, greened
+        self.assertEqual(list(sheet[2, 10 + 7]), [0, 0, 255])       # mask only: spilled over
+
+
 if __name__ == "__main__":
     unittest.main()
