@@ -1,5 +1,6 @@
 """A training checkpoint's quality on the held-out set, measured in PyTorch by the official predictor: box
-mIoU, single-point mIoU of the top-scored mask and oracle mIoU over the three, per kind and per size.
+mIoU, single-point mIoU of the top-scored mask and oracle mIoU over the three, per kind, per size and per fill of
+the object's box; how many box prompts failed and how many of those found another object instead.
 
 usage: /usr/bin/python3 evaluate.py SAM_SRC REPO_ROOT CHECKPOINT [--set KEY=VALUE ...] [--worst N PNG [--min-area A]]
 
@@ -51,24 +52,26 @@ def main():
     predictor = SamPredictor(sam.eval())
     data = os.path.join(args.repo_root, "tests", "fixtures", "demo_eval")
     manifest = json.load(open(os.path.join(data, "manifest.json")))
-    rows = []  # (kind, area, box IoU, top-scored point IoU, oracle point IoU)
+    rows = []  # (kind, area, fill of its box, box IoU, top-scored point IoU, oracle point IoU, box mask's best IoU with another object)
     box_cases = []  # (box IoU, area, image, truth, box mask, box) for --worst
     with torch.no_grad():
         for scene in manifest["scenes"]:
             image = np.asarray(Image.open(os.path.join(data, scene["image"])).convert("RGB"))
             predictor.set_image(image)
-            for o in scene["objects"]:
-                truth = np.asarray(Image.open(os.path.join(data, o["mask"]))) > 127
+            truths = [np.asarray(Image.open(os.path.join(data, o["mask"]))) > 127 for o in scene["objects"]]
+            for i, (o, truth) in enumerate(zip(scene["objects"], truths)):
                 x0, y0, x1, y1 = o["box"]
                 masks, _, _ = predictor.predict(box=np.array([x0, y0, x1 + 1, y1 + 1], np.float32), multimask_output=False)
                 box = scenes.binary_iou(masks[0], truth)
+                other = max((scenes.binary_iou(masks[0], t) for j, t in enumerate(truths) if j != i), default=0.0)
+                fill = o["area"] / ((x1 - x0 + 1) * (y1 - y0 + 1))
                 if args.worst and o["area"] >= args.min_area:
                     box_cases.append((box, o["area"], image, truth, masks[0], o["box"]))
                 px, py = o["point"]
                 masks, scores, _ = predictor.predict(point_coords=np.array([[px + 0.5, py + 0.5]]), point_labels=np.array([1]),
                                                      multimask_output=True)
                 ious = [scenes.binary_iou(m, truth) for m in masks]
-                rows.append((o["kind"], o["area"], box, ious[int(np.argmax(scores))], max(ious)))
+                rows.append((o["kind"], o["area"], fill, box, ious[int(np.argmax(scores))], max(ious), other))
 
     def table(title, key):
         groups = collections.defaultdict(list)
@@ -76,13 +79,18 @@ def main():
             groups[key(r)].append(r)
         print(title)
         for k in sorted(groups):
-            g = np.array([r[2:] for r in groups[k]])
+            g = np.array([r[3:6] for r in groups[k]])
             print(f"  {str(k):>8} n={len(g):3d}  box {g[:, 0].mean():.3f}  point {g[:, 1].mean():.3f}  oracle {g[:, 2].mean():.3f}")
 
-    every = np.array([r[2:] for r in rows])
+    every = np.array([r[3:6] for r in rows])
     print(f"all n={len(rows)}  box {every[:, 0].mean():.3f}  point {every[:, 1].mean():.3f}  oracle {every[:, 2].mean():.3f}")
     table("by kind", lambda r: r[0])
     table("by area (log2 pixels)", lambda r: min(int(np.log2(r[1])), 15))
+    # An occluded object's box can hold mostly its occluder, so the box prompt asks for either.
+    table("by fill of the box (area / box area)", lambda r: f"{min(int(r[2] * 5), 4) / 5:.1f}+")
+    failed = [r for r in rows if r[3] < 0.5]
+    print(f"box IoU under 0.5: {len(failed)} objects, {sum(r[6] > r[3] for r in failed)} of them closer to another object of their scene;"
+          f" objects under 512 pixels carry {sum(1 - r[3] for r in rows if r[1] < 512) / sum(1 - r[3] for r in rows):.0%} of the box IoU lost")
     if args.worst:
         draw_worst(sorted(box_cases, key=lambda c: c[0])[:int(args.worst[0])], args.worst[1])
 
