@@ -28,19 +28,38 @@ import scenes  # noqa: E402
 import train  # noqa: E402
 
 
-def main():
+def parse_args(argv):
+    """The command line, checked before the model is built: a bad --worst fails now, not after the evaluation."""
     ap = argparse.ArgumentParser()
     ap.add_argument("sam_src")
     ap.add_argument("repo_root")
     ap.add_argument("checkpoint")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     ap.add_argument("--worst", nargs=2, metavar=("N", "PNG"))
-    ap.add_argument("--min-area", type=int, default=0)
-    args = ap.parse_args()
+    ap.add_argument("--min-area", type=int)
+    args = ap.parse_args(argv)
+    if args.worst:
+        count, png = args.worst
+        if not count.isdigit() or int(count) < 1:
+            ap.error(f"--worst N must be a whole number of at least 1, not {count!r}")
+        if not png.lower().endswith(".png"):
+            ap.error(f"--worst PNG must name a .png file, not {png!r}")
+        args.worst = (int(count), png)
+    if args.min_area is not None:
+        if not args.worst:
+            ap.error("--min-area only chooses among the objects --worst draws; give --worst N PNG too")
+        if args.min_area < 0:
+            ap.error(f"--min-area must be 0 or more pixels, not {args.min_area}")
+    args.min_area = args.min_area or 0
     try:
         train.apply_settings(args.set)
     except ValueError as e:
         ap.error(str(e))
+    return args
+
+
+def main():
+    args = parse_args(sys.argv[1:])
     sys.path.insert(0, args.sam_src)
     from segment_anything import SamPredictor
     torch.set_num_threads(2)
@@ -92,7 +111,7 @@ def main():
     print(f"box IoU under 0.5: {len(failed)} objects, {sum(r[6] > r[3] for r in failed)} of them closer to another object of their scene;"
           f" objects under 512 pixels carry {sum(1 - r[3] for r in rows if r[1] < 512) / sum(1 - r[3] for r in rows):.0%} of the box IoU lost")
     if args.worst:
-        draw_worst(sorted(box_cases, key=lambda c: c[0])[:int(args.worst[0])], args.worst[1])
+        draw_worst(sorted(box_cases, key=lambda c: c[0])[:args.worst[0]], args.worst[1])
 
 
 def draw_worst(cases, path, tile=160, margin=10):

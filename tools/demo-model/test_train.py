@@ -274,5 +274,34 @@ class WorstCasesTests(unittest.TestCase):
         self.assertEqual(list(sheet[2, 10 + 7]), [0, 0, 255])       # mask only: spilled over
 
 
+class EvaluateArgumentTests(unittest.TestCase):
+    """evaluate.py refuses a bad --worst before it spends its minutes on the held-out set."""
+
+    def parse(self, *extra):
+        import contextlib
+        import io
+        import evaluate
+        with contextlib.redirect_stderr(io.StringIO()) as err:
+            try:
+                return evaluate.parse_args(["src", "repo", "ckpt.pt", *extra]), ""
+            except SystemExit as e:
+                self.assertEqual(e.code, 2)
+                return None, err.getvalue()
+
+    def test_worst_takes_a_count_and_a_png(self):
+        args, _ = self.parse("--worst", "16", "w.png", "--min-area", "1024")
+        self.assertEqual((args.worst, args.min_area), ((16, "w.png"), 1024))
+        args, _ = self.parse()
+        self.assertEqual((args.worst, args.min_area), (None, 0))
+
+    def test_each_bad_worst_is_named(self):
+        for extra, named in [(["--worst", "w.png", "16"], "whole number"), (["--worst", "0", "w.png"], "at least 1"),
+                             (["--worst", "4", "w.jpg"], ".png"), (["--min-area", "100"], "give --worst"),
+                             (["--worst", "4", "w.png", "--min-area", "-1"], "0 or more")]:
+            args, err = self.parse(*extra)
+            self.assertIsNone(args, extra)
+            self.assertIn(named, err, extra)
+
+
 if __name__ == "__main__":
     unittest.main()
