@@ -14,10 +14,10 @@ public sealed class DefaultModelServer() : BrowserAndServer(new ServerProcess(Ar
 public sealed class DemoPageTests(DefaultModelServer fixture) : IClassFixture<DefaultModelServer>
 {
     /// <summary>
-    /// The page draws the top-scored of the three masks; the shipped model's measured IoU 0.981 with the
+    /// The page draws the top-scored of the three masks; the shipped model's measured IoU 0.963 with the
     /// ball (away from the click's dot), the bar is measured - 0.05, rounded down (README "The demo model").
     /// </summary>
-    private const double BallIouThreshold = 0.93;
+    private const double BallIouThreshold = 0.91;
 
     private static readonly (int X, int Y) Click = (200, 300);
 

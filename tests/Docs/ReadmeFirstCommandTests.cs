@@ -18,10 +18,10 @@ public sealed class ReadmeFirstCommandTests
     }
 
     /// <summary>
-    /// The shipped model's top-scored mask of the README's click (the ball) measured IoU 0.981; the bar is
+    /// The shipped model's top-scored mask of the README's click (the ball) measured IoU 0.962; the bar is
     /// measured - 0.05, rounded down (README "The demo model").
     /// </summary>
-    private const double TopMaskIouThreshold = 0.93;
+    private const double TopMaskIouThreshold = 0.91;
 
     /// <summary>The picture the README shows right under its first command.</summary>
     internal const string Picture = "docs/first-command.png";

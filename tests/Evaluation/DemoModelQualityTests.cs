@@ -14,23 +14,23 @@ namespace SamEngine.Tests.Evaluation;
 public sealed class DemoModelQualityTests(ITestOutputHelper output)
 {
     // Regression bars, each set below what the shipped model (tools/demo-model/README.md, "The shipped model") measured
-    // here on the held-out set (cpu backend, 2026-12-07): they catch a worse model or a broken engine. The
+    // here on the held-out set (cpu backend, 2026-12-08): they catch a worse model or a broken engine. The
     // issue's targets (box >= 0.90, oracle >= 0.85) are not reached yet; README "The demo model" says so.
-    // Measured 0.6317; threshold = measured - 0.02, rounded down.
-    private const double PointMiouThreshold = 0.61;
-    // Measured 0.7717; threshold = measured - 0.02, rounded down.
+    // Measured 0.6523; threshold = measured - 0.02, rounded down.
+    private const double PointMiouThreshold = 0.63;
+    // Measured 0.7778; threshold = measured - 0.02, rounded down.
     private const double OracleMiouThreshold = 0.75;
-    // Measured 0.8060; threshold = measured - 0.02, rounded down.
-    private const double BoxMiouThreshold = 0.78;
-    // AMG recall at IoU 0.5 with DemoAmgOptions. Measured 0.5426; threshold = measured - 0.0175 (5 of the 317
+    // Measured 0.8163; threshold = measured - 0.02, rounded down.
+    private const double BoxMiouThreshold = 0.79;
+    // AMG recall at IoU 0.5 with DemoAmgOptions. Measured 0.5552; threshold = measured - 0.0175 (5 of the 317
     // objects; repeated runs give the same figure), rounded down.
-    private const double AmgRecallThreshold = 0.52;
+    private const double AmgRecallThreshold = 0.53;
 
     /// <summary>
     /// The generator as README "The demo model" tells its users to run it on this model: the official
     /// defaults but for the two mask filters, which are set for ViT-H's sharp, well-calibrated outputs. This
     /// model's IoU head predicts the true IoU (rarely that high) and its logits are soft at the
-    /// boundaries, so the official pred_iou 0.88 and stability 0.95 keep few masks (46, recall 0.114); a
+    /// boundaries, so the official pred_iou 0.88 and stability 0.95 keep few masks (53, recall 0.126); a
     /// predicted IoU over 0.5 (the match criterion) and a stability over 0.8 keep what it finds. A 16 x 16
     /// grid instead of 32 x 32, a quarter of the decoder work, keeps the test short.
     /// </summary>
@@ -39,12 +39,13 @@ public sealed class DemoModelQualityTests(ITestOutputHelper output)
     /// <summary>
     /// A regression bar for the clicks on samples/shapes.png, on the best of the three candidates the CLI
     /// and the page show (a click inside the house is as much a click on its walls): their mean, measured
-    /// 0.9173 with the shipped model, threshold = measured - 0.03, rounded down. The bar, IoU >= 0.9 on every
-    /// object, is not reached yet for the house (0.81) and the window (0.84: a square answered with rounded
-    /// corners; 0.97 before the 8-pixel model, which gained box +0.020 and oracle +0.033 on the held-out set, its
-    /// 64 windows included); ball 0.98, ground 0.97, sun 0.98, walls 0.93, roof 0.90; the per-object IoUs are printed.
+    /// 0.9217 with the shipped model, threshold = measured - 0.03, rounded down. The bar, IoU >= 0.9 on every
+    /// object, is not reached yet for the house (0.80) and the window (0.85: a square answered with rounded
+    /// corners; 0.97 with the 10-pixel model, before the 8-pixel one gained box +0.030 and oracle +0.039 on the
+    /// held-out set, its 64 windows included); ball 0.98, ground 0.97, sun 0.98, walls 0.93, roof 0.93; the
+    /// per-object IoUs are printed.
     /// </summary>
-    private const double SampleClickMiou = 0.88;
+    private const double SampleClickMiou = 0.89;
 
     [Fact]
     public void Demo_model_meets_the_quality_bars_on_the_held_out_scenes()
